@@ -1,0 +1,57 @@
+// Error types. The split follows Arbor/NEST: a UserError is the user's to fix (bad TOML, bad CSV,
+// an unwritable path) and carries where; an InternalError is a broken invariant, i.e. our bug.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+struct SimError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One diagnostic in compiler style: "file:line:col: error: message".
+struct Diagnostic {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based; 0 = unknown
+  std::string key_path;  // dotted key path, e.g. "blocks.VAC.n_wta" (may be empty)
+  std::string message;   // the rule broken and the allowed values
+
+  std::string format() const {
+    std::string s = file.empty() ? std::string("<input>") : file;
+    if (line > 0) s += ":" + std::to_string(line) + (column > 0 ? ":" + std::to_string(column) : "");
+    s += ": error: ";
+    if (!key_path.empty()) s += "'" + key_path + "': ";
+    s += message;
+    return s;
+  }
+};
+
+// A user error with one or more diagnostics (all of them are reported together).
+struct UserError : SimError {
+  std::vector<Diagnostic> diagnostics;
+  explicit UserError(std::vector<Diagnostic> d) : SimError(join(d)), diagnostics(std::move(d)) {}
+  explicit UserError(Diagnostic d) : UserError(std::vector<Diagnostic>{std::move(d)}) {}
+  explicit UserError(const std::string& msg) : UserError(Diagnostic{"", 0, 0, "", msg}) {}
+
+ private:
+  static std::string join(const std::vector<Diagnostic>& d) {
+    std::string s;
+    for (const auto& x : d) s += (s.empty() ? "" : "\n") + x.format();
+    return s;
+  }
+};
+
+// A numerical blow-up: NaN/inf found in a state variable.
+struct NumericalError : SimError {
+  using SimError::SimError;
+};
+
+struct InternalError : SimError {
+  using SimError::SimError;
+};
+
+}  // namespace sbx

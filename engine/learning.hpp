@@ -1,0 +1,28 @@
+// Hooks for learning rules that act during the simulation on a SpikeProjection's synapses.
+// (Between-trial rules of the Neuroblox kind act on ContinuousProjection weights and live with the
+// experiment; see models/rules_trial.hpp.)
+//
+// A rule owns its per-synapse state arrays (indexed like SpikeProjection::post) and updates them
+// lazily, only when a spike touches the synapse: on_pre for the synapses of a delivered segment,
+// on_post for the synapses ending on a neuron that just spiked (through the reverse index).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/projection.hpp"
+#include "engine/time.hpp"
+
+namespace sbx {
+
+class SpikeLearningRule {
+ public:
+  virtual ~SpikeLearningRule() = default;
+  // Called before the weights of synapses [begin, end) are delivered at tick t (a presynaptic
+  // spike arriving); the rule may change proj.weight[k] for k in that range.
+  virtual void on_pre(SpikeProjection& proj, std::uint32_t begin, std::uint32_t end, Tick t) = 0;
+  // Called when postsynaptic neuron `post` of proj spikes at tick t.
+  virtual void on_post(SpikeProjection& proj, std::uint32_t post, Tick t) = 0;
+  virtual bool needs_post() const { return true; }
+};
+
+}  // namespace sbx

@@ -1,0 +1,112 @@
+// Population: a group of neurons (or units) of one model, stored as structure of arrays.
+//
+// Two kinds of dynamics live side by side (DESIGN.md):
+//  * clocked populations advance every neuron by a fixed dt in step(); inputs arrive through
+//    per-receptor buffers (spike deliveries add into them) and through continuous couplings
+//    (conductance/current summed from presynaptic continuous outputs before every step);
+//  * event-driven populations are advanced analytically only when an input arrives (receive())
+//    and schedule their own next spike through the SpikeScheduler.
+// The simulator never sees model names or parameter maps: only these virtual calls, each of which
+// works on whole arrays.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/time.hpp"
+
+namespace sbx {
+
+enum class Dynamics : std::uint8_t { clocked, event_driven };
+
+// Implemented by the simulator: lets an event-driven population schedule a predicted spike.
+// `version` must change whenever the neuron's state is changed by an input, so stale predictions
+// are recognised and dropped when popped.
+class SpikeScheduler {
+ public:
+  virtual ~SpikeScheduler() = default;
+  virtual void schedule_spike(std::uint32_t population, std::uint32_t neuron, std::uint32_t version,
+                              Tick when) = 0;
+};
+
+// Per-step timing given to clocked populations.
+struct StepContext {
+  Tick t = 0;         // start of the step
+  Tick dt = 0;        // step length in ticks
+  double t_ms = 0.0;  // start of the step in ms
+  double dt_ms = 0.0; // step length in ms
+};
+
+class Population {
+ public:
+  virtual ~Population() = default;
+
+  virtual std::string_view model() const = 0;
+  virtual std::uint32_t size() const = 0;
+  virtual Dynamics dynamics() const = 0;
+
+  // ---- clocked interface -----------------------------------------------------------------
+  // Advance every neuron from ctx.t to ctx.t + ctx.dt using (and then clearing) the receptor
+  // buffers and the continuous inputs; append the local index of every neuron that spiked.
+  virtual void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) {
+    (void)ctx;
+    (void)spiked;
+  }
+  // Receptor buffers of a clocked population (e.g. 0 = excitatory, 1 = inhibitory): spike
+  // deliveries add weights into them; their meaning (current jump, conductance jump) is the model's.
+  virtual std::uint32_t n_receptors() const { return 0; }
+  virtual double* receptor_buffer(std::uint32_t receptor) {
+    (void)receptor;
+    return nullptr;
+  }
+
+  // ---- event-driven interface -------------------------------------------------------------
+  // Inputs for neurons post[0..n) with weights w[0..n) arrive at tick t on `receptor`.
+  virtual void receive(Tick t, const std::uint32_t* post, const float* w, std::size_t n,
+                       std::uint32_t receptor, SpikeScheduler& sched) {
+    (void)t, (void)post, (void)w, (void)n, (void)receptor, (void)sched;
+  }
+  // A predicted spike pops. Returns true if it is still valid (the neuron then resets and may
+  // schedule its next prediction); false if the prediction is stale.
+  virtual bool fire_predicted(std::uint32_t neuron, std::uint32_t version, Tick t,
+                              SpikeScheduler& sched) {
+    (void)neuron, (void)version, (void)t, (void)sched;
+    return false;
+  }
+  // Bring every neuron's state to tick t (before reading or recording state).
+  virtual void advance_all_to(Tick t) { (void)t; }
+  // Called once after construction so event-driven neurons can schedule their first spikes.
+  virtual void start(Tick t, std::uint32_t self_id, SpikeScheduler& sched) {
+    (void)t, (void)self_id, (void)sched;
+  }
+
+  // ---- continuous coupling ----------------------------------------------------------------
+  // A continuous presynaptic output per neuron (e.g. synaptic drive G of a Neuroblox HH cell, or
+  // the E-rate of a neural mass) and the reversal potential of the synapse it drives (mV).
+  virtual const double* continuous_output() const { return nullptr; }
+  virtual const double* output_reversal() const { return nullptr; }
+  // Continuous input accumulators, zeroed by the simulator before each step and summed by the
+  // couplings: total conductance g, reversal-weighted conductance gE (so I = gE - g·V), current I.
+  virtual double* conductance_input() { return nullptr; }
+  virtual double* conductance_reversal_input() { return nullptr; }
+  virtual double* current_input() { return nullptr; }
+
+  // ---- state access (recording, learning, trial restarts) ---------------------------------
+  // Contiguous array of a state variable or parameter by name, or nullptr. Resolved once at
+  // build time; hot loops keep the pointer.
+  virtual double* state(std::string_view name) = 0;
+  virtual std::vector<std::string> state_names() const = 0;
+  // Full dynamic state for trial restarts and checkpoints.
+  virtual void save_state(std::vector<double>& out) const = 0;
+  virtual void load_state(std::span<const double> in) = 0;
+  // Index of the first neuron with a non-finite state and that variable's name, or -1.
+  virtual long first_nonfinite(std::string& variable) const {
+    (void)variable;
+    return -1;
+  }
+};
+
+}  // namespace sbx

@@ -1,0 +1,50 @@
+// Recording interface. The simulator reports spikes and samples through it; the HDF5 run file
+// (engine/io) is one backend, MemoryRecorder (tests) another.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/time.hpp"
+
+namespace sbx {
+
+class Recorder {
+ public:
+  virtual ~Recorder() = default;
+  // Neurons `neurons` of population `population` spiked at tick t.
+  virtual void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) = 0;
+  // Probe `probe` sampled `values` (one per recorded neuron) at tick t.
+  virtual void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) = 0;
+  // Make everything so far durable (called at least every simulated second and after each trial).
+  virtual void flush() = 0;
+};
+
+// Keeps everything in memory; for tests and small analyses.
+class MemoryRecorder final : public Recorder {
+ public:
+  struct Spike {
+    std::uint32_t population;
+    std::uint32_t neuron;
+    Tick t;
+  };
+  struct Sample {
+    std::uint32_t probe;
+    Tick t;
+    std::vector<double> values;
+  };
+  std::vector<Spike> spikes;
+  std::vector<Sample> samples;
+  int flushes = 0;
+
+  void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) override {
+    for (auto n : neurons) spikes.push_back({population, n, t});
+  }
+  void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override {
+    samples.push_back({probe, t, {values.begin(), values.end()}});
+  }
+  void flush() override { ++flushes; }
+};
+
+}  // namespace sbx

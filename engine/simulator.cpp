@@ -1,0 +1,308 @@
+#include "engine/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/errors.hpp"
+#include "engine/learning.hpp"
+
+namespace sbx {
+
+Simulator::Simulator(TimeGrid grid, Tick dt) : grid_(grid), dt_(dt), queue_(make_event_queue()) {
+  if (dt_ < 1) throw std::invalid_argument("the clock step dt must be at least one tick");
+}
+
+Simulator::~Simulator() = default;
+
+std::uint32_t Simulator::add_population(std::string name, std::unique_ptr<Population> pop) {
+  if (find_population(name) >= 0) throw std::invalid_argument("duplicate population name " + name);
+  const auto id = static_cast<std::uint32_t>(pops_.size());
+  if (pop->dynamics() == Dynamics::clocked) clocked_.push_back(id);
+  pops_.push_back({std::move(name), std::move(pop), {}, {}});
+  return id;
+}
+
+long Simulator::find_population(std::string_view name) const {
+  for (std::size_t i = 0; i < pops_.size(); ++i)
+    if (pops_[i].name == name) return static_cast<long>(i);
+  return -1;
+}
+
+std::uint32_t Simulator::add_projection(SpikeProjection proj) {
+  if (proj.pre_population >= pops_.size() || proj.post_population >= pops_.size())
+    throw std::invalid_argument("projection " + proj.name + ": unknown population");
+  Population& post = *pops_[proj.post_population].pop;
+  ProjRuntime rt;
+  rt.target = &post;
+  rt.event_target = post.dynamics() == Dynamics::event_driven;
+  if (!rt.event_target) {
+    if (proj.receptor >= post.n_receptors())
+      throw std::invalid_argument("projection " + proj.name + ": population '" +
+                                  pops_[proj.post_population].name + "' (" +
+                                  std::string(post.model()) + ") has no receptor " +
+                                  std::to_string(proj.receptor));
+    rt.buffer = post.receptor_buffer(proj.receptor);
+  }
+  const auto id = static_cast<std::uint32_t>(projs_.size());
+  pops_[proj.pre_population].out_projections.push_back(id);
+  projs_.push_back(std::move(proj));
+  proj_rt_.push_back(rt);
+  return id;
+}
+
+std::uint32_t Simulator::add_continuous(ContinuousProjection proj) {
+  if (proj.pre_population >= pops_.size() || proj.post_population >= pops_.size())
+    throw std::invalid_argument("coupling " + proj.name + ": unknown population");
+  Population& pre = *pops_[proj.pre_population].pop;
+  Population& post = *pops_[proj.post_population].pop;
+  if (!pre.continuous_output())
+    throw std::invalid_argument("coupling " + proj.name + ": '" + pops_[proj.pre_population].name +
+                                "' has no continuous output");
+  if (proj.kind == CouplingKind::conductance &&
+      (!pre.output_reversal() || !post.conductance_input() || !post.conductance_reversal_input()))
+    throw std::invalid_argument("coupling " + proj.name + ": conductance coupling not supported by '" +
+                                pops_[proj.post_population].name + "'");
+  if (proj.kind == CouplingKind::current && !post.current_input())
+    throw std::invalid_argument("coupling " + proj.name + ": '" + pops_[proj.post_population].name +
+                                "' takes no continuous current");
+  if (pre.dynamics() != Dynamics::clocked || post.dynamics() != Dynamics::clocked)
+    throw std::invalid_argument("coupling " + proj.name + ": continuous couplings need clocked populations");
+  for (std::size_t k = 0; k < proj.pre.size(); ++k)
+    if (proj.pre[k] >= pre.size() || proj.post[k] >= post.size())
+      throw std::invalid_argument("coupling " + proj.name + ": index out of range");
+  conts_.push_back(std::move(proj));
+  return static_cast<std::uint32_t>(conts_.size() - 1);
+}
+
+std::uint32_t Simulator::add_probe(Probe probe) {
+  if (probe.population >= pops_.size()) throw std::invalid_argument("probe: unknown population");
+  Population& p = *pops_[probe.population].pop;
+  probe.data = p.state(probe.variable);
+  if (!probe.data)
+    throw std::invalid_argument("probe: population '" + pops_[probe.population].name +
+                                "' has no variable '" + probe.variable + "'");
+  for (auto n : probe.neurons)
+    if (n >= p.size()) throw std::invalid_argument("probe: neuron index out of range");
+  if (probe.every < 1) probe.every = 1;
+  probes_.push_back(std::move(probe));
+  return static_cast<std::uint32_t>(probes_.size() - 1);
+}
+
+void Simulator::set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule) {
+  SpikeProjection& p = projs_.at(projection);
+  p.rule = rule.get();
+  if (rule->needs_post()) pops_[p.post_population].in_plastic.push_back(projection);
+  rules_.push_back(std::move(rule));
+}
+
+std::uint32_t Simulator::add_control(ControlFn fn) {
+  controls_.push_back(std::move(fn));
+  return static_cast<std::uint32_t>(controls_.size() - 1);
+}
+
+void Simulator::schedule_control(Tick t, std::uint32_t id, std::uint8_t order, std::uint32_t b,
+                                 std::uint32_t c) {
+  if (id >= controls_.size()) throw std::invalid_argument("unknown control callback");
+  if (order >= priority::spike_prediction) throw std::invalid_argument("control order must be < 64");
+  Event e;
+  e.tick = t;
+  e.priority = static_cast<std::uint8_t>(priority::control_first + order);
+  e.kind = EventKind::control;
+  e.a = id;
+  e.b = b;
+  e.c = c;
+  queue_->push(e);
+}
+
+void Simulator::schedule_spike(std::uint32_t population, std::uint32_t neuron, std::uint32_t version,
+                               Tick when) {
+  Event e;
+  e.tick = std::max(when, now_);
+  e.priority = priority::spike_prediction;
+  e.kind = EventKind::spike_prediction;
+  e.target = population;
+  e.a = population;
+  e.b = neuron;
+  e.c = version;
+  queue_->push(e);
+}
+
+void Simulator::set_progress(std::function<void(Tick)> fn, Tick period) {
+  progress_ = std::move(fn);
+  progress_period_ = std::max<Tick>(period, 1);
+  next_progress_ = now_ + progress_period_;
+}
+
+void Simulator::start() {
+  if (started_) return;
+  started_ = true;
+  for (std::uint32_t i = 0; i < pops_.size(); ++i)
+    if (pops_[i].pop->dynamics() == Dynamics::event_driven) pops_[i].pop->start(now_, i, *this);
+}
+
+void Simulator::emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t) {
+  if (neurons.empty()) return;
+  stats_.spikes += neurons.size();
+  if (recorder_) recorder_->on_spikes(pop, neurons, t);
+  const PopEntry& pe = pops_[pop];
+  for (std::uint32_t pid : pe.out_projections) {
+    const SpikeProjection& p = projs_[pid];
+    for (std::uint32_t n : neurons) {
+      for (std::uint32_t s = p.seg_ptr[n]; s < p.seg_ptr[n + 1]; ++s) {
+        Event e;
+        e.tick = t + p.seg_delay[s];
+        e.priority = priority::spike_delivery;
+        e.kind = EventKind::spike_delivery;
+        e.target = pid;
+        e.a = pid;
+        e.b = n;
+        e.c = s;
+        queue_->push(e);
+      }
+    }
+  }
+  // Post-synaptic side of plastic projections ending on this population.
+  for (std::uint32_t pid : pe.in_plastic) {
+    SpikeProjection& p = projs_[pid];
+    for (std::uint32_t n : neurons) p.rule->on_post(p, n, t);
+  }
+}
+
+void Simulator::deliver(const Event& e) {
+  SpikeProjection& p = projs_[e.a];
+  const ProjRuntime& rt = proj_rt_[e.a];
+  const std::uint32_t begin = p.seg_begin[e.c];
+  const std::uint32_t end = p.seg_begin[e.c + 1];
+  if (p.rule) p.rule->on_pre(p, begin, end, e.tick);
+  stats_.synaptic_events += end - begin;
+  if (rt.event_target) {
+    rt.target->receive(e.tick, p.post.data() + begin, p.weight.data() + begin, end - begin,
+                       p.receptor, *this);
+  } else {
+    double* buf = rt.buffer;
+    const std::uint32_t* post = p.post.data();
+    const float* w = p.weight.data();
+    for (std::uint32_t k = begin; k < end; ++k) buf[post[k]] += w[k];
+  }
+}
+
+void Simulator::process_events_upto(Tick t) {
+  std::uint32_t fired[1];
+  while (!queue_->empty() && queue_->top().tick <= t) {
+    const Event e = queue_->top();
+    queue_->pop();
+    ++stats_.queue_events;
+    switch (e.kind) {
+      case EventKind::control:
+        controls_[e.a](e.tick, e.b, e.c);
+        break;
+      case EventKind::spike_delivery:
+        deliver(e);
+        break;
+      case EventKind::spike_prediction:
+        if (pops_[e.a].pop->fire_predicted(e.b, e.c, e.tick, *this)) {
+          fired[0] = e.b;
+          emit_spikes(e.a, std::span<const std::uint32_t>(fired, 1), e.tick);
+        }
+        break;
+    }
+  }
+}
+
+void Simulator::do_step() {
+  // Continuous couplings, held constant over the step (operator splitting).
+  for (std::uint32_t id : clocked_) {
+    Population& p = *pops_[id].pop;
+    const std::uint32_t n = p.size();
+    if (double* g = p.conductance_input()) std::fill(g, g + n, 0.0);
+    if (double* ge = p.conductance_reversal_input()) std::fill(ge, ge + n, 0.0);
+    if (double* i = p.current_input()) std::fill(i, i + n, 0.0);
+  }
+  for (const ContinuousProjection& c : conts_) {
+    Population& pre = *pops_[c.pre_population].pop;
+    Population& post = *pops_[c.post_population].pop;
+    const double* out = pre.continuous_output();
+    const std::size_t n = c.pre.size();
+    if (c.kind == CouplingKind::conductance) {
+      const double* rev = pre.output_reversal();
+      double* g = post.conductance_input();
+      double* ge = post.conductance_reversal_input();
+      for (std::size_t k = 0; k < n; ++k) {
+        const double x = c.weight[k] * out[c.pre[k]];
+        g[c.post[k]] += x;
+        ge[c.post[k]] += x * rev[c.pre[k]];
+      }
+    } else {
+      double* cur = post.current_input();
+      for (std::size_t k = 0; k < n; ++k) cur[c.post[k]] += c.weight[k] * out[c.pre[k]];
+    }
+  }
+  StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};
+  const Tick t_end = now_ + dt_;
+  for (std::uint32_t id : clocked_) {
+    spiked_.clear();
+    pops_[id].pop->step(ctx, spiked_);
+    if (!spiked_.empty()) emit_spikes(id, spiked_, t_end);
+  }
+  ++stats_.steps;
+}
+
+void Simulator::sample(Tick t) {
+  for (std::uint32_t i = 0; i < probes_.size(); ++i) {
+    const Probe& pr = probes_[i];
+    if (t % pr.every != 0) continue;
+    Population& p = *pops_[pr.population].pop;
+    if (p.dynamics() == Dynamics::event_driven) p.advance_all_to(t);
+    sample_buf_.resize(pr.neurons.size());
+    for (std::size_t k = 0; k < pr.neurons.size(); ++k) sample_buf_[k] = pr.data[pr.neurons[k]];
+    if (recorder_) recorder_->on_sample(i, t, sample_buf_);
+  }
+}
+
+void Simulator::check_finite() const {
+  for (std::uint32_t id = 0; id < pops_.size(); ++id) {
+    std::string var;
+    const long idx = pops_[id].pop->first_nonfinite(var);
+    if (idx >= 0)
+      throw NumericalError("non-finite value in block '" + pops_[id].name + "', neuron " +
+                           std::to_string(idx) + ", variable '" + var + "' at t = " +
+                           std::to_string(grid_.to_ms(now_)) + " ms");
+  }
+}
+
+void Simulator::run_until(Tick t_end) {
+  if (!started_) start();
+  if (t_end < now_) throw std::invalid_argument("run_until: end time is in the past");
+  const bool clocked = !clocked_.empty();
+  if (clocked && (t_end - now_) % dt_ != 0)
+    throw std::invalid_argument("run_until: the run length (" + std::to_string(grid_.to_ms(t_end - now_)) +
+                                " ms) is not a multiple of dt (" + std::to_string(grid_.to_ms(dt_)) + " ms)");
+  const Tick flush_period = std::max<Tick>(grid_.round_ms(1000.0), 1);
+  while (now_ < t_end) {
+    process_events_upto(now_);
+    if (!probes_.empty()) sample(now_);
+    if (clocked) {
+      do_step();
+      now_ += dt_;
+      if (nan_every_ && stats_.steps % nan_every_ == 0) check_finite();
+    } else {
+      Tick next = t_end;
+      if (!queue_->empty()) next = std::min(next, queue_->top().tick);
+      // Sampling points must not be skipped by an event-driven jump.
+      for (const Probe& pr : probes_) next = std::min(next, (now_ / pr.every + 1) * pr.every);
+      now_ = std::max(next, now_ + 1);
+      if (now_ > t_end) now_ = t_end;
+    }
+    if (progress_ && now_ >= next_progress_) {
+      progress_(now_);
+      next_progress_ = now_ + progress_period_;
+    }
+    if (recorder_ && now_ - last_flush_ >= flush_period) {
+      recorder_->flush();
+      last_flush_ = now_;
+    }
+  }
+}
+
+}  // namespace sbx

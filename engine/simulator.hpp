@@ -1,0 +1,151 @@
+// The simulator loop: clocked and event-driven populations side by side, spikes delivered with
+// delays through the event queue, control events for experiments.
+//
+// One iteration of the loop (the "why" of the phase order):
+//   1. pop every event with tick <= now, in (tick, priority, target, seq) order:
+//      control callbacks, predicted spikes of event-driven neurons, spike deliveries
+//      (clocked targets: weights added to receptor buffers, consumed by the next step;
+//       event-driven targets: applied exactly at the event's tick);
+//   2. if there are clocked populations: zero the continuous inputs, sum every continuous
+//      coupling from the presynaptic outputs at `now` (operator splitting: couplings are held
+//      constant over one step), step every clocked population from now to now + dt, and emit the
+//      spikes it reports at now + dt;
+//      otherwise jump straight to the next event;
+//   3. every `sample_every` steps record probes; flush the recorder every simulated second.
+// Events at exactly the end tick of run_until() are left for the next call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/event_queue.hpp"
+#include "engine/population.hpp"
+#include "engine/projection.hpp"
+#include "engine/recorder.hpp"
+#include "engine/time.hpp"
+
+namespace sbx {
+
+class SpikeLearningRule;
+
+struct SimulatorStats {
+  std::uint64_t steps = 0;
+  std::uint64_t spikes = 0;
+  std::uint64_t synaptic_events = 0;  // synapses touched by deliveries
+  std::uint64_t queue_events = 0;
+};
+
+// Sampled state: values of `variable` for the given neurons of one population.
+struct Probe {
+  std::uint32_t population = 0;
+  std::string variable;
+  std::vector<std::uint32_t> neurons;
+  Tick every = 1;  // sampling period in ticks (a multiple of dt for clocked populations)
+  const double* data = nullptr;  // resolved at add_probe
+};
+
+class Simulator final : public SpikeScheduler {
+ public:
+  using ControlFn = std::function<void(Tick t, std::uint32_t b, std::uint32_t c)>;
+
+  Simulator(TimeGrid grid, Tick dt);
+  ~Simulator() override;
+
+  const TimeGrid& grid() const { return grid_; }
+  Tick dt() const { return dt_; }
+  Tick now() const { return now_; }
+
+  // ---- building ------------------------------------------------------------------------
+  std::uint32_t add_population(std::string name, std::unique_ptr<Population> pop);
+  std::uint32_t add_projection(SpikeProjection proj);            // returns projection id
+  std::uint32_t add_continuous(ContinuousProjection proj);       // returns coupling id
+  std::uint32_t add_probe(Probe probe);                          // throws on unknown variable
+  void set_recorder(Recorder* rec) { recorder_ = rec; }
+  // Attach a learning rule (owned by the simulator) to a projection.
+  void set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule);
+
+  Population& population(std::uint32_t id) { return *pops_[id].pop; }
+  const std::string& population_name(std::uint32_t id) const { return pops_[id].name; }
+  std::uint32_t n_populations() const { return static_cast<std::uint32_t>(pops_.size()); }
+  long find_population(std::string_view name) const;  // -1 if absent
+  SpikeProjection& projection(std::uint32_t id) { return projs_[id]; }
+  std::uint32_t n_projections() const { return static_cast<std::uint32_t>(projs_.size()); }
+  ContinuousProjection& continuous(std::uint32_t id) { return conts_[id]; }
+  std::uint32_t n_continuous() const { return static_cast<std::uint32_t>(conts_.size()); }
+
+  // ---- control events -------------------------------------------------------------------
+  std::uint32_t add_control(ControlFn fn);
+  // Schedules control callback `id` at tick t; `order` (0..63) orders controls of one tick.
+  void schedule_control(Tick t, std::uint32_t id, std::uint8_t order = 0, std::uint32_t b = 0,
+                        std::uint32_t c = 0);
+
+  // ---- running ----------------------------------------------------------------------------
+  // Called once before the first run (schedules first spikes of event-driven populations).
+  void start();
+  void run_until(Tick t_end);
+  // Progress callback, called roughly every `period` ticks of simulated time.
+  void set_progress(std::function<void(Tick)> fn, Tick period);
+  // Check every clocked population for NaN/inf every `every_steps` steps (0 = never).
+  void set_nan_check(std::uint64_t every_steps) { nan_every_ = every_steps; }
+  void check_finite() const;  // throws NumericalError naming block, neuron, variable, time
+
+  // Restart support: drop every pending event and set the clock (used between trials).
+  void clear_events() { queue_->clear(); }
+  void reset_clock(Tick t) { now_ = t; last_flush_ = t; }
+
+  const SimulatorStats& stats() const { return stats_; }
+  EventQueue& queue() { return *queue_; }
+
+  // SpikeScheduler
+  void schedule_spike(std::uint32_t population, std::uint32_t neuron, std::uint32_t version,
+                      Tick when) override;
+
+  // Emits spikes of population `pop` at tick t: records them and queues their deliveries.
+  void emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t);
+
+ private:
+  struct PopEntry {
+    std::string name;
+    std::unique_ptr<Population> pop;
+    std::vector<std::uint32_t> out_projections;  // projections with this pre population
+    std::vector<std::uint32_t> in_plastic;       // plastic projections with this post population
+  };
+  struct ProjRuntime {
+    double* buffer = nullptr;  // receptor buffer of a clocked target
+    Population* target = nullptr;
+    bool event_target = false;
+  };
+
+  void process_events_upto(Tick t);
+  void deliver(const Event& e);
+  void do_step();
+  void sample(Tick t);
+
+  TimeGrid grid_;
+  Tick dt_;
+  Tick now_ = 0;
+  bool started_ = false;
+  std::unique_ptr<EventQueue> queue_;
+  std::vector<PopEntry> pops_;
+  std::vector<std::uint32_t> clocked_;
+  std::vector<SpikeProjection> projs_;
+  std::vector<ProjRuntime> proj_rt_;
+  std::vector<ContinuousProjection> conts_;
+  std::vector<std::unique_ptr<SpikeLearningRule>> rules_;
+  std::vector<ControlFn> controls_;
+  std::vector<Probe> probes_;
+  std::vector<double> sample_buf_;
+  std::vector<std::uint32_t> spiked_;
+  Recorder* recorder_ = nullptr;
+  std::function<void(Tick)> progress_;
+  Tick progress_period_ = 0, next_progress_ = 0;
+  Tick last_flush_ = 0;
+  std::uint64_t nan_every_ = 0;
+  SimulatorStats stats_;
+};
+
+}  // namespace sbx

@@ -1,0 +1,192 @@
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <vector>
+
+#include "engine/simulator.hpp"
+
+using namespace sbx;
+
+namespace {
+
+// Clocked toy: dV/dt = drive (per ms); a delivered weight jumps V; spike + reset at V >= 1.
+// Continuous inputs are recorded so the couplings can be checked.
+class ToyClocked final : public Population {
+ public:
+  ToyClocked(std::uint32_t n, double drive) : v_(n, 0.0), drive_(n, drive), buf_(n, 0.0),
+        g_(n, 0.0), ge_(n, 0.0), i_(n, 0.0), out_(n, 0.5), rev_(n, -70.0), last_g_(n), last_ge_(n), last_i_(n) {}
+  std::string_view model() const override { return "toy_clocked"; }
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(v_.size()); }
+  Dynamics dynamics() const override { return Dynamics::clocked; }
+  std::uint32_t n_receptors() const override { return 1; }
+  double* receptor_buffer(std::uint32_t) override { return buf_.data(); }
+  void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
+    for (std::uint32_t i = 0; i < size(); ++i) {
+      v_[i] += buf_[i] + drive_[i] * ctx.dt_ms;
+      buf_[i] = 0.0;
+      last_g_[i] = g_[i];
+      last_ge_[i] = ge_[i];
+      last_i_[i] = i_[i];
+      if (v_[i] >= 1.0 - 1e-12) {
+        v_[i] = 0.0;
+        spiked.push_back(i);
+      }
+    }
+  }
+  const double* continuous_output() const override { return out_.data(); }
+  const double* output_reversal() const override { return rev_.data(); }
+  double* conductance_input() override { return g_.data(); }
+  double* conductance_reversal_input() override { return ge_.data(); }
+  double* current_input() override { return i_.data(); }
+  double* state(std::string_view name) override { return name == "V" ? v_.data() : nullptr; }
+  std::vector<std::string> state_names() const override { return {"V"}; }
+  void save_state(std::vector<double>& out) const override { out = v_; }
+  void load_state(std::span<const double> in) override { v_.assign(in.begin(), in.end()); }
+  std::vector<double> v_, drive_, buf_, g_, ge_, i_, out_, rev_, last_g_, last_ge_, last_i_;
+};
+
+// Event-driven toy: every input with weight > 0 makes the neuron fire `latency` ticks later;
+// a later input supersedes the earlier prediction (stale versions are dropped).
+class ToyEvent final : public Population {
+ public:
+  ToyEvent(std::uint32_t n, Tick latency) : version_(n, 0), v_(n, 0.0), latency_(latency) {}
+  std::string_view model() const override { return "toy_event"; }
+  std::uint32_t size() const override { return static_cast<std::uint32_t>(version_.size()); }
+  Dynamics dynamics() const override { return Dynamics::event_driven; }
+  void receive(Tick t, const std::uint32_t* post, const float* w, std::size_t n, std::uint32_t,
+               SpikeScheduler& sched) override {
+    for (std::size_t k = 0; k < n; ++k) {
+      received.push_back({post[k], t});
+      if (w[k] > 0) sched.schedule_spike(self, post[k], ++version_[post[k]], t + latency_);
+    }
+  }
+  bool fire_predicted(std::uint32_t neuron, std::uint32_t version, Tick, SpikeScheduler&) override {
+    return version == version_[neuron];
+  }
+  void start(Tick t, std::uint32_t self_id, SpikeScheduler& sched) override {
+    self = self_id;
+    if (kick) sched.schedule_spike(self, 0, version_[0], t + 1);
+  }
+  double* state(std::string_view name) override { return name == "v" ? v_.data() : nullptr; }
+  std::vector<std::string> state_names() const override { return {"v"}; }
+  void save_state(std::vector<double>&) const override {}
+  void load_state(std::span<const double>) override {}
+  struct In { std::uint32_t neuron; Tick t; };
+  std::vector<In> received;
+  std::vector<std::uint32_t> version_;
+  std::vector<double> v_;
+  Tick latency_;
+  std::uint32_t self = 0;
+  bool kick = false;
+};
+
+}  // namespace
+
+TEST_CASE("clocked spikes are delivered after their delay and counted") {
+  Simulator sim(TimeGrid(0.001), 100);  // dt = 0.1 ms
+  auto a = std::make_unique<ToyClocked>(1, 1.0);    // reaches 1 after 1 ms -> spikes every 1 ms
+  auto b = std::make_unique<ToyClocked>(1, 0.0);
+  ToyClocked* pb = b.get();
+  const auto ia = sim.add_population("A", std::move(a));
+  const auto ib = sim.add_population("B", std::move(b));
+  sim.add_projection(build_spike_projection("A->B", ia, ib, 1, 1, 0, {{0, 0, 0.25, 2000}}));
+  MemoryRecorder rec;
+  sim.set_recorder(&rec);
+  sim.run_until(sim.grid().from_ms(3.0));
+  // A spikes at 1, 2, 3 ms (emitted at the end of the step that crosses).
+  REQUIRE(rec.spikes.size() >= 2);
+  CHECK(rec.spikes[0].t == 1000);
+  CHECK(rec.spikes[1].t == 2000);
+  // Arrival at 3.0 ms is applied at the start of the step from 3.0 ms: not yet in B at t = 3 ms.
+  CHECK(pb->v_[0] == doctest::Approx(0.0));
+  sim.run_until(sim.grid().from_ms(3.1));
+  CHECK(pb->v_[0] == doctest::Approx(0.25));
+  CHECK(sim.stats().synaptic_events == 1);
+  CHECK_THROWS(sim.run_until(sim.grid().from_ms(3.15)));  // not a multiple of dt
+}
+
+TEST_CASE("event-driven chain: exact ticks, stale predictions dropped, no clock needed") {
+  Simulator sim(TimeGrid(0.001), 100);
+  auto a = std::make_unique<ToyEvent>(2, 7);
+  a->kick = true;
+  ToyEvent* pa = a.get();
+  const auto ia = sim.add_population("A", std::move(a));
+  // 0 -> 1 with delay 13 ticks, 1 -> 0 with delay 5 ticks: a ring of period 7+13+7+5 = 32 ticks.
+  sim.add_projection(build_spike_projection("A->A", ia, ia, 2, 2, 0, {{0, 1, 1.0, 13}, {1, 0, 1.0, 5}}));
+  MemoryRecorder rec;
+  sim.set_recorder(&rec);
+  sim.run_until(1 + 32 * 3 + 1);
+  REQUIRE(rec.spikes.size() >= 6);
+  CHECK(rec.spikes[0].t == 1);
+  CHECK(rec.spikes[0].neuron == 0);
+  CHECK(rec.spikes[1].t == 1 + 13 + 7);
+  CHECK(rec.spikes[1].neuron == 1);
+  CHECK(rec.spikes[2].t == 1 + 32);
+  CHECK(rec.spikes[4].t == 1 + 64);
+  CHECK(sim.stats().steps == 0);  // purely event-driven: no clock steps were taken
+  // A superseding input: a second input before the first prediction fires replaces it.
+  CHECK(pa->received.size() >= 2);
+}
+
+TEST_CASE("control events at one tick run in their order, before deliveries") {
+  Simulator sim(TimeGrid(0.001), 10);
+  std::vector<int> log;
+  const auto c1 = sim.add_control([&](Tick, std::uint32_t b, std::uint32_t) { log.push_back(static_cast<int>(b)); });
+  sim.schedule_control(50, c1, 3, 30);
+  sim.schedule_control(50, c1, 1, 10);
+  sim.schedule_control(50, c1, 1, 11);
+  sim.schedule_control(40, c1, 9, 90);
+  sim.add_population("X", std::make_unique<ToyClocked>(1, 0.0));
+  sim.run_until(100);
+  CHECK(log == std::vector<int>{90, 10, 11, 30});
+}
+
+TEST_CASE("running in pieces equals running at once") {
+  auto run = [](std::vector<Tick> stops) {
+    Simulator sim(TimeGrid(0.001), 100);
+    const auto ia = sim.add_population("A", std::make_unique<ToyClocked>(3, 0.7));
+    const auto ib = sim.add_population("B", std::make_unique<ToyClocked>(2, 0.3));
+    sim.add_projection(build_spike_projection("A->B", ia, ib, 3, 2, 0,
+                                              {{0, 0, 0.3, 1500}, {1, 1, 0.2, 700}, {2, 0, 0.1, 100}}));
+    MemoryRecorder rec;
+    sim.set_recorder(&rec);
+    for (Tick s : stops) sim.run_until(s);
+    std::vector<Tick> out;
+    for (auto& s : rec.spikes) out.push_back(s.t * 10 + s.population * 5 + s.neuron);
+    return out;
+  };
+  const auto whole = run({20000});
+  CHECK(whole.size() > 10);
+  CHECK(run({300, 5000, 5100, 20000}) == whole);
+}
+
+TEST_CASE("continuous couplings sum w*out into conductance and current inputs") {
+  Simulator sim(TimeGrid(0.001), 10);
+  auto pre = std::make_unique<ToyClocked>(2, 0.0);
+  pre->out_ = {0.5, 2.0};
+  pre->rev_ = {0.0, -70.0};
+  auto post = std::make_unique<ToyClocked>(1, 0.0);
+  ToyClocked* pp = post.get();
+  const auto a = sim.add_population("pre", std::move(pre));
+  const auto b = sim.add_population("post", std::move(post));
+  sim.add_continuous({"g", a, b, CouplingKind::conductance, {0, 1}, {0, 0}, {3.0, 0.5}});
+  sim.add_continuous({"i", a, b, CouplingKind::current, {1}, {0}, {44.0}});
+  sim.run_until(10);
+  CHECK(pp->last_g_[0] == doctest::Approx(3.0 * 0.5 + 0.5 * 2.0));
+  CHECK(pp->last_ge_[0] == doctest::Approx(0.5 * 2.0 * -70.0));
+  CHECK(pp->last_i_[0] == doctest::Approx(88.0));
+}
+
+TEST_CASE("probes sample state every period; the recorder is flushed every simulated second") {
+  Simulator sim(TimeGrid(0.001), 100);
+  const auto a = sim.add_population("A", std::make_unique<ToyClocked>(2, 0.5));
+  sim.add_probe({a, "V", {1}, 1000});
+  CHECK_THROWS(sim.add_probe({a, "nope", {0}, 1000}));
+  MemoryRecorder rec;
+  sim.set_recorder(&rec);
+  sim.run_until(sim.grid().from_ms(2500.0));
+  CHECK(rec.samples.size() == 2500);
+  CHECK(rec.samples[1].t == 1000);
+  CHECK(rec.samples[1].values[0] == doctest::Approx(0.5));
+  CHECK(rec.flushes == 2);
+}
