@@ -20,14 +20,9 @@ struct Diagnostic {
   std::string key_path;  // dotted key path, e.g. "blocks.VAC.n_wta" (may be empty)
   std::string message;   // the rule broken and the allowed values
 
-  std::string format() const {
-    std::string s = file.empty() ? std::string("<input>") : file;
-    if (line > 0) s += ":" + std::to_string(line) + (column > 0 ? ":" + std::to_string(column) : "");
-    s += ": error: ";
-    if (!key_path.empty()) s += "'" + key_path + "': ";
-    s += message;
-    return s;
-  }
+  // "file:line:col: error: 'key.path': message" (out of line: GCC 12 gives a false -Wrestrict
+  // warning, bug 105651, wherever the string concatenation is inlined).
+  std::string format() const;
 };
 
 // A user error with one or more diagnostics (all of them are reported together).
@@ -38,11 +33,7 @@ struct UserError : SimError {
   explicit UserError(const std::string& msg) : UserError(Diagnostic{"", 0, 0, "", msg}) {}
 
  private:
-  static std::string join(const std::vector<Diagnostic>& d) {
-    std::string s;
-    for (const auto& x : d) s += (s.empty() ? "" : "\n") + x.format();
-    return s;
-  }
+  static std::string join(const std::vector<Diagnostic>& d);
 };
 
 // A numerical blow-up: NaN/inf found in a state variable.

@@ -1,0 +1,107 @@
+#include "apps/run_plain.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/progress.hpp"
+
+namespace sbx::app {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
+                    Simulator& sim, RunFile& file, const RunOptions& opt) {
+  RunMeta meta;
+  meta.circuit_toml = desc.toml_text;
+  meta.circuit_file = desc.file;
+  meta.resolved_config_json = desc.resolved_json;
+  meta.command_line = opt.command_line;
+  meta.seed = desc.meta.seed;
+  file.write_meta(meta);
+
+  auto recorded = [&](const std::string& block) {
+    using S = circuits::OutputDesc::Spikes;
+    if (desc.output.spikes == S::all) return true;
+    if (desc.output.spikes == S::none) return false;
+    for (const auto& b : desc.output.spike_blocks)
+      if (b == block) return true;
+    return false;
+  };
+  for (const auto& [name, b] : built.blocks) {
+    if (!recorded(name)) continue;
+    for (std::uint32_t pid : b.populations)
+      file.add_spike_population(pid, sim.population_name(pid), sim.population(pid).size(), b.type);
+  }
+  for (std::size_t k = 0; k < built.probes.size(); ++k) {
+    const circuits::TraceDesc& tr = desc.output.traces[k];
+    const std::uint32_t probe_id = built.probes[k];
+    const std::uint32_t pop = built.population(tr.block);
+    std::vector<std::uint64_t> ids;
+    if (!tr.neurons.empty()) ids.assign(tr.neurons.begin(), tr.neurons.end());
+    else
+      for (std::uint32_t i = 0; i < std::min(tr.n, sim.population(pop).size()); ++i) ids.push_back(i);
+    const double dt = tr.dt > 0 ? tr.dt : sim.grid().to_ms(sim.dt());
+    file.add_report(probe_id, sim.population_name(pop), tr.variable, tr.variable == "V" ? "mV" : "",
+                    std::move(ids), 0.0, dt);
+  }
+  // Spike projections as SONATA edge populations (initial weights and delays).
+  for (const auto& e : built.edges) {
+    for (std::size_t k = 0; k < e.projections.size(); ++k) {
+      const SpikeProjection& p = sim.projection(e.projections[k]);
+      std::vector<std::uint64_t> src(p.pre_of_syn.begin(), p.pre_of_syn.end());
+      std::vector<std::uint64_t> tgt(p.post.begin(), p.post.end());
+      std::vector<double> w(p.weight.begin(), p.weight.end());
+      std::vector<double> d(p.n_synapses());
+      for (std::uint32_t i = 0; i < p.n_pre; ++i)
+        for (std::uint32_t s = p.seg_ptr[i]; s < p.seg_ptr[i + 1]; ++s)
+          for (std::uint32_t j = p.seg_begin[s]; j < p.seg_begin[s + 1]; ++j)
+            d[j] = sim.grid().to_ms(p.seg_delay[s]);
+      const std::string name = e.projections.size() == 1 ? e.name : e.name + "#" + std::to_string(k);
+      file.add_edges(name, sim.population_name(p.pre_population), sim.population_name(p.post_population),
+                     std::move(src), std::move(tgt), std::move(w), std::move(d), e.learning_rule, false);
+    }
+  }
+}
+
+RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto sim = circuits::make_simulator(desc);
+  circuits::BuiltCircuit built = circuits::build(desc, *sim);
+  RunFileOptions fo;
+  fo.force = opt.force;
+  fo.swmr = desc.output.swmr;
+  RunFile file(opt.out_path, sim->grid(), fo);
+  declare_common(desc, built, *sim, file, opt);
+  file.start();
+  sim->set_recorder(&file);
+  sim->set_nan_check(1000);
+
+  RunSummary s;
+  s.build_s = seconds_since(t0);
+  const Tick end = circuits::run_ticks(desc);
+  ProgressLine progress(desc.run.duration, "ms", opt.quiet ? nullptr : stderr);
+  sim->set_progress([&](Tick t) { progress.update(sim->grid().to_ms(t)); }, std::max<Tick>(end / 1000, 1));
+  const auto tl = std::chrono::steady_clock::now();
+  try {
+    sim->run_until(end);
+  } catch (...) {
+    file.flush();  // keep everything up to the failure
+    throw;
+  }
+  s.loop_s = seconds_since(tl);
+  progress.update(desc.run.duration);
+  progress.finish();
+  s.simulated_ms = desc.run.duration;
+  s.spikes = sim->stats().spikes;
+  s.synaptic_events = sim->stats().synaptic_events;
+  file.flush();
+  s.wall_s = seconds_since(t0);
+  file.finish({}, s.wall_s);
+  return s;
+}
+
+}  // namespace sbx::app

@@ -1,0 +1,43 @@
+// Running a circuit: the shared part of every experiment (build, run file, summary) and the
+// plain "run" experiment (simulate [run].duration once).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "circuits/build.hpp"
+#include "circuits/description.hpp"
+#include "engine/io/run_file.hpp"
+#include "engine/simulator.hpp"
+
+namespace sbx::app {
+
+struct RunOptions {
+  std::string out_path;  // resolved output path
+  bool force = false;
+  bool quiet = false;    // no progress line
+  std::string command_line;
+};
+
+struct RunSummary {
+  double simulated_ms = 0.0;
+  double wall_s = 0.0;    // whole run incl. building and writing
+  double build_s = 0.0;
+  double loop_s = 0.0;    // simulation loop(s) only
+  std::uint64_t spikes = 0;
+  std::uint64_t synaptic_events = 0;
+  std::map<std::string, double> figures;  // experiment-specific (e.g. accuracy)
+};
+
+// Declares /meta, /nodes + /spikes (per output.spikes), /report (per output.traces) and /edges.
+void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
+                    Simulator& sim, RunFile& file, const RunOptions& opt);
+
+// The "run" experiment.
+RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt);
+
+}  // namespace sbx::app

@@ -1,0 +1,706 @@
+#include "circuits/loader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "circuits/circuit_graph.hpp"
+#include "circuits/overrides.hpp"
+
+namespace sbx::circuits {
+
+namespace {
+
+const SectionSpec& section(const Registry& reg, std::string_view name) {
+  const SectionSpec* s = reg.section(name);
+  if (!s) throw InternalError("registry has no section '" + std::string(name) + "'");
+  return *s;
+}
+
+const ParamSpec& spec_of(const SectionSpec& s, std::string_view key) {
+  for (const auto& p : s.params)
+    if (p.name == key) return p;
+  throw InternalError("section '" + s.name + "' has no key '" + std::string(key) + "'");
+}
+
+bool on_grid(double ms, double tick) {
+  const double n = ms / tick;
+  return std::fabs(n - std::nearbyint(n)) <= 1e-9 * std::max(1.0, std::fabs(n));
+}
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os.precision(15);
+  os << v;
+  return os.str();
+}
+
+// (name, position) pairs of a from/to value (a string or an array of strings).
+std::vector<std::pair<std::string, SourcePos>> endpoint_names(const toml::node& n,
+                                                              const DiagnosticSink& sink) {
+  std::vector<std::pair<std::string, SourcePos>> out;
+  if (auto s = n.as_string()) {
+    out.emplace_back(s->get(), sink.pos(n.source()));
+  } else if (auto a = n.as_array()) {
+    for (const auto& e : *a)
+      if (auto es = e.as_string()) out.emplace_back(es->get(), sink.pos(e.source()));
+  }
+  return out;
+}
+
+class Loader {
+ public:
+  Loader(const toml::table& root, const Registry& reg, DiagnosticSink& sink)
+      : root_(root), reg_(reg), sink_(sink) {}
+
+  CircuitDescription run() {
+    d_.file = sink_.file();
+    TableReader r(root_, "", sink_, true);
+    const SectionSpec& rs = section(reg_, "root");
+    if (auto s = r.text(spec_of(rs, "schema"))) d_.schema = *s;
+    read_meta(r);
+    read_run(r);
+    read_blocks(r);
+    read_rules(r);
+    read_connections(r);
+    read_experiment(r);
+    read_output(r);
+    r.finish();
+    check_block_refs();
+    check_durations();
+    CircuitGraph::build(d_, reg_, sink_);
+    return std::move(d_);
+  }
+
+ private:
+  const toml::table& root_;
+  const Registry& reg_;
+  DiagnosticSink& sink_;
+  CircuitDescription d_;
+  bool run_ok_ = true;
+  // Block-name parameters to check once every block is known: (value, position, key path, types).
+  struct BlockRef {
+    std::string name;
+    SourcePos pos;
+    std::string path;
+    std::vector<std::string> types;
+  };
+  std::vector<BlockRef> block_refs_;
+
+  static const toml::table& empty_table() {
+    static const toml::table t;
+    return t;
+  }
+
+  void read_meta(TableReader& root) {
+    const toml::table* t = root.subtable("meta");
+    TableReader r(t ? *t : empty_table(), "meta", sink_);
+    const SectionSpec& s = section(reg_, "meta");
+    if (auto v = r.text(spec_of(s, "name"))) d_.meta.name = *v;
+    if (auto v = r.integer(spec_of(s, "seed"))) d_.meta.seed = static_cast<std::uint64_t>(*v);
+    if (auto v = r.text(spec_of(s, "description"))) d_.meta.description = *v;
+    r.finish();
+  }
+
+  void read_run(TableReader& root) {
+    const toml::table* t = root.subtable("run");
+    TableReader r(t ? *t : empty_table(), "run", sink_);
+    const SectionSpec& s = section(reg_, "run");
+    auto duration = r.number(spec_of(s, "duration"));
+    auto dt = r.number(spec_of(s, "dt"));
+    auto tick = r.number(spec_of(s, "tick"));
+    r.finish();
+    if (!duration || !dt || !tick) {
+      run_ok_ = false;
+      return;
+    }
+    d_.run = {*duration, *dt, *tick};
+    if (!on_grid(*dt, *tick)) {
+      r.error_at_value("dt", "dt = " + fmt(*dt) + " ms is not a multiple of tick = " +
+                                 fmt(*tick) + " ms");
+      run_ok_ = false;
+    }
+    if (!on_grid(*duration, *tick)) {
+      r.error_at_value("duration", "duration = " + fmt(*duration) +
+                                       " ms is not a multiple of tick = " + fmt(*tick) + " ms");
+      run_ok_ = false;
+    }
+  }
+
+  // ---- blocks ----------------------------------------------------------------------------------
+
+  void read_blocks(TableReader& root) {
+    const toml::table* blocks = root.subtable("blocks", true);
+    if (!blocks) return;
+    TableReader br(*blocks, "blocks", sink_);
+    for (auto&& [k, v] : *blocks) {
+      const std::string name(k.str());
+      br.take(name);
+      const std::string path = "blocks." + name;
+      const toml::table* bt = v.as_table();
+      if (!bt) {
+        std::string msg = "a block must be a table { type = \"...\", ... }, got " +
+                          toml_type_name(v);
+        const auto& roots = root_level_keys();
+        if (std::find(roots.begin(), roots.end(), name) != roots.end())
+          msg += "; root-level keys must precede the first [table] header: written after "
+                 "[blocks], '" + name + "' became '" + path +
+                 "'; move it above the first [table] header";
+        sink_.error(sink_.pos(v.source()), path, msg);
+        continue;
+      }
+      read_block(name, *bt, path);
+    }
+  }
+
+  void read_block(const std::string& name, const toml::table& t, const std::string& path) {
+    TableReader r(t, path, sink_);
+    BlockDesc b;
+    b.name = name;
+    b.pos = r.where();
+    auto type = r.text(text_required("type", reg_.block_type_names(), "block type"));
+    if (!type) return;  // without a type the other keys cannot be judged
+    const BlockTypeSpec* bt = reg_.block_type(*type);
+    b.type = *type;
+    b.kind = bt->kind.empty() ? bt->name : bt->kind;
+    bool complete = true;
+    if (b.type == "population") {
+      ParamSpec model_spec = bt->params[0];
+      model_spec.choices = reg_.model_names();
+      auto model = r.text(model_spec);
+      auto n = r.integer(bt->params[1]);
+      if (n) b.n = static_cast<std::uint32_t>(*n);
+      if (!model) return;  // unknown model: its keys cannot be judged
+      const PopulationModelSpec* m = reg_.model(*model);
+      b.model = *model;
+      b.kind = m->kind;
+      const std::size_t before = sink_.size();
+      r.read_all(m->params, b.params);
+      for (const auto& s : m->init_states) {
+        ParamSpec is = generic(s + "_init", ValueKind::number_or_dist, Need::optional, "", "", {},
+                               "");
+        if (auto dist = r.distribution(is)) b.init[s] = *dist;
+      }
+      complete = n.has_value() && sink_.size() == before;
+      if (complete && m->check)
+        for (const auto& msg : m->check(b))
+          sink_.error(b.pos, path, "invalid parameters of model '" + m->name + "': " + msg);
+    } else {
+      r.read_all(bt->params, b.params);
+      if (b.params.has("n")) b.n = static_cast<std::uint32_t>(b.params.integer("n"));
+      for (const auto& p : bt->params)
+        if (p.kind == ValueKind::block_name && b.params.has(p.name))
+          block_refs_.push_back(
+              {b.params.text(p.name), b.params.position(p.name), path + "." + p.name, p.choices});
+    }
+    r.finish();
+    d_.blocks.push_back(std::move(b));
+  }
+
+  // ---- rules -----------------------------------------------------------------------------------
+
+  void read_rules(TableReader& root) {
+    const toml::table* rules = root.subtable("rules");
+    if (!rules) return;
+    TableReader rr(*rules, "rules", sink_);
+    for (auto&& [k, v] : *rules) {
+      const std::string name(k.str());
+      rr.take(name);
+      const std::string path = "rules." + name;
+      const toml::table* t = v.as_table();
+      if (!t) {
+        sink_.error(sink_.pos(v.source()), path,
+                    "a learning rule must be a table { type = \"...\", ... }, got " +
+                        toml_type_name(v));
+        continue;
+      }
+      TableReader r(*t, path, sink_);
+      RuleDesc rd;
+      rd.name = name;
+      rd.pos = r.where();
+      auto type = read_rule_type(r);
+      if (!type) continue;
+      rd.type = *type;
+      read_rule_params(r, *reg_.learning_rule(*type), rd.params);
+      r.finish();
+      d_.rules.push_back(std::move(rd));
+    }
+  }
+
+  std::optional<std::string> read_rule_type(TableReader& r) {
+    const auto names = reg_.learning_rule_names();
+    const toml::node* n = r.table().get("type");
+    if (names.empty() && n && n->is_string()) {
+      r.take("type");
+      r.error_at_value("type", "unknown learning-rule type '" + n->as_string()->get() +
+                                   "' (no learning-rule types are registered in this build)");
+      return std::nullopt;
+    }
+    return r.text(text_required("type", names, "learning-rule type"));
+  }
+
+  void read_rule_params(TableReader& r, const LearningRuleSpec& spec, ParamMap& out) {
+    r.read_all(spec.params, out);
+    for (const auto& p : spec.params)
+      if (p.kind == ValueKind::block_name && out.has(p.name))
+        block_refs_.push_back(
+            {out.text(p.name), out.position(p.name), r.key_path(p.name), p.choices});
+  }
+
+  // ---- connections -----------------------------------------------------------------------------
+
+  void read_connections(TableReader& root) {
+    const toml::node* n = root.take("connections");
+    if (!n) return;
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+      sink_.error(sink_.pos(n->source()), "connections",
+                  "must be an array of tables ([{ from = ..., to = ... }, ...] or "
+                  "[[connections]] blocks), got " + toml_type_name(*n));
+      return;
+    }
+    std::map<std::string, int> repeats;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& e = *arr->get(i);
+      const std::string path = "connections[" + std::to_string(i) + "]";
+      const toml::table* t = e.as_table();
+      if (!t) {
+        sink_.error(sink_.pos(e.source()), path,
+                    "a connection must be a table { from = ..., to = ... }, got " +
+                        toml_type_name(e));
+        continue;
+      }
+      read_connection(i, *t, path, repeats);
+    }
+  }
+
+  void read_connection(std::size_t index, const toml::table& t, const std::string& path,
+                       std::map<std::string, int>& repeats) {
+    TableReader r(t, path, sink_);
+    const SectionSpec& cs = section(reg_, "connection");
+    const std::size_t before = sink_.size();
+    ConnectionDesc c;
+    c.entry = index;
+    c.path = path;
+    c.pos = r.where();
+
+    auto from = r.strings(spec_of(cs, "from"));
+    auto to = r.strings(spec_of(cs, "to"));
+    ParamSpec rule_spec = spec_of(cs, "rule");
+    rule_spec.choices = reg_.connection_rule_names();
+    auto rule = r.text(rule_spec);
+    if (rule) c.rule = *rule;
+    c.rule_pos = r.where("rule");
+    auto density = r.number(spec_of(cs, "density"));
+    const ParamSpec& indeg_spec = spec_of(cs, "indegree");
+    auto indegree = r.integer(indeg_spec);
+    auto autapses = r.boolean(spec_of(cs, "autapses"));
+    if (autapses) c.autapses = *autapses;
+    if (auto w = r.distribution(spec_of(cs, "weight"))) c.weight = *w;
+    c.delay_pos = r.where("delay");
+    if (r.has("delay")) c.delay = read_delay(r, spec_of(cs, "delay"));
+    else r.take("delay");
+    auto receptor = r.text(spec_of(cs, "receptor"));
+    if (receptor) c.receptor = *receptor == "inh" ? 1u : 0u;
+    c.receptor_pos = r.where("receptor");
+    c.t_event_pos = r.where("t_event");
+    c.t_event = r.number(spec_of(cs, "t_event"));
+    if (const toml::node* ln = r.take("learning")) c.learning = read_learning(*ln, path + ".learning");
+
+    // Rule-specific keys: required by the rule, or rejected when the rule does not use them.
+    if (rule) {
+      const ConnectionRuleSpec* rs = reg_.connection_rule(*rule);
+      auto uses = [&](const char* key) {
+        return std::find(rs->uses.begin(), rs->uses.end(), key) != rs->uses.end();
+      };
+      for (const char* key : {"density", "indegree"}) {
+        const bool given = r.has(key);
+        if (uses(key) && !given) {
+          r.missing(key, std::string("rule '") + *rule + "' needs it");
+        } else if (!uses(key) && given) {
+          std::vector<std::string> users;
+          for (const auto& x : reg_.connection_rules)
+            if (std::find(x.uses.begin(), x.uses.end(), key) != x.uses.end()) users.push_back(x.name);
+          r.error_at_value(key, std::string("'") + key + "' is not used by rule '" + *rule +
+                                    "' (rules that use it: " + join_names(users) + ")");
+        }
+      }
+      if (density) c.density = *density;
+      if (indegree) c.indegree = static_cast<std::uint32_t>(*indegree);
+      if (*rule == "hypergeometric" && density && *density <= 0.0)
+        r.error_at_value("density", "rule 'hypergeometric' needs density > 0, got " + fmt(*density));
+    }
+    r.finish();
+
+    if (!from || !to) return;
+    const auto froms = endpoint_names(*t.get("from"), sink_);
+    const auto tos = endpoint_names(*t.get("to"), sink_);
+    if (froms.empty()) r.error_at_value("from", "must name at least one block");
+    if (tos.empty()) r.error_at_value("to", "must name at least one block");
+    if (sink_.size() != before) return;
+    for (const auto& [fname, fpos] : froms)
+      for (const auto& [tname, tpos] : tos) {
+        ConnectionDesc e = c;
+        e.from = fname, e.from_pos = fpos;
+        e.to = tname, e.to_pos = tpos;
+        const std::string base = fname + "->" + tname;
+        const int k = ++repeats[base];
+        e.name = k == 1 ? base : base + "#" + std::to_string(k);
+        if (e.learning && e.learning->inline_rule) e.learning->rule = e.name + ".learning";
+        d_.connections.push_back(std::move(e));
+      }
+  }
+
+  std::optional<Distribution> read_delay(TableReader& r, const ParamSpec& spec) {
+    const toml::node* n = r.take("delay");
+    auto d = TableReader::parse_distribution(*n, r.key_path("delay"), spec, sink_);
+    if (!d || !run_ok_) return d;
+    const double tick = d_.run.tick;
+    const SourcePos pos = sink_.pos(n->source());
+    if (d->is_constant()) {
+      if (!on_grid(d->a, tick)) {
+        sink_.error(pos, r.key_path("delay"),
+                    "delay " + fmt(d->a) + " ms is not a multiple of the tick (" + fmt(tick) +
+                        " ms); scalar delays must lie on the tick grid");
+        return std::nullopt;
+      }
+      if (std::nearbyint(d->a / tick) < 1.0) {
+        sink_.error(pos, r.key_path("delay"),
+                    "delay " + fmt(d->a) + " ms is shorter than one tick (" + fmt(tick) + " ms)");
+        return std::nullopt;
+      }
+    } else {
+      const double low = d->a;  // uniform: low; normal: mean
+      if (low < tick * (1.0 - 1e-9)) {
+        sink_.error(pos, r.key_path("delay"),
+                    std::string(d->kind == Distribution::Kind::uniform ? "low" : "mean") +
+                        " of the delay distribution must be >= one tick (" + fmt(tick) +
+                        " ms), got " + fmt(low) + " ms");
+        return std::nullopt;
+      }
+    }
+    return d;
+  }
+
+  std::optional<LearningDesc> read_learning(const toml::node& n, const std::string& path) {
+    LearningDesc l;
+    l.pos = sink_.pos(n.source());
+    if (auto s = n.as_string()) {
+      const RuleDesc* rd = find_rule_or_report(s->get(), l.pos, path);
+      if (!rd) return std::nullopt;
+      l.rule = rd->name, l.type = rd->type, l.params = rd->params;
+      return l;
+    }
+    const toml::table* t = n.as_table();
+    if (!t) {
+      sink_.error(l.pos, path,
+                  "must be a rule name, { rule = \"name\", overrides... } or { type = \"...\", "
+                  "params... }, got " + toml_type_name(n));
+      return std::nullopt;
+    }
+    TableReader r(*t, path, sink_);
+    const bool has_rule = t->contains("rule"), has_type = t->contains("type");
+    if (has_rule == has_type) {
+      r.error_at_table(has_rule ? "give either 'rule' (a [rules] name) or 'type' (an inline "
+                                  "rule), not both"
+                                : "a learning table needs 'rule' (a [rules] name) or 'type' (an "
+                                  "inline rule type)");
+      for (auto&& [k, v] : *t) r.take(k.str());
+      return std::nullopt;
+    }
+    if (has_rule) {
+      auto name = r.text(text_required("rule", {}, "[rules] name"));
+      if (!name) return std::nullopt;
+      const RuleDesc* rd = find_rule_or_report(*name, r.where("rule"), r.key_path("rule"));
+      if (!rd) {
+        for (auto&& [k, v] : *t) r.take(k.str());
+        return std::nullopt;
+      }
+      l.rule = rd->name, l.type = rd->type;
+      // Overrides: the rule's keys given here replace the [rules] values for this edge.
+      const LearningRuleSpec& spec = *reg_.learning_rule(rd->type);
+      ParamMap overrides;
+      for (const auto& p : spec.params) {
+        if (t->contains(p.name)) r.read_into(p, overrides);
+        else r.allow(p.name);
+      }
+      l.params = rd->params;
+      for (auto& [k, v] : overrides.values) l.params.set(k, v, overrides.where[k]);
+      r.finish();
+      return l;
+    }
+    auto type = read_rule_type(r);
+    if (!type) {
+      for (auto&& [k, v] : *t) r.take(k.str());
+      return std::nullopt;
+    }
+    l.type = *type;
+    l.inline_rule = true;
+    read_rule_params(r, *reg_.learning_rule(*type), l.params);
+    r.finish();
+    return l;
+  }
+
+  const RuleDesc* find_rule_or_report(const std::string& name, const SourcePos& pos,
+                                      const std::string& path) {
+    if (const RuleDesc* rd = d_.find_rule(name)) return rd;
+    std::vector<std::string> names;
+    for (const auto& r : d_.rules) names.push_back(r.name);
+    std::string msg = "undefined learning rule '" + name + "' (defined in [rules]: " +
+                      (names.empty() ? std::string("none") : join_names(names));
+    const std::string m = did_you_mean(name, names);
+    msg += m.empty() ? ")" : "; " + m + ")";
+    sink_.error(pos, path, msg);
+    return nullptr;
+  }
+
+  // ---- experiment, output --------------------------------------------------------------------------
+
+  void read_experiment(TableReader& root) {
+    const toml::table* t = root.subtable("experiment");
+    TableReader r(t ? *t : empty_table(), "experiment", sink_);
+    d_.experiment.pos = r.where();
+    auto type = r.text(text("type", "run", reg_.experiment_names(), "experiment type"));
+    if (!type) return;
+    d_.experiment.type = *type;
+    const ExperimentSpec& spec = *reg_.experiment(*type);
+    r.read_all(spec.params, d_.experiment.params);
+    for (const auto& p : spec.params)
+      if (p.kind == ValueKind::block_name && d_.experiment.params.has(p.name))
+        block_refs_.push_back({d_.experiment.params.text(p.name), d_.experiment.params.position(p.name),
+                               r.key_path(p.name), p.choices});
+    r.finish();
+  }
+
+  void read_output(TableReader& root) {
+    const toml::table* t = root.subtable("output");
+    TableReader r(t ? *t : empty_table(), "output", sink_);
+    const SectionSpec& s = section(reg_, "output");
+    OutputDesc& o = d_.output;
+    if (auto f = r.text(spec_of(s, "file"))) {
+      o.file = *f;
+      // Only {name} and {seed} are placeholders.
+      for (std::size_t i = f->find('{'); i != std::string::npos; i = f->find('{', i + 1)) {
+        const auto close = f->find('}', i);
+        const std::string ph = close == std::string::npos ? f->substr(i) : f->substr(i, close - i + 1);
+        if (ph != "{name}" && ph != "{seed}") {
+          r.error_at_value("file", "unknown placeholder '" + ph + "' (allowed: {name}, {seed})");
+          break;
+        }
+      }
+    }
+    if (const toml::node* sp = r.table().get("spikes")) {
+      if (auto str = sp->as_string(); str && str->get() != "all" && str->get() != "none") {
+        r.take("spikes");
+        r.error_at_value("spikes", "'" + str->get() +
+                                       "' is not allowed (allowed: \"all\", \"none\", or a list "
+                                       "of block names)");
+      } else if (auto v = r.strings(spec_of(s, "spikes"))) {
+        if (sp->is_string()) {
+          o.spikes = (*v)[0] == "all" ? OutputDesc::Spikes::all : OutputDesc::Spikes::none;
+        } else {
+          o.spikes = OutputDesc::Spikes::list;
+          o.spike_blocks = *v;
+          const toml::array& a = *sp->as_array();
+          for (std::size_t i = 0; i < v->size(); ++i)
+            block_refs_.push_back({(*v)[i], sink_.pos(a.get(i)->source()),
+                                   "output.spikes[" + std::to_string(i) + "]", {}});
+        }
+      }
+    } else {
+      r.take("spikes");
+    }
+    if (auto v = r.boolean(spec_of(s, "swmr"))) o.swmr = *v;
+    if (auto v = r.number(spec_of(s, "flush_every"))) o.flush_every = *v;
+    if (const toml::node* tr = r.take("traces")) {
+      const toml::array* arr = tr->as_array();
+      if (!arr) {
+        sink_.error(sink_.pos(tr->source()), "output.traces",
+                    "must be an array of tables [{ block, variable, neurons or n, dt }], got " +
+                        toml_type_name(*tr));
+      } else {
+        for (std::size_t i = 0; i < arr->size(); ++i) read_trace(*arr->get(i), i);
+      }
+    }
+    r.finish();
+  }
+
+  void read_trace(const toml::node& n, std::size_t i) {
+    const std::string path = "output.traces[" + std::to_string(i) + "]";
+    const toml::table* t = n.as_table();
+    if (!t) {
+      sink_.error(sink_.pos(n.source()), path, "a trace must be a table, got " + toml_type_name(n));
+      return;
+    }
+    TableReader r(*t, path, sink_);
+    const SectionSpec& s = section(reg_, "trace");
+    TraceDesc td;
+    td.pos = r.where();
+    auto block = r.text(spec_of(s, "block"));
+    auto variable = r.text(spec_of(s, "variable"));
+    auto neurons = r.numbers(spec_of(s, "neurons"));
+    auto count = r.integer(spec_of(s, "n"));
+    auto dt = r.number(spec_of(s, "dt"));
+    if (neurons && count) r.error_at_value("n", "give either 'neurons' or 'n', not both");
+    r.finish();
+    if (!block || !variable) return;
+    td.block = *block;
+    td.variable = *variable;
+    if (neurons)
+      for (double x : *neurons) td.neurons.push_back(static_cast<std::uint32_t>(x));
+    if (count) td.n = static_cast<std::uint32_t>(*count);
+    if (dt) {
+      td.dt = *dt;
+      if (run_ok_ && !on_grid(*dt, d_.run.dt))
+        r.error_at_value("dt", "trace dt = " + fmt(*dt) + " ms must be a multiple of [run].dt = " +
+                                   fmt(d_.run.dt) + " ms");
+    }
+    const BlockDesc* b = d_.find_block(td.block);
+    if (!b) {
+      block_refs_.push_back({td.block, r.where("block"), path + ".block", {}});
+    } else {
+      if (const PopulationModelSpec* m = reg_.model(b->model); m && !m->recordables.empty() &&
+          std::find(m->recordables.begin(), m->recordables.end(), td.variable) == m->recordables.end()) {
+        std::string msg = "block '" + td.block + "' (model " + m->name + ") has no variable '" +
+                          td.variable + "' (recordable: " + join_names(m->recordables);
+        const std::string dym = did_you_mean(td.variable, m->recordables);
+        msg += dym.empty() ? ")" : "; " + dym + ")";
+        r.error_at_value("variable", msg);
+      }
+      const std::uint32_t size = block_size(*b, reg_);
+      for (std::size_t k = 0; k < td.neurons.size(); ++k)
+        if (td.neurons[k] >= size) {
+          sink_.error(sink_.pos(t->get("neurons")->as_array()->get(k)->source()),
+                      path + ".neurons[" + std::to_string(k) + "]",
+                      "neuron " + std::to_string(td.neurons[k]) + " is out of range: block '" +
+                          td.block + "' has " + std::to_string(size) + " neurons");
+        }
+      if (td.n > size)
+        r.error_at_value("n", "n = " + std::to_string(td.n) + " exceeds the " +
+                                  std::to_string(size) + " neurons of block '" + td.block + "'");
+    }
+    if (td.neurons.empty() && td.n == 0 && b) td.n = block_size(*b, reg_);
+    d_.output.traces.push_back(std::move(td));
+  }
+
+  // ---- cross checks ----------------------------------------------------------------------------------
+
+  void check_block_refs() {
+    std::vector<std::string> names;
+    for (const auto& b : d_.blocks) names.push_back(b.name);
+    for (const auto& ref : block_refs_) {
+      const BlockDesc* b = d_.find_block(ref.name);
+      if (!b) {
+        std::string msg = "undefined block '" + ref.name + "' (defined blocks: " +
+                          (names.empty() ? std::string("none") : join_names(names));
+        const std::string m = did_you_mean(ref.name, names);
+        msg += m.empty() ? ")" : "; " + m + ")";
+        sink_.error(ref.pos, ref.path, msg);
+      } else if (!ref.types.empty() &&
+                 std::find(ref.types.begin(), ref.types.end(), b->type) == ref.types.end()) {
+        sink_.error(ref.pos, ref.path,
+                    "block '" + ref.name + "' is of type " + b->type + ", expected a block of type " +
+                        join_names(ref.types));
+      }
+    }
+  }
+
+  void check_durations() {
+    if (!run_ok_) return;
+    bool clocked = false;
+    for (const auto& b : d_.blocks) {
+      if (const PopulationModelSpec* m = reg_.model(b.model); m && m->dynamics == Dynamics::clocked)
+        clocked = true;
+      if (b.type == "current_source") clocked = true;
+      // Source switch times are event times: they must lie on the tick grid.
+      for (const char* key : {"start", "stop"})
+        if ((b.type == "current_source" || b.type == "poisson_source") && b.params.has(key)) {
+          const double v = b.params.number(key);
+          const double grid = b.type == "current_source" ? d_.run.dt : d_.run.tick;
+          if (!on_grid(v, grid))
+            sink_.error(b.params.position(key), "blocks." + b.name + "." + key,
+                        std::string(key) + " = " + fmt(v) + " ms is not a multiple of " +
+                            (b.type == "current_source" ? "[run].dt = " : "[run].tick = ") +
+                            fmt(grid) + " ms");
+        }
+    }
+    if (clocked && !on_grid(d_.run.duration, d_.run.dt)) {
+      const toml::table* run = root_.get_as<toml::table>("run");
+      const toml::node* dn = run ? run->get("duration") : nullptr;
+      sink_.error(dn ? sink_.pos(dn->source()) : SourcePos{}, "run.duration",
+                  "duration = " + fmt(d_.run.duration) + " ms is not a multiple of dt = " +
+                      fmt(d_.run.dt) + " ms (the circuit has clocked populations)");
+    }
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(Diagnostic{path, 0, 0, "", "cannot open the circuit file"});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+toml::table parse_circuit_text(std::string_view text, const std::string& file) {
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    Diagnostic d;
+    d.file = file;
+    d.line = static_cast<int>(e.source().begin.line);
+    d.column = static_cast<int>(e.source().begin.column);
+    d.message = "TOML syntax error: " + std::string(e.description());
+    throw UserError(d);
+  }
+}
+
+CircuitDescription describe_circuit(const toml::table& root, const Registry& reg,
+                                    DiagnosticSink& sink) {
+  return Loader(root, reg, sink).run();
+}
+
+CircuitDescription load_circuit_string(std::string_view text, const std::string& file,
+                                       const std::vector<std::string>& overrides,
+                                       const Registry& reg) {
+  toml::table root = parse_circuit_text(text, file);
+  DiagnosticSink sink(file);
+  apply_overrides(root, overrides, sink);
+  CircuitDescription d = describe_circuit(root, reg, sink);
+  sink.throw_if_any();
+  d.toml_text = std::string(text);
+  d.resolved_json = resolved_config_json(root);
+  d.overrides = overrides;
+  return d;
+}
+
+CircuitDescription load_circuit_file(const std::string& path,
+                                     const std::vector<std::string>& overrides) {
+  return load_circuit_file(path, overrides, registry());
+}
+
+CircuitDescription load_circuit_file(const std::string& path,
+                                     const std::vector<std::string>& overrides,
+                                     const Registry& reg) {
+  return load_circuit_string(read_file(path), path, overrides, reg);
+}
+
+std::string resolved_config_json(const toml::table& root) {
+  std::ostringstream os;
+  os << toml::json_formatter{root};
+  return os.str();
+}
+
+std::string resolved_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+  toml::table root = parse_circuit_text(read_file(path), path);
+  DiagnosticSink sink(path);
+  apply_overrides(root, overrides, sink);
+  sink.throw_if_any();
+  return resolved_config_json(root);
+}
+
+}  // namespace sbx::circuits

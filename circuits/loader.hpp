@@ -1,0 +1,45 @@
+// Circuit files: TOML text -> (overrides) -> validation -> CircuitDescription.
+//
+// Every problem of a file is collected (parse error, unknown / mistyped / out-of-range / missing
+// keys, undefined blocks, impossible connections, bad --set arguments) and thrown together as one
+// sbx::UserError whose diagnostics are sorted by position.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "circuits/description.hpp"
+#include "circuits/registry.hpp"
+#include "circuits/toml_reader.hpp"
+
+namespace sbx::circuits {
+
+// Parses TOML text; a syntax error becomes a UserError with one diagnostic at its position.
+toml::table parse_circuit_text(std::string_view text, const std::string& file);
+
+// Validates a parsed (and overridden) tree. Problems go to `sink`; the returned description is
+// complete only when the sink stayed empty.
+CircuitDescription describe_circuit(const toml::table& root, const Registry& reg,
+                                    DiagnosticSink& sink);
+
+// Text -> description (overrides applied before validation). Throws UserError.
+CircuitDescription load_circuit_string(std::string_view text, const std::string& file,
+                                       const std::vector<std::string>& overrides = {},
+                                       const Registry& reg = registry());
+
+// File -> description. Throws UserError (also when the file cannot be read).
+CircuitDescription load_circuit_file(const std::string& path,
+                                     const std::vector<std::string>& overrides = {});
+CircuitDescription load_circuit_file(const std::string& path,
+                                     const std::vector<std::string>& overrides,
+                                     const Registry& reg);
+
+// The TOML tree as JSON (toml::json_formatter).
+std::string resolved_config_json(const toml::table& root);
+// The file's tree after the overrides, as JSON (no validation; throws UserError on parse or
+// override errors).
+std::string resolved_config_json(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace sbx::circuits

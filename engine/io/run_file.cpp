@@ -1,0 +1,991 @@
+// HDF5 run file writer. Layout and crash-safety rules: run_file.hpp and ecosystem.md §1.6, §2.4.
+//
+// Written with the HDF5 C++ API; C calls are used where it has no equivalent (libver bounds,
+// SWMR start, hard links, flush, error-stack walk). Under SWMR no group or attribute may be open
+// when H5Fstart_swmr_write is called, so groups are always locals and only datasets are members.
+// GCC 12 reports a false -Wrestrict inside std::string operator+ once UserError's inline
+// formatting (engine/errors.hpp) is inlined here (GCC bug 105651); it is not our code.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+#include "engine/io/run_file.hpp"
+
+#include <H5Cpp.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <system_error>
+
+#include "engine/errors.hpp"
+
+#ifndef SBX_VERSION
+#define SBX_VERSION "unknown"
+#endif
+
+namespace sbx {
+
+// ---------------------------------------------------------------------------------------------
+// SHA-256 (FIPS 180-4), for /meta/circuit_sha256.
+namespace {
+
+constexpr std::array<std::uint32_t, 64> kSha256K = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+inline std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
+
+void sha256_block(std::array<std::uint32_t, 8>& h, const unsigned char* p) {
+  std::uint32_t w[64];
+  for (int i = 0; i < 16; ++i)
+    w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
+           (std::uint32_t(p[4 * i + 2]) << 8) | std::uint32_t(p[4 * i + 3]);
+  for (int i = 16; i < 64; ++i) {
+    const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+  for (int i = 0; i < 64; ++i) {
+    const std::uint32_t t1 =
+        hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kSha256K[i] + w[i];
+    const std::uint32_t t2 =
+        (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    hh = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+  h[5] += f;
+  h[6] += g;
+  h[7] += hh;
+}
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) {
+  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t n = data.size();
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) sha256_block(h, p + i);
+  // Padding: 0x80, zeros, then the bit length as a big-endian 64-bit integer.
+  unsigned char tail[128] = {};
+  const std::size_t rest = n - i;
+  std::memcpy(tail, p + i, rest);
+  tail[rest] = 0x80;
+  const std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
+  const std::uint64_t bits = static_cast<std::uint64_t>(n) * 8u;
+  for (int k = 0; k < 8; ++k) tail[tail_len - 1 - k] = static_cast<unsigned char>(bits >> (8 * k));
+  for (std::size_t k = 0; k < tail_len; k += 64) sha256_block(h, tail + k);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (std::uint32_t v : h)
+    for (int s = 28; s >= 0; s -= 4) out.push_back(hex[(v >> s) & 0xF]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HDF5 helpers
+namespace {
+
+using H5::DataSet;
+using H5::DataSpace;
+using H5::DataType;
+using H5::DSetCreatPropList;
+using H5::Group;
+using H5::H5Object;
+using H5::PredType;
+
+// The innermost descriptions of the current HDF5 error stack (the C++ exception only names the
+// outermost call, e.g. "H5Fcreate failed"; the cause is further down).
+std::string h5_error_stack() {
+  std::string out;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        auto* s = static_cast<std::string*>(data);
+        if (e->desc && *e->desc) {
+          if (!s->empty()) *s += "; ";
+          *s += e->desc;
+        }
+        return 0;
+      },
+      &out);
+  return out;
+}
+
+std::string h5_message(const H5::Exception& e) {
+  std::string s = e.getFuncName() + ": " + e.getDetailMsg();
+  const std::string stack = h5_error_stack();
+  if (!stack.empty()) s += " (" + stack + ")";
+  return s;
+}
+
+H5::StrType utf8_type() {
+  H5::StrType t(PredType::C_S1, H5T_VARIABLE);
+  t.setCset(H5T_CSET_UTF8);
+  return t;
+}
+
+void attr_str(const H5Object& o, const char* name, const std::string& v) {
+  const H5::StrType t = utf8_type();
+  H5::Attribute a = o.createAttribute(name, t, DataSpace(H5S_SCALAR));
+  a.write(t, v);
+}
+
+template <class T>
+void attr_scalar(const H5Object& o, const char* name, const DataType& file_type,
+                 const DataType& mem_type, T v) {
+  H5::Attribute a = o.createAttribute(name, file_type, DataSpace(H5S_SCALAR));
+  a.write(mem_type, &v);
+}
+
+// SONATA spike sorting enum over u8 (libsonata reads it as `enum class Sorting : char`).
+H5::EnumType sorting_enum() {
+  H5::EnumType t(PredType::STD_U8LE);
+  const char* names[3] = {"none", "by_id", "by_time"};
+  for (std::uint8_t v = 0; v < 3; ++v) t.insert(names[v], &v);
+  return t;
+}
+
+void attr_sorting(const H5Object& o, std::uint8_t value) {
+  const H5::EnumType t = sorting_enum();
+  H5::Attribute a = o.createAttribute("sorting", t, DataSpace(H5S_SCALAR));
+  a.write(t, &value);
+}
+
+void check_name(const std::string& what, const std::string& name) {
+  if (name.empty() || name == "." || name.find('/') != std::string::npos)
+    throw InternalError("run file: invalid " + what + " name '" + name +
+                        "' (must be non-empty and contain no '/')");
+}
+
+// A fixed-size dataset written at once. Large ones are chunked and compressed (edge tables can
+// hold millions of rows); small ones stay contiguous.
+void write_fixed(const Group& g, const std::string& name, const DataType& file_type,
+                 const DataType& mem_type, const void* data, std::vector<hsize_t> dims,
+                 int deflate) {
+  hsize_t total = 1;
+  for (hsize_t d : dims) total *= d;
+  DataSpace space(static_cast<int>(dims.size()), dims.data());
+  DSetCreatPropList plist;
+  if (dims.size() == 1 && total >= 4096 && deflate > 0) {
+    const hsize_t chunk = std::min<hsize_t>(total, 65536);
+    plist.setChunk(1, &chunk);
+    plist.setShuffle();
+    plist.setDeflate(deflate);
+  }
+  DataSet ds = g.createDataSet(name, file_type, space, plist);
+  if (total > 0) ds.write(data, mem_type);
+}
+
+void write_string(const Group& g, const std::string& name, const std::string& v) {
+  const H5::StrType t = utf8_type();
+  DataSet ds = g.createDataSet(name, t, DataSpace(H5S_SCALAR));
+  ds.write(v, t);
+}
+
+// An extendible dataset growing along axis 0 (rank 1, or rank 2 with `cols` columns).
+struct Growing {
+  DataSet ds;
+  DataType mem_type;
+  int rank = 1;
+  hsize_t cols = 1;
+  hsize_t rows = 0;
+
+  void create(const Group& g, const std::string& name, const DataType& file_type,
+              const DataType& mem, int rank_, hsize_t cols_, hsize_t chunk_rows, hsize_t chunk_cols,
+              int deflate) {
+    mem_type = mem;
+    rank = rank_;
+    cols = rank_ == 2 ? cols_ : 1;
+    const hsize_t dims[2] = {0, cols};
+    // A zero-width 2-D dataset cannot have a fixed zero maximum with a non-zero chunk.
+    const hsize_t maxdims[2] = {H5S_UNLIMITED, cols == 0 ? H5S_UNLIMITED : cols};
+    DataSpace space(rank, dims, maxdims);
+    DSetCreatPropList plist;
+    const hsize_t chunk[2] = {std::max<hsize_t>(chunk_rows, 1), std::max<hsize_t>(chunk_cols, 1)};
+    plist.setChunk(rank, chunk);
+    if (deflate > 0) {
+      plist.setShuffle();
+      plist.setDeflate(deflate);
+    }
+    ds = g.createDataSet(name, file_type, space, plist);
+  }
+
+  void append(const void* data, hsize_t n) {
+    if (n == 0) return;
+    const hsize_t new_dims[2] = {rows + n, cols};
+    ds.extend(new_dims);
+    if (cols > 0) {
+      DataSpace file_space = ds.getSpace();
+      const hsize_t start[2] = {rows, 0};
+      const hsize_t count[2] = {n, cols};
+      file_space.selectHyperslab(H5S_SELECT_SET, count, start);
+      DataSpace mem_space(rank, count);
+      ds.write(data, mem_type, mem_space, file_space);
+    }
+    rows += n;
+  }
+};
+
+std::string iso8601_utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hdf5_version_string() {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  return std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel);
+}
+
+H5::CompType trial_mem_type() {
+  H5::CompType t(sizeof(TrialRow));
+  t.insertMember("trial", offsetof(TrialRow, trial), PredType::NATIVE_UINT32);
+  t.insertMember("start_time", offsetof(TrialRow, start_time), PredType::NATIVE_DOUBLE);
+  t.insertMember("stop_time", offsetof(TrialRow, stop_time), PredType::NATIVE_DOUBLE);
+  t.insertMember("stimulus", offsetof(TrialRow, stimulus), PredType::NATIVE_UINT32);
+  t.insertMember("category", offsetof(TrialRow, category), PredType::NATIVE_UINT8);
+  t.insertMember("action", offsetof(TrialRow, action), PredType::NATIVE_INT8);
+  t.insertMember("correct", offsetof(TrialRow, correct), PredType::NATIVE_UINT8);
+  t.insertMember("reward", offsetof(TrialRow, reward), PredType::NATIVE_DOUBLE);
+  t.insertMember("dopamine", offsetof(TrialRow, dopamine), PredType::NATIVE_DOUBLE);
+  t.insertMember("rpe", offsetof(TrialRow, rpe), PredType::NATIVE_DOUBLE);
+  t.insertMember("decision_time", offsetof(TrialRow, decision_time), PredType::NATIVE_DOUBLE);
+  return t;
+}
+
+// Packed little-endian file types, built separately from the memory types (copying a DataType
+// shares its handle, so packing a copy would also pack the memory type: ecosystem.md §2.2).
+struct Field {
+  const char* name;
+  const PredType* type;
+};
+H5::CompType packed_type(std::initializer_list<Field> fields) {
+  std::size_t size = 0;
+  for (const Field& f : fields) size += f.type->getSize();
+  H5::CompType t(size);
+  std::size_t off = 0;
+  for (const Field& f : fields) {
+    t.insertMember(f.name, off, *f.type);
+    off += f.type->getSize();
+  }
+  return t;
+}
+
+H5::CompType trial_file_type() {
+  return packed_type({{"trial", &PredType::STD_U32LE},
+                      {"start_time", &PredType::IEEE_F64LE},
+                      {"stop_time", &PredType::IEEE_F64LE},
+                      {"stimulus", &PredType::STD_U32LE},
+                      {"category", &PredType::STD_U8LE},
+                      {"action", &PredType::STD_I8LE},
+                      {"correct", &PredType::STD_U8LE},
+                      {"reward", &PredType::IEEE_F64LE},
+                      {"dopamine", &PredType::IEEE_F64LE},
+                      {"rpe", &PredType::IEEE_F64LE},
+                      {"decision_time", &PredType::IEEE_F64LE}});
+}
+
+H5::CompType episode_mem_type() {
+  H5::CompType t(sizeof(EpisodeRow));
+  t.insertMember("episode", offsetof(EpisodeRow, episode), PredType::NATIVE_UINT32);
+  t.insertMember("return", offsetof(EpisodeRow, ret), PredType::NATIVE_DOUBLE);
+  t.insertMember("length", offsetof(EpisodeRow, length), PredType::NATIVE_UINT32);
+  t.insertMember("terminated", offsetof(EpisodeRow, terminated), PredType::NATIVE_UINT8);
+  t.insertMember("truncated", offsetof(EpisodeRow, truncated), PredType::NATIVE_UINT8);
+  return t;
+}
+
+H5::CompType episode_file_type() {
+  return packed_type({{"episode", &PredType::STD_U32LE},
+                      {"return", &PredType::IEEE_F64LE},
+                      {"length", &PredType::STD_U32LE},
+                      {"terminated", &PredType::STD_U8LE},
+                      {"truncated", &PredType::STD_U8LE}});
+}
+
+// 32 KiB chunks: every flush recompresses the partly filled last chunk, so per-trial flushing
+// favours smaller chunks than the 128 KiB of ecosystem.md §2.3 (measured: ~1 ms per trial + flush).
+constexpr std::size_t kSpikeChunk = 4096;
+constexpr std::size_t kSpikeBufferMax = 65536;  // write (without file flush) beyond this
+constexpr std::uint8_t kSortingNone = 0;
+constexpr std::uint8_t kSortingByTime = 2;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+struct RunFile::Impl {
+  struct SpikePop {
+    std::string name;
+    std::uint64_t n_nodes = 0;
+    Growing timestamps, node_ids;
+    std::vector<double> buf_t;
+    std::vector<std::uint64_t> buf_id;
+    double last_written = -std::numeric_limits<double>::infinity();
+    bool by_time = true;
+  };
+  struct Report {
+    std::string name;
+    std::size_t width = 0;  // K
+    double t0 = 0.0, dt = 0.0;
+    std::uint64_t n_samples = 0;  // written + buffered
+    std::vector<float> buf;
+    hsize_t chunk_rows = 1;
+    Growing data;
+    DataSet time;
+  };
+  struct Edge {
+    std::string name;
+    std::size_t n_edges = 0;
+    bool snapshots = false;
+    Growing values, after_trial;
+  };
+
+  std::string path;
+  TimeGrid grid;
+  RunFileOptions opt;
+  H5::H5File file;
+  bool started = false, finished = false, meta_written = false;
+  std::vector<SpikePop> pops;
+  std::vector<int> pop_of;  // simulator population id -> index in pops (-1: not recorded)
+  std::vector<Report> reports;
+  std::vector<int> report_of;  // simulator probe id -> index in reports
+  std::vector<Edge> edges;
+  bool trials_enabled = false, episodes_enabled = false;
+  Growing trials, episodes;
+  std::size_t adjacency_n = 0;
+  bool adjacency_set = false;
+  DataSet adjacency_after;
+
+  Impl(std::string p, TimeGrid g, RunFileOptions o) : path(std::move(p)), grid(g), opt(o) {}
+
+  [[noreturn]] void fail(const char* what, const H5::Exception& e) const {
+    throw SimError("run file '" + path + "': " + what + ": " + h5_message(e));
+  }
+
+  void require_declaring(const char* what) const {
+    if (finished) throw InternalError(std::string("run file: ") + what + " after finish()");
+    if (started)
+      throw InternalError(std::string("run file: ") + what +
+                          " after start() (SWMR forbids creating objects mid-run)");
+  }
+  void require_open(const char* what) const {
+    if (finished) throw InternalError(std::string("run file: ") + what + " after finish()");
+  }
+
+  Group group(const std::string& p) const { return file.openGroup(p); }
+  Group ensure_group(const std::string& p) {
+    if (file.nameExists(p)) return file.openGroup(p);
+    return file.createGroup(p);
+  }
+
+  void write_spikes(SpikePop& sp) {
+    if (sp.buf_t.empty()) return;
+    // The engine emits spikes in time order; sort defensively (stable keeps id order of ties).
+    if (!std::is_sorted(sp.buf_t.begin(), sp.buf_t.end())) {
+      std::vector<std::size_t> idx(sp.buf_t.size());
+      std::iota(idx.begin(), idx.end(), std::size_t{0});
+      std::stable_sort(idx.begin(), idx.end(),
+                       [&](std::size_t a, std::size_t b) { return sp.buf_t[a] < sp.buf_t[b]; });
+      std::vector<double> t(idx.size());
+      std::vector<std::uint64_t> id(idx.size());
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        t[k] = sp.buf_t[idx[k]];
+        id[k] = sp.buf_id[idx[k]];
+      }
+      sp.buf_t.swap(t);
+      sp.buf_id.swap(id);
+    }
+    if (sp.buf_t.front() < sp.last_written) sp.by_time = false;
+    sp.last_written = sp.buf_t.back();
+    // node_ids first: a reader taking min(len) of the two never sees a time without its id.
+    sp.node_ids.append(sp.buf_id.data(), sp.buf_id.size());
+    sp.timestamps.append(sp.buf_t.data(), sp.buf_t.size());
+    sp.buf_t.clear();
+    sp.buf_id.clear();
+  }
+
+  void write_report(Report& r) {
+    const hsize_t rows = r.width ? r.buf.size() / r.width : 0;
+    if (rows == 0) return;
+    r.data.append(r.buf.data(), rows);
+    r.buf.clear();
+    // time = [start, stop, step]; the interval is open at stop.
+    const double t[3] = {r.t0, r.t0 + static_cast<double>(r.data.rows) * r.dt, r.dt};
+    r.time.write(t, PredType::NATIVE_DOUBLE);
+  }
+
+  void write_buffers() {
+    for (SpikePop& sp : pops) write_spikes(sp);
+    for (Report& r : reports) write_report(r);
+  }
+
+  void flush_file() {
+    if (H5Fflush(file.getId(), H5F_SCOPE_GLOBAL) < 0)
+      throw SimError("run file '" + path + "': H5Fflush failed (" + h5_error_stack() + ")");
+  }
+
+  void close_all() {
+    for (SpikePop& sp : pops) {
+      sp.timestamps.ds.close();
+      sp.node_ids.ds.close();
+    }
+    for (Report& r : reports) {
+      r.data.ds.close();
+      r.time.close();
+    }
+    for (Edge& e : edges) {
+      if (!e.snapshots) continue;
+      e.values.ds.close();
+      e.after_trial.ds.close();
+    }
+    if (trials_enabled) trials.ds.close();
+    if (episodes_enabled) episodes.ds.close();
+    if (adjacency_set) adjacency_after.close();
+    file.close();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+void RunFile::check_target(const std::string& path, bool force) {
+  namespace fs = std::filesystem;
+  auto fail = [&](const std::string& msg) { throw UserError(Diagnostic{path, 0, 0, "", msg}); };
+  if (path.empty()) throw UserError("output path is empty");
+  const fs::path p(path);
+  std::error_code ec;
+  const fs::file_status st = fs::status(p, ec);
+  if (fs::exists(st)) {
+    if (fs::is_directory(st)) fail("is a directory; give a file name such as run.h5");
+    if (!force)
+      fail("run file already exists; pass --force to overwrite it or choose another output path");
+  }
+  fs::path dir = p.parent_path();
+  if (dir.empty()) dir = ".";
+  ec.clear();
+  const fs::file_status dst = fs::status(dir, ec);
+  if (!fs::exists(dst)) {
+    ec.clear();
+    fs::create_directories(dir, ec);
+    if (ec) fail("cannot create directory '" + dir.string() + "': " + ec.message());
+  } else if (!fs::is_directory(dst)) {
+    fail("'" + dir.string() + "' is not a directory");
+  }
+  // access(W_OK) is always true for root; creating a file is the real test.
+  const std::string probe = (dir / (".sbx_write_test_" + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    fail("directory '" + dir.string() + "' is not writable: " + std::strerror(err));
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+  struct statvfs sv {};
+  if (::statvfs(dir.c_str(), &sv) == 0) {
+    const unsigned long long avail =
+        static_cast<unsigned long long>(sv.f_bavail) * static_cast<unsigned long long>(sv.f_frsize);
+    if (avail < (1ull << 20))
+      fail("only " + std::to_string(avail) + " bytes free in '" + dir.string() +
+           "' (need at least 1 MiB)");
+  }
+}
+
+RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
+    : impl_(std::make_unique<Impl>(path, grid, opt)) {
+  check_target(path, opt.force);
+  H5::Exception::dontPrint();  // errors become C++ exceptions with the HDF5 message attached
+  Impl& im = *impl_;
+  try {
+    H5::FileAccPropList fapl;
+    if (opt.swmr) H5Pset_libver_bounds(fapl.getId(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    im.file = H5::H5File(path, opt.force ? H5F_ACC_TRUNC : H5F_ACC_EXCL,
+                         H5::FileCreatPropList::DEFAULT, fapl);
+  } catch (const H5::Exception& e) {
+    throw UserError(Diagnostic{path, 0, 0, "", "cannot create the HDF5 file: " + h5_message(e)});
+  }
+  try {
+    const Group root = im.group("/");
+    attr_scalar<std::uint32_t>(root, "magic", PredType::STD_U32LE, PredType::NATIVE_UINT32, 0x0A7A);
+    const hsize_t two = 2;
+    const std::uint32_t version[2] = {0, 1};
+    H5::Attribute a = root.createAttribute("version", PredType::STD_U32LE, DataSpace(1, &two));
+    a.write(PredType::NATIVE_UINT32, version);
+    a.close();
+    const Group meta = im.file.createGroup("meta");
+    attr_str(meta, "format", "spikeblox-run/1");
+    attr_str(meta, "simulator", "spikeblox");
+    attr_str(meta, "created", iso8601_utc_now());
+    attr_str(meta, "hdf5_version", hdf5_version_string());
+    attr_str(meta, "time_units", "ms");
+    attr_scalar<double>(meta, "tick_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
+                        grid.tick_ms());
+  } catch (const H5::Exception& e) {
+    im.fail("writing the root attributes", e);
+  }
+}
+
+RunFile::~RunFile() {
+  if (!impl_ || impl_->finished) return;
+  try {
+    impl_->write_buffers();
+    impl_->close_all();
+  } catch (...) {
+    // Destructors must not throw; the data up to the last flush() is on disk.
+  }
+}
+
+const std::string& RunFile::path() const {
+  return impl_->path;
+}
+
+void RunFile::write_meta(const RunMeta& meta) {
+  Impl& im = *impl_;
+  im.require_declaring("write_meta");
+  if (im.meta_written) throw InternalError("run file: write_meta called twice");
+  try {
+    const Group g = im.group("meta");
+    attr_str(g, "simulator_version",
+             meta.version.empty() ? std::string(SBX_VERSION) : meta.version);
+    attr_scalar<std::uint64_t>(g, "seed", PredType::STD_U64LE, PredType::NATIVE_UINT64, meta.seed);
+    write_string(g, "circuit_toml", meta.circuit_toml);
+    write_string(g, "circuit_sha256", sha256_hex(meta.circuit_toml));
+    write_string(g, "resolved_config_json", meta.resolved_config_json);
+    write_string(g, "command_line", meta.command_line);
+    write_string(g, "circuit_file", meta.circuit_file);
+  } catch (const H5::Exception& e) {
+    im.fail("writing /meta", e);
+  }
+  im.meta_written = true;
+}
+
+void RunFile::add_spike_population(std::uint32_t population_id, const std::string& name,
+                                   std::uint64_t n_nodes, const std::string& block_type) {
+  Impl& im = *impl_;
+  im.require_declaring("add_spike_population");
+  check_name("population", name);
+  if (population_id < im.pop_of.size() && im.pop_of[population_id] >= 0)
+    throw InternalError("run file: population id " + std::to_string(population_id) +
+                        " declared twice");
+  Impl::SpikePop sp;
+  sp.name = name;
+  sp.n_nodes = n_nodes;
+  try {
+    im.ensure_group("nodes");
+    const Group ng = im.file.createGroup("nodes/" + name);
+    attr_str(ng, "block_type", block_type);
+    const std::vector<std::int64_t> type_id(n_nodes, static_cast<std::int64_t>(population_id));
+    const std::vector<std::int64_t> group_id(n_nodes, 0);
+    std::vector<std::int64_t> group_index(n_nodes);
+    std::iota(group_index.begin(), group_index.end(), std::int64_t{0});
+    write_fixed(ng, "node_type_id", PredType::STD_I64LE, PredType::NATIVE_INT64, type_id.data(),
+                {n_nodes}, im.opt.deflate);
+    write_fixed(ng, "node_group_id", PredType::STD_I64LE, PredType::NATIVE_INT64, group_id.data(),
+                {n_nodes}, im.opt.deflate);
+    write_fixed(ng, "node_group_index", PredType::STD_I64LE, PredType::NATIVE_INT64,
+                group_index.data(), {n_nodes}, im.opt.deflate);
+    ng.createGroup("0");  // the node group every node_group_id refers to
+
+    im.ensure_group("spikes");
+    const Group sg = im.file.createGroup("spikes/" + name);
+    attr_sorting(sg, kSortingByTime);
+    sp.timestamps.create(sg, "timestamps", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 1, 1,
+                         kSpikeChunk, 1, im.opt.deflate);
+    attr_str(sp.timestamps.ds, "units", "ms");
+    sp.node_ids.create(sg, "node_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, 1, 1,
+                       kSpikeChunk, 1, im.opt.deflate);
+  } catch (const H5::Exception& e) {
+    im.fail(("declaring population '" + name + "'").c_str(), e);
+  }
+  if (population_id >= im.pop_of.size()) im.pop_of.resize(population_id + 1, -1);
+  im.pop_of[population_id] = static_cast<int>(im.pops.size());
+  im.pops.push_back(std::move(sp));
+}
+
+void RunFile::add_report(std::uint32_t probe_id, const std::string& population,
+                         const std::string& variable, const std::string& units,
+                         std::vector<std::uint64_t> node_ids, double t0_ms, double dt_ms) {
+  Impl& im = *impl_;
+  im.require_declaring("add_report");
+  check_name("population", population);
+  if (probe_id < im.report_of.size() && im.report_of[probe_id] >= 0)
+    throw InternalError("run file: probe id " + std::to_string(probe_id) + " declared twice");
+  if (node_ids.empty())
+    throw InternalError("run file: report of '" + population + "' has no nodes");
+  if (!(dt_ms > 0.0) || !std::isfinite(dt_ms))
+    throw InternalError("run file: report sampling step must be positive, got " +
+                        std::to_string(dt_ms));
+  Impl::Report r;
+  r.width = node_ids.size();
+  r.t0 = t0_ms;
+  r.dt = dt_ms;
+  try {
+    im.ensure_group("report");
+    std::string name = population;
+    if (im.file.nameExists("report/" + name)) name = population + "__" + variable;
+    if (im.file.nameExists("report/" + name)) name += "__" + std::to_string(probe_id);
+    check_name("report", name);
+    r.name = name;
+    const Group g = im.file.createGroup("report/" + name);
+    attr_str(g, "population", population);
+    attr_str(g, "variable", variable);
+    // Chunks of <= 256 KiB: up to 1024 rows of K float32. Smaller than the 1 MiB chunk cache
+    // because every flush recompresses the partly filled last chunk.
+    const hsize_t K = r.width;
+    const hsize_t chunk_cols = std::min<hsize_t>(K, 65536);
+    r.chunk_rows = std::clamp<hsize_t>(65536 / chunk_cols, 1, 1024);
+    r.data.create(g, "data", PredType::IEEE_F32LE, PredType::NATIVE_FLOAT, 2, K, r.chunk_rows,
+                  chunk_cols, im.opt.deflate);
+    attr_str(r.data.ds, "units", units);
+    attr_str(r.data.ds, "variable", variable);
+
+    const Group m = g.createGroup("mapping");
+    DataSet ids = m.createDataSet("node_ids", PredType::STD_U64LE, DataSpace(1, &K));
+    ids.write(node_ids.data(), PredType::NATIVE_UINT64);
+    attr_scalar<std::uint8_t>(ids, "sorted", PredType::STD_U8LE, PredType::NATIVE_UINT8,
+                              std::is_sorted(node_ids.begin(), node_ids.end()) ? 1 : 0);
+    ids.close();
+    // One element per node: index_pointers has K + 1 entries (libsonata checks this).
+    std::vector<std::uint64_t> ptr(K + 1);
+    std::iota(ptr.begin(), ptr.end(), std::uint64_t{0});
+    const hsize_t K1 = K + 1;
+    write_fixed(m, "index_pointers", PredType::STD_U64LE, PredType::NATIVE_UINT64, ptr.data(), {K1},
+                0);
+    // bmtk 1.0.6 reads the singular name; a hard link costs nothing.
+    if (H5Lcreate_hard(m.getId(), "index_pointers", m.getId(), "index_pointer", H5P_DEFAULT,
+                       H5P_DEFAULT) < 0)
+      throw SimError("run file '" + im.path + "': H5Lcreate_hard failed");
+    const std::vector<std::uint32_t> element_ids(K, 0);
+    write_fixed(m, "element_ids", PredType::STD_U32LE, PredType::NATIVE_UINT32, element_ids.data(),
+                {K}, 0);
+    const std::vector<float> element_pos(K, 0.5f);  // point neurons: the middle of the soma
+    write_fixed(m, "element_pos", PredType::IEEE_F32LE, PredType::NATIVE_FLOAT, element_pos.data(),
+                {K}, 0);
+    const hsize_t three = 3;
+    r.time = m.createDataSet("time", PredType::IEEE_F64LE, DataSpace(1, &three));
+    const double t[3] = {t0_ms, t0_ms, dt_ms};
+    r.time.write(t, PredType::NATIVE_DOUBLE);
+    attr_str(r.time, "units", "ms");
+  } catch (const H5::Exception& e) {
+    im.fail(("declaring the report of '" + population + "'").c_str(), e);
+  }
+  if (probe_id >= im.report_of.size()) im.report_of.resize(probe_id + 1, -1);
+  im.report_of[probe_id] = static_cast<int>(im.reports.size());
+  im.reports.push_back(std::move(r));
+}
+
+std::uint32_t RunFile::add_edges(const std::string& edge, const std::string& source_population,
+                                 const std::string& target_population,
+                                 std::vector<std::uint64_t> src, std::vector<std::uint64_t> tgt,
+                                 std::vector<double> initial_w, std::vector<double> delay_ms,
+                                 const std::string& learning_rule, bool snapshot_weights) {
+  Impl& im = *impl_;
+  im.require_declaring("add_edges");
+  check_name("edge population", edge);
+  const std::size_t E = src.size();
+  if (tgt.size() != E || initial_w.size() != E || delay_ms.size() != E)
+    throw InternalError("run file: edge population '" + edge +
+                        "': source, target, weight and delay arrays differ in length");
+  Impl::Edge ed;
+  ed.name = edge;
+  ed.n_edges = E;
+  ed.snapshots = snapshot_weights;
+  const hsize_t n = E;
+  const int z = im.opt.deflate;
+  try {
+    im.ensure_group("edges");
+    const Group g = im.file.createGroup("edges/" + edge);
+    attr_str(g, "learning_rule", learning_rule);
+    write_fixed(g, "source_node_id", PredType::STD_U64LE, PredType::NATIVE_UINT64, src.data(), {n},
+                z);
+    write_fixed(g, "target_node_id", PredType::STD_U64LE, PredType::NATIVE_UINT64, tgt.data(), {n},
+                z);
+    {
+      DataSet s = g.openDataSet("source_node_id");
+      attr_str(s, "node_population", source_population);
+      DataSet t = g.openDataSet("target_node_id");
+      attr_str(t, "node_population", target_population);
+    }
+    const std::vector<std::int64_t> zeros(E, 0);
+    std::vector<std::int64_t> index(E);
+    std::iota(index.begin(), index.end(), std::int64_t{0});
+    write_fixed(g, "edge_type_id", PredType::STD_I64LE, PredType::NATIVE_INT64, zeros.data(), {n},
+                z);
+    write_fixed(g, "edge_group_id", PredType::STD_I64LE, PredType::NATIVE_INT64, zeros.data(), {n},
+                z);
+    write_fixed(g, "edge_group_index", PredType::STD_I64LE, PredType::NATIVE_INT64, index.data(),
+                {n}, z);
+    const Group g0 = g.createGroup("0");
+    write_fixed(g0, "syn_weight", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, initial_w.data(),
+                {n}, z);
+    write_fixed(g0, "delay", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, delay_ms.data(), {n},
+                z);
+    {
+      DataSet d = g0.openDataSet("delay");
+      attr_str(d, "units", "ms");
+    }
+    if (snapshot_weights) {
+      im.ensure_group("weights");
+      const Group w = im.file.createGroup("weights/" + edge);
+      write_fixed(w, "source_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, src.data(), {n},
+                  z);
+      write_fixed(w, "target_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, tgt.data(), {n},
+                  z);
+      ed.values.create(w, "values", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 2, n, 1,
+                       std::min<hsize_t>(n, 65536), z);
+      ed.after_trial.create(w, "after_trial", PredType::STD_I32LE, PredType::NATIVE_INT32, 1, 1,
+                            256, 1, z);
+      ed.values.append(initial_w.data(), 1);
+      const std::int32_t initial = -1;
+      ed.after_trial.append(&initial, 1);
+    }
+  } catch (const H5::Exception& e) {
+    im.fail(("declaring edge population '" + edge + "'").c_str(), e);
+  }
+  im.edges.push_back(std::move(ed));
+  return static_cast<std::uint32_t>(im.edges.size() - 1);
+}
+
+void RunFile::enable_trials() {
+  Impl& im = *impl_;
+  im.require_declaring("enable_trials");
+  if (im.trials_enabled) return;
+  try {
+    im.trials.create(im.group("/"), "trials", trial_file_type(), trial_mem_type(), 1, 1, 256, 1,
+                     im.opt.deflate);
+  } catch (const H5::Exception& e) {
+    im.fail("creating /trials", e);
+  }
+  im.trials_enabled = true;
+}
+
+void RunFile::enable_episodes() {
+  Impl& im = *impl_;
+  im.require_declaring("enable_episodes");
+  if (im.episodes_enabled) return;
+  try {
+    im.episodes.create(im.group("/"), "episodes", episode_file_type(), episode_mem_type(), 1, 1,
+                       256, 1, im.opt.deflate);
+  } catch (const H5::Exception& e) {
+    im.fail("creating /episodes", e);
+  }
+  im.episodes_enabled = true;
+}
+
+void RunFile::set_adjacency(std::vector<std::string> names, const std::vector<double>& before) {
+  Impl& im = *impl_;
+  im.require_declaring("set_adjacency");
+  if (im.adjacency_set) throw InternalError("run file: set_adjacency called twice");
+  const std::size_t N = names.size();
+  if (before.size() != N * N)
+    throw InternalError("run file: adjacency 'before' has " + std::to_string(before.size()) +
+                        " entries, expected " + std::to_string(N * N));
+  try {
+    const Group g = im.file.createGroup("adjacency");
+    const hsize_t n = N;
+    std::vector<const char*> ptrs;
+    ptrs.reserve(N);
+    for (const std::string& s : names) ptrs.push_back(s.c_str());
+    write_fixed(g, "node_names", utf8_type(), utf8_type(), ptrs.data(), {n}, 0);
+    write_fixed(g, "before", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, before.data(), {n, n},
+                0);
+    // Created now (no objects can be created under SWMR), NaN until finish() writes it.
+    const std::vector<double> nan(N * N, std::numeric_limits<double>::quiet_NaN());
+    write_fixed(g, "after", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, nan.data(), {n, n}, 0);
+    im.adjacency_after = g.openDataSet("after");
+  } catch (const H5::Exception& e) {
+    im.fail("writing /adjacency", e);
+  }
+  im.adjacency_n = N;
+  im.adjacency_set = true;
+}
+
+void RunFile::start() {
+  Impl& im = *impl_;
+  im.require_declaring("start");
+  try {
+    im.write_buffers();
+    im.flush_file();
+  } catch (const H5::Exception& e) {
+    im.fail("flushing before start", e);
+  }
+  if (im.opt.swmr && H5Fstart_swmr_write(im.file.getId()) < 0)
+    throw SimError("run file '" + im.path + "': H5Fstart_swmr_write failed (" + h5_error_stack() +
+                   ")");
+  im.started = true;
+}
+
+void RunFile::on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) {
+  Impl& im = *impl_;
+  if (population >= im.pop_of.size() || im.pop_of[population] < 0 || neurons.empty()) return;
+  im.require_open("on_spikes");
+  Impl::SpikePop& sp = im.pops[static_cast<std::size_t>(im.pop_of[population])];
+  const double t_ms = im.grid.to_ms(t);
+  for (std::uint32_t n : neurons) {
+    if (n >= sp.n_nodes)
+      throw InternalError("run file: spike of neuron " + std::to_string(n) + " in population '" +
+                          sp.name + "' of " + std::to_string(sp.n_nodes) + " neurons");
+    sp.buf_t.push_back(t_ms);
+    sp.buf_id.push_back(n);
+  }
+  if (sp.buf_t.size() >= kSpikeBufferMax) {
+    try {
+      im.write_spikes(sp);
+    } catch (const H5::Exception& e) {
+      im.fail("writing spikes", e);
+    }
+  }
+}
+
+void RunFile::on_sample(std::uint32_t probe, Tick t, std::span<const double> values) {
+  Impl& im = *impl_;
+  if (probe >= im.report_of.size() || im.report_of[probe] < 0) return;
+  im.require_open("on_sample");
+  Impl::Report& r = im.reports[static_cast<std::size_t>(im.report_of[probe])];
+  if (values.size() != r.width)
+    throw InternalError("run file: probe " + std::to_string(probe) + " sampled " +
+                        std::to_string(values.size()) + " values, report '" + r.name + "' has " +
+                        std::to_string(r.width));
+  const double t_ms = im.grid.to_ms(t);
+  if (r.n_samples == 0 && std::isnan(r.t0)) r.t0 = t_ms;
+  // A SONATA frame report has a uniform time grid; a sample off that grid would silently shift
+  // every later trace, so refuse it.
+  const double expected = r.t0 + static_cast<double>(r.n_samples) * r.dt;
+  if (std::fabs(t_ms - expected) > 1e-6 * r.dt)
+    throw InternalError("run file: report '" + r.name + "': sample at " + std::to_string(t_ms) +
+                        " ms, the report grid expects " + std::to_string(expected) + " ms");
+  for (double v : values) r.buf.push_back(static_cast<float>(v));
+  ++r.n_samples;
+  if (r.buf.size() >= r.chunk_rows * r.width) {
+    try {
+      im.write_report(r);
+    } catch (const H5::Exception& e) {
+      im.fail("writing samples", e);
+    }
+  }
+}
+
+void RunFile::append_trial(const TrialRow& row) {
+  Impl& im = *impl_;
+  im.require_open("append_trial");
+  if (!im.trials_enabled) throw InternalError("run file: append_trial without enable_trials()");
+  try {
+    im.trials.append(&row, 1);  // one compound element: no ragged columns
+  } catch (const H5::Exception& e) {
+    im.fail("appending a trial row", e);
+  }
+}
+
+void RunFile::append_episode(const EpisodeRow& row) {
+  Impl& im = *impl_;
+  im.require_open("append_episode");
+  if (!im.episodes_enabled)
+    throw InternalError("run file: append_episode without enable_episodes()");
+  try {
+    im.episodes.append(&row, 1);
+  } catch (const H5::Exception& e) {
+    im.fail("appending an episode row", e);
+  }
+}
+
+void RunFile::append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w) {
+  Impl& im = *impl_;
+  im.require_open("append_weights");
+  if (edge_id >= im.edges.size() || !im.edges[edge_id].snapshots)
+    throw InternalError("run file: append_weights on edge id " + std::to_string(edge_id) +
+                        " which has no weight snapshots");
+  Impl::Edge& e = im.edges[edge_id];
+  if (w.size() != e.n_edges)
+    throw InternalError("run file: weight snapshot of '" + e.name + "' has " +
+                        std::to_string(w.size()) + " values, expected " +
+                        std::to_string(e.n_edges));
+  try {
+    // values first, after_trial last: after_trial.shape[0] counts complete snapshots.
+    e.values.append(w.data(), 1);
+    const std::int32_t k = after_trial;
+    e.after_trial.append(&k, 1);
+  } catch (const H5::Exception& ex) {
+    im.fail("appending a weight snapshot", ex);
+  }
+}
+
+void RunFile::flush() {
+  Impl& im = *impl_;
+  im.require_open("flush");
+  try {
+    im.write_buffers();
+  } catch (const H5::Exception& e) {
+    im.fail("flush", e);
+  }
+  im.flush_file();
+}
+
+void RunFile::finish(std::span<const double> adjacency_after, double wall_seconds) {
+  Impl& im = *impl_;
+  im.require_open("finish");
+  if (!adjacency_after.empty()) {
+    if (!im.adjacency_set || adjacency_after.size() != im.adjacency_n * im.adjacency_n)
+      throw InternalError("run file: adjacency 'after' has " +
+                          std::to_string(adjacency_after.size()) + " entries, expected " +
+                          std::to_string(im.adjacency_n * im.adjacency_n));
+  }
+  try {
+    im.write_buffers();
+    if (!adjacency_after.empty())
+      im.adjacency_after.write(adjacency_after.data(), PredType::NATIVE_DOUBLE);
+    im.flush_file();
+    im.close_all();
+    im.finished = true;
+    // Attributes cannot be created under SWMR: reopen in normal mode for the end-of-run marks.
+    H5::H5File f(im.path, H5F_ACC_RDWR);
+    const Group meta = f.openGroup("meta");
+    attr_scalar<std::uint8_t>(meta, "completed", PredType::STD_U8LE, PredType::NATIVE_UINT8, 1);
+    attr_scalar<double>(meta, "wall_time_s", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
+                        wall_seconds);
+    for (const Impl::SpikePop& sp : im.pops) {
+      if (sp.by_time) continue;
+      const Group sg = f.openGroup("spikes/" + sp.name);
+      sg.removeAttr("sorting");
+      attr_sorting(sg, kSortingNone);
+    }
+  } catch (const H5::Exception& e) {
+    im.finished = true;
+    im.fail("finishing", e);
+  }
+}
+
+}  // namespace sbx

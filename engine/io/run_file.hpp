@@ -1,0 +1,162 @@
+// The HDF5 run file: one file per run, written incrementally (ecosystem.md §1.6).
+//
+// Layout (times in ms, `units` attributes, strings variable-length UTF-8; every growing dataset is
+// chunked, unlimited along its growth axis, shuffle + deflate):
+//
+//   /            @magic u32 = 0x0A7A, @version u32[2] = {0, 1}            (SONATA root attributes)
+//   /meta        @format = "spikeblox-run/1", @simulator = "spikeblox", @simulator_version,
+//                @seed u64, @created (ISO-8601 UTC), @hdf5_version, @time_units = "ms",
+//                @tick_ms f8;
+//                after finish(): @completed u8 = 1, @wall_time_s f8
+//                datasets (scalar strings): circuit_toml, circuit_sha256, resolved_config_json,
+//                command_line, circuit_file
+//   /nodes/<pop>     node_type_id, node_group_id, node_group_index (i64[N]), group 0/; @block_type
+//   /spikes/<pop>    @sorting = enum u8 {none, by_id, by_time} = by_time (set to none at finish()
+//                    if a spike ever arrived out of time order);
+//                    timestamps f64[n] @units = "ms", node_ids u64[n]
+//   /report/<name>   data f32[T x K] @units @variable, mapping/{node_ids u64[K] @sorted,
+//                    index_pointers u64[K+1] (+ hard link index_pointer), element_ids u32[K],
+//                    element_pos f32[K] (0.5), time f64[3] = start, stop, step @units = "ms"}
+//                    <name> is the population name, or "<pop>__<variable>" if that population
+//                    already has a report (then "<pop>__<variable>__<probe>"); @population,
+//                    @variable.
+//   /edges/<edge>    source_node_id, target_node_id (u64[E], @node_population), edge_type_id,
+//                    edge_group_id, edge_group_index (i64[E]), 0/syn_weight f64 (initial),
+//                    0/delay f64 @units = "ms"; @learning_rule
+//   /weights/<edge>  values f64[n_snapshots x E], after_trial i32[n_snapshots] (-1 = initial,
+//                    written by add_edges), source_ids, target_ids u64[E]
+//   /trials          compound {trial u4, start_time f8, stop_time f8, stimulus u4, category u1,
+//                    action i1, correct u1, reward f8, dopamine f8, rpe f8, decision_time f8}
+//   /episodes        compound {episode u4, return f8, length u4, terminated u1, truncated u1}
+//   /adjacency       node_names str[N], before f64[N x N], after f64[N x N] (NaN until finish())
+//
+// Life cycle: construct (creates the file) -> declare everything (write_meta, add_*, enable_*,
+// set_adjacency) -> start() -> run (on_spikes/on_sample/append_*/flush) -> finish().
+//
+// Crash safety. With `swmr` (the default) the file uses the latest format and SWMR write mode
+// after start(): objects are all created before start(), afterwards datasets are only extended and
+// written. A process killed at any moment leaves a file that opens in SWMR read mode
+// (h5py: `h5py.File(p, "r", libver="latest", swmr=True)`, C: H5F_ACC_RDONLY | H5F_ACC_SWMR_READ)
+// and holds everything up to the last flush(). A plain open of such a crashed file fails with
+// "file is already open for write (may use <h5clear file> to clear file consistency flags)";
+// `h5clear -s run.h5` (Debian package hdf5-tools) clears the flag, after which any reader works.
+// A cleanly finished file (or one whose RunFile was destroyed) opens normally.
+// Each trial / episode row is one extend + write of one compound element, so columns never get
+// ragged. For weight snapshots `values` is written before `after_trial`: the number of complete
+// snapshots is after_trial.shape[0].
+//
+// Populations / probes not declared with add_spike_population / add_report are not recorded
+// (on_spikes / on_sample ignore them), so a run can record a subset of its blocks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/recorder.hpp"
+#include "engine/time.hpp"
+
+namespace sbx {
+
+struct RunFileOptions {
+  bool swmr = true;    // latest file format + SWMR write mode after start()
+  bool force = false;  // overwrite an existing file
+  int deflate = 4;     // gzip level for growing datasets (0 = no compression, no shuffle)
+};
+
+struct RunMeta {
+  std::string circuit_toml;  // exact bytes of the TOML file as read
+  std::string circuit_file;  // path as given by the user
+  std::string resolved_config_json;
+  std::string command_line;
+  std::string version;  // simulator version; empty = SBX_VERSION
+  std::uint64_t seed = 0;
+};
+
+// One row of /trials (memory layout is private to the writer; the file type is packed).
+struct TrialRow {
+  std::uint32_t trial = 0;
+  double start_time = 0.0;  // ms
+  double stop_time = 0.0;   // ms
+  std::uint32_t stimulus = 0;
+  std::uint8_t category = 0;
+  std::int8_t action = -1;  // -1 = no action
+  std::uint8_t correct = 0;
+  double reward = 0.0;
+  double dopamine = 0.0;
+  double rpe = 0.0;
+  double decision_time = 0.0;  // ms (NaN = no decision)
+};
+
+// One row of /episodes (step-based environments).
+struct EpisodeRow {
+  std::uint32_t episode = 0;
+  double ret = 0.0;  // column "return"
+  std::uint32_t length = 0;
+  std::uint8_t terminated = 0;
+  std::uint8_t truncated = 0;
+};
+
+// Lowercase hex SHA-256 of `data` (FIPS 180-4); used for /meta/circuit_sha256.
+std::string sha256_hex(std::string_view data);
+
+class RunFile final : public Recorder {
+ public:
+  // Checks that `path` can be created: throws UserError (naming the path) if it exists and !force,
+  // if it is a directory, if its directory cannot be created or written, or if less than 1 MiB is
+  // free there. Missing parent directories are created (like `mkdir -p`).
+  static void check_target(const std::string& path, bool force);
+
+  // Runs check_target, then creates the file (root and /meta attributes are written here).
+  RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt = {});
+  ~RunFile() override;  // flushes and closes if finish() was not called (never throws)
+  RunFile(const RunFile&) = delete;
+  RunFile& operator=(const RunFile&) = delete;
+
+  const std::string& path() const;
+
+  // ---- declaration phase (before start(); each throws InternalError afterwards) -------------
+  void write_meta(const RunMeta& meta);
+  // /nodes/<name> and /spikes/<name>; `population_id` is the simulator's population index.
+  void add_spike_population(std::uint32_t population_id, const std::string& name,
+                            std::uint64_t n_nodes, const std::string& block_type);
+  // /report/<name> for simulator probe `probe_id`, sampling `node_ids` of `population` every
+  // dt_ms starting at t0_ms (NaN: the first sample's time). Samples must lie on that grid.
+  void add_report(std::uint32_t probe_id, const std::string& population,
+                  const std::string& variable, const std::string& units,
+                  std::vector<std::uint64_t> node_ids, double t0_ms, double dt_ms);
+  // /edges/<edge> (+ /weights/<edge> with the initial snapshot, after_trial = -1, if
+  // snapshot_weights). Returns the edge id for append_weights.
+  std::uint32_t add_edges(const std::string& edge, const std::string& source_population,
+                          const std::string& target_population, std::vector<std::uint64_t> src,
+                          std::vector<std::uint64_t> tgt, std::vector<double> initial_w,
+                          std::vector<double> delay_ms, const std::string& learning_rule,
+                          bool snapshot_weights);
+  void enable_trials();
+  void enable_episodes();
+  // names: N node names; before: N*N row-major (before[i*N + j] = weight i -> j).
+  void set_adjacency(std::vector<std::string> names, const std::vector<double>& before);
+  // Ends the declaration phase; switches to SWMR write mode if opt.swmr.
+  void start();
+
+  // ---- run phase --------------------------------------------------------------------------
+  void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) override;
+  void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override;
+  void append_trial(const TrialRow& row);
+  void append_episode(const EpisodeRow& row);
+  void append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w);
+  // Writes buffered spikes and samples, updates report stop times, then H5Fflush.
+  void flush() override;
+  // Writes /adjacency/after (if adjacency_after is non-empty; it must be N*N), closes the file,
+  // reopens it without SWMR and adds /meta@completed = 1 and /meta@wall_time_s.
+  void finish(std::span<const double> adjacency_after, double wall_seconds);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sbx

@@ -1,0 +1,190 @@
+// Current-based leaky integrate-and-fire neuron with exponentially decaying synaptic "currents"
+// expressed as voltages: the cell of the CUBA benchmark (Brette et al. 2007, benchmark 2; Brian2
+// example CUBA.py; our peer script ../shared/peers/brian2_cuba.py). Clocked population.
+//
+// Equations (units mV, ms):
+//   τ_m dV/dt = g_e + g_i − (V − E_L)        (only when not refractory; V is held otherwise)
+//   dg_e/dt = −g_e/τ_e,   dg_i/dt = −g_i/τ_i  (always)
+//   spike when V > V_th (checked at the end of a non-refractory step): V ← V_reset, then V is held
+//   for floor((t_ref + 10⁻³dt)/dt) − 1 steps (49 at t_ref = 5 ms, dt = 0.1 ms) — Brian2's
+//   `timestep(t − lastspike, dt) >= timestep(refractory, dt)` rule.
+// A spike weight w (mV) on receptor 0 adds to g_e, on receptor 1 to g_i, at the start of the
+// next step; inhibitory weights are negative (CUBA: w_e = +1.62 mV, w_i = −9 mV).
+//
+// Integration: the exact propagator of the linear system over one step (what Brian's 'exact'
+// method computes), with x = V − E_L:
+//   x(t+dt) = x e^{−dt/τ_m} + (g_e κ_e + g_i κ_i)/τ_m,
+//   κ_s = ∫₀^dt e^{−(dt−r)/τ_m} e^{−r/τ_s} dr = e^{−dt·min(1/τ_m,1/τ_s)} · (1 − e^{−d·dt})/d,
+//   d = |1/τ_m − 1/τ_s| (κ_s = dt·e^{−dt/τ_m} when τ_s = τ_m; no cancellation near degeneracy).
+// The inner loop is branch-free structure-of-arrays code (refractory counter as arithmetic,
+// masks instead of branches) written on the vector types of sbx::simd.
+//
+// Parameters (LifCubaParams):
+//   name     unit  default  meaning
+//   tau_m    ms    20       membrane time constant
+//   tau_e    ms    5        excitatory synaptic decay time
+//   tau_i    ms    10       inhibitory synaptic decay time
+//   E_L      mV    −49      resting (leak reversal) potential; above V_th in CUBA: self-driven
+//   V_th     mV    −50      spike threshold
+//   V_reset  mV    −60      reset potential
+//   t_ref    ms    5        refractory period
+//
+// State variables: "V" (mV), "g_e", "g_i" (mV). Initial state: V = V_reset, g_e = g_i = 0
+// (CUBA randomises V uniformly in [V_reset, V_th] through state("V")).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/population.hpp"
+#include "models/traub_miles_hh.hpp"  // sbx::simd (vector types, refractory_steps)
+
+namespace sbx {
+
+struct LifCubaParams {
+  double tau_m = 20.0;    // ms
+  double tau_e = 5.0;     // ms
+  double tau_i = 10.0;    // ms
+  double E_L = -49.0;     // mV
+  double V_th = -50.0;    // mV
+  double V_reset = -60.0; // mV
+  double t_ref = 5.0;     // ms
+
+  std::vector<std::string> validate() const {
+    std::vector<std::string> e;
+    auto pos = [&](const char* n, double v) {
+      if (!(v > 0.0) || !std::isfinite(v))
+        e.push_back(std::string(n) + " must be > 0 ms, got " + std::to_string(v));
+    };
+    pos("tau_m", tau_m);
+    pos("tau_e", tau_e);
+    pos("tau_i", tau_i);
+    if (!(t_ref >= 0.0) || !std::isfinite(t_ref))
+      e.push_back("t_ref must be >= 0 ms, got " + std::to_string(t_ref));
+    if (!std::isfinite(E_L) || !std::isfinite(V_th) || !std::isfinite(V_reset))
+      e.push_back("E_L, V_th and V_reset must be finite");
+    else if (!(V_reset < V_th))
+      e.push_back("V_reset must be < V_th (got V_reset = " + std::to_string(V_reset) +
+                  " mV, V_th = " + std::to_string(V_th) + " mV)");
+    return e;
+  }
+};
+
+// ∫₀^s e^{−(s−r)/τ_a} e^{−r/τ_b} dr, evaluated without cancellation for any τ_a, τ_b > 0.
+inline double exp_convolution(double s, double tau_a, double tau_b) {
+  const double ra = 1.0 / tau_a, rb = 1.0 / tau_b;
+  const double slow = std::min(ra, rb), d = std::fabs(ra - rb);
+  return std::exp(-slow * s) * (d > 0.0 ? -std::expm1(-d * s) / d : s);
+}
+
+class LifCubaPopulation final : public Population {
+ public:
+  static constexpr double default_dt_ms = 0.1;
+
+  explicit LifCubaPopulation(std::uint32_t n, LifCubaParams p = {}) : n_(n), p_(p) {
+    if (auto err = p.validate(); !err.empty()) {
+      std::string msg = "LifCuba parameters:";
+      for (auto& s : err) msg += " " + s + ";";
+      throw std::invalid_argument(msg);
+    }
+    const std::size_t np = simd::padded(n);
+    v_.assign(np, p.V_reset);
+    ge_.assign(np, 0.0), gi_.assign(np, 0.0), ref_.assign(np, 0.0);
+    buf_e_.assign(np, 0.0), buf_i_.assign(np, 0.0);
+  }
+
+  const LifCubaParams& params() const { return p_; }
+
+  std::string_view model() const override { return "lif_cuba"; }
+  std::uint32_t size() const override { return n_; }
+  Dynamics dynamics() const override { return Dynamics::clocked; }
+  std::uint32_t n_receptors() const override { return 2; }
+  double* receptor_buffer(std::uint32_t r) override {
+    return r == 0 ? buf_e_.data() : r == 1 ? buf_i_.data() : nullptr;
+  }
+
+  void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
+    using simd::vd;
+    using simd::vi;
+    if (ctx.dt_ms != dt_) prepare(ctx.dt_ms);
+    const double EL = p_.E_L, Vth = p_.V_th, Vr = p_.V_reset, nref1 = std::max(nref_ - 1.0, 0.0);
+    const double Pm = prop_m_, Pve = prop_ve_, Pvi = prop_vi_, Pe = decay_e_, Pi = decay_i_;
+    double *V = v_.data(), *GE = ge_.data(), *GI = gi_.data(), *R = ref_.data();
+    double *BE = buf_e_.data(), *BI = buf_i_.data();
+    const vd zero = simd::splat(0.0);
+    const std::size_t np = v_.size();
+    for (std::size_t i = 0; i < np; i += simd::kLanes) {
+      const vd v = simd::load(V + i), r = simd::load(R + i);
+      const vd ge = simd::load(GE + i) + simd::load(BE + i);
+      const vd gi = simd::load(GI + i) + simd::load(BI + i);
+      simd::store(BE + i, zero);
+      simd::store(BI + i, zero);
+      const vi free = r <= 0.0;
+      const vd v_prop = EL + (v - EL) * Pm + ge * Pve + gi * Pvi;
+      const vd v_new = simd::select(free, v_prop, v);
+      const vi spike = free & (v_new > Vth);
+      const vd r_dec = r - 1.0;
+      simd::store(V + i, simd::select(spike, simd::splat(Vr), v_new));
+      simd::store(R + i, simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
+      simd::store(GE + i, ge * Pe);
+      simd::store(GI + i, gi * Pi);
+      simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);
+    }
+  }
+
+  double* state(std::string_view name) override {
+    if (name == "V") return v_.data();
+    if (name == "g_e") return ge_.data();
+    if (name == "g_i") return gi_.data();
+    return nullptr;
+  }
+  std::vector<std::string> state_names() const override { return {"V", "g_e", "g_i"}; }
+
+  // Layout: V, g_e, g_i, refractory steps left, pending receptor inputs e, i (n each).
+  void save_state(std::vector<double>& out) const override {
+    out.clear();
+    for (const auto* a : {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_})
+      out.insert(out.end(), a->begin(), a->begin() + n_);
+  }
+  void load_state(std::span<const double> in) override {
+    if (in.size() != 6u * n_) throw std::invalid_argument("LifCuba::load_state: wrong size");
+    std::size_t k = 0;
+    for (auto* a : {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_}) {
+      std::copy(in.begin() + k, in.begin() + k + n_, a->begin());
+      k += n_;
+    }
+  }
+  long first_nonfinite(std::string& variable) const override {
+    for (std::uint32_t i = 0; i < n_; ++i) {
+      if (!std::isfinite(v_[i])) return variable = std::string("V"), static_cast<long>(i);
+      if (!std::isfinite(ge_[i])) return variable = std::string("g_e"), static_cast<long>(i);
+      if (!std::isfinite(gi_[i])) return variable = std::string("g_i"), static_cast<long>(i);
+    }
+    return -1;
+  }
+
+ private:
+  void prepare(double dt) {
+    if (!(dt > 0.0)) throw std::invalid_argument("LifCuba: dt must be > 0");
+    dt_ = dt;
+    prop_m_ = std::exp(-dt / p_.tau_m);
+    prop_ve_ = exp_convolution(dt, p_.tau_m, p_.tau_e) / p_.tau_m;
+    prop_vi_ = exp_convolution(dt, p_.tau_m, p_.tau_i) / p_.tau_m;
+    decay_e_ = std::exp(-dt / p_.tau_e);
+    decay_i_ = std::exp(-dt / p_.tau_i);
+    nref_ = simd::refractory_steps(p_.t_ref, dt);
+  }
+
+  std::uint32_t n_;
+  LifCubaParams p_;
+  double dt_ = -1.0, prop_m_ = 0, prop_ve_ = 0, prop_vi_ = 0, decay_e_ = 0, decay_i_ = 0, nref_ = 0;
+  std::vector<double> v_, ge_, gi_, ref_, buf_e_, buf_i_;
+};
+
+}  // namespace sbx

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Check and summarise a spikeblox run file (engine/io/run_file.hpp).
+
+    scripts/check_runfile.py runs/run.h5 [--quiet]
+
+Opens the file in SWMR read mode first, so files of crashed or still running runs open without
+`h5clear -s` (a plain h5py.File(path) refuses a crashed SWMR file: "file is already open for
+write"). Checks the SONATA parts that other tools depend on and prints a summary. Exit status 0
+if the file passes, 1 otherwise.
+"""
+import argparse
+import sys
+
+import h5py
+import numpy as np
+import pandas as pd
+
+
+def open_run(path):
+    """Returns (h5py.File, opened_with_swmr)."""
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True), True
+    except (OSError, ValueError):
+        return h5py.File(path, "r"), False  # files written with --no-swmr (old format)
+
+
+def check(f):
+    problems = []
+
+    def need(cond, msg):
+        if not cond:
+            problems.append(msg)
+
+    need(int(f.attrs.get("magic", 0)) == 0x0A7A, "root @magic != 0x0A7A")
+    need(list(f.attrs.get("version", [])) == [0, 1], "root @version != [0, 1]")
+    meta = f.get("meta")
+    need(meta is not None and meta.attrs.get("format") == "spikeblox-run/1",
+         "/meta@format != spikeblox-run/1")
+    for pop, g in f.get("spikes", {}).items():
+        ts, ids = g["timestamps"], g["node_ids"]
+        need(ts.dtype == np.float64 and ids.dtype == np.uint64, f"spikes/{pop}: wrong dtypes")
+        need(ts.attrs.get("units") == "ms", f"spikes/{pop}/timestamps@units != ms")
+        n = min(ts.shape[0], ids.shape[0])
+        sorting = g.attrs.get("sorting")
+        enum = h5py.check_enum_dtype(g.attrs.get_id("sorting").dtype) if "sorting" in g.attrs else None
+        need(enum == {"none": 0, "by_id": 1, "by_time": 2}, f"spikes/{pop}@sorting is not the SONATA enum")
+        if sorting == 2:
+            need(bool(np.all(np.diff(ts[:n]) >= 0)), f"spikes/{pop}: @sorting=by_time but unsorted")
+    for name, g in f.get("report", {}).items():
+        m = g["mapping"]
+        k = m["node_ids"].shape[0]
+        need(m["index_pointers"].shape[0] == k + 1, f"report/{name}: index_pointers != K+1")
+        need("index_pointer" in m, f"report/{name}: no index_pointer link (bmtk)")
+        need(g["data"].shape[1] == k, f"report/{name}: data width != K")
+        need("units" in g["data"].attrs and "units" in m["time"].attrs, f"report/{name}: units")
+    return problems
+
+
+def summary(f, swmr):
+    meta = f["meta"]
+    print(f"opened {'in SWMR read mode' if swmr else 'normally'}; "
+          f"completed={int(meta.attrs.get('completed', 0))} seed={meta.attrs.get('seed')} "
+          f"created={meta.attrs.get('created')} simulator_version={meta.attrs.get('simulator_version')}")
+    for pop, g in f.get("spikes", {}).items():
+        print(f"  spikes/{pop}: {g['timestamps'].shape[0]} spikes")
+    for name, g in f.get("report", {}).items():
+        t = g["mapping/time"][()]
+        print(f"  report/{name}: {g['data'].shape} {g['data'].attrs.get('variable')} "
+              f"[{t[0]}, {t[1]}) step {t[2]} ms")
+    for name, g in f.get("weights", {}).items():
+        print(f"  weights/{name}: {g['values'].shape} snapshots x edges")
+    if "trials" in f:
+        df = pd.DataFrame(f["trials"][:])
+        acc = df["correct"].mean() if len(df) else float("nan")
+        print(f"  trials: {len(df)} rows, accuracy {acc:.3f}")
+    if "episodes" in f:
+        print(f"  episodes: {f['episodes'].shape[0]} rows")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    f, swmr = open_run(args.path)
+    with f:
+        problems = check(f)
+        if not args.quiet:
+            summary(f, swmr)
+    for p in problems:
+        print("problem:", p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
