@@ -2,12 +2,13 @@
 // CUBA / COBAHH network run (Brette et al. 2007: 4000 cells, 80/20 E/I, p = 0.02, 1 s, dt 0.1 ms)
 // to compare spike counts with Brian2 (../shared/peers). Not part of the CMake build:
 //   g++ -std=c++20 -O3 -fno-math-errno -I. bench/bench_point_kernels.cpp -o /tmp/bench_point
-//   g++ -std=c++20 -O3 -fno-math-errno -march=native -I. bench/bench_point_kernels.cpp -o /tmp/bench_point_native
+//   g++ -std=c++20 -O3 -fno-math-errno -march=native -I. bench/bench_point_kernels.cpp -o
+//   /tmp/bench_point_native
 // The network part uses its own delivery loop (no engine), std::mt19937_64 connectivity and
 // initial conditions drawn as in the Brian scripts.
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
     for (std::uint32_t i = 0; i < N; ++i) V[i] = -60.0 + u(rng) * 10.0;
     double sec = 0.0;
     const long spikes = run_network(pop, N, NE, c, 60 * 0.27 / 10, -20 * 4.5 / 10, &sec);
-    std::printf("CUBA network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 22463), loop %.3f s\n", seed, spikes, sec);
+    std::printf("CUBA network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 22463), loop %.3f s\n",
+                seed, spikes, sec);
   }
   {
     std::mt19937_64 rng(seed);
@@ -146,10 +148,13 @@ int main(int argc, char** argv) {
     std::normal_distribution<double> g(0, 1);
     double *V = pop.state("V"), *ge = pop.state("g_e"), *gi = pop.state("g_i");
     for (std::uint32_t i = 0; i < N; ++i)
-      V[i] = -60 + (g(rng) * 5 - 5), ge[i] = (g(rng) * 1.5 + 4) * 10, gi[i] = (g(rng) * 12 + 20) * 10;
+      V[i] = -60 + (g(rng) * 5 - 5), ge[i] = (g(rng) * 1.5 + 4) * 10,
+      gi[i] = (g(rng) * 12 + 20) * 10;
     double sec = 0.0;
     const long spikes = run_network(pop, N, NE, c, 6.0, 67.0, &sec);
-    std::printf("COBAHH network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 149437), loop %.3f s\n", seed, spikes, sec);
+    std::printf(
+        "COBAHH network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 149437), loop %.3f s\n", seed,
+        spikes, sec);
   }
   return g_sink < 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 #include "circuits/overrides.hpp"
 
 #include <cctype>
+#include <memory>
 #include <optional>
 
 namespace sbx::circuits {
@@ -90,6 +91,10 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
     return false;
   }
   toml::node* new_value = parsed.get("v");
+  // Keys created here point at the command line too (for "unknown key" messages).
+  toml::source_region origin;
+  origin.path = std::make_shared<const std::string>(source);
+  auto make_key = [&](const std::string& k) { return toml::key(k, origin); };
 
   // Walk to the parent of the last segment, creating tables on the way.
   toml::node* cur = &root;
@@ -106,7 +111,7 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
     }
     walked += (walked.empty() ? "" : ".") + seg.key;
     if (last && seg.indices.empty()) {
-      tbl->insert_or_assign(seg.key, std::move(*new_value));
+      tbl->insert_or_assign(make_key(seg.key), std::move(*new_value));
       return true;
     }
     toml::node* next = tbl->get(seg.key);
@@ -115,7 +120,7 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
         sink.error(where, key, "cannot set '" + key + "': '" + walked + "' does not exist");
         return false;
       }
-      next = &tbl->insert_or_assign(seg.key, toml::table{}).first->second;
+      next = &tbl->insert_or_assign(make_key(seg.key), toml::table{}).first->second;
     }
     for (std::size_t k = 0; k < seg.indices.size(); ++k) {
       toml::array* arr = next->as_array();

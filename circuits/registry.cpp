@@ -273,7 +273,7 @@ Registry make_builtin_registry() {
                     "name and master seed of the run",
                     {
                         text("name", "circuit", {}, "run name (used in the output file name)"),
-                        integer("seed", 1, closed(0, 9.2e18),
+                        integer("seed", 1, non_negative(),
                                 "master seed: every block / edge stream = f(seed, its name)"),
                         text("description", "", {}, "free text"),
                     }});

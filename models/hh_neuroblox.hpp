@@ -64,7 +64,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
@@ -72,6 +74,12 @@
 
 #include "engine/errors.hpp"
 #include "engine/population.hpp"
+
+// Passing 32-byte vectors between (always inlined) functions without AVX triggers an ABI note.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace sbx {
 
@@ -87,8 +95,17 @@ namespace nbx_detail {
 // -ftrapping-math GCC refuses to if-convert a select whose arms hold floating-point operations,
 // so a scalar-looking kernel with guarded branches never vectorises without -ffast-math.
 // Vector operations are always evaluated and `c ? a : b` on vectors is a blend.
-// 4 lanes = one AVX2 register; without AVX the compiler splits them into SSE2 pairs.
+// One register per vector: 8 lanes with AVX-512, 4 with AVX, 2 with SSE2 (wider generic
+// vectors than the target's registers are lowered badly).
+#if defined(SBX_NBX_LANES)
+inline constexpr std::uint32_t lanes = SBX_NBX_LANES;
+#elif defined(__AVX512F__)
+inline constexpr std::uint32_t lanes = 8;
+#elif defined(__AVX__)
 inline constexpr std::uint32_t lanes = 4;
+#else
+inline constexpr std::uint32_t lanes = 2;
+#endif
 typedef double vd __attribute__((vector_size(8 * lanes)));
 typedef std::int64_t vi __attribute__((vector_size(8 * lanes)));
 typedef std::uint64_t vu __attribute__((vector_size(8 * lanes)));
@@ -238,16 +255,19 @@ class NeurobloxHHPopulation : public Population {
 
   static constexpr std::uint32_t n_dynamic_states = 8;  // V, n, m, h, C_cum, C_win, z, G
 
+  // One cell per entry; initial state V = −65, n = 0.32, m = 0.05, h = 0.59, others 0 (§1.1).
+  // Throws UserError for non-finite parameters, negative conductances, V_range ≤ 0 or tau ≤ 0.
   explicit NeurobloxHHPopulation(const std::vector<NeurobloxHHParams>& params) {
-    const std::size_t N = params.size();
-    n_ = static_cast<std::uint32_t>(N);
-    for (auto* a : all_arrays()) a->assign(N, 0.0);
-    is_inhib_.assign(N, 0);
-    for (std::size_t i = 0; i < N; ++i) {
-      const NeurobloxHHParams& p = params[i];
-      validate(p, i);
-      const bool inh = p.type == NeurobloxCellType::inhibitory;
-      is_inhib_[i] = inh ? 1 : 0;
+    n_ = static_cast<std::uint32_t>(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) validate(params[i], i);
+    // Arrays are padded to whole SIMD vectors; padding lanes are inert default cells that
+    // nobody reads (inputs stay 0, spikes and state access are limited to [0, n)).
+    n_pad_ = (n_ + nbx_detail::lanes - 1) / nbx_detail::lanes * nbx_detail::lanes;
+    for (auto* a : all_arrays()) a->assign(n_pad_, 0.0);
+    is_inhib_.assign(n_pad_, 0);
+    for (std::uint32_t i = 0; i < n_pad_; ++i) {
+      const NeurobloxHHParams p = i < n_ ? params[i] : NeurobloxHHParams::excitatory();
+      is_inhib_[i] = p.type == NeurobloxCellType::inhibitory ? 1 : 0;
       const Shifts s = shifts(p.type);
       off_n_[i] = s.n;
       off_m_[i] = s.m;
@@ -275,7 +295,6 @@ class NeurobloxHHPopulation : public Population {
       m_[i] = 0.05;
       h_[i] = 0.59;
     }
-    spike_flag_.assign(N, 0.0);
   }
 
   // ---- Population interface ----------------------------------------------------------------
@@ -312,7 +331,7 @@ class NeurobloxHHPopulation : public Population {
   void save_state(std::vector<double>& out) const override {
     out.clear();
     out.reserve(std::size_t{n_dynamic_states} * n_);
-    for (const auto* a : dynamic_arrays()) out.insert(out.end(), a->begin(), a->end());
+    for (const auto* a : dynamic_arrays()) out.insert(out.end(), a->begin(), a->begin() + n_);
   }
   void load_state(std::span<const double> in) override {
     if (in.size() != std::size_t{n_dynamic_states} * n_)
@@ -348,12 +367,14 @@ class NeurobloxHHPopulation : public Population {
 
   // Gating rates of a cell type at voltage V (same arithmetic as the kernel).
   static NeurobloxHHRates rates(double V, NeurobloxCellType type) {
+    using nbx_detail::splat;
     const Shifts s = shifts(type);
-    const GateRates r = gate_rates(V, s.n, s.m, std::exp(-s.n / 10.0),
-                                   0.125 * std::exp(-(s.n + 10.0) / 80.0), std::exp(-s.m / 10.0),
-                                   4.0 * std::exp(-(s.m + 25.0) / 18.0),
-                                   0.07 * std::exp(-s.h / 20.0), std::exp(-(s.h - 30.0) / 10.0));
-    return {r.an, r.bn, r.am, r.bm, r.ah, r.bh};
+    const GateRates r =
+        gate_rates(splat(V), splat(s.n), splat(s.m), splat(std::exp(-s.n / 10.0)),
+                   splat(0.125 * std::exp(-(s.n + 10.0) / 80.0)), splat(std::exp(-s.m / 10.0)),
+                   splat(4.0 * std::exp(-(s.m + 25.0) / 18.0)),
+                   splat(0.07 * std::exp(-s.h / 20.0)), splat(std::exp(-(s.h - 30.0) / 10.0)));
+    return {r.an[0], r.bn[0], r.am[0], r.bm[0], r.ah[0], r.bh[0]};
   }
 
  private:
@@ -441,49 +462,42 @@ class NeurobloxHHPopulation : public Population {
     return d;
   }
 
-  // Per-neuron coefficients of the (z, G) propagator for σ linear in time over one step:
-  //   z' = E1·z + Gs·(A0·σ0 + A1·σ1),  G' = E2·G + P·z + Gs·(B0·σ0 + B1·σ1).
+  // Per-neuron coefficients of the exact (z, G) propagator over one step for a release drive
+  // held constant over the step:  z' = E1·z + A·u,  G' = E2·G + P·z + B·u,  u = G_syn·σ.
   // Computed by integrating the linear system for unit inputs with 512 RK4 substeps (error
-  // ≈ 1e−16, valid for any τ including τ = τ₁).
+  // ≈ 1e−16; valid for any τ, including τ = τ₁).
   void update_step_coefficients(double dt) {
     coeff_dt_ = dt;
-    for (auto* a : {&syn_E1_, &syn_A0_, &syn_A1_, &syn_E2_, &syn_P_, &syn_B0_, &syn_B1_})
-      a->assign(n_, 0.0);
-    for (std::uint32_t i = 0; i < n_; ++i) {
-      const double tau2 = tau_[i];
-      auto run = [&](double z0, double G0, double s0, double s1) {
-        const int sub = 512;
-        const double hh = dt / sub;
-        double z = z0, G = G0;
-        auto f = [&](double t, double zz, double GG, double& dz, double& dG) {
-          const double s = s0 + (s1 - s0) * (t / dt);
-          dz = -zz / tau_rise_ms + s;
-          dG = -GG / tau2 + zz;
-        };
-        for (int k = 0; k < sub; ++k) {
-          const double t = k * hh;
-          double z1, G1, z2, G2, z3, G3, z4, G4;
-          f(t, z, G, z1, G1);
-          f(t + hh / 2, z + hh / 2 * z1, G + hh / 2 * G1, z2, G2);
-          f(t + hh / 2, z + hh / 2 * z2, G + hh / 2 * G2, z3, G3);
-          f(t + hh, z + hh * z3, G + hh * G3, z4, G4);
-          z += hh / 6 * (z1 + 2 * z2 + 2 * z3 + z4);
-          G += hh / 6 * (G1 + 2 * G2 + 2 * G3 + G4);
-        }
-        return std::pair<double, double>{z, G};
+    for (auto* a : {&syn_E2_, &syn_P_, &syn_B_}) a->assign(n_pad_, 0.0);
+    auto propagate = [dt](double tau2, double z0, double G0, double u) {
+      const int sub = 512;
+      const double hh = dt / sub;
+      double z = z0, G = G0;
+      auto f = [&](double zz, double GG, double& dz, double& dG) {
+        dz = -zz / tau_rise_ms + u;
+        dG = -GG / tau2 + zz;
       };
-      const auto [e1, p] = run(1, 0, 0, 0);
-      const auto [zero, e2] = run(0, 1, 0, 0);
-      (void)zero;
-      const auto [a0, b0] = run(0, 0, 1, 0);
-      const auto [a1, b1] = run(0, 0, 0, 1);
-      syn_E1_[i] = e1;
+      for (int k = 0; k < sub; ++k) {
+        double z1, G1, z2, G2, z3, G3, z4, G4;
+        f(z, G, z1, G1);
+        f(z + hh / 2 * z1, G + hh / 2 * G1, z2, G2);
+        f(z + hh / 2 * z2, G + hh / 2 * G2, z3, G3);
+        f(z + hh * z3, G + hh * G3, z4, G4);
+        z += hh / 6 * (z1 + 2 * z2 + 2 * z3 + z4);
+        G += hh / 6 * (G1 + 2 * G2 + 2 * G3 + G4);
+      }
+      return std::pair<double, double>{z, G};
+    };
+    for (std::uint32_t i = 0; i < n_pad_; ++i) {
+      const auto [e1, p] = propagate(tau_[i], 1, 0, 0);
+      const auto [unused_z, e2] = propagate(tau_[i], 0, 1, 0);
+      const auto [a, b] = propagate(tau_[i], 0, 0, 1);
+      (void)unused_z;
+      syn_E1_ = e1;  // the z-row does not depend on τ
+      syn_A_ = a;
       syn_P_[i] = p;
       syn_E2_[i] = e2;
-      syn_A0_[i] = a0;
-      syn_B0_[i] = b0;
-      syn_A1_[i] = a1;
-      syn_B1_[i] = b1;
+      syn_B_[i] = b;
     }
   }
 
@@ -496,6 +510,14 @@ class NeurobloxHHPopulation : public Population {
     const double hdt = 0.5 * dt;
     const vd cap = splat(stiffness_cap / dt);
     constexpr double c_slope = release_gain / counter_range_mV;
+    const vd one = splat(1.0), sixth = splat(1.0 / 6.0);
+    const nbx_detail::EtdCoeffs rk4{one, one, splat(0.5), sixth, sixth, sixth};
+    auto any_negative = [](vd L) {
+      const vi neg = L < 0.0;
+      std::int64_t acc = 0;
+      for (std::uint32_t l = 0; l < nbx_detail::lanes; ++l) acc |= neg[l];
+      return acc != 0;
+    };
 
     for (std::uint32_t i = 0; i < n_pad_; i += nbx_detail::lanes) {
       const vd gl = load(&g_L_[i]);
@@ -523,8 +545,10 @@ class NeurobloxHHPopulation : public Population {
       // Only the stiffness beyond 1/dt is integrated exponentially (0 ⇒ classic RK4).
       const vd LV = vmin(splat(0.0), cap - d1.lv);
       const vd Lm = vmin(splat(0.0), cap - d1.lm);
-      const nbx_detail::EtdCoeffs cv = nbx_detail::etd_coeffs(LV * dt);
-      const nbx_detail::EtdCoeffs cm = nbx_detail::etd_coeffs(Lm * dt);
+      // Most blocks are not stiff anywhere (rest, upstroke): then the coefficients are those of
+      // classic RK4 and the exponentials are skipped (one uniform test per block of lanes).
+      const nbx_detail::EtdCoeffs cv = any_negative(LV) ? nbx_detail::etd_coeffs(LV * dt) : rk4;
+      const nbx_detail::EtdCoeffs cm = any_negative(Lm) ? nbx_detail::etd_coeffs(Lm * dt) : rk4;
       const vd QV = dt * cv.q, Qm = dt * cm.q;
       const vd NV1 = d1.fV - LV * V0, Nm1 = d1.fm - Lm * m0;
 
@@ -549,19 +573,14 @@ class NeurobloxHHPopulation : public Population {
       const vd n1 = n0 + (dt / 6.0) * (d1.fn + 2.0 * (da.fn + db.fn) + dc.fn);
       const vd h1 = h0 + (dt / 6.0) * (d1.fh + 2.0 * (da.fh + db.fh) + dc.fh);
 
-      // Counter and release sigmoids at both ends of the step; one shared reciprocal.
-      const vd slope = load(&syn_slope_[i]), vsh = load(&V_shift_[i]);
-      const vd ec0 = 1.0 + vexp(-c_slope * (V0 - counter_shift_mV));
-      const vd ec1 = 1.0 + vexp(-c_slope * (V1 - counter_shift_mV));
-      const vd es0 = 1.0 + vexp(-slope * (V0 - vsh));
-      const vd es1 = 1.0 + vexp(-slope * (V1 - vsh));
-      const vd p01 = ec0 * ec1, p23 = es0 * es1;
-      const vd rr = 1.0 / (p01 * p23);
-      const vd sc_sum = (ec0 + ec1) * (p23 * rr);  // σc(V0) + σc(V1)
-      const vd ss0 = p01 * es1 * rr;                // σs(V0)
-      const vd ss1 = p01 * es0 * rr;                // σs(V1)
-      const vd dC = (1.5 * dt) * load(&k_spk_[i]) * sc_sum;  // trapezoid of 3·k_spk·σc
-      const vd z0 = load(&z_[i]), G0 = load(&G_[i]), gs = load(&G_syn_[i]);
+      // Counter and release sigmoids at the end of the step (see header: rectangle rule), one
+      // shared reciprocal.
+      const vd ec = 1.0 + vexp(-c_slope * (V1 - counter_shift_mV));
+      const vd es = 1.0 + vexp(-load(&syn_slope_[i]) * (V1 - load(&V_shift_[i])));
+      const vd rr = 1.0 / (ec * es);
+      const vd sig_c = es * rr, sig_s = ec * rr;
+      const vd dC = dt * 3.0 * load(&k_spk_[i]) * sig_c;
+      const vd z0 = load(&z_[i]), G0 = load(&G_[i]), drive_s = load(&G_syn_[i]) * sig_s;
 
       store(&V_[i], V1);
       store(&n_g_[i], n1);
@@ -569,9 +588,8 @@ class NeurobloxHHPopulation : public Population {
       store(&h_[i], h1);
       store(&C_cum_[i], load(&C_cum_[i]) + dC);
       store(&C_win_[i], load(&C_win_[i]) + dC);
-      store(&z_[i], syn_E1_ * z0 + gs * (syn_A0_ * ss0 + syn_A1_ * ss1));
-      store(&G_[i], load(&syn_E2_[i]) * G0 + load(&syn_P_[i]) * z0 +
-                        gs * (load(&syn_B0_[i]) * ss0 + load(&syn_B1_[i]) * ss1));
+      store(&z_[i], syn_E1_ * z0 + syn_A_ * drive_s);
+      store(&G_[i], load(&syn_E2_[i]) * G0 + load(&syn_P_[i]) * z0 + load(&syn_B_[i]) * drive_s);
       const vi crossed = (V0 < 0.0) & (V1 >= 0.0);
       store(&spike_flag_[i], crossed ? splat(1.0) : splat(0.0));
     }
@@ -600,10 +618,11 @@ class NeurobloxHHPopulation : public Population {
             &off_n_, &off_m_, &k_an_,  &k_bn_,   &k_am_,    &k_bm_,     &k_ah_,  &k_bh_,
             &g_Na_,  &g_K_,   &g_L_,   &E_Na_,   &E_K_,     &E_L_,      &I_bg_,  &I_in_,
             &I_cont_, &g_in_, &gE_in_, &E_syn_,  &G_syn_,   &V_shift_,  &syn_slope_,
-            &tau_,   &k_spk_};
+            &tau_,   &k_spk_, &spike_flag_};
   }
 
   std::uint32_t n_ = 0;
+  std::uint32_t n_pad_ = 0;  // n_ rounded up to whole SIMD vectors
   // dynamic state
   std::vector<double> V_, n_g_, m_, h_, C_cum_, C_win_, z_, G_;
   // per-type gating constants
@@ -614,8 +633,11 @@ class NeurobloxHHPopulation : public Population {
   std::vector<double> E_syn_, G_syn_, V_shift_, syn_slope_, tau_, k_spk_;
   // per-dt synapse propagator
   double coeff_dt_ = -1.0;
-  std::vector<double> syn_E1_, syn_A0_, syn_A1_, syn_E2_, syn_P_, syn_B0_, syn_B1_;
+  double syn_E1_ = 0.0, syn_A_ = 0.0;  // z-row, the same for every neuron
+  std::vector<double> syn_E2_, syn_P_, syn_B_;
   std::vector<double> spike_flag_;
 };
 
 }  // namespace sbx
+
+// (No "diagnostic pop": GCC reports -Wpsabi at the end of the translation unit, after a pop.)

@@ -51,17 +51,17 @@
 namespace sbx {
 
 struct LifCobaParams {
-  double C_m = 200.0;     // pF
-  double g_L = 10.0;      // nS
-  double E_L = -60.0;     // mV
-  double V_th = -50.0;    // mV
-  double V_reset = -60.0; // mV
-  double t_ref = 5.0;     // ms
-  double E_e = 0.0;       // mV
-  double E_i = -80.0;     // mV
-  double tau_e = 5.0;     // ms
-  double tau_i = 10.0;    // ms
-  double I_bias = 0.0;    // pA
+  double C_m = 200.0;      // pF
+  double g_L = 10.0;       // nS
+  double E_L = -60.0;      // mV
+  double V_th = -50.0;     // mV
+  double V_reset = -60.0;  // mV
+  double t_ref = 5.0;      // ms
+  double E_e = 0.0;        // mV
+  double E_i = -80.0;      // mV
+  double tau_e = 5.0;      // ms
+  double tau_i = 10.0;     // ms
+  double I_bias = 0.0;     // pA
 
   std::vector<std::string> validate() const {
     std::vector<std::string> e;
@@ -139,7 +139,8 @@ class LifCobaPopulation final : public Population {
       const vi spike = free & (v_new > Vth);
       const vd r_dec = r - 1.0;
       simd::store(V + i, simd::select(spike, simd::splat(Vr), v_new));
-      simd::store(R + i, simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
+      simd::store(R + i,
+                  simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
       simd::store(GE + i, ge * Pe);
       simd::store(GI + i, gi * Pi);
       simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);

@@ -48,13 +48,13 @@
 namespace sbx {
 
 struct LifCubaParams {
-  double tau_m = 20.0;    // ms
-  double tau_e = 5.0;     // ms
-  double tau_i = 10.0;    // ms
-  double E_L = -49.0;     // mV
-  double V_th = -50.0;    // mV
-  double V_reset = -60.0; // mV
-  double t_ref = 5.0;     // ms
+  double tau_m = 20.0;     // ms
+  double tau_e = 5.0;      // ms
+  double tau_i = 10.0;     // ms
+  double E_L = -49.0;      // mV
+  double V_th = -50.0;     // mV
+  double V_reset = -60.0;  // mV
+  double t_ref = 5.0;      // ms
 
   std::vector<std::string> validate() const {
     std::vector<std::string> e;
@@ -131,7 +131,8 @@ class LifCubaPopulation final : public Population {
       const vi spike = free & (v_new > Vth);
       const vd r_dec = r - 1.0;
       simd::store(V + i, simd::select(spike, simd::splat(Vr), v_new));
-      simd::store(R + i, simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
+      simd::store(R + i,
+                  simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
       simd::store(GE + i, ge * Pe);
       simd::store(GI + i, gi * Pi);
       simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);

@@ -159,7 +159,8 @@ class LifExactPopulation final : public Population {
     predict(i, sched);
   }
 
-  bool fire_predicted(std::uint32_t i, std::uint32_t version, Tick, SpikeScheduler& sched) override {
+  bool fire_predicted(std::uint32_t i, std::uint32_t version, Tick,
+                      SpikeScheduler& sched) override {
     if (version != version_[i] || !std::isfinite(t_pred_[i])) return false;
     const double ts = t_pred_[i];
     advance_to(i, ts);
@@ -304,8 +305,9 @@ class LifExactPopulation final : public Population {
     // Upper bound of u over all s ≥ 0: u = u_b + (u0 − u_b)e^{−s/τ_m} + synaptic terms, with
     // u_b = τ_m I_bias/C_m; the first two lie between u0 and u_b, every synaptic kernel in
     // [0, its peak].
-    const double bound = std::max(tr.u0, p_.tau_m * tr.ib / p_.C_m) +
-                         (std::max(tr.ie0, 0.0) * kmax_e_ + std::max(tr.ii0, 0.0) * kmax_i_) / p_.C_m;
+    const double bound =
+        std::max(tr.u0, p_.tau_m * tr.ib / p_.C_m) +
+        (std::max(tr.ie0, 0.0) * kmax_e_ + std::max(tr.ii0, 0.0) * kmax_i_) / p_.C_m;
     if (bound < theta_) return kInf;
     // Extremum of the synaptic current (at most one).
     double s_star = kInf;

@@ -15,9 +15,9 @@
 // (inhibitory) adds w nS to g_i; the jump is applied at the start of the next step.
 //
 // Spikes and refractoriness (Brian2 semantics): a spike is emitted at the end of a step in which
-// V > V_spike and the neuron is not refractory; there is no reset. For the floor((t_ref + 10⁻³dt)/dt)
-// − 1 steps that follow (29 at t_ref = 3 ms, dt = 0.1 ms) no spike can be emitted; V, the gates and
-// the conductances keep being integrated.
+// V > V_spike and the neuron is not refractory; there is no reset. For the floor((t_ref +
+// 10⁻³dt)/dt) − 1 steps that follow (29 at t_ref = 3 ms, dt = 0.1 ms) no spike can be emitted; V,
+// the gates and the conductances keep being integrated.
 //
 // Integration: exponential Euler, exactly Brian2's `exponential_euler` (why: the benchmark's spike
 // counts depend on the integrator at dt = 0.1 ms; NEURON's implicit Euler gives 43 Hz instead of
@@ -89,17 +89,27 @@ using vi = std::int64_t __attribute__((vector_size(kBytes)));
 using vu = std::uint64_t __attribute__((vector_size(kBytes)));
 
 // Arrays are padded to a whole number of vectors so kernels never need a scalar tail.
-inline constexpr std::size_t padded(std::size_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+inline constexpr std::size_t padded(std::size_t n) {
+  return (n + kLanes - 1) / kLanes * kLanes;
+}
 
 inline vd load(const double* p) {
   vd v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
-inline vd splat(double x) { return vd{} + x; }
-inline vd select(vi mask, vd a, vd b) { return mask ? a : b; }  // lane-wise mask ? a : b
-inline vd abs(vd x) { return (vd)((vu)x & ~(vu{} + 0x8000000000000000ull)); }
+inline void store(double* p, vd v) {
+  std::memcpy(p, &v, sizeof v);
+}
+inline vd splat(double x) {
+  return vd{} + x;
+}
+inline vd select(vi mask, vd a, vd b) {
+  return mask ? a : b;
+}  // lane-wise mask ? a : b
+inline vd abs(vd x) {
+  return (vd)((vu)x & ~(vu{} + 0x8000000000000000ull));
+}
 inline bool any(vi mask) {
   std::int64_t r = 0;
   for (std::size_t k = 0; k < kLanes; ++k) r |= mask[k];
@@ -145,19 +155,27 @@ inline vd inv_exprel(vd z, vd exp_z) {
   const vd direct = z / (exp_z - 1.0);
   return select(abs(z) < 0.01, series, direct);
 }
-inline vd inv_exprel(vd z) { return inv_exprel(z, exp(z)); }
+inline vd inv_exprel(vd z) {
+  return inv_exprel(z, exp(z));
+}
 
 // Scalar convenience wrappers (tests, non-hot code).
-inline double exp(double x) { return exp(splat(x))[0]; }
-inline double inv_exprel(double z) { return inv_exprel(splat(z))[0]; }
+inline double exp(double x) {
+  return exp(splat(x))[0];
+}
+inline double inv_exprel(double z) {
+  return inv_exprel(splat(z))[0];
+}
 
-// Number of refractory steps as Brian2 counts them: timestep(t_ref, dt) = floor((t_ref + 1e-3 dt)/dt).
+// Number of refractory steps as Brian2 counts them: timestep(t_ref, dt) = floor((t_ref + 1e-3
+// dt)/dt).
 inline double refractory_steps(double t_ref_ms, double dt_ms) {
   return std::floor((t_ref_ms + 1e-3 * dt_ms) / dt_ms);
 }
 
 // Appends i0 + k for every lane k < n_valid whose mask is set.
-inline void append_spikes(vi mask, std::uint32_t i0, std::uint32_t n, std::vector<std::uint32_t>& out) {
+inline void append_spikes(vi mask, std::uint32_t i0, std::uint32_t n,
+                          std::vector<std::uint32_t>& out) {
   if (!any(mask)) return;
   for (std::size_t k = 0; k < kLanes; ++k)
     if (mask[k] && i0 + k < n) out.push_back(static_cast<std::uint32_t>(i0 + k));
@@ -242,8 +260,8 @@ class TraubMilesHHPopulation final : public Population {
   Rates rates(double V) const {
     const double u = V - p_.V_T;
     return {1.28 * simd::inv_exprel((13.0 - u) / 4.0), 1.4 * simd::inv_exprel((u - 40.0) / 5.0),
-            0.128 * std::exp((17.0 - u) / 18.0),        4.0 / (1.0 + std::exp((40.0 - u) / 5.0)),
-            0.16 * simd::inv_exprel((15.0 - u) / 5.0),  0.5 * std::exp((10.0 - u) / 40.0)};
+            0.128 * std::exp((17.0 - u) / 18.0),       4.0 / (1.0 + std::exp((40.0 - u) / 5.0)),
+            0.16 * simd::inv_exprel((15.0 - u) / 5.0), 0.5 * std::exp((10.0 - u) / 40.0)};
   }
 
   std::string_view model() const override { return "traub_miles_hh"; }
@@ -303,7 +321,8 @@ class TraubMilesHHPopulation final : public Population {
       const vd r = simd::load(R + i);
       const vi spike = (v_new > Vs) & (r <= 0.0);
       const vd r_dec = r - 1.0;
-      simd::store(R + i, simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
+      simd::store(R + i,
+                  simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
       simd::store(V + i, v_new);
       simd::store(M + i, m_new);
       simd::store(H + i, h_new);

@@ -13,7 +13,9 @@ using namespace sbx;
 
 namespace {
 
-StepContext ctx_at(long k, double dt) { return StepContext{k, 1, k * dt, dt}; }
+StepContext ctx_at(long k, double dt) {
+  return StepContext{k, 1, k * dt, dt};
+}
 
 // Single HH cell with bias current from rest: threshold-crossing times (linear interpolation of
 // V between steps, so the comparison is not limited by the step grid).
@@ -37,7 +39,8 @@ std::vector<double> hh_spike_times(double dt, double I_bias, double T) {
 
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
   double m = 0.0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::fabs(a[i] - b[i]));
   return m;
 }
 
@@ -68,7 +71,8 @@ TEST_CASE("LifCuba: step response equals the analytic solution at every step poi
     double ref1 = p.E_L + (-45.0 - p.E_L) * std::exp(-t / tau_m) + w_e * psp(t, tau_e);
     double ref2 = p.E_L + (-52.5 - p.E_L) * std::exp(-t / tau_m);
     if (k >= 37) ref1 += w_i * psp(t - 3.7, tau_i), ref2 += w_e * psp(t - 3.7, tau_e);
-    worst = std::max({worst, std::fabs(V[0] - ref0), std::fabs(V[1] - ref1), std::fabs(V[2] - ref2)});
+    worst =
+        std::max({worst, std::fabs(V[0] - ref0), std::fabs(V[1] - ref1), std::fabs(V[2] - ref2)});
   }
   CHECK(spiked.empty());
   MESSAGE("CUBA max |V - V_exact| over 400 steps: " << worst << " mV");
@@ -111,7 +115,8 @@ TEST_CASE("LifCoba: exact relaxation with bias current and no conductance") {
   const double v_inf = p.E_L + p.I_bias / p.g_L, tau = p.C_m / p.g_L;
   for (long k = 0; k < 1000; ++k) {
     pop.step(ctx_at(k, 0.1), spiked);
-    worst = std::max(worst, std::fabs(V[0] - (v_inf + (-70.0 - v_inf) * std::exp(-(k + 1) * 0.1 / tau))));
+    worst = std::max(worst,
+                     std::fabs(V[0] - (v_inf + (-70.0 - v_inf) * std::exp(-(k + 1) * 0.1 / tau))));
   }
   CHECK(worst < 1e-11);
   CHECK(spiked.empty());
@@ -195,15 +200,16 @@ TEST_CASE("TraubMilesHH: rests at the root of the steady-state current") {
   CHECK(std::fabs(pop.state("V")[0] - v_rest) < 1e-6);
 }
 
-TEST_CASE("TraubMilesHH: exponential Euler converges at first order; dt = 0.1 ms rate within 10 %") {
+TEST_CASE(
+    "TraubMilesHH: exponential Euler converges at first order; dt = 0.1 ms rate within 10 %") {
   const double I = 400.0, T = 200.0;  // pA, ms
   const auto ref = hh_spike_times(0.0005, I, T);
   const auto s1 = hh_spike_times(0.1, I, T), s2 = hh_spike_times(0.05, I, T),
              s3 = hh_spike_times(0.025, I, T);
   const double e1 = max_abs_diff(s1, ref), e2 = max_abs_diff(s2, ref), e3 = max_abs_diff(s3, ref);
-  MESSAGE("HH spike-time error over " << T << " ms: dt 0.1 -> " << e1 << " ms, 0.05 -> " << e2
-                                      << " ms, 0.025 -> " << e3 << " ms; first spike error at dt 0.1: "
-                                      << s1.at(0) - ref.at(0) << " ms");
+  MESSAGE("HH spike-time error over "
+          << T << " ms: dt 0.1 -> " << e1 << " ms, 0.05 -> " << e2 << " ms, 0.025 -> " << e3
+          << " ms; first spike error at dt 0.1: " << s1.at(0) - ref.at(0) << " ms");
   CHECK(e1 / e2 == doctest::Approx(2.0).epsilon(0.15));
   CHECK(e2 / e3 == doctest::Approx(2.0).epsilon(0.15));
   // Rate over 1 s at the benchmark dt against the converged rate (reported: -8 %).

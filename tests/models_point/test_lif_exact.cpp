@@ -88,7 +88,7 @@ TEST_CASE("LifExact: V(t) after one input equals the closed form at several time
   LifExactPopulation pop(1, p);
   FakeScheduler sched;
   pop.start(0, 0, sched);
-  CHECK(sched.log.empty());  // at rest without bias: never fires
+  CHECK(sched.log.empty());            // at rest without bias: never fires
   const double t0 = 1.25, w = 1000.0;  // subthreshold: peak 5.35 mV < 15 mV
   pop.receive_exact(t0, 0, w, 0, sched);
   CHECK(std::isinf(pop.predicted_spike_ms(0)));
@@ -190,20 +190,20 @@ TEST_CASE("LifExact: first crossing of mixed-sign trajectories matches a brute-f
     double u0, ie0, ii0, ib;
   };
   const Case cases[] = {
-      {0.0, 6000.0, -1500.0, 0.0},    {10.0, 3000.0, -2500.0, 0.0}, {14.0, 200.0, -900.0, 400.0},
-      {-5.0, -800.0, 0.0, 420.0},     {0.0, -2000.0, 2500.0, 380.0}, {14.9, -3000.0, 1000.0, 0.0},
-      {5.0, 2000.0, -5000.0, 376.0},  {12.0, 0.0, 0.0, 374.0},       {12.0, 0.0, 0.0, 380.0},
-      {0.0, 4200.0, -4000.0, 0.0},    {2.0, 8000.0, -8000.0, 100.0}, {14.99, 500.0, -500.0, 0.0},
-      {0.0, 5500.0, -200.0, 0.0},     {0.0, 4990.0, 0.0, 0.0},       {13.0, 1000.0, -4000.0, 380.0},
+      {0.0, 6000.0, -1500.0, 0.0},   {10.0, 3000.0, -2500.0, 0.0},  {14.0, 200.0, -900.0, 400.0},
+      {-5.0, -800.0, 0.0, 420.0},    {0.0, -2000.0, 2500.0, 380.0}, {14.9, -3000.0, 1000.0, 0.0},
+      {5.0, 2000.0, -5000.0, 376.0}, {12.0, 0.0, 0.0, 374.0},       {12.0, 0.0, 0.0, 380.0},
+      {0.0, 4200.0, -4000.0, 0.0},   {2.0, 8000.0, -8000.0, 100.0}, {14.99, 500.0, -500.0, 0.0},
+      {0.0, 5500.0, -200.0, 0.0},    {0.0, 4990.0, 0.0, 0.0},       {13.0, 1000.0, -4000.0, 380.0},
       {0.0, -1000.0, 2000.0, 0.0},
   };
   int crossings = 0;
   for (const Case& c : cases) {
     const LifExactPopulation::Trajectory tr{&pop, c.u0, c.ie0, c.ii0, c.ib};
     const double s = pop.first_crossing(tr);
-    const double ref = scan_root(
-        [&](double x) { return closed_form_u(p, x, c.u0, c.ie0, c.ii0, c.ib) - theta; }, 400.0,
-        2e-4);
+    const double ref =
+        scan_root([&](double x) { return closed_form_u(p, x, c.u0, c.ie0, c.ii0, c.ib) - theta; },
+                  400.0, 2e-4);
     CAPTURE(c.u0);
     CAPTURE(c.ie0);
     CAPTURE(c.ii0);

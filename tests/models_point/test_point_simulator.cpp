@@ -21,7 +21,8 @@ TEST_CASE("Simulator + LifExact: postsynaptic spike time equals the closed form"
   LifExactPopulation* lif = pop.get();
   const std::uint32_t id = sim.add_population("lif", std::move(pop));
   const double w = 3000.0;  // pA, one input makes neuron 1 fire
-  sim.add_projection(build_spike_projection("lif->lif", id, id, 2, 2, 0, {{0, 1, w, grid.from_ms(1.0)}}));
+  sim.add_projection(
+      build_spike_projection("lif->lif", id, id, 2, 2, 0, {{0, 1, w, grid.from_ms(1.0)}}));
   sim.run_until(grid.from_ms(20.0));
 
   // Neuron 0: analytic first spike; its spike is emitted at the next tick.
@@ -34,7 +35,8 @@ TEST_CASE("Simulator + LifExact: postsynaptic spike time equals the closed form"
   const double t_in = grid.to_ms(t_emit + grid.from_ms(1.0));
   auto u = [&](double s) {
     return w / p.C_m * p.tau_m * p.tau_syn_e / (p.tau_m - p.tau_syn_e) *
-               (std::exp(-s / p.tau_m) - std::exp(-s / p.tau_syn_e)) - theta;
+               (std::exp(-s / p.tau_m) - std::exp(-s / p.tau_syn_e)) -
+           theta;
   };
   double lo = 0.0, hi = 5.0;  // u(0) < 0 < u(5): the first crossing lies in between
   REQUIRE(u(hi) > 0.0);
@@ -58,7 +60,8 @@ TEST_CASE("Simulator + LifCuba: a delivered weight enters g_e at the next step")
   auto cuba = std::make_unique<LifCubaPopulation>(1, p);
   LifCubaPopulation* c = cuba.get();
   const std::uint32_t t = sim.add_population("cuba", std::move(cuba));
-  sim.add_projection(build_spike_projection("src->cuba", s, t, 1, 1, 0, {{0, 0, 1.5, grid.from_ms(0.137)}}));
+  sim.add_projection(
+      build_spike_projection("src->cuba", s, t, 1, 1, 0, {{0, 0, 1.5, grid.from_ms(0.137)}}));
   // Delivery at tick 13863 + 137 = 14000 (14.0 ms): added before the step 14.0 -> 14.1.
   sim.run_until(grid.from_ms(14.0));
   CHECK(c->state("g_e")[0] == 0.0);

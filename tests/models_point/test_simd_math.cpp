@@ -14,8 +14,10 @@ double ulp_distance(double a, double ref) {
 
 TEST_CASE("simd::exp is within 2 ulp of std::exp over its whole finite range") {
   double worst = 0.0;
-  for (double x = -708.0; x < 709.4; x += 0.0137) worst = std::max(worst, ulp_distance(sbx::simd::exp(x), std::exp(x)));
-  for (double x = -1.0; x < 1.0; x += 1.1e-5) worst = std::max(worst, ulp_distance(sbx::simd::exp(x), std::exp(x)));
+  for (double x = -708.0; x < 709.4; x += 0.0137)
+    worst = std::max(worst, ulp_distance(sbx::simd::exp(x), std::exp(x)));
+  for (double x = -1.0; x < 1.0; x += 1.1e-5)
+    worst = std::max(worst, ulp_distance(sbx::simd::exp(x), std::exp(x)));
   MESSAGE("max error of simd::exp: " << worst << " ulp");
   CHECK(worst <= 2.0);
   CHECK(sbx::simd::exp(0.0) == 1.0);
