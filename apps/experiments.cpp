@@ -1,11 +1,13 @@
 #include "apps/experiments.hpp"
 
+#include "apps/run_category.hpp"
 #include "engine/errors.hpp"
 
 namespace sbx::app {
 
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt) {
   if (desc.experiment.type == "run") return run_plain(desc, opt);
+  if (desc.experiment.type == "category_learning") return run_category(desc, opt);
   // The loader validates the type against the registry, so reaching here is a wiring bug.
   throw InternalError("experiment type '" + desc.experiment.type + "' has no runner");
 }

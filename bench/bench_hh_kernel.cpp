@@ -1,14 +1,16 @@
 // Micro benchmark of the Neuroblox HH kernel (models/hh_neuroblox.hpp): ns per neuron-step.
 // Not part of the CMake build. Build by hand, e.g.
-//   g++ -std=c++20 -O3 -fno-math-errno -I. bench/bench_hh_kernel.cpp engine/errors.cpp -o /tmp/bench_hh
-//   g++ -std=c++20 -O3 -fno-math-errno -march=native -I. bench/bench_hh_kernel.cpp engine/errors.cpp \
+//   g++ -std=c++20 -O3 -fno-math-errno -I. bench/bench_hh_kernel.cpp engine/errors.cpp -o
+//   /tmp/bench_hh
+//   g++ -std=c++20 -O3 -fno-math-errno -march=native -I. bench/bench_hh_kernel.cpp
+//   engine/errors.cpp \
 //       -o /tmp/bench_hh_native
 // Usage: bench_hh [n_neurons=48] [simulated_ms=2000] [dt_ms=default]
 // The population mimics the tutorial cortex: 40 excitatory cells with I_bg ∈ [0, 5] µA/cm²,
 // 8 inhibitory cells with I_bg ∈ [0, 2], repeated to n_neurons; coupling inputs are left at 0.
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <vector>
 
 #include "models/hh_neuroblox.hpp"
@@ -40,13 +42,15 @@ int main(int argc, char** argv) {
       n_spikes += static_cast<long>(spiked.size());
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-    const double s = static_cast<double>(c1.tv_sec - c0.tv_sec) + 1e-9 * static_cast<double>(c1.tv_nsec - c0.tv_nsec);
+    const double s = static_cast<double>(c1.tv_sec - c0.tv_sec) +
+                     1e-9 * static_cast<double>(c1.tv_nsec - c0.tv_nsec);
     best = std::min(best, s);
   }
   const double ns = best * 1e9 / (static_cast<double>(steps) * n);
-  std::printf("neurons %u, dt %.3g ms, %ld steps: best of 3 = %.3f s CPU, %.2f ns/neuron-step, "
-              "spikes %ld\n",
-              n, dt, steps, best, ns, n_spikes);
+  std::printf(
+      "neurons %u, dt %.3g ms, %ld steps: best of 3 = %.3f s CPU, %.2f ns/neuron-step, "
+      "spikes %ld\n",
+      n, dt, steps, best, ns, n_spikes);
   // The headline benchmark: 48 cells, 400 trials x 1000 ms.
   std::printf("projected 48 cells x 400 trials x 1000 ms: %.2f s\n",
               ns * 1e-9 * 48 * 400 * (1000.0 / dt));

@@ -58,20 +58,20 @@ void lower_population_block(const BlockDesc& b, BuildContext& ctx) {
 }
 
 void lower_poisson_source(const BlockDesc& b, BuildContext& ctx) {
-  const double stop = b.params.has("stop") ? b.params.number("stop")
-                                           : std::numeric_limits<double>::infinity();
-  ctx.add_population(b, b.name,
-                     std::make_unique<PoissonSource>(b.n, b.params.number("rate"),
-                                                     b.params.number("start"), stop, ctx.grid(),
-                                                     ctx.block_rng(b.name)));
+  const double stop =
+      b.params.has("stop") ? b.params.number("stop") : std::numeric_limits<double>::infinity();
+  ctx.add_population(
+      b, b.name,
+      std::make_unique<PoissonSource>(b.n, b.params.number("rate"), b.params.number("start"), stop,
+                                      ctx.grid(), ctx.block_rng(b.name)));
 }
 
 void lower_current_source(const BlockDesc& b, BuildContext& ctx) {
   const Tick start = ctx.grid().round_ms(b.params.number("start"));
   const Tick stop =
       b.params.has("stop") ? ctx.grid().round_ms(b.params.number("stop")) : CurrentSource::kNever;
-  ctx.add_population(b, b.name,
-                     std::make_unique<CurrentSource>(b.n, b.params.number("amplitude"), start, stop));
+  ctx.add_population(
+      b, b.name, std::make_unique<CurrentSource>(b.n, b.params.number("amplitude"), start, stop));
 }
 
 // ---- edges --------------------------------------------------------------------------------------
@@ -95,7 +95,8 @@ EdgeBuilt& new_edge(const ConnectionDesc& c, BuildContext& ctx) {
 
 void lower_spike_edge(const ConnectionDesc& c, BuildContext& ctx) {
   const std::uint32_t pre = ctx.built.population(c.from), post = ctx.built.population(c.to);
-  const std::uint32_t n_pre = ctx.sim.population(pre).size(), n_post = ctx.sim.population(post).size();
+  const std::uint32_t n_pre = ctx.sim.population(pre).size(),
+                      n_post = ctx.sim.population(post).size();
   Rng rng = ctx.edge_rng(c);
   std::vector<SynapseSpec> syn = make_synapses(c, n_pre, n_post, ctx.grid(), rng);
   SpikeProjection proj =
@@ -105,9 +106,12 @@ void lower_spike_edge(const ConnectionDesc& c, BuildContext& ctx) {
   e.projections.push_back(id);
 }
 
-void lower_current_edge(const ConnectionDesc& c, BuildContext& ctx) {
+namespace {
+
+void lower_continuous_edge(const ConnectionDesc& c, BuildContext& ctx, CouplingKind kind) {
   const std::uint32_t pre = ctx.built.population(c.from), post = ctx.built.population(c.to);
-  const std::uint32_t n_pre = ctx.sim.population(pre).size(), n_post = ctx.sim.population(post).size();
+  const std::uint32_t n_pre = ctx.sim.population(pre).size();
+  const std::uint32_t n_post = ctx.sim.population(post).size();
   Rng rng = ctx.edge_rng(c);
   std::vector<SynapseSpec> syn = connect_structure(c, n_pre, n_post, rng);
   assign_weights(syn, c.weight, rng);
@@ -115,7 +119,7 @@ void lower_current_edge(const ConnectionDesc& c, BuildContext& ctx) {
   cp.name = c.name;
   cp.pre_population = pre;
   cp.post_population = post;
-  cp.kind = CouplingKind::current;
+  cp.kind = kind;
   for (const auto& s : syn) {
     cp.pre.push_back(s.pre);
     cp.post.push_back(s.post);
@@ -124,6 +128,16 @@ void lower_current_edge(const ConnectionDesc& c, BuildContext& ctx) {
   const std::uint32_t id = ctx.sim.add_continuous(std::move(cp));
   EdgeBuilt& e = new_edge(c, ctx);
   e.couplings.push_back(id);
+}
+
+}  // namespace
+
+void lower_current_edge(const ConnectionDesc& c, BuildContext& ctx) {
+  lower_continuous_edge(c, ctx, CouplingKind::current);
+}
+
+void lower_conductance_edge(const ConnectionDesc& c, BuildContext& ctx) {
+  lower_continuous_edge(c, ctx, CouplingKind::conductance);
 }
 
 // ---- build --------------------------------------------------------------------------------------

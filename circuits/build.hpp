@@ -28,11 +28,11 @@ struct BlockBuilt {
 struct EdgeBuilt {
   std::string name;  // the connection's name ("A->B")
   std::string from, to;
-  std::string kind;  // edge kind ("spike", "current", ...)
-  std::size_t connection = 0;                 // index into CircuitDescription::connections
-  std::vector<std::uint32_t> projections;     // SpikeProjection ids
-  std::vector<std::uint32_t> couplings;       // ContinuousProjection ids
-  std::string learning_rule;                  // "" = static
+  std::string kind;                        // edge kind ("spike", "current", ...)
+  std::size_t connection = 0;              // index into CircuitDescription::connections
+  std::vector<std::uint32_t> projections;  // SpikeProjection ids
+  std::vector<std::uint32_t> couplings;    // ContinuousProjection ids
+  std::string learning_rule;               // "" = static
 };
 
 struct BuiltCircuit {
@@ -93,5 +93,6 @@ void lower_poisson_source(const BlockDesc& b, BuildContext& ctx);
 void lower_current_source(const BlockDesc& b, BuildContext& ctx);
 void lower_spike_edge(const ConnectionDesc& c, BuildContext& ctx);
 void lower_current_edge(const ConnectionDesc& c, BuildContext& ctx);
+void lower_conductance_edge(const ConnectionDesc& c, BuildContext& ctx);
 
 }  // namespace sbx::circuits

@@ -65,8 +65,8 @@ CircuitGraph CircuitGraph::build(CircuitDescription& desc, const Registry& reg,
     };
     reject(!ek->uses_delay && c.delay.has_value(), c.delay_pos, "delay");
     reject(!ek->accepts_t_event && c.t_event.has_value(), c.t_event_pos, "t_event");
-    reject(!ek->accepts_learning && c.learning.has_value(),
-           c.learning ? c.learning->pos : c.pos, "learning");
+    reject(!ek->accepts_learning && c.learning.has_value(), c.learning ? c.learning->pos : c.pos,
+           "learning");
 
     // Receptor names are the target model's (default exc/inh).
     const BlockDesc& dst_block = desc.blocks[dst.block];
@@ -96,9 +96,9 @@ CircuitGraph CircuitGraph::build(CircuitDescription& desc, const Registry& reg,
       const std::uint32_t n_pre = src.size, n_post = dst.size;
       if (c.rule == "one_to_one" && n_pre != n_post)
         sink.error(c.rule_pos, c.path + ".rule",
-                   "rule 'one_to_one' needs blocks of equal size, got '" + c.from + "' (n = " +
-                       std::to_string(n_pre) + ") -> '" + c.to + "' (n = " +
-                       std::to_string(n_post) + ")");
+                   "rule 'one_to_one' needs blocks of equal size, got '" + c.from +
+                       "' (n = " + std::to_string(n_pre) + ") -> '" + c.to +
+                       "' (n = " + std::to_string(n_post) + ")");
       if (c.rule == "fixed_indegree") {
         const bool self = c.from == c.to && !c.autapses;
         const std::uint32_t avail = self ? (n_pre ? n_pre - 1 : 0) : n_pre;
@@ -126,8 +126,8 @@ void CircuitGraph::write_dot(std::ostream& os) const {
   os << "digraph circuit {\n";
   for (auto [vi, ve] = boost::vertices(g_); vi != ve; ++vi) {
     const BlockProps& b = g_[*vi];
-    os << "  \"" << b.name << "\" [label=\"" << b.name << "\\n" << b.type << " (" << b.size
-       << ")\"];\n";
+    os << "  \"" << b.name << "\" [label=\"" << b.name << "\\n"
+       << b.type << " (" << b.size << ")\"];\n";
   }
   for (auto [ei, ee] = boost::edges(g_); ei != ee; ++ei) {
     const EdgeProps& e = g_[*ei];

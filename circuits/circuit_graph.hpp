@@ -34,16 +34,16 @@ struct BlockProps {
 };
 
 struct EdgeProps {
-  std::string name;        // "from->to" (#k)
-  std::string edge_kind;   // "spike", "current", ... ("" when the pair is not allowed)
-  std::string rule;        // connection rule
+  std::string name;       // "from->to" (#k)
+  std::string edge_kind;  // "spike", "current", ... ("" when the pair is not allowed)
+  std::string rule;       // connection rule
   Distribution weight;
-  std::string learning;    // learning rule name ("" = static)
+  std::string learning;        // learning rule name ("" = static)
   std::size_t connection = 0;  // index into CircuitDescription::connections
 };
 
-using CircuitBoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS,
-                                                BlockProps, EdgeProps>;
+using CircuitBoostGraph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, BlockProps, EdgeProps>;
 
 class CircuitGraph {
  public:

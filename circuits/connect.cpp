@@ -8,7 +8,9 @@ namespace sbx::circuits {
 
 namespace {
 
-SynapseSpec pair(std::uint32_t pre, std::uint32_t post) { return SynapseSpec{pre, post, 0.0, 1}; }
+SynapseSpec pair(std::uint32_t pre, std::uint32_t post) {
+  return SynapseSpec{pre, post, 0.0, 1};
+}
 
 // ceil(x) that ignores 1e-9 of relative rounding error above an integer.
 std::uint32_t robust_ceil(double x) {
@@ -68,7 +70,8 @@ std::vector<SynapseSpec> connect_bernoulli(std::uint32_t n_pre, std::uint32_t n_
     const double skip = std::floor(std::log(u) / log_q);
     if (skip >= static_cast<double>(total - k)) break;
     k += static_cast<std::uint64_t>(skip);
-    const auto i = static_cast<std::uint32_t>(k / n_post), j = static_cast<std::uint32_t>(k % n_post);
+    const auto i = static_cast<std::uint32_t>(k / n_post),
+               j = static_cast<std::uint32_t>(k % n_post);
     if (!(exclude_self && i == j)) out.push_back(pair(i, j));
     if (++k >= total) break;
   }
@@ -76,14 +79,13 @@ std::vector<SynapseSpec> connect_bernoulli(std::uint32_t n_pre, std::uint32_t n_
 }
 
 std::vector<SynapseSpec> connect_fixed_indegree(std::uint32_t n_pre, std::uint32_t n_post,
-                                               std::uint32_t k, bool exclude_self, Rng& rng) {
+                                                std::uint32_t k, bool exclude_self, Rng& rng) {
   if (exclude_self && n_pre != n_post)
     throw std::invalid_argument("fixed_indegree: excluding autapses needs n_pre == n_post");
   const std::uint32_t pool = exclude_self ? n_pre - (n_pre > 0 ? 1 : 0) : n_pre;
   if (k > pool)
-    throw std::invalid_argument("fixed_indegree: indegree " + std::to_string(k) +
-                                " exceeds the " + std::to_string(pool) +
-                                " available presynaptic neurons");
+    throw std::invalid_argument("fixed_indegree: indegree " + std::to_string(k) + " exceeds the " +
+                                std::to_string(pool) + " available presynaptic neurons");
   std::vector<SynapseSpec> out;
   out.reserve(static_cast<std::size_t>(k) * n_post);
   for (std::uint32_t j = 0; j < n_post; ++j) {
@@ -104,8 +106,8 @@ HypergeometricDegrees hypergeometric_degrees(std::uint32_t n_pre, std::uint32_t 
   return h;
 }
 
-std::vector<SynapseSpec> connect_hypergeometric(std::uint32_t n_pre, std::uint32_t n_post,
-                                                double d, bool exclude_self, Rng& rng) {
+std::vector<SynapseSpec> connect_hypergeometric(std::uint32_t n_pre, std::uint32_t n_post, double d,
+                                                bool exclude_self, Rng& rng) {
   if (!(d >= 0.0 && d <= 1.0))
     throw std::invalid_argument("hypergeometric: density must be in [0, 1]");
   const HypergeometricDegrees h = hypergeometric_degrees(n_pre, n_post, d);
@@ -118,8 +120,10 @@ std::vector<SynapseSpec> connect_hypergeometric(std::uint32_t n_pre, std::uint32
     eligible.clear();
     for (std::uint32_t i = 0; i < n_pre; ++i)
       if (out_count[i] < h.out_max && !(exclude_self && i == j)) eligible.push_back(i);
-    const auto k = std::min<std::uint32_t>(h.in_degree, static_cast<std::uint32_t>(eligible.size()));
-    for (std::uint32_t idx : rng.sample_without_replacement(static_cast<std::uint32_t>(eligible.size()), k)) {
+    const auto k =
+        std::min<std::uint32_t>(h.in_degree, static_cast<std::uint32_t>(eligible.size()));
+    for (std::uint32_t idx :
+         rng.sample_without_replacement(static_cast<std::uint32_t>(eligible.size()), k)) {
       const std::uint32_t i = eligible[idx];
       ++out_count[i];
       out.push_back(pair(i, j));

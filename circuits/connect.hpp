@@ -28,7 +28,7 @@ std::vector<SynapseSpec> connect_bernoulli(std::uint32_t n_pre, std::uint32_t n_
 // Each post neuron gets exactly k distinct pre neurons (k <= n_pre, or n_pre - 1 when excluding
 // self; throws std::invalid_argument otherwise).
 std::vector<SynapseSpec> connect_fixed_indegree(std::uint32_t n_pre, std::uint32_t n_post,
-                                               std::uint32_t k, bool exclude_self, Rng& rng);
+                                                std::uint32_t k, bool exclude_self, Rng& rng);
 
 // Neuroblox's hypergeometric rule (neuroblox_models.md §2.3):
 //   N_c = d·N_dst·N_src, out_max = ceil(N_c/N_src), in_deg = ceil(N_c/N_dst);
@@ -41,8 +41,8 @@ struct HypergeometricDegrees {
   std::uint32_t in_degree;
 };
 HypergeometricDegrees hypergeometric_degrees(std::uint32_t n_pre, std::uint32_t n_post, double d);
-std::vector<SynapseSpec> connect_hypergeometric(std::uint32_t n_pre, std::uint32_t n_post,
-                                                double d, bool exclude_self, Rng& rng);
+std::vector<SynapseSpec> connect_hypergeometric(std::uint32_t n_pre, std::uint32_t n_post, double d,
+                                                bool exclude_self, Rng& rng);
 
 // Draws one weight per synapse (nothing is drawn for a constant).
 void assign_weights(std::vector<SynapseSpec>& syn, const Distribution& weight, Rng& rng);

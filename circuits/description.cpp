@@ -53,7 +53,9 @@ double ParamMap::number_or(std::string_view key, double fallback) const {
 std::int64_t ParamMap::integer(std::string_view key) const {
   return get_as<std::int64_t>(*this, key, "an integer");
 }
-bool ParamMap::boolean(std::string_view key) const { return get_as<bool>(*this, key, "a boolean"); }
+bool ParamMap::boolean(std::string_view key) const {
+  return get_as<bool>(*this, key, "a boolean");
+}
 const std::string& ParamMap::text(std::string_view key) const {
   return get_as<std::string>(*this, key, "a string");
 }

@@ -98,9 +98,9 @@ struct BlockDesc {
   std::string model;  // population model (type == "population"), else empty
   std::string kind;   // connection kind used by the edge-kind table (see registry)
   std::uint32_t n = 0;
-  ParamMap params;    // every registry parameter of the type/model, defaults filled in
+  ParamMap params;  // every registry parameter of the type/model, defaults filled in
   std::map<std::string, Distribution> init;  // state variable -> initial distribution
-  SourcePos pos;      // the block's table
+  SourcePos pos;                             // the block's table
 };
 
 // A learning rule attached to a connection: a named [rules.NAME] entry (possibly with inline
@@ -116,14 +116,14 @@ struct LearningDesc {
 // One edge of the graph. A `connections` entry with lists in from/to expands into one
 // ConnectionDesc per (from, to) pair, in the order from-major.
 struct ConnectionDesc {
-  std::size_t entry = 0;   // index of the `connections` entry this edge came from
+  std::size_t entry = 0;  // index of the `connections` entry this edge came from
   std::string from, to;
-  std::string name;        // "from->to", "#k" appended to the k-th repeat of the same pair (k >= 2)
-  std::string edge_kind;   // filled by the graph check ("spike", "current", ...)
+  std::string name;       // "from->to", "#k" appended to the k-th repeat of the same pair (k >= 2)
+  std::string edge_kind;  // filled by the graph check ("spike", "current", ...)
   std::string rule = "all_to_all";
-  double density = 0.0;     // bernoulli, hypergeometric
+  double density = 0.0;        // bernoulli, hypergeometric
   std::uint32_t indegree = 0;  // fixed_indegree
-  bool autapses = false;   // only meaningful when from == to
+  bool autapses = false;       // only meaningful when from == to
   Distribution weight = Distribution::constant(1.0);
   std::optional<Distribution> delay;  // ms; absent = one tick
   std::uint32_t receptor = 0;         // 0 = exc, 1 = inh
@@ -167,7 +167,7 @@ struct OutputDesc {
 };
 
 struct CircuitDescription {
-  std::string file;           // source file name (diagnostics)
+  std::string file;  // source file name (diagnostics)
   std::string schema = "spikeblox/1";
   MetaDesc meta;
   RunDesc run;
@@ -176,8 +176,8 @@ struct CircuitDescription {
   std::vector<RuleDesc> rules;              // sorted by name
   ExperimentDesc experiment;
   OutputDesc output;
-  std::string toml_text;      // the file as read (before overrides)
-  std::string resolved_json;  // the TOML tree after overrides, as JSON
+  std::string toml_text;               // the file as read (before overrides)
+  std::string resolved_json;           // the TOML tree after overrides, as JSON
   std::vector<std::string> overrides;  // the --set arguments applied
 
   const BlockDesc* find_block(std::string_view name) const;

@@ -118,8 +118,8 @@ class Loader {
     }
     d_.run = {*duration, *dt, *tick};
     if (!on_grid(*dt, *tick)) {
-      r.error_at_value("dt", "dt = " + fmt(*dt) + " ms is not a multiple of tick = " +
-                                 fmt(*tick) + " ms");
+      r.error_at_value(
+          "dt", "dt = " + fmt(*dt) + " ms is not a multiple of tick = " + fmt(*tick) + " ms");
       run_ok_ = false;
     }
     if (!on_grid(*duration, *tick)) {
@@ -141,13 +141,14 @@ class Loader {
       const std::string path = "blocks." + name;
       const toml::table* bt = v.as_table();
       if (!bt) {
-        std::string msg = "a block must be a table { type = \"...\", ... }, got " +
-                          toml_type_name(v);
+        std::string msg =
+            "a block must be a table { type = \"...\", ... }, got " + toml_type_name(v);
         const auto& roots = root_level_keys();
         if (std::find(roots.begin(), roots.end(), name) != roots.end())
-          msg += "; root-level keys must precede the first [table] header: written after "
-                 "[blocks], '" + name + "' became '" + path +
-                 "'; move it above the first [table] header";
+          msg +=
+              "; root-level keys must precede the first [table] header: written after "
+              "[blocks], '" +
+              name + "' became '" + path + "'; move it above the first [table] header";
         sink_.error(sink_.pos(v.source()), path, msg);
         continue;
       }
@@ -179,9 +180,9 @@ class Loader {
       const std::size_t before = sink_.size();
       r.read_all(m->params, b.params);
       for (const auto& s : m->init_states) {
-        ParamSpec is = generic(s + "_init", ValueKind::number_or_dist, Need::optional, "", "", {},
-                               "");
-        if (auto dist = r.distribution(is)) b.init[s] = *dist;
+        ParamSpec is = generic(s.name + "_init", ValueKind::number_or_dist, Need::optional, "",
+                               s.unit, {}, "");
+        if (auto dist = r.distribution(is)) b.init[s.name] = *dist;
       }
       complete = n.has_value() && sink_.size() == before;
       if (complete && m->check)
@@ -211,9 +212,9 @@ class Loader {
       const std::string path = "rules." + name;
       const toml::table* t = v.as_table();
       if (!t) {
-        sink_.error(sink_.pos(v.source()), path,
-                    "a learning rule must be a table { type = \"...\", ... }, got " +
-                        toml_type_name(v));
+        sink_.error(
+            sink_.pos(v.source()), path,
+            "a learning rule must be a table { type = \"...\", ... }, got " + toml_type_name(v));
         continue;
       }
       TableReader r(*t, path, sink_);
@@ -258,7 +259,8 @@ class Loader {
     if (!arr) {
       sink_.error(sink_.pos(n->source()), "connections",
                   "must be an array of tables ([{ from = ..., to = ... }, ...] or "
-                  "[[connections]] blocks), got " + toml_type_name(*n));
+                  "[[connections]] blocks), got " +
+                      toml_type_name(*n));
       return;
     }
     std::map<std::string, int> repeats;
@@ -267,9 +269,9 @@ class Loader {
       const std::string path = "connections[" + std::to_string(i) + "]";
       const toml::table* t = e.as_table();
       if (!t) {
-        sink_.error(sink_.pos(e.source()), path,
-                    "a connection must be a table { from = ..., to = ... }, got " +
-                        toml_type_name(e));
+        sink_.error(
+            sink_.pos(e.source()), path,
+            "a connection must be a table { from = ..., to = ... }, got " + toml_type_name(e));
         continue;
       }
       read_connection(i, *t, path, repeats);
@@ -300,14 +302,17 @@ class Loader {
     if (autapses) c.autapses = *autapses;
     if (auto w = r.distribution(spec_of(cs, "weight"))) c.weight = *w;
     c.delay_pos = r.where("delay");
-    if (r.has("delay")) c.delay = read_delay(r, spec_of(cs, "delay"));
-    else r.take("delay");
+    if (r.has("delay"))
+      c.delay = read_delay(r, spec_of(cs, "delay"));
+    else
+      r.take("delay");
     auto receptor = r.text(spec_of(cs, "receptor"));
     if (receptor) c.receptor = *receptor == "inh" ? 1u : 0u;
     c.receptor_pos = r.where("receptor");
     c.t_event_pos = r.where("t_event");
     c.t_event = r.number(spec_of(cs, "t_event"));
-    if (const toml::node* ln = r.take("learning")) c.learning = read_learning(*ln, path + ".learning");
+    if (const toml::node* ln = r.take("learning"))
+      c.learning = read_learning(*ln, path + ".learning");
 
     // Rule-specific keys: required by the rule, or rejected when the rule does not use them.
     if (rule) {
@@ -322,7 +327,8 @@ class Loader {
         } else if (!uses(key) && given) {
           std::vector<std::string> users;
           for (const auto& x : reg_.connection_rules)
-            if (std::find(x.uses.begin(), x.uses.end(), key) != x.uses.end()) users.push_back(x.name);
+            if (std::find(x.uses.begin(), x.uses.end(), key) != x.uses.end())
+              users.push_back(x.name);
           r.error_at_value(key, std::string("'") + key + "' is not used by rule '" + *rule +
                                     "' (rules that use it: " + join_names(users) + ")");
         }
@@ -330,7 +336,8 @@ class Loader {
       if (density) c.density = *density;
       if (indegree) c.indegree = static_cast<std::uint32_t>(*indegree);
       if (*rule == "hypergeometric" && density && *density <= 0.0)
-        r.error_at_value("density", "rule 'hypergeometric' needs density > 0, got " + fmt(*density));
+        r.error_at_value("density",
+                         "rule 'hypergeometric' needs density > 0, got " + fmt(*density));
     }
     r.finish();
 
@@ -397,7 +404,8 @@ class Loader {
     if (!t) {
       sink_.error(l.pos, path,
                   "must be a rule name, { rule = \"name\", overrides... } or { type = \"...\", "
-                  "params... }, got " + toml_type_name(n));
+                  "params... }, got " +
+                      toml_type_name(n));
       return std::nullopt;
     }
     TableReader r(*t, path, sink_);
@@ -423,8 +431,10 @@ class Loader {
       const LearningRuleSpec& spec = *reg_.learning_rule(rd->type);
       ParamMap overrides;
       for (const auto& p : spec.params) {
-        if (t->contains(p.name)) r.read_into(p, overrides);
-        else r.allow(p.name);
+        if (t->contains(p.name))
+          r.read_into(p, overrides);
+        else
+          r.allow(p.name);
       }
       l.params = rd->params;
       for (auto& [k, v] : overrides.values) l.params.set(k, v, overrides.where[k]);
@@ -456,7 +466,8 @@ class Loader {
     return nullptr;
   }
 
-  // ---- experiment, output --------------------------------------------------------------------------
+  // ---- experiment, output
+  // --------------------------------------------------------------------------
 
   void read_experiment(TableReader& root) {
     const toml::table* t = root.subtable("experiment");
@@ -469,8 +480,9 @@ class Loader {
     r.read_all(spec.params, d_.experiment.params);
     for (const auto& p : spec.params)
       if (p.kind == ValueKind::block_name && d_.experiment.params.has(p.name))
-        block_refs_.push_back({d_.experiment.params.text(p.name), d_.experiment.params.position(p.name),
-                               r.key_path(p.name), p.choices});
+        block_refs_.push_back({d_.experiment.params.text(p.name),
+                               d_.experiment.params.position(p.name), r.key_path(p.name),
+                               p.choices});
     r.finish();
   }
 
@@ -484,7 +496,8 @@ class Loader {
       // Only {name} and {seed} are placeholders.
       for (std::size_t i = f->find('{'); i != std::string::npos; i = f->find('{', i + 1)) {
         const auto close = f->find('}', i);
-        const std::string ph = close == std::string::npos ? f->substr(i) : f->substr(i, close - i + 1);
+        const std::string ph =
+            close == std::string::npos ? f->substr(i) : f->substr(i, close - i + 1);
         if (ph != "{name}" && ph != "{seed}") {
           r.error_at_value("file", "unknown placeholder '" + ph + "' (allowed: {name}, {seed})");
           break;
@@ -505,8 +518,10 @@ class Loader {
           o.spike_blocks = *v;
           const toml::array& a = *sp->as_array();
           for (std::size_t i = 0; i < v->size(); ++i)
-            block_refs_.push_back({(*v)[i], sink_.pos(a.get(i)->source()),
-                                   "output.spikes[" + std::to_string(i) + "]", {}});
+            block_refs_.push_back({(*v)[i],
+                                   sink_.pos(a.get(i)->source()),
+                                   "output.spikes[" + std::to_string(i) + "]",
+                                   {}});
         }
       }
     } else {
@@ -561,8 +576,10 @@ class Loader {
     if (!b) {
       block_refs_.push_back({td.block, r.where("block"), path + ".block", {}});
     } else {
-      if (const PopulationModelSpec* m = reg_.model(b->model); m && !m->recordables.empty() &&
-          std::find(m->recordables.begin(), m->recordables.end(), td.variable) == m->recordables.end()) {
+      if (const PopulationModelSpec* m = reg_.model(b->model);
+          m && !m->recordables.empty() &&
+          std::find(m->recordables.begin(), m->recordables.end(), td.variable) ==
+              m->recordables.end()) {
         std::string msg = "block '" + td.block + "' (model " + m->name + ") has no variable '" +
                           td.variable + "' (recordable: " + join_names(m->recordables);
         const std::string dym = did_you_mean(td.variable, m->recordables);
@@ -585,7 +602,8 @@ class Loader {
     d_.output.traces.push_back(std::move(td));
   }
 
-  // ---- cross checks ----------------------------------------------------------------------------------
+  // ---- cross checks
+  // ----------------------------------------------------------------------------------
 
   void check_block_refs() {
     std::vector<std::string> names;
@@ -601,8 +619,8 @@ class Loader {
       } else if (!ref.types.empty() &&
                  std::find(ref.types.begin(), ref.types.end(), b->type) == ref.types.end()) {
         sink_.error(ref.pos, ref.path,
-                    "block '" + ref.name + "' is of type " + b->type + ", expected a block of type " +
-                        join_names(ref.types));
+                    "block '" + ref.name + "' is of type " + b->type +
+                        ", expected a block of type " + join_names(ref.types));
       }
     }
   }
@@ -695,7 +713,8 @@ std::string resolved_config_json(const toml::table& root) {
   return os.str();
 }
 
-std::string resolved_config_json(const std::string& path, const std::vector<std::string>& overrides) {
+std::string resolved_config_json(const std::string& path,
+                                 const std::vector<std::string>& overrides) {
   toml::table root = parse_circuit_text(read_file(path), path);
   DiagnosticSink sink(path);
   apply_overrides(root, overrides, sink);

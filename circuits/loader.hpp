@@ -5,9 +5,9 @@
 // sbx::UserError whose diagnostics are sorted by position.
 #pragma once
 
+#include <toml++/toml.h>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "circuits/description.hpp"
@@ -40,6 +40,7 @@ CircuitDescription load_circuit_file(const std::string& path,
 std::string resolved_config_json(const toml::table& root);
 // The file's tree after the overrides, as JSON (no validation; throws UserError on parse or
 // override errors).
-std::string resolved_config_json(const std::string& path, const std::vector<std::string>& overrides);
+std::string resolved_config_json(const std::string& path,
+                                 const std::vector<std::string>& overrides);
 
 }  // namespace sbx::circuits

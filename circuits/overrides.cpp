@@ -47,7 +47,9 @@ std::optional<std::vector<Segment>> split_path(const std::string& path) {
   return out;
 }
 
-std::string type_of(const toml::node& n) { return toml_type_name(n); }
+std::string type_of(const toml::node& n) {
+  return toml_type_name(n);
+}
 
 // The value as a TOML document "v = <value>", or as a string when that does not parse.
 toml::table parse_value(const std::string& value, const std::string& source) {
@@ -79,8 +81,9 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
   auto segs = split_path(key);
   if (!segs) {
     sink.error(where, key,
-               "malformed key path '" + key + "' (expected names separated by '.', array "
-               "elements as name[index])");
+               "malformed key path '" + key +
+                   "' (expected names separated by '.', array "
+                   "elements as name[index])");
     return false;
   }
   toml::table parsed;
@@ -104,9 +107,9 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
     const bool last = s + 1 == segs->size();
     toml::table* tbl = cur->as_table();
     if (!tbl) {
-      sink.error(where, key,
-                 "cannot set '" + key + "': '" + walked + "' is " + type_of(*cur) +
-                     ", not a table");
+      sink.error(
+          where, key,
+          "cannot set '" + key + "': '" + walked + "' is " + type_of(*cur) + ", not a table");
       return false;
     }
     walked += (walked.empty() ? "" : ".") + seg.key;
@@ -125,9 +128,9 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
     for (std::size_t k = 0; k < seg.indices.size(); ++k) {
       toml::array* arr = next->as_array();
       if (!arr) {
-        sink.error(where, key,
-                   "cannot set '" + key + "': '" + walked + "' is " + type_of(*next) +
-                       ", not an array");
+        sink.error(
+            where, key,
+            "cannot set '" + key + "': '" + walked + "' is " + type_of(*next) + ", not an array");
         return false;
       }
       const std::size_t idx = seg.indices[k];
@@ -150,7 +153,8 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
   return true;
 }
 
-void apply_overrides(toml::table& root, const std::vector<std::string>& args, DiagnosticSink& sink) {
+void apply_overrides(toml::table& root, const std::vector<std::string>& args,
+                     DiagnosticSink& sink) {
   for (const auto& a : args) apply_override(root, a, sink);
 }
 

@@ -11,8 +11,8 @@
 // them point at the command line.
 #pragma once
 
-#include <string>
 #include <toml++/toml.h>
+#include <string>
 #include <vector>
 
 #include "circuits/toml_reader.hpp"

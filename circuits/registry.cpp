@@ -1,5 +1,7 @@
 #include "circuits/registry.hpp"
 
+#include "circuits/neuroblox_blocks.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -79,7 +81,9 @@ bool Range::contains(double x) const {
   return true;
 }
 
-bool Range::unbounded() const { return std::isinf(lo) && std::isinf(hi); }
+bool Range::unbounded() const {
+  return std::isinf(lo) && std::isinf(hi);
+}
 
 std::string Range::describe() const {
   const bool has_lo = !std::isinf(lo), has_hi = !std::isinf(hi);
@@ -192,14 +196,24 @@ std::string join_names(const std::vector<std::string>& names) {
 
 // ---- Registry -----------------------------------------------------------------------------------
 
-void Registry::add(SectionSpec s) { add_unique(sections, std::move(s), "section"); }
-void Registry::add(BlockTypeSpec s) { add_unique(block_types, std::move(s), "block type"); }
-void Registry::add(PopulationModelSpec s) { add_unique(models, std::move(s), "population model"); }
+void Registry::add(SectionSpec s) {
+  add_unique(sections, std::move(s), "section");
+}
+void Registry::add(BlockTypeSpec s) {
+  add_unique(block_types, std::move(s), "block type");
+}
+void Registry::add(PopulationModelSpec s) {
+  add_unique(models, std::move(s), "population model");
+}
 void Registry::add(ConnectionRuleSpec s) {
   add_unique(connection_rules, std::move(s), "connection rule");
 }
-void Registry::add(LearningRuleSpec s) { add_unique(learning_rules, std::move(s), "learning rule"); }
-void Registry::add(ExperimentSpec s) { add_unique(experiments, std::move(s), "experiment"); }
+void Registry::add(LearningRuleSpec s) {
+  add_unique(learning_rules, std::move(s), "learning rule");
+}
+void Registry::add(ExperimentSpec s) {
+  add_unique(experiments, std::move(s), "experiment");
+}
 void Registry::add(EdgeKindSpec s) {
   if (edge_kind(s.source_kind, s.target_kind))
     throw std::invalid_argument("registry: duplicate edge kind " + s.source_kind + " -> " +
@@ -207,7 +221,9 @@ void Registry::add(EdgeKindSpec s) {
   edge_kinds.push_back(std::move(s));
 }
 
-const SectionSpec* Registry::section(std::string_view n) const { return find_by_name(sections, n); }
+const SectionSpec* Registry::section(std::string_view n) const {
+  return find_by_name(sections, n);
+}
 const BlockTypeSpec* Registry::block_type(std::string_view n) const {
   return find_by_name(block_types, n);
 }
@@ -229,13 +245,21 @@ const EdgeKindSpec* Registry::edge_kind(std::string_view src, std::string_view d
   return nullptr;
 }
 
-std::vector<std::string> Registry::block_type_names() const { return names_of(block_types); }
-std::vector<std::string> Registry::model_names() const { return names_of(models); }
+std::vector<std::string> Registry::block_type_names() const {
+  return names_of(block_types);
+}
+std::vector<std::string> Registry::model_names() const {
+  return names_of(models);
+}
 std::vector<std::string> Registry::connection_rule_names() const {
   return names_of(connection_rules);
 }
-std::vector<std::string> Registry::learning_rule_names() const { return names_of(learning_rules); }
-std::vector<std::string> Registry::experiment_names() const { return names_of(experiments); }
+std::vector<std::string> Registry::learning_rule_names() const {
+  return names_of(learning_rules);
+}
+std::vector<std::string> Registry::experiment_names() const {
+  return names_of(experiments);
+}
 std::vector<std::string> Registry::targets_of_kind(std::string_view src) const {
   std::vector<std::string> out;
   for (const auto& e : edge_kinds)
@@ -277,17 +301,17 @@ Registry make_builtin_registry() {
                                 "master seed: every block / edge stream = f(seed, its name)"),
                         text("description", "", {}, "free text"),
                     }});
-  r.add(SectionSpec{"run",
-                    "time axis of the simulation",
-                    {
-                        num("duration", "ms", 1000.0, positive(),
-                            "simulated time of a plain run; a multiple of tick (and of dt when "
-                            "the circuit has clocked populations)"),
-                        num("dt", "ms", 0.1, positive(),
-                            "step of clocked populations; a multiple of tick"),
-                        num("tick", "ms", 0.001, positive(),
-                            "time resolution of every event (spike times, delays)"),
-                    }});
+  r.add(SectionSpec{
+      "run",
+      "time axis of the simulation",
+      {
+          num("duration", "ms", 1000.0, positive(),
+              "simulated time of a plain run; a multiple of tick (and of dt when "
+              "the circuit has clocked populations)"),
+          num("dt", "ms", 0.1, positive(), "step of clocked populations; a multiple of tick"),
+          num("tick", "ms", 0.001, positive(),
+              "time resolution of every event (spike times, delays)"),
+      }});
   r.add(SectionSpec{
       "connection",
       "one entry of `connections` (inline table or [[connections]])",
@@ -296,9 +320,7 @@ Registry make_builtin_registry() {
                   "source block name, or a list (one edge per (from, to) pair)"),
           generic("to", ValueKind::string_or_list, Need::required, "", "", {},
                   "target block name, or a list"),
-          text("rule", "all_to_all",
-               {"all_to_all", "bernoulli", "fixed_indegree", "hypergeometric", "one_to_one"},
-               "connection rule (see the rules table)"),
+          text("rule", "all_to_all", {}, "connection rule: a name from the connection-rules table"),
           num_optional("density", "", closed(0.0, 1.0),
                        "bernoulli: probability per pair; hypergeometric: connection density; "
                        "required by those rules"),
@@ -308,12 +330,10 @@ Registry make_builtin_registry() {
             s.need = Need::optional;
             return s;
           }(),
-          boolean("autapses", false,
-                  "allow i -> i synapses when from == to (ignored otherwise)"),
-          generic("weight", ValueKind::number_or_dist, Need::defaulted, "1", "target's unit",
-                  {}, "synaptic weight, or a distribution of weights"),
-          generic("delay", ValueKind::number_or_dist, Need::optional, "one tick", "ms",
-                  positive(),
+          boolean("autapses", false, "allow i -> i synapses when from == to (ignored otherwise)"),
+          generic("weight", ValueKind::number_or_dist, Need::defaulted, "1", "target's unit", {},
+                  "synaptic weight, or a distribution of weights"),
+          generic("delay", ValueKind::number_or_dist, Need::optional, "one tick", "ms", positive(),
                   ">= one tick; a scalar must be on the tick grid; distribution draws are "
                   "rounded to the grid (draws below one tick become one tick)"),
           text("receptor", "exc", {"exc", "inh"}, "target receptor (0 = exc, 1 = inh)"),
@@ -323,18 +343,18 @@ Registry make_builtin_registry() {
           num_optional("t_event", "ms", non_negative(),
                        "time of the edge's discrete event (only edge kinds that accept it)"),
       }});
-  r.add(SectionSpec{"distribution",
-                    "a distribution table, accepted where a key's type says 'number or "
-                    "distribution' (value ranges are those of the key)",
-                    {
-                        text_required("dist", {"constant", "normal", "uniform"}, "family"),
-                        num_optional("value", "key's unit", {}, "constant: the value"),
-                        num_optional("low", "key's unit", {}, "uniform: lower bound"),
-                        num_optional("high", "key's unit", {}, "uniform: upper bound (>= low)"),
-                        num_optional("mean", "key's unit", {}, "normal: mean"),
-                        num_optional("sd", "key's unit", non_negative(),
-                                     "normal: standard deviation"),
-                    }});
+  r.add(SectionSpec{
+      "distribution",
+      "a distribution table, accepted where a key's type says 'number or "
+      "distribution' (value ranges are those of the key)",
+      {
+          text_required("dist", {"constant", "normal", "uniform"}, "family"),
+          num_optional("value", "key's unit", {}, "constant: the value"),
+          num_optional("low", "key's unit", {}, "uniform: lower bound"),
+          num_optional("high", "key's unit", {}, "uniform: upper bound (>= low)"),
+          num_optional("mean", "key's unit", {}, "normal: mean"),
+          num_optional("sd", "key's unit", non_negative(), "normal: standard deviation"),
+      }});
   r.add(SectionSpec{
       "output",
       "what the run file records",
@@ -346,24 +366,25 @@ Registry make_builtin_registry() {
           generic("traces", ValueKind::array_of_tables, Need::defaulted, "[]", "", {},
                   "state traces, see the trace table"),
           boolean("swmr", true, "open the HDF5 file in single-writer/multiple-reader mode"),
-          num("flush_every", "ms", 1000.0, positive(), "flush the file every this much simulated time"),
+          num("flush_every", "ms", 1000.0, positive(),
+              "flush the file every this much simulated time"),
       }});
-  r.add(SectionSpec{
-      "trace",
-      "one entry of output.traces",
-      {
-          block_ref("block", Need::required, {}, "block to record"),
-          text_required("variable", {}, "state variable name (model's recordables)"),
-          generic("neurons", ValueKind::integer_list, Need::optional, "unset", "",
-                  non_negative(), "neuron indices to record"),
-          [] {
-            ParamSpec s = integer("n", 0, at_least(1), "record neurons 0..n-1 (instead of neurons)");
-            s.need = Need::optional;
-            return s;
-          }(),
-          num_optional("dt", "ms", positive(),
-                       "sampling period, a multiple of [run].dt (default: [run].dt)"),
-      }});
+  r.add(SectionSpec{"trace",
+                    "one entry of output.traces",
+                    {
+                        block_ref("block", Need::required, {}, "block to record"),
+                        text_required("variable", {}, "state variable name (model's recordables)"),
+                        generic("neurons", ValueKind::integer_list, Need::optional, "unset", "",
+                                non_negative(), "neuron indices to record"),
+                        [] {
+                          ParamSpec s = integer("n", 0, at_least(1),
+                                                "record neurons 0..n-1 (instead of neurons)");
+                          s.need = Need::optional;
+                          return s;
+                        }(),
+                        num_optional("dt", "ms", positive(),
+                                     "sampling period, a multiple of [run].dt (default: [run].dt)"),
+                    }});
   r.add(SectionSpec{"rules",
                     "[rules.NAME]: a learning-rule object shared by every connection naming it",
                     {text_required("type", {}, "learning-rule type (see the learning rules)")}});
@@ -371,8 +392,8 @@ Registry make_builtin_registry() {
   // Connection rules (circuits/connect.hpp).
   r.add(ConnectionRuleSpec{"all_to_all", "every (pre, post) pair", {"autapses"}});
   r.add(ConnectionRuleSpec{"one_to_one", "pre i -> post i; block sizes must match", {}});
-  r.add(ConnectionRuleSpec{"bernoulli", "each pair independently with probability density",
-                           {"density", "autapses"}});
+  r.add(ConnectionRuleSpec{
+      "bernoulli", "each pair independently with probability density", {"density", "autapses"}});
   r.add(ConnectionRuleSpec{"fixed_indegree",
                            "each post neuron gets exactly indegree distinct random pre neurons",
                            {"indegree", "autapses"}});
@@ -425,6 +446,23 @@ Registry make_builtin_registry() {
                      "continuous current coupling (clocked targets only)", false, false, false,
                      false, true, lower_current_edge});
 
+  // Neuroblox cells and neural masses (models registered in point_models.cpp).
+  r.add(EdgeKindSpec{"neuroblox_hh", "neuroblox_hh", "conductance",
+                     "the synapse the source cell emits: I = w·G_pre·(E_syn,pre − V_post)", false,
+                     false, false, true, true, lower_conductance_edge});
+  r.add(EdgeKindSpec{"neuroblox_hh", "population", "spike",
+                     "spike projection (0 mV crossings) to point neurons", true, true, false, true,
+                     true, lower_spike_edge});
+  r.add(EdgeKindSpec{"current_source", "neuroblox_hh", "current",
+                     "continuous current coupling: I_post += w·amplitude", false, false, false,
+                     false, true, lower_current_edge});
+  r.add(EdgeKindSpec{"neural_mass", "neuroblox_hh", "current",
+                     "continuous current coupling: I_post += w·R_E", false, false, false, false,
+                     true, lower_current_edge});
+
+  // The Neuroblox corticostriatal blocks, rules and the category_learning experiment.
+  add_neuroblox_blocks(r);
+
   // Experiments.
   r.add(ExperimentSpec{"run", "a plain run for [run].duration", {}});
 
@@ -445,8 +483,10 @@ namespace {
 std::string md_escape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else
+      out += c;
   }
   return out;
 }
@@ -466,8 +506,9 @@ void param_table(std::string& out, const std::vector<ParamSpec>& params) {
 std::vector<ParamSpec> model_block_keys(const PopulationModelSpec& m) {
   std::vector<ParamSpec> keys = m.params;
   for (const auto& s : m.init_states) {
-    ParamSpec p = generic(s + "_init", ValueKind::number_or_dist, Need::optional, "model default",
-                          "", {}, "initial value of state '" + s + "' for every neuron");
+    ParamSpec p =
+        generic(s.name + "_init", ValueKind::number_or_dist, Need::optional, "model default",
+                s.unit, {}, "initial value of state '" + s.name + "' of every neuron");
     keys.push_back(std::move(p));
   }
   return keys;
@@ -483,8 +524,9 @@ std::string registry_markdown(const Registry& reg) {
   for (const auto& c : reg.connection_rules)
     out += "| `" + c.name + "` | " + (c.uses.empty() ? "-" : join_names(c.uses)) + " | " +
            md_escape(c.doc) + " |\n";
-  out += "\n### edge kinds\n\n| from kind | to kind | edge | delay | receptor | t_event | learning "
-         "| meaning |\n|---|---|---|---|---|---|---|---|\n";
+  out +=
+      "\n### edge kinds\n\n| from kind | to kind | edge | delay | receptor | t_event | learning "
+      "| meaning |\n|---|---|---|---|---|---|---|---|\n";
   auto yn = [](bool b) { return b ? "yes" : "no"; };
   for (const auto& e : reg.edge_kinds)
     out += "| `" + e.source_kind + "` | `" + e.target_kind + "` | " + e.name + " | " +
@@ -497,8 +539,9 @@ std::string registry_markdown(const Registry& reg) {
   }
   for (const auto& m : reg.models) {
     out += "### model: " + m.name + "\n\n" + m.doc + " (" +
-           (m.dynamics == Dynamics::clocked ? "clocked" : "event-driven") + "; receptors: " +
-           join_names(m.receptors) + (m.takes_current ? "; takes current couplings" : "") +
+           (m.dynamics == Dynamics::clocked ? "clocked" : "event-driven") +
+           "; receptors: " + join_names(m.receptors) +
+           (m.takes_current ? "; takes current couplings" : "") +
            (m.recordables.empty() ? "" : "; recordable: " + join_names(m.recordables)) + ")\n\n";
     param_table(out, model_block_keys(m));
   }

@@ -29,8 +29,8 @@ struct EdgeBuilt;
 class BuildContext;
 
 enum class ValueKind : std::uint8_t {
-  number,          // float or integer
-  integer,         // integer only
+  number,   // float or integer
+  integer,  // integer only
   boolean,
   string,          // a string, optionally restricted to `choices`
   string_or_list,  // a string or an array of strings
@@ -40,7 +40,7 @@ enum class ValueKind : std::uint8_t {
   integer_list,    // array of integers
   table,           // a table (its keys are specified elsewhere)
   array_of_tables,
-  rule_ref,        // a [rules] name or an inline rule table
+  rule_ref,  // a [rules] name or an inline rule table
 };
 const char* kind_name(ValueKind k);
 
@@ -53,12 +53,24 @@ struct Range {
   // "> 0", ">= 1", "[0, 1]", "(0, 1]", "any"
   std::string describe() const;
 };
-inline Range any_value() { return {}; }
-inline Range positive() { return {0.0, std::numeric_limits<double>::infinity(), true, false}; }
-inline Range non_negative() { return {0.0, std::numeric_limits<double>::infinity(), false, false}; }
-inline Range at_least(double x) { return {x, std::numeric_limits<double>::infinity(), false, false}; }
-inline Range closed(double lo, double hi) { return {lo, hi, false, false}; }
-inline Range left_open(double lo, double hi) { return {lo, hi, true, false}; }
+inline Range any_value() {
+  return {};
+}
+inline Range positive() {
+  return {0.0, std::numeric_limits<double>::infinity(), true, false};
+}
+inline Range non_negative() {
+  return {0.0, std::numeric_limits<double>::infinity(), false, false};
+}
+inline Range at_least(double x) {
+  return {x, std::numeric_limits<double>::infinity(), false, false};
+}
+inline Range closed(double lo, double hi) {
+  return {lo, hi, false, false};
+}
+inline Range left_open(double lo, double hi) {
+  return {lo, hi, true, false};
+}
 
 enum class Need : std::uint8_t {
   required,   // must be given
@@ -88,7 +100,8 @@ ParamSpec num_optional(std::string name, std::string unit, Range r, std::string 
 ParamSpec integer(std::string name, std::int64_t def, Range r, std::string doc);
 ParamSpec integer_required(std::string name, Range r, std::string doc);
 ParamSpec boolean(std::string name, bool def, std::string doc);
-ParamSpec text(std::string name, std::string def, std::vector<std::string> choices, std::string doc);
+ParamSpec text(std::string name, std::string def, std::vector<std::string> choices,
+               std::string doc);
 ParamSpec text_required(std::string name, std::vector<std::string> choices, std::string doc);
 ParamSpec block_ref(std::string name, Need need, std::vector<std::string> block_types,
                     std::string doc);
@@ -109,16 +122,22 @@ struct SectionSpec {
 using PopulationFactory =
     std::function<std::unique_ptr<Population>(const BlockDesc&, BuildContext&)>;
 
+// A state variable whose initial value can be set by a "<name>_init" key.
+struct StateSpec {
+  std::string name;
+  std::string unit;
+};
+
 struct PopulationModelSpec {
   std::string name;
   std::string doc;
   Dynamics dynamics = Dynamics::clocked;
-  std::string kind = "population";         // connection kind of blocks of this model
-  std::vector<ParamSpec> params;           // the model's parameters (struct fields 1:1)
-  std::vector<std::string> init_states;    // state variables settable by "<name>_init"
-  std::vector<std::string> recordables;    // state variables for traces (empty = not checked)
+  std::string kind = "population";       // connection kind of blocks of this model
+  std::vector<ParamSpec> params;         // the model's parameters (struct fields 1:1)
+  std::vector<StateSpec> init_states;    // state variables settable by "<name>_init"
+  std::vector<std::string> recordables;  // state variables for traces (empty = not checked)
   std::vector<std::string> receptors = {"exc", "inh"};  // receptor index = position
-  bool takes_current = false;              // accepts a current coupling (current_source)
+  bool takes_current = false;  // accepts a current coupling (current_source)
   PopulationFactory make;
   // Cross-parameter checks (e.g. V_reset < V_th), run at load time; each message is reported
   // at the block. Null = none.
@@ -136,7 +155,7 @@ struct BlockTypeSpec {
   std::string kind;               // connection kind ("" = the name); population: model's kind
   std::vector<ParamSpec> params;  // besides `type` (population: plus the model's parameters)
   BlockLowerFn lower;
-  BlockSizeFn size;               // default: the integer parameter `n`
+  BlockSizeFn size;  // default: the integer parameter `n`
 };
 
 // Lowers one edge (one expanded connection) whose endpoints are already built.
@@ -146,7 +165,7 @@ using EdgeLowerFn = std::function<void(const ConnectionDesc&, BuildContext&)>;
 // A pair missing from the table is an error naming both kinds and the allowed targets.
 struct EdgeKindSpec {
   std::string source_kind, target_kind;
-  std::string name;              // "spike", "current", ...
+  std::string name;  // "spike", "current", ...
   std::string doc;
   bool uses_delay = true;        // accepts `delay`
   bool uses_receptor = true;     // accepts `receptor`

@@ -41,8 +41,15 @@ class PoissonSource final : public Population {
  public:
   PoissonSource(std::uint32_t n, double rate_hz, double start_ms, double stop_ms, TimeGrid grid,
                 Rng rng)
-      : n_(n), rate_per_ms_(rate_hz / 1000.0), start_ms_(start_ms), stop_ms_(stop_ms),
-        grid_(grid), rng_(rng), next_ms_(n, kInf), version_(n, 0), rate_(n, rate_hz) {}
+      : n_(n),
+        rate_per_ms_(rate_hz / 1000.0),
+        start_ms_(start_ms),
+        stop_ms_(stop_ms),
+        grid_(grid),
+        rng_(rng),
+        next_ms_(n, kInf),
+        version_(n, 0),
+        rate_(n, rate_hz) {}
 
   std::string_view model() const override { return "poisson_source"; }
   std::uint32_t size() const override { return n_; }
@@ -88,7 +95,8 @@ class PoissonSource final : public Population {
   void load_state(std::span<const double> in) override {
     Rng::State s{};
     for (std::size_t k = 0; k < 4; ++k)
-      s[k] = (static_cast<std::uint64_t>(in[2 * k]) << 32) | static_cast<std::uint64_t>(in[2 * k + 1]);
+      s[k] =
+          (static_cast<std::uint64_t>(in[2 * k]) << 32) | static_cast<std::uint64_t>(in[2 * k + 1]);
     rng_.set_state(s);
     for (std::uint32_t i = 0; i < n_; ++i) {
       next_ms_[i] = in[8 + i];

@@ -25,7 +25,9 @@ std::string value_repr(const toml::node& n) {
   return toml_type_name(n);
 }
 
-std::string unit_suffix(const ParamSpec& s) { return s.unit.empty() ? "" : " " + s.unit; }
+std::string unit_suffix(const ParamSpec& s) {
+  return s.unit.empty() ? "" : " " + s.unit;
+}
 
 }  // namespace
 
@@ -315,7 +317,7 @@ std::optional<std::vector<double>> TableReader::numbers(const ParamSpec& s) {
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const toml::node& e = *arr->get(i);
     const bool ok_type = s.kind == ValueKind::integer_list ? e.is_integer() : e.is_number();
-    const double v = !ok_type                   ? 0.0
+    const double v = !ok_type                ? 0.0
                      : e.as_floating_point() ? e.as_floating_point()->get()
                                              : static_cast<double>(e.as_integer()->get());
     const std::string p = key_path(s.name) + "[" + std::to_string(i) + "]";
@@ -348,8 +350,9 @@ std::optional<Distribution> TableReader::parse_distribution(const toml::node& n,
       return false;
     }
     if (s.range.contains(x)) return true;
-    sink.error(sink.pos(v.source()), p,
-               "value " + fmt_number(x) + u + " is out of range: must be " + s.range.describe() + u);
+    sink.error(
+        sink.pos(v.source()), p,
+        "value " + fmt_number(x) + u + " is out of range: must be " + s.range.describe() + u);
     return false;
   };
   if (n.is_number()) {
@@ -390,7 +393,8 @@ std::optional<Distribution> TableReader::parse_distribution(const toml::node& n,
   if (dist) {
     if (*dist == "constant") {
       auto v = num_key("value", s.range);
-      if (v && in_range(*t->get("value"), r.key_path("value"), *v)) out = Distribution::constant(*v);
+      if (v && in_range(*t->get("value"), r.key_path("value"), *v))
+        out = Distribution::constant(*v);
     } else if (*dist == "uniform") {
       auto lo = num_key("low", s.range);
       auto hi = num_key("high", s.range);
@@ -515,14 +519,14 @@ void TableReader::finish(const std::string& extra_hint) {
     const std::string m = did_you_mean(key, allowed);
     msg += m.empty() ? ")" : "; " + m + ")";
     const auto& roots = root_level_keys();
-    if (!is_root_ && !t_.is_inline() && std::find(roots.begin(), roots.end(), key) != roots.end())
-    {
+    if (!is_root_ && !t_.is_inline() && std::find(roots.begin(), roots.end(), key) != roots.end()) {
       // [[connections]] elements have paths like "connections[2]": show the header as written.
       const auto br = path_.find('[');
       const std::string header =
           br == std::string::npos ? "[" + path_ + "]" : "[[" + path_.substr(0, br) + "]]";
       msg += "; root-level keys must precede the first [table] header: written after " + header +
-             ", '" + key + "' became '" + key_path(key) + "'; move it above the first [table] header";
+             ", '" + key + "' became '" + key_path(key) +
+             "'; move it above the first [table] header";
     }
     if (!extra_hint.empty()) msg += "; " + extra_hint;
     sink_.error(sink_.pos(k.source()), key_path(key), msg);

@@ -11,11 +11,11 @@
 // belongs to that table).
 #pragma once
 
+#include <toml++/toml.h>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "circuits/description.hpp"
@@ -105,8 +105,9 @@ class TableReader {
 
   // Parses a distribution from a node (a number or { dist = ..., ... }) with `range` applying to
   // the values; `path` is the node's dotted path.
-  static std::optional<Distribution> parse_distribution(const toml::node& n, const std::string& path,
-                                                        const ParamSpec& s, DiagnosticSink& sink);
+  static std::optional<Distribution> parse_distribution(const toml::node& n,
+                                                        const std::string& path, const ParamSpec& s,
+                                                        DiagnosticSink& sink);
 
  private:
   const toml::table& t_;

@@ -1,6 +1,6 @@
 // Hooks for learning rules that act during the simulation on a SpikeProjection's synapses.
 // (Between-trial rules of the Neuroblox kind act on ContinuousProjection weights and live with the
-// experiment; see models/rules_trial.hpp.)
+// experiment; see models/trial_rules.hpp.)
 //
 // A rule owns its per-synapse state arrays (indexed like SpikeProjection::post) and updates them
 // lazily, only when a spike touches the synapse: on_pre for the synapses of a delivered segment,

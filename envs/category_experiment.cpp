@@ -43,8 +43,8 @@ constexpr std::uint8_t order_of(ExperimentEvent e) {
 // in_deg = ceil(N_c/N_dst); each destination in order draws min(in_deg, |eligible|) distinct
 // sources among those with fewer than out_max connections. Returns (src, dst) pairs.
 std::vector<std::pair<std::uint32_t, std::uint32_t>> hypergeometric(std::uint32_t n_src,
-                                                                    std::uint32_t n_dst,
-                                                                    double d, Rng& rng) {
+                                                                    std::uint32_t n_dst, double d,
+                                                                    Rng& rng) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
   if (n_src == 0 || n_dst == 0 || d <= 0.0) return out;
   const double n_c = d * static_cast<double>(n_dst) * static_cast<double>(n_src);
@@ -118,14 +118,6 @@ ContinuousProjection cortical_internal(const CorticalBlockSpec& c, const Cortica
   return p;
 }
 
-Tick ticks(const TimeGrid& g, double ms, const char* key) {
-  try {
-    return g.from_ms(ms);
-  } catch (const std::invalid_argument& e) {
-    throw UserError(Diagnostic{"", 0, 0, key, e.what()});
-  }
-}
-
 }  // namespace
 
 const char* to_string(ExperimentEvent e) {
@@ -163,8 +155,8 @@ void validate(const CategoryExperimentSpec& s) {
   const TimeGrid g(s.tick);
   auto on_grid = [&](const char* key, double ms, bool positive) {
     if (!std::isfinite(ms) || ms < 0.0 || (positive && ms == 0.0)) {
-      bad(key, std::string("must be ") + (positive ? "> 0" : ">= 0") + " ms, got " +
-                   std::to_string(ms));
+      bad(key,
+          std::string("must be ") + (positive ? "> 0" : ">= 0") + " ms, got " + std::to_string(ms));
       return;
     }
     try {
@@ -235,8 +227,10 @@ void CategoryExperiment::build() {
   const std::uint64_t seed = spec_.seed;
 
   // ---- populations ----
-  if (spec_.make_ascending) {
-    std::unique_ptr<Population> asc = spec_.make_ascending();
+  if (spec_.use_ascending) {
+    std::unique_ptr<Population> asc =
+        spec_.make_ascending ? spec_.make_ascending()
+                             : std::make_unique<NgnmmThetaPopulation>(spec_.ascending_params);
     if (!asc || asc->dynamics() != Dynamics::clocked || !asc->continuous_output() ||
         spec_.ascending_output >= asc->size())
       throw UserError(Diagnostic{"", 0, 0, "ascending",
@@ -261,7 +255,8 @@ void CategoryExperiment::build() {
     msn.E_syn = st.E_syn_inhib;
     msn.G_syn = st.G_syn_inhib;
     msn.tau = st.tau_inhib;
-    auto pop = std::make_unique<NeurobloxHHPopulation>(std::vector<NeurobloxHHParams>(st.n_inhib, msn));
+    auto pop =
+        std::make_unique<NeurobloxHHPopulation>(std::vector<NeurobloxHHParams>(st.n_inhib, msn));
     str_[s] = pop.get();
     layout_.striatum_population[s] = sim.add_population(st.name, std::move(pop));
   }
@@ -269,7 +264,8 @@ void CategoryExperiment::build() {
   // ---- cortical internal wiring ----
   {
     Rng r = Rng::stream(seed, spec_.vac.name + "/wta");
-    layout_.vac.internal_coupling = sim.add_continuous(cortical_internal(spec_.vac, layout_.vac, r));
+    layout_.vac.internal_coupling =
+        sim.add_continuous(cortical_internal(spec_.vac, layout_.vac, r));
   }
   {
     Rng r = Rng::stream(seed, spec_.ac.name + "/wta");
@@ -408,7 +404,8 @@ void CategoryExperiment::on_event(Tick t, ExperimentEvent e, std::uint32_t /*arg
       for (auto& tan : tans_) tan.latch(to_tan);
       snc_.latch(to_snc);
       if (latches_in_segment_++ == 0)
-        for (std::size_t s = 0; s < 2; ++s) diag_.striosome_block1[s] = units_[s].striosome.jcn_t_block;
+        for (std::size_t s = 0; s < 2; ++s)
+          diag_.striosome_block1[s] = units_[s].striosome.jcn_t_block;
       break;
     }
     case ExperimentEvent::tan_draw:
@@ -464,7 +461,8 @@ void CategoryExperiment::warm_up() {
   }
   sim.clear_events();
   warm_state_.resize(sim.n_populations());
-  for (std::uint32_t p = 0; p < sim.n_populations(); ++p) sim.population(p).save_state(warm_state_[p]);
+  for (std::uint32_t p = 0; p < sim.n_populations(); ++p)
+    sim.population(p).save_state(warm_state_[p]);
   warmed_up_ = true;
 }
 
@@ -475,7 +473,8 @@ CategoryTrialRow CategoryExperiment::run_trial() {
   const std::size_t image = env_.next_stimulus();
 
   sim.clear_events();
-  for (std::uint32_t p = 0; p < sim.n_populations(); ++p) sim.population(p).load_state(warm_state_[p]);
+  for (std::uint32_t p = 0; p < sim.n_populations(); ++p)
+    sim.population(p).load_state(warm_state_[p]);
   show_image(image);
   diag_ = CategoryTrialRow{};
   const Tick t0 = sim.now();
@@ -483,6 +482,7 @@ CategoryTrialRow CategoryExperiment::run_trial() {
   const Tick t1 = t0 + g.from_ms(spec_.t_trial());
   sim.run_until(t1);
   sim.clear_events();  // events at exactly t1 belong to no trial
+  sim.check_finite();  // a NaN would silently poison the learning; fail with its location
 
   CategoryTrialRow row = diag_;
   row.trial = trial_++;

@@ -52,6 +52,7 @@
 #include "engine/rng.hpp"
 #include "engine/simulator.hpp"
 #include "envs/category_learning.hpp"
+#include "models/ngnmm_theta.hpp"
 #include "models/striatal_units.hpp"
 #include "models/trial_rules.hpp"
 
@@ -68,7 +69,7 @@ struct CorticalBlockSpec {
   double G_syn_exci = 3.0, G_syn_inhib = 4.0, G_syn_ff_inhib = 3.5;
   double E_syn_exci = 0.0, E_syn_inhib = -70.0;
   double tau_exci = 5.0, tau_inhib = 70.0;  // ms
-  double I_bg = 0.0;  // μA/cm²; excitatory cell k gets I_bg·U(0,1)
+  double I_bg = 0.0;                        // μA/cm²; excitatory cell k gets I_bg·U(0,1)
 };
 
 struct StriatumBlockSpec {
@@ -83,10 +84,12 @@ struct CategoryExperimentSpec {
   CorticalBlockSpec ac{"AC", 2, 5};
   std::array<StriatumBlockSpec, 2> striata{{{"STR1"}, {"STR2"}}};
 
-  // Ascending neural mass: a clocked population whose continuous_output()[ascending_output] is
-  // the E-rate R_E; it drives the ff_inh cells of VAC and AC with I = ascending_weight·R_E.
-  // Empty function = no ascending drive.
+  // Ascending neural mass (NGNMM_theta, tutorial 16 Hz setting): its E-rate R_E drives the
+  // ff_inh cells of VAC and AC with I = ascending_weight·R_E. `make_ascending` replaces it by any
+  // clocked population with a continuous output at index ascending_output (e.g. a test drive).
+  bool use_ascending = true;
   std::string ascending_name = "ASC";
+  NgnmmThetaParams ascending_params = NgnmmThetaParams::tutorial_16hz();
   std::function<std::unique_ptr<Population>()> make_ascending;
   std::uint32_t ascending_output = 0;
   double ascending_weight = 44.0;
@@ -107,7 +110,7 @@ struct CategoryExperimentSpec {
   double loser_current = kLoserMsnCurrent;
 
   double t_block = 90.0, t_stimulus = 1000.0, t_pause = 0.0, t_warmup = 200.0;  // ms
-  double dt = 0.05, tick = 0.001;                                                // ms
+  double dt = 0.05, tick = 0.001;                                               // ms
 
   double t_trial() const { return t_stimulus + t_pause; }
 };
@@ -129,7 +132,7 @@ struct CorticalLayout {
 struct CategoryCircuitLayout {
   CorticalLayout vac, ac;
   std::array<std::uint32_t, 2> striatum_population{};
-  long ascending_population = -1;            // -1 = none
+  long ascending_population = -1;  // -1 = none
   std::vector<std::uint32_t> ascending_couplings;
   std::uint32_t vac_ac_coupling = 0;
   std::array<std::uint32_t, 2> ac_msn_coupling{};
@@ -144,10 +147,10 @@ struct CategoryTrialRow {
   int category = 0;
   int action = 0;  // 1 or 2
   bool correct = false;
-  double reward = 0.0;         // r (feedback)
-  double dopamine = 0.0;       // r + R_ (Neuroblox DA trace, = ε + κ_DA)
-  double rpe = 0.0;            // ε = r − (κ_DA − DA)
-  double decision_time = 0.0;  // ms, absolute (start_time + t_decision)
+  double reward = 0.0;                       // r (feedback)
+  double dopamine = 0.0;                     // r + R_ (Neuroblox DA trace, = ε + κ_DA)
+  double rpe = 0.0;                          // ε = r − (κ_DA − DA)
+  double decision_time = 0.0;                // ms, absolute (start_time + t_decision)
   double start_time = 0.0, stop_time = 0.0;  // ms, absolute
   // diagnostics
   std::array<double, 2> striosome_block1{};  // striosome latches at the first block end
@@ -200,7 +203,8 @@ class CategoryExperiment {
   // Runs the warm-up (once; run_trial() calls it when needed).
   void warm_up();
   bool warmed_up() const { return warmed_up_; }
-  // One trial: stimulus, simulation, decision, reward, learning.
+  // One trial: stimulus, simulation, decision, reward, learning. Throws NumericalError if a state
+  // became non-finite during the trial.
   CategoryTrialRow run_trial();
   // The remaining trials of the environment (env.n_trials() in total), one callback per row.
   void run(const std::function<void(const CategoryTrialRow&)>& on_trial);

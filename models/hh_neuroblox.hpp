@@ -66,10 +66,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <utility>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/errors.hpp"
@@ -110,15 +110,23 @@ typedef double vd __attribute__((vector_size(8 * lanes)));
 typedef std::int64_t vi __attribute__((vector_size(8 * lanes)));
 typedef std::uint64_t vu __attribute__((vector_size(8 * lanes)));
 
-SBX_NBX_INLINE vd splat(double x) { return vd{} + x; }
+SBX_NBX_INLINE vd splat(double x) {
+  return vd{} + x;
+}
 SBX_NBX_INLINE vd load(const double* p) {
   vd v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-SBX_NBX_INLINE void store(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
-SBX_NBX_INLINE vd vmin(vd a, vd b) { return a < b ? a : b; }
-SBX_NBX_INLINE vd vabs(vd x) { return (vd)((vu)x & 0x7fffffffffffffffull); }
+SBX_NBX_INLINE void store(double* p, vd v) {
+  std::memcpy(p, &v, sizeof v);
+}
+SBX_NBX_INLINE vd vmin(vd a, vd b) {
+  return a < b ? a : b;
+}
+SBX_NBX_INLINE vd vabs(vd x) {
+  return (vd)((vu)x & 0x7fffffffffffffffull);
+}
 
 // exp(x), branch-free. Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, degree-13 Taylor
 // polynomial (truncation < 1e−17), 2^k assembled in the exponent bits.
@@ -149,15 +157,19 @@ SBX_NBX_INLINE vd vexp(vd x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  // The low mantissa bits of t hold k (two's complement); k + 1023 ∈ [1, 2046] after clamping.
-  const vu bits = ((vu)t + 1023u) << 52;
-  const vd scaled = p * (vd)bits;
+  // The low mantissa bits of t hold k (two's complement). After clamping k ∈ [−1022, 1024];
+  // k = 1024 (x > 709.08) is not a finite power of two, so there 2^(k−1)·2 is used.
+  const vi top = xc > 709.08;  // −1 where true
+  const vu bits = ((vu)t + 1023u + (vu)top) << 52;
+  const vd scaled = p * (vd)bits * (top ? splat(2.0) : splat(1.0));
   const vd lo = too_small ? splat(0.0) : scaled;
   return too_large ? splat(std::numeric_limits<double>::infinity()) : lo;
 }
 
 // Scalar entry point (tests, tools): lane 0 of the vector code.
-inline double exp_simd(double x) { return vexp(splat(x))[0]; }
+inline double exp_simd(double x) {
+  return vexp(splat(x))[0];
+}
 
 // Cox–Matthews ETDRK4 coefficients for a diagonal linear part z = L·dt ≤ 0.
 // E2 = e^{z/2}, E = e^z; q = φ₁(z/2)/2 (stage weight Q = dt·q); f1..f3 the final-stage weights
@@ -197,7 +209,7 @@ SBX_NBX_INLINE EtdCoeffs etd_coeffs(vd z) {
   const vd p1 = small ? t1 : d1;
   const vd p2 = small ? t2 : d2;
   const vd p3 = small ? t3 : d3;
-  const vd w = 0.5 * z;  // φ₁(z/2): Taylor for |z/2| < 0.25, else (E2 − 1)/(z/2)
+  const vd w = 0.5 * z;             // φ₁(z/2): Taylor for |z/2| < 0.25, else (E2 − 1)/(z/2)
   vd h1 = splat(1.0 / 39916800.0);  // 1/11!
   h1 = h1 * w + 1.0 / 3628800.0;
   h1 = h1 * w + 1.0 / 362880.0;
@@ -210,7 +222,16 @@ SBX_NBX_INLINE EtdCoeffs etd_coeffs(vd z) {
   h1 = h1 * w + 0.5;
   h1 = h1 * w + 1.0;
   const vd half1 = small ? h1 : (E2 - 1.0) * (2.0 * rz);
-  return {E2, E, 0.5 * half1, p1 - 3.0 * p2 + 4.0 * p3, p2 - 2.0 * p3, 4.0 * p3 - p2};
+  // At z = 0 return classic RK4's weights exactly (1 − 3/2 + 4/6 ≠ 1/6 in floating point), so a
+  // cell's trajectory does not depend on whether another lane of its vector is stiff.
+  const vi zero = z == 0.0;
+  const vd sixth = splat(1.0 / 6.0);
+  return {E2,
+          E,
+          0.5 * half1,
+          zero ? sixth : p1 - 3.0 * p2 + 4.0 * p3,
+          zero ? sixth : p2 - 2.0 * p3,
+          zero ? sixth : 4.0 * p3 - p2};
 }
 
 }  // namespace nbx_detail
@@ -245,9 +266,9 @@ struct NeurobloxHHRates {
 class NeurobloxHHPopulation : public Population {
  public:
   static constexpr double default_dt_ms = 0.05;
-  static constexpr double phi = 5.0;               // gating temperature factor (fixed)
-  static constexpr double tau_rise_ms = 0.1;       // τ₁ of the emitted synapse
-  static constexpr double release_gain = 4.394;    // slope numerator of both sigmoids
+  static constexpr double phi = 5.0;                // gating temperature factor (fixed)
+  static constexpr double tau_rise_ms = 0.1;        // τ₁ of the emitted synapse
+  static constexpr double release_gain = 4.394;     // slope numerator of both sigmoids
   static constexpr double counter_shift_mV = 10.0;  // counter sigmoid centre (fixed in v0.8)
   static constexpr double counter_range_mV = 35.0;  // counter sigmoid width (fixed in v0.8)
   // Stiffness (× 1/dt) that RK4 handles itself; only the excess is integrated exponentially.
@@ -372,8 +393,8 @@ class NeurobloxHHPopulation : public Population {
     const GateRates r =
         gate_rates(splat(V), splat(s.n), splat(s.m), splat(std::exp(-s.n / 10.0)),
                    splat(0.125 * std::exp(-(s.n + 10.0) / 80.0)), splat(std::exp(-s.m / 10.0)),
-                   splat(4.0 * std::exp(-(s.m + 25.0) / 18.0)),
-                   splat(0.07 * std::exp(-s.h / 20.0)), splat(std::exp(-(s.h - 30.0) / 10.0)));
+                   splat(4.0 * std::exp(-(s.m + 25.0) / 18.0)), splat(0.07 * std::exp(-s.h / 20.0)),
+                   splat(std::exp(-(s.h - 30.0) / 10.0)));
     return {r.an[0], r.bn[0], r.am[0], r.bm[0], r.ah[0], r.bh[0]};
   }
 
@@ -389,8 +410,8 @@ class NeurobloxHHPopulation : public Population {
     auto bad = [&](const char* what) {
       throw UserError("Neuroblox HH neuron " + std::to_string(i) + ": " + what);
     };
-    const double all[] = {p.g_Na, p.g_K, p.g_L, p.E_Na, p.E_K, p.E_L, p.I_bg, p.E_syn,
-                          p.G_syn, p.V_shift, p.V_range, p.tau, p.k_spk};
+    const double all[] = {p.g_Na,  p.g_K,   p.g_L,     p.E_Na,    p.E_K, p.E_L,  p.I_bg,
+                          p.E_syn, p.G_syn, p.V_shift, p.V_range, p.tau, p.k_spk};
     for (double x : all)
       if (!std::isfinite(x)) bad("parameters must be finite");
     if (p.g_Na < 0 || p.g_K < 0 || p.g_L < 0) bad("conductances g_Na, g_K, g_L must be >= 0");
@@ -446,8 +467,8 @@ class NeurobloxHHPopulation : public Population {
     vd fV, fn, fm, fh, lm, lv;
   };
   static SBX_NBX_INLINE D deriv(const CellConst& c, vd v, vd n, vd m, vd h) {
-    const GateRates r = gate_rates(v, c.off_n, c.off_m, c.k_an, c.k_bn, c.k_am, c.k_bm, c.k_ah,
-                                   c.k_bh);
+    const GateRates r =
+        gate_rates(v, c.off_n, c.off_m, c.k_an, c.k_bn, c.k_am, c.k_bm, c.k_ah, c.k_bh);
     const vd gna = c.gna_max * (m * m * m * h);
     const vd n2 = n * n;
     const vd gk = c.gk_max * (n2 * n2);
@@ -601,11 +622,26 @@ class NeurobloxHHPopulation : public Population {
     std::vector<double>* array;
   };
   std::vector<Named> named() {
-    return {{"V", &V_},         {"n", &n_g_},       {"m", &m_},         {"h", &h_},
-            {"C_cum", &C_cum_}, {"C_win", &C_win_}, {"z", &z_},         {"G", &G_},
-            {"I_bg", &I_bg_},   {"I_in", &I_in_},   {"E_syn", &E_syn_}, {"G_syn", &G_syn_},
-            {"V_shift", &V_shift_}, {"k_spk", &k_spk_}, {"g_Na", &g_Na_}, {"g_K", &g_K_},
-            {"g_L", &g_L_},     {"E_Na", &E_Na_},   {"E_K", &E_K_},     {"E_L", &E_L_}};
+    return {{"V", &V_},
+            {"n", &n_g_},
+            {"m", &m_},
+            {"h", &h_},
+            {"C_cum", &C_cum_},
+            {"C_win", &C_win_},
+            {"z", &z_},
+            {"G", &G_},
+            {"I_bg", &I_bg_},
+            {"I_in", &I_in_},
+            {"E_syn", &E_syn_},
+            {"G_syn", &G_syn_},
+            {"V_shift", &V_shift_},
+            {"k_spk", &k_spk_},
+            {"g_Na", &g_Na_},
+            {"g_K", &g_K_},
+            {"g_L", &g_L_},
+            {"E_Na", &E_Na_},
+            {"E_K", &E_K_},
+            {"E_L", &E_L_}};
   }
   std::vector<const std::vector<double>*> dynamic_arrays() const {
     return {&V_, &n_g_, &m_, &h_, &C_cum_, &C_win_, &z_, &G_};
@@ -614,11 +650,11 @@ class NeurobloxHHPopulation : public Population {
     return {&V_, &n_g_, &m_, &h_, &C_cum_, &C_win_, &z_, &G_};
   }
   std::vector<std::vector<double>*> all_arrays() {
-    return {&V_,     &n_g_,   &m_,     &h_,      &C_cum_,   &C_win_,    &z_,     &G_,
-            &off_n_, &off_m_, &k_an_,  &k_bn_,   &k_am_,    &k_bm_,     &k_ah_,  &k_bh_,
-            &g_Na_,  &g_K_,   &g_L_,   &E_Na_,   &E_K_,     &E_L_,      &I_bg_,  &I_in_,
-            &I_cont_, &g_in_, &gE_in_, &E_syn_,  &G_syn_,   &V_shift_,  &syn_slope_,
-            &tau_,   &k_spk_, &spike_flag_};
+    return {&V_,     &n_g_,     &m_,         &h_,      &C_cum_, &C_win_,     &z_,
+            &G_,     &off_n_,   &off_m_,     &k_an_,   &k_bn_,  &k_am_,      &k_bm_,
+            &k_ah_,  &k_bh_,    &g_Na_,      &g_K_,    &g_L_,   &E_Na_,      &E_K_,
+            &E_L_,   &I_bg_,    &I_in_,      &I_cont_, &g_in_,  &gE_in_,     &E_syn_,
+            &G_syn_, &V_shift_, &syn_slope_, &tau_,    &k_spk_, &spike_flag_};
   }
 
   std::uint32_t n_ = 0;

@@ -26,12 +26,13 @@ inline std::vector<Diagnostic> diagnostics_of(const std::string& text,
 inline Diagnostic only_diagnostic(const std::string& text,
                                   const std::vector<std::string>& overrides = {}) {
   auto d = diagnostics_of(text, overrides);
-  REQUIRE_MESSAGE(d.size() == 1, "got " << d.size() << " diagnostics:\n"
-                                        << [&] {
-                                             std::string s;
-                                             for (auto& x : d) s += x.format() + "\n";
-                                             return s;
-                                           }());
+  REQUIRE_MESSAGE(
+      d.size() == 1, "got " << d.size() << " diagnostics:\n"
+                            << [&] {
+                                 std::string s;
+                                 for (auto& x : d) s += x.format() + "\n";
+                                 return s;
+                               }());
   return d[0];
 }
 

@@ -1,6 +1,9 @@
 // --set overrides: applied to the TOML tree before validation.
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <filesystem>
+
 #include "circuit_test_util.hpp"
 #include "circuits/loader.hpp"
 #include "circuits/overrides.hpp"
@@ -75,8 +78,9 @@ TEST_CASE("bad --set arguments: into a non-table, bad index, no '=', malformed p
   CHECK(d.message == "cannot set 'meta.seed.x': 'meta.seed' is integer, not a table");
 
   d = only_diagnostic(kBase, {"connections[3].weight=1"});
-  CHECK(d.message ==
-        "cannot set 'connections[3].weight': index 3 is out of range ('connections' has 1 elements)");
+  CHECK(
+      d.message ==
+      "cannot set 'connections[3].weight': index 3 is out of range ('connections' has 1 elements)");
 
   d = only_diagnostic(kBase, {"meta.seed"});
   CHECK(d.message == "expected --set dotted.key=value, got no '='");
@@ -99,7 +103,8 @@ TEST_CASE("new sections can be created by overrides") {
 }
 
 TEST_CASE("resolved_config_json of a file applies the overrides") {
-  const std::string path = "circuits_test_resolved.toml";
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "sbx_circuits_test_resolved.toml").string();
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     REQUIRE(f);

@@ -1,0 +1,419 @@
+#include "apps/run_category.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "engine/errors.hpp"
+#include "models/hh_neuroblox.hpp"
+
+namespace sbx::app {
+
+using circuits::BlockDesc;
+using circuits::CircuitDescription;
+using circuits::ConnectionDesc;
+
+namespace {
+
+struct Problems {
+  const CircuitDescription& desc;
+  std::vector<Diagnostic> list;
+  void add(const circuits::SourcePos& p, const std::string& key, const std::string& msg) {
+    list.push_back({p.file.empty() ? desc.file : p.file, p.line, p.column, key, msg});
+  }
+};
+
+std::vector<const BlockDesc*> blocks_of(const CircuitDescription& d, const std::string& type) {
+  std::vector<const BlockDesc*> out;
+  for (const auto& b : d.blocks)
+    if (b.type == type) out.push_back(&b);
+  return out;
+}
+
+double constant_weight(const ConnectionDesc& c, Problems& pr) {
+  if (!c.weight.is_constant())
+    pr.add(c.pos, c.path + ".weight",
+           "this edge kind (" + c.edge_kind + ") takes a single number as weight, got " +
+               c.weight.describe());
+  return c.weight.mean();
+}
+
+const BlockDesc* block(const CircuitDescription& d, const std::string& name) {
+  return d.find_block(name);
+}
+
+}  // namespace
+
+CategorySetup category_setup(const CircuitDescription& d) {
+  Problems pr{d, {}};
+  CategorySetup s;
+  CategoryExperimentSpec& sp = s.spec;
+  sp.seed = d.meta.seed;
+  sp.dt = d.run.dt;
+  sp.tick = d.run.tick;
+  const auto& ex = d.experiment.params;
+  sp.t_warmup = ex.number("t_warmup");
+  sp.t_block = ex.number("t_block");
+  s.n_trials = static_cast<std::size_t>(ex.integer("n_trials"));
+  s.order = parse_trial_order(ex.text("order"));
+  s.reward = {ex.number("reward_correct"), ex.number("reward_incorrect")};
+
+  auto need = [&](const std::string& type, std::size_t n) {
+    auto v = blocks_of(d, type);
+    if (v.size() != n)
+      pr.add(d.experiment.pos, "experiment.type",
+             "the category_learning experiment needs exactly " + std::to_string(n) + " block(s) of type '" +
+                 type + "', found " + std::to_string(v.size()));
+    return v;
+  };
+  auto stims = need("image_stimulus", 1);
+  auto corts = need("cortical", 2);
+  auto masses = blocks_of(d, "next_generation_ei");
+  auto strs = need("striatum", 2);
+  auto tans = need("tan", 2);
+  auto sncs = need("snc", 1);
+  auto pols = need("greedy_policy", 1);
+  if (masses.size() > 1)
+    pr.add(masses[1]->pos, "blocks." + masses[1]->name, "at most one next_generation_ei block is supported");
+  if (!pr.list.empty()) throw UserError(pr.list);
+
+  // Roles from the wiring.
+  std::string vac, ac;
+  std::vector<std::string> policy_inputs;
+  for (const auto& c : d.connections) {
+    if (c.edge_kind == "pixel_map") vac = c.to;
+    if (c.edge_kind == "policy_input") policy_inputs.push_back(c.from);
+  }
+  if (vac.empty()) {
+    pr.add(stims[0]->pos, "connections", "the image stimulus must connect to a cortical block");
+    throw UserError(pr.list);
+  }
+  ac = corts[0]->name == vac ? corts[1]->name : corts[0]->name;
+  if (policy_inputs.size() != 2) {
+    pr.add(pols[0]->pos, "blocks." + pols[0]->name,
+           "a greedy_policy needs exactly two competitors (striatum -> policy edges), got " +
+               std::to_string(policy_inputs.size()));
+    throw UserError(pr.list);
+  }
+  const std::array<std::string, 2> str{policy_inputs[0], policy_inputs[1]};
+  if (str[0] == str[1]) pr.add(pols[0]->pos, "blocks." + pols[0]->name, "the two competitors must differ");
+
+  auto cortical_spec = [&](const BlockDesc& b) {
+    CorticalBlockSpec c;
+    c.name = b.name;
+    const auto& p = b.params;
+    c.n_wta = static_cast<std::uint32_t>(p.integer("n_wta"));
+    c.n_exci = static_cast<std::uint32_t>(p.integer("n_exci"));
+    c.density = p.number("density");
+    c.weight = p.number("weight");
+    c.G_syn_exci = p.number("G_syn_exci");
+    c.G_syn_inhib = p.number("G_syn_inhib");
+    c.G_syn_ff_inhib = p.number("G_syn_ff_inhib");
+    c.E_syn_exci = p.number("E_syn_exci");
+    c.E_syn_inhib = p.number("E_syn_inhib");
+    c.tau_exci = p.number("tau_exci");
+    c.tau_inhib = p.number("tau_inhib");
+    c.I_bg = p.number("I_bg");
+    return c;
+  };
+  sp.vac = cortical_spec(*block(d, vac));
+  sp.ac = cortical_spec(*block(d, ac));
+  for (int k = 0; k < 2; ++k) {
+    const BlockDesc& b = *block(d, str[k]);
+    sp.striata[k].name = b.name;
+    sp.striata[k].n_inhib = static_cast<std::uint32_t>(b.params.integer("n_inhib"));
+    sp.striata[k].G_syn_inhib = b.params.number("G_syn_inhib");
+    sp.striata[k].E_syn_inhib = b.params.number("E_syn_inhib");
+    sp.striata[k].tau_inhib = b.params.number("tau_inhib");
+  }
+  sp.use_ascending = !masses.empty();
+  if (sp.use_ascending) {
+    const auto& p = masses[0]->params;
+    sp.ascending_name = masses[0]->name;
+    NgnmmThetaParams& a = sp.ascending_params;
+    a.C_E = p.number("C_E"), a.C_I = p.number("C_I");
+    a.Delta_E = p.number("Delta_E"), a.Delta_I = p.number("Delta_I");
+    a.eta_E = p.number("eta_E"), a.eta_I = p.number("eta_I");
+    a.v_EE = p.number("v_EE"), a.v_EI = p.number("v_EI"), a.v_IE = p.number("v_IE"), a.v_II = p.number("v_II");
+    a.a_EE = p.number("a_EE"), a.a_EI = p.number("a_EI"), a.a_IE = p.number("a_IE"), a.a_II = p.number("a_II");
+    a.k_EE = p.number("k_EE"), a.k_EI = p.number("k_EI"), a.k_IE = p.number("k_IE"), a.k_II = p.number("k_II");
+  }
+  const BlockDesc& stim = *stims[0];
+  sp.t_stimulus = stim.params.number("t_stimulus");
+  sp.t_pause = stim.params.number("t_pause");
+
+  // TAN and SNc parameters (one value each in the experiment; both TANs must agree).
+  const auto& t0 = tans[0]->params;
+  const auto& t1 = tans[1]->params;
+  sp.tan_kappa = t0.number("kappa");
+  sp.tan_lambda = t0.number("lambda");
+  if (t1.number("kappa") != sp.tan_kappa || t1.number("lambda") != sp.tan_lambda)
+    pr.add(tans[1]->pos, "blocks." + tans[1]->name,
+           "both TAN blocks must have the same kappa and lambda (the experiment shares them)");
+  sp.snc_kappa = sncs[0]->params.number("kappa_da");
+  sp.snc_lambda = sncs[0]->params.number("lambda_da");
+  sp.snc_t_event = sncs[0]->params.number("t_event");
+  sp.policy_t_decision = pols[0]->params.number("t_decision");
+
+  // Edges.
+  bool have_vac_ac = false, have_ac_str[2] = {false, false}, have_tan[2] = {false, false};
+  bool have_comp = false;
+  for (const auto& c : d.connections) {
+    const std::string& k = c.edge_kind;
+    if ((k == "cortico_cortical" || k == "corticostriatal") && c.rule != "hypergeometric")
+      pr.add(c.rule_pos.line ? c.rule_pos : c.pos, c.path + ".rule",
+             "the category_learning experiment wires " + k + " edges with rule 'hypergeometric' (Neuroblox §2.3), got '" +
+                 c.rule + "'");
+    if (k == "pixel_map") sp.stimulus_weight = constant_weight(c, pr);
+    else if (k == "ascending") sp.ascending_weight = constant_weight(c, pr);
+    else if (k == "cortico_cortical") {
+      if (c.from != vac || c.to != ac) {
+        pr.add(c.pos, c.path, "the only cortico-cortical edge supported is " + vac + " -> " + ac);
+        continue;
+      }
+      have_vac_ac = true;
+      sp.vac_ac_weight = constant_weight(c, pr);
+      sp.vac_ac_density = c.density;
+      sp.vac_ac_plastic = c.learning.has_value();
+      if (c.learning) {
+        if (c.learning->type != "hebbian")
+          pr.add(c.learning->pos, c.path + ".learning",
+                 "cortico-cortical edges take the 'hebbian' rule, got '" + c.learning->type + "'");
+        else
+          sp.vac_ac_rule = HebbianRule{c.learning->params.number("K"), c.learning->params.number("W_lim")};
+      }
+    } else if (k == "corticostriatal") {
+      if (c.from != ac) {
+        pr.add(c.pos, c.path, "corticostriatal edges must start at " + ac + " (the cortical block fed by " + vac + ")");
+        continue;
+      }
+      const int s_idx = c.to == str[0] ? 0 : 1;
+      have_ac_str[s_idx] = true;
+      sp.ac_str_weight = constant_weight(c, pr);
+      sp.ac_str_density = c.density;
+      sp.ac_str_plastic = c.learning.has_value();
+      if (c.learning) {
+        if (c.learning->type != "hebbian_dopamine")
+          pr.add(c.learning->pos, c.path + ".learning",
+                 "corticostriatal edges take the 'hebbian_dopamine' rule, got '" + c.learning->type + "'");
+        else {
+          const auto& p = c.learning->params;
+          sp.ac_str_rule = HebbianDopamineRule{p.number("K"), p.number("decay"), p.number("alpha"), p.number("theta_m")};
+        }
+      }
+    } else if (k == "tan_event") {
+      const int s_idx = c.to == str[0] ? 0 : 1;
+      have_tan[s_idx] = true;
+      sp.tan_weight = constant_weight(c, pr);
+      if (c.t_event) sp.tan_t_event = *c.t_event;
+    } else if (k == "striosome_to_tan") sp.striosome_tan_weight = constant_weight(c, pr);
+    else if (k == "striosome_to_snc") sp.striosome_snc_weight = constant_weight(c, pr);
+    else if (k == "competition") {
+      have_comp = true;
+      if (c.t_event) sp.competition_t_event = sp.matrisome_t_event = *c.t_event;
+    }
+  }
+  if (!have_vac_ac) pr.add(d.experiment.pos, "connections", "missing the " + vac + " -> " + ac + " edge");
+  for (int k = 0; k < 2; ++k) {
+    if (!have_ac_str[k]) pr.add(d.experiment.pos, "connections", "missing the " + ac + " -> " + str[k] + " edge");
+    if (!have_tan[k]) pr.add(d.experiment.pos, "connections", "missing a tan -> " + str[k] + " edge");
+  }
+  if (!have_comp) pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
+
+  // Images.
+  if (stim.params.has("file")) {
+    std::filesystem::path f = stim.params.text("file");
+    if (f.is_relative()) f = std::filesystem::path(d.file).parent_path() / f;
+    s.images = read_image_csv(f.string());
+  } else {
+    DotPatternSpec g;
+    g.width = static_cast<std::size_t>(stim.params.integer("width"));
+    g.height = static_cast<std::size_t>(stim.params.integer("height"));
+    g.n_images = static_cast<std::size_t>(stim.params.integer("n_images"));
+    g.dots_per_prototype = static_cast<std::size_t>(stim.params.integer("dots_per_prototype"));
+    g.jitter = static_cast<std::size_t>(stim.params.integer("jitter"));
+    g.p_distort = stim.params.number("p_distort");
+    g.p_dropout = stim.params.number("p_dropout");
+    Rng rng = Rng::stream(d.meta.seed, stim.name);
+    s.images = generate_dot_patterns(g, rng);
+  }
+  if (!pr.list.empty()) throw UserError(pr.list);
+  validate(sp);
+  return s;
+}
+
+namespace {
+
+// Adjacency over every cell and discrete unit (Neuroblox §2.5: sorted by full name).
+struct Adjacency {
+  std::vector<std::string> names;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::size_t> cell_index;  // (pop, i) -> node
+  std::map<std::string, std::size_t> unit_index;
+};
+
+Adjacency make_nodes(CategoryExperiment& ex) {
+  Simulator& sim = ex.simulator();
+  std::vector<std::pair<std::string, std::pair<long, long>>> raw;  // name, (pop, i) or (-1, unit)
+  for (std::uint32_t p = 0; p < sim.n_populations(); ++p)
+    for (std::uint32_t i = 0; i < sim.population(p).size(); ++i)
+      raw.push_back({sim.population_name(p) + "." + std::to_string(i), {p, i}});
+  for (int s = 0; s < 2; ++s) {
+    const std::string& n = ex.spec().striata[s].name;
+    raw.push_back({n + ".matrisome", {-1, 0}});
+    raw.push_back({n + ".striosome", {-1, 0}});
+  }
+  std::sort(raw.begin(), raw.end());
+  Adjacency a;
+  for (std::size_t k = 0; k < raw.size(); ++k) {
+    a.names.push_back(raw[k].first);
+    if (raw[k].second.first >= 0)
+      a.cell_index[{static_cast<std::uint32_t>(raw[k].second.first), static_cast<std::uint32_t>(raw[k].second.second)}] = k;
+    else
+      a.unit_index[raw[k].first] = k;
+  }
+  return a;
+}
+
+std::vector<double> adjacency_matrix(CategoryExperiment& ex, const Adjacency& a) {
+  Simulator& sim = ex.simulator();
+  const std::size_t n = a.names.size();
+  std::vector<double> m(n * n, 0.0);
+  for (std::uint32_t c = 0; c < sim.n_continuous(); ++c) {
+    const ContinuousProjection& cp = sim.continuous(c);
+    for (std::size_t k = 0; k < cp.n_synapses(); ++k) {
+      const auto i = a.cell_index.at({cp.pre_population, cp.pre[k]});
+      const auto j = a.cell_index.at({cp.post_population, cp.post[k]});
+      m[i * n + j] += cp.weight[k];
+    }
+  }
+  // AC excitatory cells -> matrisome / striosome (the plastic unit weights).
+  const std::uint32_t ac_pop = ex.layout().ac.population;
+  for (auto& pw : ex.plastic_weights()) {
+    const auto dot = pw.name.rfind('.');
+    if (dot == std::string::npos) continue;
+    const std::string unit = pw.name.substr(dot + 1);
+    if (unit != "matrisome" && unit != "striosome") continue;
+    const std::string str = pw.name.substr(pw.name.find("->") + 2, dot - pw.name.find("->") - 2);
+    const auto j = a.unit_index.at(str + "." + unit);
+    for (std::size_t k = 0; k < pw.weight.size(); ++k)
+      m[a.cell_index.at({ac_pop, pw.pre[k]}) * n + j] += pw.weight[k];
+  }
+  return m;
+}
+
+}  // namespace
+
+RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto secs = [](std::chrono::steady_clock::time_point a) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+  };
+  CategorySetup setup = category_setup(desc);
+  ClassificationEnvironment env(setup.images, setup.n_trials, setup.order,
+                                Rng::stream(desc.meta.seed, "environment"), setup.reward);
+  CategoryExperiment ex(setup.spec, std::move(env));
+  Simulator& sim = ex.simulator();
+
+  RunFileOptions fo;
+  fo.force = opt.force;
+  fo.swmr = desc.output.swmr;
+  RunFile file(opt.out_path, sim.grid(), fo);
+  RunMeta meta;
+  meta.circuit_toml = desc.toml_text;
+  meta.circuit_file = desc.file;
+  meta.resolved_config_json = desc.resolved_json;
+  meta.command_line = opt.command_line;
+  meta.seed = desc.meta.seed;
+  file.write_meta(meta);
+  using S = circuits::OutputDesc::Spikes;
+  for (std::uint32_t p = 0; p < sim.n_populations(); ++p) {
+    const std::string& name = sim.population_name(p);
+    bool rec = desc.output.spikes == S::all;
+    if (desc.output.spikes == S::list)
+      for (const auto& b : desc.output.spike_blocks) rec = rec || b == name;
+    const BlockDesc* b = desc.find_block(name);
+    if (rec) file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
+  }
+  file.enable_trials();
+  const bool snap = desc.experiment.params.boolean("record_weights");
+  std::vector<std::uint32_t> edge_ids;
+  auto plastic = ex.plastic_weights();
+  for (auto& pw : plastic) {
+    std::vector<std::uint64_t> src(pw.pre.begin(), pw.pre.end()), tgt(pw.post.begin(), pw.post.end());
+    std::vector<double> w(pw.weight.begin(), pw.weight.end()), delay(w.size(), 0.0);
+    const bool cortical = pw.name.find('.') == std::string::npos;
+    const std::string src_pop = pw.name.substr(0, pw.name.find("->"));
+    std::string tgt_pop = pw.name.substr(pw.name.find("->") + 2);
+    edge_ids.push_back(file.add_edges(pw.name, src_pop, tgt_pop, std::move(src), std::move(tgt),
+                                      std::move(w), std::move(delay),
+                                      cortical ? "hebbian" : "hebbian_dopamine", snap));
+  }
+  Adjacency adj = make_nodes(ex);
+  file.set_adjacency(adj.names, adjacency_matrix(ex, adj));
+  file.start();
+  sim.set_recorder(&file);
+
+  RunSummary sum;
+  sum.build_s = secs(t0);
+  std::vector<int> correct;
+  const auto tl = std::chrono::steady_clock::now();
+  auto acc = [&](std::size_t from, std::size_t to) {  // mean over [from, to)
+    to = std::min(to, correct.size());
+    if (to <= from) return std::nan("");
+    double s = 0;
+    for (std::size_t k = from; k < to; ++k) s += correct[k];
+    return s / static_cast<double>(to - from);
+  };
+  try {
+    ex.run([&](const CategoryTrialRow& r) {
+      TrialRow row;
+      row.trial = r.trial;
+      row.start_time = r.start_time;
+      row.stop_time = r.stop_time;
+      row.stimulus = r.stimulus;
+      row.category = static_cast<std::uint8_t>(r.category);
+      row.action = static_cast<std::int8_t>(r.action);
+      row.correct = r.correct ? 1 : 0;
+      row.reward = r.reward;
+      row.dopamine = r.dopamine;
+      row.rpe = r.rpe;
+      row.decision_time = r.decision_time;
+      file.append_trial(row);
+      if (snap) {
+        auto pws = ex.plastic_weights();
+        for (std::size_t k = 0; k < pws.size(); ++k)
+          file.append_weights(edge_ids[k], static_cast<int>(r.trial),
+                              std::span<const double>(pws[k].weight.data(), pws[k].weight.size()));
+      }
+      file.flush();
+      correct.push_back(r.correct ? 1 : 0);
+      char detail[96];
+      const std::size_t n = correct.size();
+      std::snprintf(detail, sizeof detail, "accuracy %.3f total, %.3f last 50",
+                    acc(0, n), acc(n > 50 ? n - 50 : 0, n));
+      if (!opt.quiet && (n % 50 == 0 || n == setup.n_trials))
+        std::fprintf(stderr, "trial %zu/%zu: %s (%.1f s)\n", n, setup.n_trials, detail, secs(tl));
+    });
+  } catch (...) {
+    file.flush();
+    throw;
+  }
+  sum.loop_s = secs(tl);
+  const std::size_t n = correct.size();
+  sum.simulated_ms = setup.spec.t_warmup + static_cast<double>(n) * setup.spec.t_trial();
+  sum.spikes = sim.stats().spikes;
+  sum.synaptic_events = sim.stats().synaptic_events;
+  sum.figures["trials"] = static_cast<double>(n);
+  sum.figures["accuracy"] = acc(0, n);
+  sum.figures["accuracy_last50"] = acc(n > 50 ? n - 50 : 0, n);
+  sum.figures["accuracy_1_20"] = acc(0, 20);
+  if (n >= 400) sum.figures["accuracy_100_400"] = acc(99, 400);
+  sum.wall_s = secs(t0);
+  file.finish(adjacency_matrix(ex, adj), sum.wall_s);
+  std::fprintf(stderr, "accuracy: %.3f over %zu trials (last 50: %.3f)\n", acc(0, n), n,
+               acc(n > 50 ? n - 50 : 0, n));
+  return sum;
+}
+
+}  // namespace sbx::app
