@@ -5,6 +5,10 @@
 
 namespace sbx::app {
 
+void check_experiment(const circuits::CircuitDescription& desc) {
+  if (desc.experiment.type == "category_learning") (void)category_setup(desc);
+}
+
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt) {
   if (desc.experiment.type == "run") return run_plain(desc, opt);
   if (desc.experiment.type == "category_learning") return run_category(desc, opt);

@@ -5,6 +5,9 @@
 
 namespace sbx::app {
 
+// Experiment-level checks beyond the schema (topology, stimulus files); throws UserError.
+void check_experiment(const circuits::CircuitDescription& desc);
+
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt);
 
 }  // namespace sbx::app

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     if (seed >= 0) sets.push_back("meta.seed=" + std::to_string(seed));
     const sbx::circuits::CircuitDescription desc = sbx::circuits::load_circuit_file(file, sets);
     if (check->parsed()) {
+      sbx::app::check_experiment(desc);
       std::cout << file << ": ok (" << desc.blocks.size() << " blocks, " << desc.connections.size()
                 << " connections, experiment '" << desc.experiment.type << "')\n";
       return 0;

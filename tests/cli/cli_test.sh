@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# End-to-end tests of the spikeblox command: exit codes, error messages with positions, nothing
+# written on bad input, and a short category-learning run whose run file is checked with h5py.
+# Usage: cli_test.sh BIN SOURCE_DIR CASE
+set -uo pipefail
+BIN=$1; SRC=$2; CASE=$3
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+CL="$SRC/circuits_toml/category_learning.toml"
+PY=/usr/bin/python3
+
+fail() { echo "FAIL: $*"; exit 1; }
+expect_error() {  # expect_error PATTERN -- command...
+  local pat=$1; shift; shift
+  "$@" > "$T/out" 2> "$T/err"; local rc=$?
+  [[ $rc -eq 2 ]] || { cat "$T/err"; fail "exit status $rc, expected 2"; }
+  grep -Eq -- "$pat" "$T/err" || { cat "$T/err"; fail "message does not match /$pat/"; }
+  [[ ! -e "$T/run.h5" ]] || fail "a run file was written on bad input"
+}
+
+case "$CASE" in
+  version)
+    "$BIN" --version | grep -q "spikeblox 0" || fail "--version" ;;
+  check_ok)
+    "$BIN" check "$CL" | grep -q ": ok" || fail "check of the shipped circuit" ;;
+  unknown_key)
+    sed 's/^n_wta = 4/n_wtaa = 4/' "$CL" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: 'blocks.VAC.n_wtaa': unknown key 'n_wtaa'.*did you mean 'n_wta'" -- \
+      "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  kinds_cannot_connect)
+    sed 's/{ from = "stim", to = "VAC", weight = 14.0 },/{ from = "stim", to = "SNc", weight = 14.0 },/' "$CL" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: .*image_stimulus.*snc" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  rule_not_defined)
+    sed 's/learning = "hebb_ctx"/learning = "hebb_typo"/' "$CL" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: .*hebb_typo" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  policy_one_competitor)
+    sed 's/{ from = \["STR1", "STR2"\], to = "policy" },/{ from = "STR1", to = "policy" },/' "$CL" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: .*exactly two competitors" -- "$BIN" run "$T/c.toml" --out "$T/run.h5"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: .*exactly two competitors" -- "$BIN" check "$T/c.toml" ;;
+  csv_missing_category)
+    printf 'pixel_1,pixel_2,label\n0,1,1\n1,0,2\n' > "$T/s.csv"
+    expect_error "s.csv.*category" -- "$BIN" run "$CL" --set "blocks.stim.file=$T/s.csv" --out "$T/run.h5" ;;
+  csv_non_numeric)
+    printf 'pixel_1,pixel_2,category\n0,1,1\n1,abc,2\n' > "$T/s.csv"
+    expect_error "s.csv:3:2: error: 'pixel_2'.*abc" -- "$BIN" run "$CL" --set "blocks.stim.file=$T/s.csv" --out "$T/run.h5" ;;
+  bad_set)
+    expect_error "experiment.n_trials" -- "$BIN" run "$CL" --set experiment.n_trials=-3 --out "$T/run.h5" ;;
+  refuses_overwrite)
+    echo keep > "$T/run.h5"
+    "$BIN" run "$CL" --out "$T/run.h5" 2> "$T/err"; rc=$?
+    [[ $rc -eq 2 ]] || fail "exit $rc, expected 2"
+    grep -q -- "--force" "$T/err" || { cat "$T/err"; fail "no hint at --force"; }
+    [[ $(cat "$T/run.h5") == keep ]] || fail "existing file was modified" ;;
+  category_short_run)
+    # 6 short trials (300 ms) of the tutorial circuit; the run file must hold every trial row,
+    # weight snapshots (initial + one per trial), spikes of every block and both adjacencies.
+    "$BIN" run "$CL" --set experiment.n_trials=6 --set blocks.stim.t_stimulus=300.0 --set experiment.t_warmup=100.0 \
+      --out "$T/run.h5" --json --quiet > "$T/out" || fail "run failed"
+    grep -q '"accuracy"' "$T/out" || fail "no accuracy in the summary"
+    if $PY -c "import h5py" 2>/dev/null; then
+      $PY - "$T/run.h5" <<'PY' || fail "run file content"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+t = f['trials'][:]
+assert len(t) == 6, len(t)
+assert list(t['trial']) == list(range(6))
+assert set(np.unique(t['action'])) <= {1, 2}
+assert np.all((t['correct'] == 1) == (t['action'] == t['category']))
+assert np.all(t['stop_time'] - t['start_time'] == 300.0)
+w = f['weights']
+assert set(w.keys()) == {'VAC->AC', 'AC->STR1.msn', 'AC->STR1.matrisome', 'AC->STR1.striosome',
+                         'AC->STR2.msn', 'AC->STR2.matrisome', 'AC->STR2.striosome'}, list(w.keys())
+total = sum(w[k]['values'].shape[1] for k in w)
+assert total == 70, total          # the tutorial's 70 plastic weights
+assert w['VAC->AC']['values'].shape[0] == 7   # initial + 6 trials
+assert list(w['VAC->AC']['after_trial'][:]) == [-1, 0, 1, 2, 3, 4, 5]
+for b in ['VAC', 'AC', 'STR1', 'STR2']:
+    assert b in f['spikes'], list(f['spikes'].keys())
+assert len(f['spikes/VAC/timestamps']) > 0
+n = len(f['adjacency/node_names'])
+assert f['adjacency/before'].shape == (n, n) and not np.isnan(f['adjacency/after'][:]).any()
+assert f['meta'].attrs['completed'] == 1
+PY
+    fi ;;
+  *) fail "unknown case $CASE" ;;
+esac
+echo "ok: $CASE"
