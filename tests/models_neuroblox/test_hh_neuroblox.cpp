@@ -276,8 +276,8 @@ TEST_CASE("emitted synapse: conductance jump 0.029*G_syn (AMPA) and 0.032*G_syn 
     REQUIRE(n > 10);
     const double jump = sum / n;
     const double expected = k == 0 ? 0.029 * 3.0 : 0.032 * 4.0;
-    MESSAGE((k == 0 ? "AMPA" : "GABA_A")
-            << " jump per spike " << jump << " (spec " << expected << ")");
+    const std::string kind = k == 0 ? "AMPA" : "GABA_A";
+    MESSAGE(kind << " jump per spike " << jump << " (spec " << expected << ")");
     CHECK(jump == rel(expected, 0.15));
   }
 }
