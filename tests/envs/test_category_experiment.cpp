@@ -3,6 +3,8 @@
 // closed forms (§4.3) and the learning updates (§3), all checked against numbers.
 #include <doctest/doctest.h>
 
+#include "tests/shared_data.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -64,6 +66,7 @@ ClassificationEnvironment real_env(std::size_t n_trials) {
 }  // namespace
 
 TEST_CASE("experiment structure: tutorial cell counts and internal wiring (spec 5.1)") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   CategoryExperiment ex(short_spec(), real_env(4));
   Simulator& sim = ex.simulator();
   const auto& L = ex.layout();
@@ -109,6 +112,7 @@ TEST_CASE("experiment structure: tutorial cell counts and internal wiring (spec 
 }
 
 TEST_CASE("experiment structure: hypergeometric VAC->AC and AC->MSN, shared AC->STR weights") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   CategoryExperiment ex(short_spec(3), real_env(4));
   Simulator& sim = ex.simulator();
   const auto& L = ex.layout();
@@ -165,6 +169,7 @@ TEST_CASE("experiment structure: hypergeometric VAC->AC and AC->MSN, shared AC->
 }
 
 TEST_CASE("experiment timeline: warm-up and trial events in the order of spec 4.3") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   auto spec = short_spec();
   spec.make_ascending = [] { return std::make_unique<SineDrive>(); };  // any clocked drive
   CategoryExperiment ex(spec, real_env(1));
@@ -215,6 +220,7 @@ TEST_CASE("experiment timeline: warm-up and trial events in the order of spec 4.
 }
 
 TEST_CASE("experiment: stimulus off at t_stimulus < t_trial zeroes the VAC input") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   auto spec = short_spec();
   spec.t_stimulus = 300.0;
   spec.t_pause = 100.0;
@@ -231,6 +237,7 @@ TEST_CASE("experiment: stimulus off at t_stimulus < t_trial zeroes the VAC input
 }
 
 TEST_CASE("experiment: decision, TAN rate, dopamine and RPE follow the closed forms of 4.3") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   CategoryExperiment ex(short_spec(5), real_env(6));
   const auto& env = ex.environment();
   int n_rows = 0;
@@ -268,6 +275,7 @@ TEST_CASE("experiment: decision, TAN rate, dopamine and RPE follow the closed fo
 }
 
 TEST_CASE("experiment: learning updates equal the rule closed forms (spec 3)") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   CategoryExperiment ex(short_spec(7), real_env(4));
   Simulator& sim = ex.simulator();
   const auto& L = ex.layout();
@@ -338,6 +346,7 @@ TEST_CASE("experiment: every trial restarts from the post-warm-up state") {
 }
 
 TEST_CASE("experiment: same seed → identical rows, another seed → different circuit") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   auto run = [](std::uint64_t seed) {
     CategoryExperiment ex(short_spec(seed), real_env(3));
     std::vector<CategoryTrialRow> rows;

@@ -1,6 +1,8 @@
 // Classification environment (envs/category_learning.hpp), spec §1.12.
 #include <doctest/doctest.h>
 
+#include "tests/shared_data.hpp"
+
 #include <algorithm>
 #include <numeric>
 #include <string>
@@ -37,6 +39,7 @@ TEST_CASE("sequential order: file order, cycling, trials counted from 0") {
 }
 
 TEST_CASE("real set, sequential: categories of the first 30 trials are those of the file") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   ClassificationEnvironment env(
       read_image_csv(std::string(SBX_SHARED_DATA_DIR) + "/neuroblox_stimuli_set.csv"), 100);
   const std::vector<int> first30 = {2, 1, 1, 2, 1, 2, 2, 2, 2, 2, 2, 2, 1, 2, 1,

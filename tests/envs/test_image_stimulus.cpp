@@ -1,6 +1,8 @@
 // Stimulus CSV reader and dot-pattern generator (envs/image_stimulus.hpp).
 #include <doctest/doctest.h>
 
+#include "tests/shared_data.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -38,6 +40,7 @@ std::string header(int n) {
 }  // namespace
 
 TEST_CASE("real Neuroblox stimulus set: 1000 rows, 20 pixels, 501 x cat 1 / 499 x cat 2") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   const ImageSet s = read_image_csv(kRealSet);
   CHECK(s.n_images == 1000);
   CHECK(s.n_pixels == 20);
@@ -65,6 +68,7 @@ TEST_CASE("real Neuroblox stimulus set: 1000 rows, 20 pixels, 501 x cat 1 / 499 
 }
 
 TEST_CASE("real stimulus set: per-pixel category means of spec 6.1 to 2 decimals") {
+  SBX_REQUIRE_REAL_STIMULUS_SET();
   const ImageSet s = read_image_csv(kRealSet);
   std::vector<double> m1(20, 0.0), m2(20, 0.0);
   double n1 = 0, n2 = 0;
