@@ -63,8 +63,8 @@ CategorySetup category_setup(const CircuitDescription& d) {
     auto v = blocks_of(d, type);
     if (v.size() != n)
       pr.add(d.experiment.pos, "experiment.type",
-             "the category_learning experiment needs exactly " + std::to_string(n) + " block(s) of type '" +
-                 type + "', found " + std::to_string(v.size()));
+             "the category_learning experiment needs exactly " + std::to_string(n) +
+                 " block(s) of type '" + type + "', found " + std::to_string(v.size()));
     return v;
   };
   auto stims = need("image_stimulus", 1);
@@ -75,7 +75,8 @@ CategorySetup category_setup(const CircuitDescription& d) {
   auto sncs = need("snc", 1);
   auto pols = need("greedy_policy", 1);
   if (masses.size() > 1)
-    pr.add(masses[1]->pos, "blocks." + masses[1]->name, "at most one next_generation_ei block is supported");
+    pr.add(masses[1]->pos, "blocks." + masses[1]->name,
+           "at most one next_generation_ei block is supported");
   if (!pr.list.empty()) throw UserError(pr.list);
 
   // Roles from the wiring.
@@ -97,7 +98,8 @@ CategorySetup category_setup(const CircuitDescription& d) {
     throw UserError(pr.list);
   }
   const std::array<std::string, 2> str{policy_inputs[0], policy_inputs[1]};
-  if (str[0] == str[1]) pr.add(pols[0]->pos, "blocks." + pols[0]->name, "the two competitors must differ");
+  if (str[0] == str[1])
+    pr.add(pols[0]->pos, "blocks." + pols[0]->name, "the two competitors must differ");
 
   auto cortical_spec = [&](const BlockDesc& b) {
     CorticalBlockSpec c;
@@ -135,9 +137,12 @@ CategorySetup category_setup(const CircuitDescription& d) {
     a.C_E = p.number("C_E"), a.C_I = p.number("C_I");
     a.Delta_E = p.number("Delta_E"), a.Delta_I = p.number("Delta_I");
     a.eta_E = p.number("eta_E"), a.eta_I = p.number("eta_I");
-    a.v_EE = p.number("v_EE"), a.v_EI = p.number("v_EI"), a.v_IE = p.number("v_IE"), a.v_II = p.number("v_II");
-    a.a_EE = p.number("a_EE"), a.a_EI = p.number("a_EI"), a.a_IE = p.number("a_IE"), a.a_II = p.number("a_II");
-    a.k_EE = p.number("k_EE"), a.k_EI = p.number("k_EI"), a.k_IE = p.number("k_IE"), a.k_II = p.number("k_II");
+    a.v_EE = p.number("v_EE"), a.v_EI = p.number("v_EI"), a.v_IE = p.number("v_IE"),
+    a.v_II = p.number("v_II");
+    a.a_EE = p.number("a_EE"), a.a_EI = p.number("a_EI"), a.a_IE = p.number("a_IE"),
+    a.a_II = p.number("a_II");
+    a.k_EE = p.number("k_EE"), a.k_EI = p.number("k_EI"), a.k_IE = p.number("k_IE"),
+    a.k_II = p.number("k_II");
   }
   const BlockDesc& stim = *stims[0];
   sp.t_stimulus = stim.params.number("t_stimulus");
@@ -163,10 +168,12 @@ CategorySetup category_setup(const CircuitDescription& d) {
     const std::string& k = c.edge_kind;
     if ((k == "cortico_cortical" || k == "corticostriatal") && c.rule != "hypergeometric")
       pr.add(c.rule_pos.line ? c.rule_pos : c.pos, c.path + ".rule",
-             "the category_learning experiment wires " + k + " edges with rule 'hypergeometric' (Neuroblox §2.3), got '" +
-                 c.rule + "'");
-    if (k == "pixel_map") sp.stimulus_weight = constant_weight(c, pr);
-    else if (k == "ascending") sp.ascending_weight = constant_weight(c, pr);
+             "the category_learning experiment wires " + k +
+                 " edges with rule 'hypergeometric' (Neuroblox §2.3), got '" + c.rule + "'");
+    if (k == "pixel_map")
+      sp.stimulus_weight = constant_weight(c, pr);
+    else if (k == "ascending")
+      sp.ascending_weight = constant_weight(c, pr);
     else if (k == "cortico_cortical") {
       if (c.from != vac || c.to != ac) {
         pr.add(c.pos, c.path, "the only cortico-cortical edge supported is " + vac + " -> " + ac);
@@ -181,11 +188,14 @@ CategorySetup category_setup(const CircuitDescription& d) {
           pr.add(c.learning->pos, c.path + ".learning",
                  "cortico-cortical edges take the 'hebbian' rule, got '" + c.learning->type + "'");
         else
-          sp.vac_ac_rule = HebbianRule{c.learning->params.number("K"), c.learning->params.number("W_lim")};
+          sp.vac_ac_rule =
+              HebbianRule{c.learning->params.number("K"), c.learning->params.number("W_lim")};
       }
     } else if (k == "corticostriatal") {
       if (c.from != ac) {
-        pr.add(c.pos, c.path, "corticostriatal edges must start at " + ac + " (the cortical block fed by " + vac + ")");
+        pr.add(c.pos, c.path,
+               "corticostriatal edges must start at " + ac + " (the cortical block fed by " + vac +
+                   ")");
         continue;
       }
       const int s_idx = c.to == str[0] ? 0 : 1;
@@ -196,10 +206,12 @@ CategorySetup category_setup(const CircuitDescription& d) {
       if (c.learning) {
         if (c.learning->type != "hebbian_dopamine")
           pr.add(c.learning->pos, c.path + ".learning",
-                 "corticostriatal edges take the 'hebbian_dopamine' rule, got '" + c.learning->type + "'");
+                 "corticostriatal edges take the 'hebbian_dopamine' rule, got '" +
+                     c.learning->type + "'");
         else {
           const auto& p = c.learning->params;
-          sp.ac_str_rule = HebbianDopamineRule{p.number("K"), p.number("decay"), p.number("alpha"), p.number("theta_m")};
+          sp.ac_str_rule = HebbianDopamineRule{p.number("K"), p.number("decay"), p.number("alpha"),
+                                               p.number("theta_m")};
         }
       }
     } else if (k == "tan_event") {
@@ -207,19 +219,25 @@ CategorySetup category_setup(const CircuitDescription& d) {
       have_tan[s_idx] = true;
       sp.tan_weight = constant_weight(c, pr);
       if (c.t_event) sp.tan_t_event = *c.t_event;
-    } else if (k == "striosome_to_tan") sp.striosome_tan_weight = constant_weight(c, pr);
-    else if (k == "striosome_to_snc") sp.striosome_snc_weight = constant_weight(c, pr);
+    } else if (k == "striosome_to_tan")
+      sp.striosome_tan_weight = constant_weight(c, pr);
+    else if (k == "striosome_to_snc")
+      sp.striosome_snc_weight = constant_weight(c, pr);
     else if (k == "competition") {
       have_comp = true;
       if (c.t_event) sp.competition_t_event = sp.matrisome_t_event = *c.t_event;
     }
   }
-  if (!have_vac_ac) pr.add(d.experiment.pos, "connections", "missing the " + vac + " -> " + ac + " edge");
+  if (!have_vac_ac)
+    pr.add(d.experiment.pos, "connections", "missing the " + vac + " -> " + ac + " edge");
   for (int k = 0; k < 2; ++k) {
-    if (!have_ac_str[k]) pr.add(d.experiment.pos, "connections", "missing the " + ac + " -> " + str[k] + " edge");
-    if (!have_tan[k]) pr.add(d.experiment.pos, "connections", "missing a tan -> " + str[k] + " edge");
+    if (!have_ac_str[k])
+      pr.add(d.experiment.pos, "connections", "missing the " + ac + " -> " + str[k] + " edge");
+    if (!have_tan[k])
+      pr.add(d.experiment.pos, "connections", "missing a tan -> " + str[k] + " edge");
   }
-  if (!have_comp) pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
+  if (!have_comp)
+    pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
 
   // Images.
   if (stim.params.has("file")) {
@@ -268,7 +286,8 @@ Adjacency make_nodes(CategoryExperiment& ex) {
   for (std::size_t k = 0; k < raw.size(); ++k) {
     a.names.push_back(raw[k].first);
     if (raw[k].second.first >= 0)
-      a.cell_index[{static_cast<std::uint32_t>(raw[k].second.first), static_cast<std::uint32_t>(raw[k].second.second)}] = k;
+      a.cell_index[{static_cast<std::uint32_t>(raw[k].second.first),
+                    static_cast<std::uint32_t>(raw[k].second.second)}] = k;
     else
       a.unit_index[raw[k].first] = k;
   }
@@ -333,14 +352,16 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
     if (desc.output.spikes == S::list)
       for (const auto& b : desc.output.spike_blocks) rec = rec || b == name;
     const BlockDesc* b = desc.find_block(name);
-    if (rec) file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
+    if (rec)
+      file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
   }
   file.enable_trials();
   const bool snap = desc.experiment.params.boolean("record_weights");
   std::vector<std::uint32_t> edge_ids;
   auto plastic = ex.plastic_weights();
   for (auto& pw : plastic) {
-    std::vector<std::uint64_t> src(pw.pre.begin(), pw.pre.end()), tgt(pw.post.begin(), pw.post.end());
+    std::vector<std::uint64_t> src(pw.pre.begin(), pw.pre.end()),
+        tgt(pw.post.begin(), pw.post.end());
     std::vector<double> w(pw.weight.begin(), pw.weight.end()), delay(w.size(), 0.0);
     const bool cortical = pw.name.find('.') == std::string::npos;
     const std::string src_pop = pw.name.substr(0, pw.name.find("->"));
@@ -390,8 +411,8 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
       correct.push_back(r.correct ? 1 : 0);
       char detail[96];
       const std::size_t n = correct.size();
-      std::snprintf(detail, sizeof detail, "accuracy %.3f total, %.3f last 50",
-                    acc(0, n), acc(n > 50 ? n - 50 : 0, n));
+      std::snprintf(detail, sizeof detail, "accuracy %.3f total, %.3f last 50", acc(0, n),
+                    acc(n > 50 ? n - 50 : 0, n));
       if (!opt.quiet && (n % 50 == 0 || n == setup.n_trials))
         std::fprintf(stderr, "trial %zu/%zu: %s (%.1f s)\n", n, setup.n_trials, detail, secs(tl));
     });

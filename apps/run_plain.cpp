@@ -41,9 +41,11 @@ void declare_common(const circuits::CircuitDescription& desc, const circuits::Bu
     const std::uint32_t probe_id = built.probes[k];
     const std::uint32_t pop = built.population(tr.block);
     std::vector<std::uint64_t> ids;
-    if (!tr.neurons.empty()) ids.assign(tr.neurons.begin(), tr.neurons.end());
+    if (!tr.neurons.empty())
+      ids.assign(tr.neurons.begin(), tr.neurons.end());
     else
-      for (std::uint32_t i = 0; i < std::min(tr.n, sim.population(pop).size()); ++i) ids.push_back(i);
+      for (std::uint32_t i = 0; i < std::min(tr.n, sim.population(pop).size()); ++i)
+        ids.push_back(i);
     const double dt = tr.dt > 0 ? tr.dt : sim.grid().to_ms(sim.dt());
     file.add_report(probe_id, sim.population_name(pop), tr.variable, tr.variable == "V" ? "mV" : "",
                     std::move(ids), 0.0, dt);
@@ -60,9 +62,11 @@ void declare_common(const circuits::CircuitDescription& desc, const circuits::Bu
         for (std::uint32_t s = p.seg_ptr[i]; s < p.seg_ptr[i + 1]; ++s)
           for (std::uint32_t j = p.seg_begin[s]; j < p.seg_begin[s + 1]; ++j)
             d[j] = sim.grid().to_ms(p.seg_delay[s]);
-      const std::string name = e.projections.size() == 1 ? e.name : e.name + "#" + std::to_string(k);
-      file.add_edges(name, sim.population_name(p.pre_population), sim.population_name(p.post_population),
-                     std::move(src), std::move(tgt), std::move(w), std::move(d), e.learning_rule, false);
+      const std::string name =
+          e.projections.size() == 1 ? e.name : e.name + "#" + std::to_string(k);
+      file.add_edges(name, sim.population_name(p.pre_population),
+                     sim.population_name(p.post_population), std::move(src), std::move(tgt),
+                     std::move(w), std::move(d), e.learning_rule, false);
     }
   }
 }
@@ -84,7 +88,8 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   s.build_s = seconds_since(t0);
   const Tick end = circuits::run_ticks(desc);
   ProgressLine progress(desc.run.duration, "ms", opt.quiet ? nullptr : stderr);
-  sim->set_progress([&](Tick t) { progress.update(sim->grid().to_ms(t)); }, std::max<Tick>(end / 1000, 1));
+  sim->set_progress([&](Tick t) { progress.update(sim->grid().to_ms(t)); },
+                    std::max<Tick>(end / 1000, 1));
   const auto tl = std::chrono::steady_clock::now();
   try {
     sim->run_until(end);

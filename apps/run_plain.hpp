@@ -19,15 +19,15 @@ namespace sbx::app {
 struct RunOptions {
   std::string out_path;  // resolved output path
   bool force = false;
-  bool quiet = false;    // no progress line
+  bool quiet = false;  // no progress line
   std::string command_line;
 };
 
 struct RunSummary {
   double simulated_ms = 0.0;
-  double wall_s = 0.0;    // whole run incl. building and writing
+  double wall_s = 0.0;  // whole run incl. building and writing
   double build_s = 0.0;
-  double loop_s = 0.0;    // simulation loop(s) only
+  double loop_s = 0.0;  // simulation loop(s) only
   std::uint64_t spikes = 0;
   std::uint64_t synaptic_events = 0;
   std::map<std::string, double> figures;  // experiment-specific (e.g. accuracy)

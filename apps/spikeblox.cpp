@@ -96,12 +96,12 @@ int main(int argc, char** argv) {
       std::cout << o.str() << std::endl;
     } else {
       char buf[512];
-      std::snprintf(buf, sizeof buf,
-                    "simulated %.1f ms in %.3f s wall (loop %.3f s, build %.3f s): %llu spikes, "
-                    "%llu synaptic events (%.3g events/s) -> %s",
-                    s.simulated_ms, s.wall_s, s.loop_s, s.build_s,
-                    static_cast<unsigned long long>(s.spikes),
-                    static_cast<unsigned long long>(s.synaptic_events), ev_rate, opt.out_path.c_str());
+      std::snprintf(
+          buf, sizeof buf,
+          "simulated %.1f ms in %.3f s wall (loop %.3f s, build %.3f s): %llu spikes, "
+          "%llu synaptic events (%.3g events/s) -> %s",
+          s.simulated_ms, s.wall_s, s.loop_s, s.build_s, static_cast<unsigned long long>(s.spikes),
+          static_cast<unsigned long long>(s.synaptic_events), ev_rate, opt.out_path.c_str());
       std::cerr << buf << "\n";
     }
     return 0;

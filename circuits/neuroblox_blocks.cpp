@@ -11,7 +11,8 @@ void only_in_category_learning(const BlockDesc& b, BuildContext& ctx) {
   ctx.error(b.pos, "blocks." + b.name + ".type",
             "block type '" + b.type +
                 "' is built by the experiment type 'category_learning' only (this circuit's "
-                "experiment is '" + ctx.desc.experiment.type + "')");
+                "experiment is '" +
+                ctx.desc.experiment.type + "')");
 }
 
 void edge_only_in_category_learning(const ConnectionDesc& c, BuildContext& ctx) {
@@ -20,7 +21,9 @@ void edge_only_in_category_learning(const ConnectionDesc& c, BuildContext& ctx) 
                 ") is built by the experiment type 'category_learning' only");
 }
 
-std::uint32_t one(const BlockDesc&) { return 1; }
+std::uint32_t one(const BlockDesc&) {
+  return 1;
+}
 
 }  // namespace
 
@@ -37,8 +40,10 @@ void add_neuroblox_blocks(Registry& r) {
        integer("n_exci", 5, at_least(1), "excitatory cells per group"),
        num("density", "", 0.05, prob, "WTA->WTA connection probability per (exci, exci) pair"),
        num("weight", "", 1.0, non_negative(), "WTA->WTA synapse weight"),
-       num("G_syn_exci", "", 3.0, non_negative(), "transmitter drive of the excitatory cells' synapse"),
-       num("G_syn_inhib", "", 4.0, non_negative(), "transmitter drive of the WTA interneurons' synapse"),
+       num("G_syn_exci", "", 3.0, non_negative(),
+           "transmitter drive of the excitatory cells' synapse"),
+       num("G_syn_inhib", "", 4.0, non_negative(),
+           "transmitter drive of the WTA interneurons' synapse"),
        num("G_syn_ff_inhib", "", 3.5, non_negative(), "transmitter drive of ff_inh's synapse"),
        num("E_syn_exci", "mV", 0.0, any_value(), "reversal of the excitatory synapse"),
        num("E_syn_inhib", "mV", -70.0, any_value(), "reversal of the inhibitory synapses"),
@@ -48,7 +53,8 @@ void add_neuroblox_blocks(Registry& r) {
            "background current scale: excitatory cell k gets I_bg * U(0,1)")},
       only_in_category_learning,
       [](const BlockDesc& b) {
-        return static_cast<std::uint32_t>(b.params.integer("n_wta") * (b.params.integer("n_exci") + 1) + 1);
+        return static_cast<std::uint32_t>(
+            b.params.integer("n_wta") * (b.params.integer("n_exci") + 1) + 1);
       }});
   r.add(BlockTypeSpec{
       "next_generation_ei",
@@ -74,7 +80,8 @@ void add_neuroblox_blocks(Registry& r) {
        num("k_EI", "", 15.6, any_value(), "E<-I coupling"),
        num("k_IE", "", 15.6, any_value(), "I<-E coupling"),
        num("k_II", "", 0.0, any_value(), "I<-I coupling")},
-      only_in_category_learning, one});
+      only_in_category_learning,
+      one});
   r.add(BlockTypeSpec{
       "image_stimulus",
       "image stimulus (Neuroblox ImageStimulus, §1.7): the cortical target's excitatory cells "
@@ -86,7 +93,8 @@ void add_neuroblox_blocks(Registry& r) {
       {generic("file", ValueKind::string, Need::optional, "(generated)", "", {},
                "CSV file of images; relative paths are relative to the circuit file"),
        num("t_stimulus", "ms", 1000.0, positive(), "image on-time in each trial"),
-       num("t_pause", "ms", 0.0, non_negative(), "pause after the image (trial = t_stimulus + t_pause)"),
+       num("t_pause", "ms", 0.0, non_negative(),
+           "pause after the image (trial = t_stimulus + t_pause)"),
        integer("n_images", 1000, at_least(2), "generated images"),
        integer("width", 20, at_least(1), "generated image width (pixels)"),
        integer("height", 1, at_least(1), "generated image height (pixels)"),
@@ -94,7 +102,8 @@ void add_neuroblox_blocks(Registry& r) {
        integer("jitter", 1, non_negative(), "maximal displacement of a distorted dot (pixels)"),
        num("p_distort", "", 1.0, prob, "probability that a dot is displaced"),
        num("p_dropout", "", 0.0, prob, "probability that a dot is removed")},
-      only_in_category_learning, one});
+      only_in_category_learning,
+      one});
   r.add(BlockTypeSpec{
       "striatum",
       "striatum (Neuroblox Striatum, §1.8): n_inhib MSN-like inhibitory HH cells plus a "
@@ -113,21 +122,26 @@ void add_neuroblox_blocks(Registry& r) {
                       "tan",
                       {num("kappa", "1/trial", 100.0, positive(), "maximal rate"),
                        num("lambda", "", 1.0, positive(), "input gain")},
-                      only_in_category_learning, one});
-  r.add(BlockTypeSpec{"snc",
-                      "dopamine source (Neuroblox SNc, §1.10): DA = min(kappa_da, kappa_da/(lambda_da*S "
-                      "+ 1.49e-8)), S = latched striosomal input, snapshot at t_event",
-                      "snc",
-                      {num("kappa_da", "", 1.0, positive(), "maximal dopamine"),
-                       num("lambda_da", "", 0.33, positive(), "input gain"),
-                       num("t_event", "ms", 90.0, positive(), "snapshot time within the trial")},
-                      only_in_category_learning, one});
-  r.add(BlockTypeSpec{"greedy_policy",
-                      "action selection (Neuroblox GreedyPolicy, §1.11): argmax of the matrisome "
-                      "snapshots of the connected striata (exactly two), ties -> the first",
-                      "greedy_policy",
-                      {num("t_decision", "ms", 180.0, positive(), "decision time within the trial")},
-                      only_in_category_learning, one});
+                      only_in_category_learning,
+                      one});
+  r.add(BlockTypeSpec{
+      "snc",
+      "dopamine source (Neuroblox SNc, §1.10): DA = min(kappa_da, kappa_da/(lambda_da*S "
+      "+ 1.49e-8)), S = latched striosomal input, snapshot at t_event",
+      "snc",
+      {num("kappa_da", "", 1.0, positive(), "maximal dopamine"),
+       num("lambda_da", "", 0.33, positive(), "input gain"),
+       num("t_event", "ms", 90.0, positive(), "snapshot time within the trial")},
+      only_in_category_learning,
+      one});
+  r.add(
+      BlockTypeSpec{"greedy_policy",
+                    "action selection (Neuroblox GreedyPolicy, §1.11): argmax of the matrisome "
+                    "snapshots of the connected striata (exactly two), ties -> the first",
+                    "greedy_policy",
+                    {num("t_decision", "ms", 180.0, positive(), "decision time within the trial")},
+                    only_in_category_learning,
+                    one});
 
   // Edge kinds of §2.2 (source kind, target kind) -> meaning.
   auto ek = [&](const char* s, const char* t, const char* name, const char* doc, bool t_event,
@@ -135,29 +149,40 @@ void add_neuroblox_blocks(Registry& r) {
     r.add(EdgeKindSpec{s, t, name, doc, false, false, t_event, learning, rule_keys,
                        edge_only_in_category_learning});
   };
-  ek("image_stimulus", "cortical", "pixel_map", "pixel k -> excitatory cell k (cyclic): I_in = w*pixel", false, false, false);
-  ek("neural_mass_ei", "cortical", "ascending", "neural mass -> ff_inh of the cortical block: I = w*R_E", false, false, false);
+  ek("image_stimulus", "cortical", "pixel_map",
+     "pixel k -> excitatory cell k (cyclic): I_in = w*pixel", false, false, false);
+  ek("neural_mass_ei", "cortical", "ascending",
+     "neural mass -> ff_inh of the cortical block: I = w*R_E", false, false, false);
   ek("cortical", "cortical", "cortico_cortical",
-     "excitatory -> excitatory, hypergeometric (density), AMPA synapses of the source cells; plastic with `hebbian`",
+     "excitatory -> excitatory, hypergeometric (density), AMPA synapses of the source cells; "
+     "plastic with `hebbian`",
      false, true, true);
   ek("cortical", "striatum", "corticostriatal",
-     "per-source weights w_i = 2*w*U(0,1) to (a) MSNs (hypergeometric, density), (b) the matrisome, (c) the "
+     "per-source weights w_i = 2*w*U(0,1) to (a) MSNs (hypergeometric, density), (b) the "
+     "matrisome, (c) the "
      "striosome; plastic with `hebbian_dopamine` (post factor = matrisome H)",
      false, true, true);
-  ek("tan", "striatum", "tan_event", "TAN -> matrisome: TAN_spikes = w*Poisson(R_TAN) at t_event", true, false, false);
-  ek("striatum", "tan", "striosome_to_tan", "striosome -> TAN input: jcn += w*H*jcn_t_block", false, false, false);
-  ek("striatum", "snc", "striosome_to_snc", "striosome -> SNc input: jcn += w*H*jcn_t_block", false, false, false);
+  ek("tan", "striatum", "tan_event", "TAN -> matrisome: TAN_spikes = w*Poisson(R_TAN) at t_event",
+     true, false, false);
+  ek("striatum", "tan", "striosome_to_tan", "striosome -> TAN input: jcn += w*H*jcn_t_block", false,
+     false, false);
+  ek("striatum", "snc", "striosome_to_snc", "striosome -> SNc input: jcn += w*H*jcn_t_block", false,
+     false, false);
   ek("striatum", "striatum", "competition",
-     "matrisome competition at t_event: the loser's matrisome and striosome are gated off and its MSNs get "
-     "I_bg = -2", true, false, false);
-  ek("striatum", "greedy_policy", "policy_input", "registers the striatum's matrisome snapshot as a competitor", false, false, false);
+     "matrisome competition at t_event: the loser's matrisome and striosome are gated off and its "
+     "MSNs get "
+     "I_bg = -2",
+     true, false, false);
+  ek("striatum", "greedy_policy", "policy_input",
+     "registers the striatum's matrisome snapshot as a competitor", false, false, false);
 
-  r.add(LearningRuleSpec{"hebbian",
-                         "Neuroblox HebbianPlasticity (§3.1), once per trial: dw = K*x_pre*x_post*(W_lim - w)*r "
-                         "with x = cumulative spike counters at the end of the trial",
-                         {num_required("K", "", non_negative(), "learning rate"),
-                          num_required("W_lim", "", positive(), "weight limit")},
-                         nullptr});
+  r.add(LearningRuleSpec{
+      "hebbian",
+      "Neuroblox HebbianPlasticity (§3.1), once per trial: dw = K*x_pre*x_post*(W_lim - w)*r "
+      "with x = cumulative spike counters at the end of the trial",
+      {num_required("K", "", non_negative(), "learning rate"),
+       num_required("W_lim", "", positive(), "weight limit")},
+      nullptr});
   r.add(LearningRuleSpec{
       "hebbian_dopamine",
       "Neuroblox HebbianModulationPlasticity (§3.2), once per trial: eps = r - (kappa_DA - DA), "

@@ -15,8 +15,8 @@ struct SimError : std::runtime_error {
 // One diagnostic in compiler style: "file:line:col: error: message".
 struct Diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 = unknown
-  int column = 0;  // 1-based; 0 = unknown
+  int line = 0;          // 1-based; 0 = unknown
+  int column = 0;        // 1-based; 0 = unknown
   std::string key_path;  // dotted key path, e.g. "blocks.VAC.n_wta" (may be empty)
   std::string message;   // the rule broken and the allowed values
 

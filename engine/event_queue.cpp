@@ -23,6 +23,8 @@ void HeapEventQueue::check_invariants() const {
   if (n != heap_.size()) throw InternalError("event queue: size mismatch");
 }
 
-std::unique_ptr<EventQueue> make_event_queue() { return std::make_unique<HeapEventQueue>(); }
+std::unique_ptr<EventQueue> make_event_queue() {
+  return std::make_unique<HeapEventQueue>();
+}
 
 }  // namespace sbx

@@ -22,14 +22,15 @@
 namespace sbx {
 
 enum class EventKind : std::uint8_t {
-  control = 0,         // a = callback id, b/c = callback arguments
-  spike_delivery = 1,  // a = projection id, b = source neuron, c = delay segment within the row
-  spike_prediction = 2 // a = population id, b = neuron, c = neuron's version when predicted
+  control = 0,          // a = callback id, b/c = callback arguments
+  spike_delivery = 1,   // a = projection id, b = source neuron, c = delay segment within the row
+  spike_prediction = 2  // a = population id, b = neuron, c = neuron's version when predicted
 };
 
 // Priority classes at equal tick. Control events run first so a trial phase sees the state
 // *at* its tick before any spike of that tick is delivered; predicted spikes are emitted before
-// deliveries of the same tick are applied (a neuron's own spike at t is not affected by input at t).
+// deliveries of the same tick are applied (a neuron's own spike at t is not affected by input at
+// t).
 namespace priority {
 inline constexpr std::uint8_t control_first = 0;  // control events use 0..63 among themselves
 inline constexpr std::uint8_t spike_prediction = 64;

@@ -34,10 +34,10 @@ class SpikeScheduler {
 
 // Per-step timing given to clocked populations.
 struct StepContext {
-  Tick t = 0;         // start of the step
-  Tick dt = 0;        // step length in ticks
-  double t_ms = 0.0;  // start of the step in ms
-  double dt_ms = 0.0; // step length in ms
+  Tick t = 0;          // start of the step
+  Tick dt = 0;         // step length in ticks
+  double t_ms = 0.0;   // start of the step in ms
+  double dt_ms = 0.0;  // step length in ms
 };
 
 class Population {
@@ -56,7 +56,8 @@ class Population {
     (void)spiked;
   }
   // Receptor buffers of a clocked population (e.g. 0 = excitatory, 1 = inhibitory): spike
-  // deliveries add weights into them; their meaning (current jump, conductance jump) is the model's.
+  // deliveries add weights into them; their meaning (current jump, conductance jump) is the
+  // model's.
   virtual std::uint32_t n_receptors() const { return 0; }
   virtual double* receptor_buffer(std::uint32_t receptor) {
     (void)receptor;

@@ -1,13 +1,17 @@
 #include "engine/progress.hpp"
 
-#include <cmath>
 #include <unistd.h>
+#include <cmath>
 
 namespace sbx {
 
 ProgressLine::ProgressLine(double total, std::string unit, std::FILE* out, double delay_s,
                            double interval_s)
-    : total_(total), unit_(std::move(unit)), out_(out), delay_s_(delay_s), interval_s_(interval_s),
+    : total_(total),
+      unit_(std::move(unit)),
+      out_(out),
+      delay_s_(delay_s),
+      interval_s_(interval_s),
       start_(Clock::now()) {
   tty_ = out_ && isatty(fileno(out_));
 }
@@ -23,9 +27,12 @@ double ProgressLine::elapsed() const {
 
 static std::string fmt_seconds(double s) {
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s / 60), int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s / 3600), (int(s) % 3600) / 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", int(s / 60), int(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", int(s / 3600), (int(s) % 3600) / 60);
   return buf;
 }
 
@@ -44,8 +51,10 @@ std::string ProgressLine::format(double done, double total, const std::string& u
 
 void ProgressLine::draw(double done, const std::string& detail, bool final) {
   const std::string line = format(done, total_, unit_, elapsed(), detail);
-  if (tty_) std::fprintf(out_, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");
-  else std::fprintf(out_, "%s\n", line.c_str());
+  if (tty_)
+    std::fprintf(out_, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");
+  else
+    std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
   printed_ = true;
 }

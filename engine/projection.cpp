@@ -17,9 +17,10 @@ std::size_t SpikeProjection::memory_bytes() const {
          pre_of_syn.size() * 4;
 }
 
-SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop, std::uint32_t post_pop,
-                                       std::uint32_t n_pre, std::uint32_t n_post,
-                                       std::uint32_t receptor, std::vector<SynapseSpec> syn) {
+SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
+                                       std::uint32_t post_pop, std::uint32_t n_pre,
+                                       std::uint32_t n_post, std::uint32_t receptor,
+                                       std::vector<SynapseSpec> syn) {
   for (const auto& s : syn) {
     if (s.pre >= n_pre || s.post >= n_post)
       throw std::invalid_argument("projection " + name + ": synapse index out of range");
@@ -66,7 +67,8 @@ SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop, 
   std::partial_sum(p.col_ptr.begin(), p.col_ptr.end(), p.col_ptr.begin());
   p.syn_of_col.resize(n);
   std::vector<std::uint32_t> fill(p.col_ptr.begin(), p.col_ptr.end() - 1);
-  for (std::size_t k = 0; k < n; ++k) p.syn_of_col[fill[p.post[k]]++] = static_cast<std::uint32_t>(k);
+  for (std::size_t k = 0; k < n; ++k)
+    p.syn_of_col[fill[p.post[k]]++] = static_cast<std::uint32_t>(k);
   return p;
 }
 

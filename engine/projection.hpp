@@ -38,17 +38,17 @@ struct SpikeProjection {
   std::uint32_t n_pre = 0, n_post = 0;
 
   // Forward CSR (rows = pre).
-  std::vector<std::uint32_t> row_ptr;   // n_pre + 1
-  std::vector<std::uint32_t> post;      // n_syn
-  std::vector<float> weight;            // n_syn
+  std::vector<std::uint32_t> row_ptr;  // n_pre + 1
+  std::vector<std::uint32_t> post;     // n_syn
+  std::vector<float> weight;           // n_syn
   // Delay segments: segments of row i are seg_ptr[i]..seg_ptr[i+1]; segment s covers synapses
   // seg_begin[s]..seg_begin[s+1]-1 (within the global arrays) and has delay seg_delay[s].
-  std::vector<std::uint32_t> seg_ptr;   // n_pre + 1
-  std::vector<std::uint32_t> seg_begin; // n_seg + 1
-  std::vector<Tick> seg_delay;          // n_seg
+  std::vector<std::uint32_t> seg_ptr;    // n_pre + 1
+  std::vector<std::uint32_t> seg_begin;  // n_seg + 1
+  std::vector<Tick> seg_delay;           // n_seg
   // Reverse index (post -> synapse ids).
-  std::vector<std::uint32_t> col_ptr;   // n_post + 1
-  std::vector<std::uint32_t> syn_of_col;// n_syn
+  std::vector<std::uint32_t> col_ptr;     // n_post + 1
+  std::vector<std::uint32_t> syn_of_col;  // n_syn
   // Per-synapse presynaptic index (for rules and output), same order as `post`.
   std::vector<std::uint32_t> pre_of_syn;
 
@@ -62,9 +62,10 @@ struct SpikeProjection {
 
 // Builds the CSR arrays. Synapses of a row keep their relative order within a delay segment.
 // Throws std::invalid_argument on out-of-range indices or delays < 1 tick.
-SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop, std::uint32_t post_pop,
-                                       std::uint32_t n_pre, std::uint32_t n_post,
-                                       std::uint32_t receptor, std::vector<SynapseSpec> synapses);
+SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
+                                       std::uint32_t post_pop, std::uint32_t n_pre,
+                                       std::uint32_t n_post, std::uint32_t receptor,
+                                       std::vector<SynapseSpec> synapses);
 
 enum class CouplingKind : std::uint8_t { conductance, current };
 

@@ -14,7 +14,8 @@ class Recorder {
  public:
   virtual ~Recorder() = default;
   // Neurons `neurons` of population `population` spiked at tick t.
-  virtual void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) = 0;
+  virtual void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons,
+                         Tick t) = 0;
   // Probe `probe` sampled `values` (one per recorded neuron) at tick t.
   virtual void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) = 0;
   // Make everything so far durable (called at least every simulated second and after each trial).
@@ -38,7 +39,8 @@ class MemoryRecorder final : public Recorder {
   std::vector<Sample> samples;
   int flushes = 0;
 
-  void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) override {
+  void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons,
+                 Tick t) override {
     for (auto n : neurons) spikes.push_back({population, n, t});
   }
   void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override {

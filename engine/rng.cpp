@@ -6,7 +6,8 @@
 namespace sbx {
 
 std::uint64_t Rng::poisson(double mean) {
-  if (!(mean >= 0.0) || !std::isfinite(mean)) throw std::invalid_argument("poisson mean must be >= 0");
+  if (!(mean >= 0.0) || !std::isfinite(mean))
+    throw std::invalid_argument("poisson mean must be >= 0");
   if (mean == 0.0) return 0;
   if (mean < 10.0) {
     // Knuth: count uniforms until their product drops below e^-mean.

@@ -33,7 +33,8 @@ constexpr std::uint64_t splitmix64(std::uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-// 128-bit product for Lemire's method (a GCC/Clang extension; __extension__ keeps -Wpedantic quiet).
+// 128-bit product for Lemire's method (a GCC/Clang extension; __extension__ keeps -Wpedantic
+// quiet).
 __extension__ using Uint128 = unsigned __int128;
 
 class Rng {

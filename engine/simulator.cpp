@@ -38,10 +38,9 @@ std::uint32_t Simulator::add_projection(SpikeProjection proj) {
   rt.event_target = post.dynamics() == Dynamics::event_driven;
   if (!rt.event_target) {
     if (proj.receptor >= post.n_receptors())
-      throw std::invalid_argument("projection " + proj.name + ": population '" +
-                                  pops_[proj.post_population].name + "' (" +
-                                  std::string(post.model()) + ") has no receptor " +
-                                  std::to_string(proj.receptor));
+      throw std::invalid_argument(
+          "projection " + proj.name + ": population '" + pops_[proj.post_population].name + "' (" +
+          std::string(post.model()) + ") has no receptor " + std::to_string(proj.receptor));
     rt.buffer = post.receptor_buffer(proj.receptor);
   }
   const auto id = static_cast<std::uint32_t>(projs_.size());
@@ -61,13 +60,15 @@ std::uint32_t Simulator::add_continuous(ContinuousProjection proj) {
                                 "' has no continuous output");
   if (proj.kind == CouplingKind::conductance &&
       (!pre.output_reversal() || !post.conductance_input() || !post.conductance_reversal_input()))
-    throw std::invalid_argument("coupling " + proj.name + ": conductance coupling not supported by '" +
+    throw std::invalid_argument("coupling " + proj.name +
+                                ": conductance coupling not supported by '" +
                                 pops_[proj.post_population].name + "'");
   if (proj.kind == CouplingKind::current && !post.current_input())
     throw std::invalid_argument("coupling " + proj.name + ": '" + pops_[proj.post_population].name +
                                 "' takes no continuous current");
   if (pre.dynamics() != Dynamics::clocked || post.dynamics() != Dynamics::clocked)
-    throw std::invalid_argument("coupling " + proj.name + ": continuous couplings need clocked populations");
+    throw std::invalid_argument("coupling " + proj.name +
+                                ": continuous couplings need clocked populations");
   for (std::size_t k = 0; k < proj.pre.size(); ++k)
     if (proj.pre[k] >= pre.size() || proj.post[k] >= post.size())
       throw std::invalid_argument("coupling " + proj.name + ": index out of range");
@@ -104,7 +105,8 @@ std::uint32_t Simulator::add_control(ControlFn fn) {
 void Simulator::schedule_control(Tick t, std::uint32_t id, std::uint8_t order, std::uint32_t b,
                                  std::uint32_t c) {
   if (id >= controls_.size()) throw std::invalid_argument("unknown control callback");
-  if (order >= priority::spike_prediction) throw std::invalid_argument("control order must be < 64");
+  if (order >= priority::spike_prediction)
+    throw std::invalid_argument("control order must be < 64");
   Event e;
   e.tick = t;
   e.priority = static_cast<std::uint8_t>(priority::control_first + order);
@@ -115,8 +117,8 @@ void Simulator::schedule_control(Tick t, std::uint32_t id, std::uint8_t order, s
   queue_->push(e);
 }
 
-void Simulator::schedule_spike(std::uint32_t population, std::uint32_t neuron, std::uint32_t version,
-                               Tick when) {
+void Simulator::schedule_spike(std::uint32_t population, std::uint32_t neuron,
+                               std::uint32_t version, Tick when) {
   Event e;
   e.tick = std::max(when, now_);
   e.priority = priority::spike_prediction;
@@ -266,8 +268,8 @@ void Simulator::check_finite() const {
     const long idx = pops_[id].pop->first_nonfinite(var);
     if (idx >= 0)
       throw NumericalError("non-finite value in block '" + pops_[id].name + "', neuron " +
-                           std::to_string(idx) + ", variable '" + var + "' at t = " +
-                           std::to_string(grid_.to_ms(now_)) + " ms");
+                           std::to_string(idx) + ", variable '" + var +
+                           "' at t = " + std::to_string(grid_.to_ms(now_)) + " ms");
   }
 }
 
@@ -276,8 +278,9 @@ void Simulator::run_until(Tick t_end) {
   if (t_end < now_) throw std::invalid_argument("run_until: end time is in the past");
   const bool clocked = !clocked_.empty();
   if (clocked && (t_end - now_) % dt_ != 0)
-    throw std::invalid_argument("run_until: the run length (" + std::to_string(grid_.to_ms(t_end - now_)) +
-                                " ms) is not a multiple of dt (" + std::to_string(grid_.to_ms(dt_)) + " ms)");
+    throw std::invalid_argument(
+        "run_until: the run length (" + std::to_string(grid_.to_ms(t_end - now_)) +
+        " ms) is not a multiple of dt (" + std::to_string(grid_.to_ms(dt_)) + " ms)");
   const Tick flush_period = std::max<Tick>(grid_.round_ms(1000.0), 1);
   while (now_ < t_end) {
     process_events_upto(now_);

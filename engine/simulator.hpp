@@ -61,9 +61,9 @@ class Simulator final : public SpikeScheduler {
 
   // ---- building ------------------------------------------------------------------------
   std::uint32_t add_population(std::string name, std::unique_ptr<Population> pop);
-  std::uint32_t add_projection(SpikeProjection proj);            // returns projection id
-  std::uint32_t add_continuous(ContinuousProjection proj);       // returns coupling id
-  std::uint32_t add_probe(Probe probe);                          // throws on unknown variable
+  std::uint32_t add_projection(SpikeProjection proj);       // returns projection id
+  std::uint32_t add_continuous(ContinuousProjection proj);  // returns coupling id
+  std::uint32_t add_probe(Probe probe);                     // throws on unknown variable
   void set_recorder(Recorder* rec) { recorder_ = rec; }
   // Attach a learning rule (owned by the simulator) to a projection.
   void set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule);
@@ -95,7 +95,10 @@ class Simulator final : public SpikeScheduler {
 
   // Restart support: drop every pending event and set the clock (used between trials).
   void clear_events() { queue_->clear(); }
-  void reset_clock(Tick t) { now_ = t; last_flush_ = t; }
+  void reset_clock(Tick t) {
+    now_ = t;
+    last_flush_ = t;
+  }
 
   const SimulatorStats& stats() const { return stats_; }
   EventQueue& queue() { return *queue_; }

@@ -13,14 +13,16 @@ namespace sbx::testing {
 inline std::string real_stimulus_set() {
   return std::string(SBX_SHARED_DATA_DIR) + "/neuroblox_stimuli_set.csv";
 }
-inline bool have_real_stimulus_set() { return std::filesystem::exists(real_stimulus_set()); }
+inline bool have_real_stimulus_set() {
+  return std::filesystem::exists(real_stimulus_set());
+}
 
 }  // namespace sbx::testing
 
-#define SBX_REQUIRE_REAL_STIMULUS_SET()                                                  \
-  do {                                                                                   \
-    if (!sbx::testing::have_real_stimulus_set()) {                                       \
+#define SBX_REQUIRE_REAL_STIMULUS_SET()                                                 \
+  do {                                                                                  \
+    if (!sbx::testing::have_real_stimulus_set()) {                                      \
       MESSAGE("skipped: " << sbx::testing::real_stimulus_set() << " is not available"); \
-      return;                                                                            \
-    }                                                                                    \
+      return;                                                                           \
+    }                                                                                   \
   } while (0)

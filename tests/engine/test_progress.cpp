@@ -27,7 +27,8 @@ TEST_CASE("progress line formatting: percentage, counts, ETA and detail") {
   const std::string s = ProgressLine::format(100, 400, "trials", 10.0, "acc 0.52");
   CHECK(s == "[ 25.0%] 100/400 trials, 10s elapsed, ETA 30s | acc 0.52");
   CHECK(ProgressLine::format(0, 10, "ms", 0.0, "") == "[  0.0%] 0/10 ms, 0s elapsed, ETA ?");
-  CHECK(ProgressLine::format(5, 10, "ms", 200.0, "").find("3m20s elapsed, ETA 3m20s") != std::string::npos);
+  CHECK(ProgressLine::format(5, 10, "ms", 200.0, "").find("3m20s elapsed, ETA 3m20s") !=
+        std::string::npos);
 }
 
 TEST_CASE("progress line is silent for short runs and throttled to deciles off a terminal") {

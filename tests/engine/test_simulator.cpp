@@ -13,8 +13,18 @@ namespace {
 // Continuous inputs are recorded so the couplings can be checked.
 class ToyClocked final : public Population {
  public:
-  ToyClocked(std::uint32_t n, double drive) : v_(n, 0.0), drive_(n, drive), buf_(n, 0.0),
-        g_(n, 0.0), ge_(n, 0.0), i_(n, 0.0), out_(n, 0.5), rev_(n, -70.0), last_g_(n), last_ge_(n), last_i_(n) {}
+  ToyClocked(std::uint32_t n, double drive)
+      : v_(n, 0.0),
+        drive_(n, drive),
+        buf_(n, 0.0),
+        g_(n, 0.0),
+        ge_(n, 0.0),
+        i_(n, 0.0),
+        out_(n, 0.5),
+        rev_(n, -70.0),
+        last_g_(n),
+        last_ge_(n),
+        last_i_(n) {}
   std::string_view model() const override { return "toy_clocked"; }
   std::uint32_t size() const override { return static_cast<std::uint32_t>(v_.size()); }
   Dynamics dynamics() const override { return Dynamics::clocked; }
@@ -71,7 +81,10 @@ class ToyEvent final : public Population {
   std::vector<std::string> state_names() const override { return {"v"}; }
   void save_state(std::vector<double>&) const override {}
   void load_state(std::span<const double>) override {}
-  struct In { std::uint32_t neuron; Tick t; };
+  struct In {
+    std::uint32_t neuron;
+    Tick t;
+  };
   std::vector<In> received;
   std::vector<std::uint32_t> version_;
   std::vector<double> v_;
@@ -83,8 +96,8 @@ class ToyEvent final : public Population {
 }  // namespace
 
 TEST_CASE("clocked spikes are delivered after their delay and counted") {
-  Simulator sim(TimeGrid(0.001), 100);  // dt = 0.1 ms
-  auto a = std::make_unique<ToyClocked>(1, 1.0);    // reaches 1 after 1 ms -> spikes every 1 ms
+  Simulator sim(TimeGrid(0.001), 100);            // dt = 0.1 ms
+  auto a = std::make_unique<ToyClocked>(1, 1.0);  // reaches 1 after 1 ms -> spikes every 1 ms
   auto b = std::make_unique<ToyClocked>(1, 0.0);
   ToyClocked* pb = b.get();
   const auto ia = sim.add_population("A", std::move(a));
@@ -112,7 +125,8 @@ TEST_CASE("event-driven chain: exact ticks, stale predictions dropped, no clock 
   ToyEvent* pa = a.get();
   const auto ia = sim.add_population("A", std::move(a));
   // 0 -> 1 with delay 13 ticks, 1 -> 0 with delay 5 ticks: a ring of period 7+13+7+5 = 32 ticks.
-  sim.add_projection(build_spike_projection("A->A", ia, ia, 2, 2, 0, {{0, 1, 1.0, 13}, {1, 0, 1.0, 5}}));
+  sim.add_projection(
+      build_spike_projection("A->A", ia, ia, 2, 2, 0, {{0, 1, 1.0, 13}, {1, 0, 1.0, 5}}));
   MemoryRecorder rec;
   sim.set_recorder(&rec);
   sim.run_until(1 + 32 * 3 + 1);
@@ -131,7 +145,8 @@ TEST_CASE("event-driven chain: exact ticks, stale predictions dropped, no clock 
 TEST_CASE("control events at one tick run in their order, before deliveries") {
   Simulator sim(TimeGrid(0.001), 10);
   std::vector<int> log;
-  const auto c1 = sim.add_control([&](Tick, std::uint32_t b, std::uint32_t) { log.push_back(static_cast<int>(b)); });
+  const auto c1 = sim.add_control(
+      [&](Tick, std::uint32_t b, std::uint32_t) { log.push_back(static_cast<int>(b)); });
   sim.schedule_control(50, c1, 3, 30);
   sim.schedule_control(50, c1, 1, 10);
   sim.schedule_control(50, c1, 1, 11);
@@ -146,8 +161,8 @@ TEST_CASE("running in pieces equals running at once") {
     Simulator sim(TimeGrid(0.001), 100);
     const auto ia = sim.add_population("A", std::make_unique<ToyClocked>(3, 0.7));
     const auto ib = sim.add_population("B", std::make_unique<ToyClocked>(2, 0.3));
-    sim.add_projection(build_spike_projection("A->B", ia, ib, 3, 2, 0,
-                                              {{0, 0, 0.3, 1500}, {1, 1, 0.2, 700}, {2, 0, 0.1, 100}}));
+    sim.add_projection(build_spike_projection(
+        "A->B", ia, ib, 3, 2, 0, {{0, 0, 0.3, 1500}, {1, 1, 0.2, 700}, {2, 0, 0.1, 100}}));
     MemoryRecorder rec;
     sim.set_recorder(&rec);
     for (Tick s : stops) sim.run_until(s);
