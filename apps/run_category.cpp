@@ -338,21 +338,11 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   fo.force = opt.force;
   fo.swmr = desc.output.swmr;
   RunFile file(opt.out_path, sim.grid(), fo);
-  RunMeta meta;
-  meta.circuit_toml = desc.toml_text;
-  meta.circuit_file = desc.file;
-  meta.resolved_config_json = desc.resolved_json;
-  meta.command_line = opt.command_line;
-  meta.seed = desc.meta.seed;
-  file.write_meta(meta);
-  using S = circuits::OutputDesc::Spikes;
+  write_run_meta(desc, file, opt);
   for (std::uint32_t p = 0; p < sim.n_populations(); ++p) {
     const std::string& name = sim.population_name(p);
-    bool rec = desc.output.spikes == S::all;
-    if (desc.output.spikes == S::list)
-      for (const auto& b : desc.output.spike_blocks) rec = rec || b == name;
     const BlockDesc* b = desc.find_block(name);
-    if (rec)
+    if (spikes_recorded(desc, name))
       file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
   }
   file.enable_trials();

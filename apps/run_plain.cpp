@@ -13,8 +13,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
-                    Simulator& sim, RunFile& file, const RunOptions& opt) {
+void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file,
+                    const RunOptions& opt) {
   RunMeta meta;
   meta.circuit_toml = desc.toml_text;
   meta.circuit_file = desc.file;
@@ -22,17 +22,22 @@ void declare_common(const circuits::CircuitDescription& desc, const circuits::Bu
   meta.command_line = opt.command_line;
   meta.seed = desc.meta.seed;
   file.write_meta(meta);
+}
 
-  auto recorded = [&](const std::string& block) {
-    using S = circuits::OutputDesc::Spikes;
-    if (desc.output.spikes == S::all) return true;
-    if (desc.output.spikes == S::none) return false;
-    for (const auto& b : desc.output.spike_blocks)
-      if (b == block) return true;
-    return false;
-  };
+bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block) {
+  using S = circuits::OutputDesc::Spikes;
+  if (desc.output.spikes == S::all) return true;
+  if (desc.output.spikes == S::none) return false;
+  for (const auto& b : desc.output.spike_blocks)
+    if (b == block) return true;
+  return false;
+}
+
+void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
+                    Simulator& sim, RunFile& file, const RunOptions& opt) {
+  write_run_meta(desc, file, opt);
   for (const auto& [name, b] : built.blocks) {
-    if (!recorded(name)) continue;
+    if (!spikes_recorded(desc, name)) continue;
     for (std::uint32_t pid : b.populations)
       file.add_spike_population(pid, sim.population_name(pid), sim.population(pid).size(), b.type);
   }

@@ -33,6 +33,11 @@ struct RunSummary {
   std::map<std::string, double> figures;  // experiment-specific (e.g. accuracy)
 };
 
+// Writes /meta (TOML text, resolved config, seed, command line).
+void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file, const RunOptions& opt);
+// Whether [output].spikes asks for the spikes of `block`.
+bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block);
+
 // Declares /meta, /nodes + /spikes (per output.spikes), /report (per output.traces) and /edges.
 void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
                     Simulator& sim, RunFile& file, const RunOptions& opt);
