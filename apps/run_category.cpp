@@ -70,10 +70,22 @@ CategorySetup category_setup(const CircuitDescription& d) {
   auto stims = need("image_stimulus", 1);
   auto corts = need("cortical", 2);
   auto masses = blocks_of(d, "next_generation_ei");
-  auto strs = need("striatum", 2);
-  auto tans = need("tan", 2);
-  auto sncs = need("snc", 1);
-  auto pols = need("greedy_policy", 1);
+  // Without any striatum, TAN, SNc or policy block the circuit is the open-loop cortico-cortical
+  // Hebbian example (Neuroblox tutorial, first part): r = 1 every trial, only VAC -> AC learns.
+  const bool open_loop = blocks_of(d, "striatum").empty() && blocks_of(d, "tan").empty() &&
+                         blocks_of(d, "snc").empty() && blocks_of(d, "greedy_policy").empty();
+  sp.closed_loop = !open_loop;
+  if (open_loop)
+    for (const char* key : {"t_block", "reward_correct", "reward_incorrect"})
+      if (const auto at = ex.position(key);  // defaults carry the table's own position
+          at.line != d.experiment.pos.line || at.column != d.experiment.pos.column)
+        pr.add(ex.position(key), std::string("experiment.") + key,
+               "has no effect in an open-loop circuit (no striatum, tan, snc or greedy_policy "
+               "block: no block events, r = 1 every trial); remove it");
+  auto strs = open_loop ? blocks_of(d, "striatum") : need("striatum", 2);
+  auto tans = open_loop ? blocks_of(d, "tan") : need("tan", 2);
+  auto sncs = open_loop ? blocks_of(d, "snc") : need("snc", 1);
+  auto pols = open_loop ? blocks_of(d, "greedy_policy") : need("greedy_policy", 1);
   if (masses.size() > 1)
     pr.add(masses[1]->pos, "blocks." + masses[1]->name,
            "at most one next_generation_ei block is supported");
@@ -91,14 +103,16 @@ CategorySetup category_setup(const CircuitDescription& d) {
     throw UserError(pr.list);
   }
   ac = corts[0]->name == vac ? corts[1]->name : corts[0]->name;
-  if (policy_inputs.size() != 2) {
+  if (!open_loop && policy_inputs.size() != 2) {
     pr.add(pols[0]->pos, "blocks." + pols[0]->name,
            "a greedy_policy needs exactly two competitors (striatum -> policy edges), got " +
                std::to_string(policy_inputs.size()));
     throw UserError(pr.list);
   }
-  const std::array<std::string, 2> str{policy_inputs[0], policy_inputs[1]};
-  if (str[0] == str[1])
+  const std::array<std::string, 2> str =
+      open_loop ? std::array<std::string, 2>{"STR1", "STR2"}
+                : std::array<std::string, 2>{policy_inputs[0], policy_inputs[1]};
+  if (!open_loop && str[0] == str[1])
     pr.add(pols[0]->pos, "blocks." + pols[0]->name, "the two competitors must differ");
 
   auto cortical_spec = [&](const BlockDesc& b) {
@@ -121,7 +135,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
   };
   sp.vac = cortical_spec(*block(d, vac));
   sp.ac = cortical_spec(*block(d, ac));
-  for (int k = 0; k < 2; ++k) {
+  for (int k = 0; k < (open_loop ? 0 : 2); ++k) {
     const BlockDesc& b = *block(d, str[k]);
     sp.striata[k].name = b.name;
     sp.striata[k].n_inhib = static_cast<std::uint32_t>(b.params.integer("n_inhib"));
@@ -148,18 +162,20 @@ CategorySetup category_setup(const CircuitDescription& d) {
   sp.t_stimulus = stim.params.number("t_stimulus");
   sp.t_pause = stim.params.number("t_pause");
 
-  // TAN and SNc parameters (one value each in the experiment; both TANs must agree).
-  const auto& t0 = tans[0]->params;
-  const auto& t1 = tans[1]->params;
-  sp.tan_kappa = t0.number("kappa");
-  sp.tan_lambda = t0.number("lambda");
-  if (t1.number("kappa") != sp.tan_kappa || t1.number("lambda") != sp.tan_lambda)
-    pr.add(tans[1]->pos, "blocks." + tans[1]->name,
-           "both TAN blocks must have the same kappa and lambda (the experiment shares them)");
-  sp.snc_kappa = sncs[0]->params.number("kappa_da");
-  sp.snc_lambda = sncs[0]->params.number("lambda_da");
-  sp.snc_t_event = sncs[0]->params.number("t_event");
-  sp.policy_t_decision = pols[0]->params.number("t_decision");
+  if (!open_loop) {
+    // TAN and SNc parameters (one value each in the experiment; both TANs must agree).
+    const auto& t0 = tans[0]->params;
+    const auto& t1 = tans[1]->params;
+    sp.tan_kappa = t0.number("kappa");
+    sp.tan_lambda = t0.number("lambda");
+    if (t1.number("kappa") != sp.tan_kappa || t1.number("lambda") != sp.tan_lambda)
+      pr.add(tans[1]->pos, "blocks." + tans[1]->name,
+             "both TAN blocks must have the same kappa and lambda (the experiment shares them)");
+    sp.snc_kappa = sncs[0]->params.number("kappa_da");
+    sp.snc_lambda = sncs[0]->params.number("lambda_da");
+    sp.snc_t_event = sncs[0]->params.number("t_event");
+    sp.policy_t_decision = pols[0]->params.number("t_decision");
+  }
 
   // Edges.
   bool have_vac_ac = false, have_ac_str[2] = {false, false}, have_tan[2] = {false, false};
@@ -230,13 +246,13 @@ CategorySetup category_setup(const CircuitDescription& d) {
   }
   if (!have_vac_ac)
     pr.add(d.experiment.pos, "connections", "missing the " + vac + " -> " + ac + " edge");
-  for (int k = 0; k < 2; ++k) {
+  for (int k = 0; k < (open_loop ? 0 : 2); ++k) {
     if (!have_ac_str[k])
       pr.add(d.experiment.pos, "connections", "missing the " + ac + " -> " + str[k] + " edge");
     if (!have_tan[k])
       pr.add(d.experiment.pos, "connections", "missing a tan -> " + str[k] + " edge");
   }
-  if (!have_comp)
+  if (!open_loop && !have_comp)
     pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
 
   // Images.
@@ -276,7 +292,7 @@ Adjacency make_nodes(CategoryExperiment& ex) {
   for (std::uint32_t p = 0; p < sim.n_populations(); ++p)
     for (std::uint32_t i = 0; i < sim.population(p).size(); ++i)
       raw.push_back({sim.population_name(p) + "." + std::to_string(i), {p, i}});
-  for (int s = 0; s < 2; ++s) {
+  for (int s = 0; s < (ex.spec().closed_loop ? 2 : 0); ++s) {
     const std::string& n = ex.spec().striata[s].name;
     raw.push_back({n + ".matrisome", {-1, 0}});
     raw.push_back({n + ".striosome", {-1, 0}});
@@ -364,6 +380,9 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   file.set_adjacency(adj.names, adjacency_matrix(ex, adj));
   file.start();
   sim.set_recorder(&file);
+  // NaN/inf guard every 20 steps (1 ms at the default dt) besides the end-of-trial check, so the
+  // reported time is within 20 steps of the blow-up; the scan of 48 cells is cheap next to a step.
+  sim.set_nan_check(20);
 
   RunSummary sum;
   sum.build_s = secs(t0);
@@ -390,7 +409,9 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
       row.dopamine = r.dopamine;
       row.rpe = r.rpe;
       row.decision_time = r.decision_time;
-      file.append_trial(row);
+      // Crash safety: spikes and weight snapshots reach the file first, the trial row last (a
+      // separate flush each), so a process killed at any moment leaves no trial row without its
+      // weights; /trials is the commit record (tests/reliability/crash_test.py).
       if (snap) {
         auto pws = ex.plastic_weights();
         for (std::size_t k = 0; k < pws.size(); ++k)
@@ -398,12 +419,22 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
                               std::span<const double>(pws[k].weight.data(), pws[k].weight.size()));
       }
       file.flush();
+      file.append_trial(row);
+      file.flush();
       correct.push_back(r.correct ? 1 : 0);
       char detail[96];
       const std::size_t n = correct.size();
-      std::snprintf(detail, sizeof detail, "accuracy %.3f total, %.3f last 50", acc(0, n),
-                    acc(n > 50 ? n - 50 : 0, n));
-      if (!opt.quiet && (n % 50 == 0 || n == setup.n_trials))
+      if (setup.spec.closed_loop) {
+        std::snprintf(detail, sizeof detail, "accuracy %.3f total, %.3f last 50", acc(0, n),
+                      acc(n > 50 ? n - 50 : 0, n));
+      } else {  // open loop: no policy, so report the learning cortico-cortical weights instead
+        const auto w = ex.plastic_weights().front().weight;
+        double mean = 0.0;
+        for (double x : w) mean += x / static_cast<double>(w.size());
+        std::snprintf(detail, sizeof detail, "open loop, mean %s weight %.3f",
+                      plastic.front().name.c_str(), mean);
+      }
+      if (!opt.quiet && (n % 50 == 0 || n == setup.n_trials || !setup.spec.closed_loop))
         std::fprintf(stderr, "trial %zu/%zu: %s (%.1f s)\n", n, setup.n_trials, detail, secs(tl));
     });
   } catch (...) {
@@ -416,6 +447,12 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   sum.spikes = sim.stats().spikes;
   sum.synaptic_events = sim.stats().synaptic_events;
   sum.figures["trials"] = static_cast<double>(n);
+  sum.wall_s = secs(t0);
+  if (!setup.spec.closed_loop) {
+    file.finish(adjacency_matrix(ex, adj), sum.wall_s);
+    std::fprintf(stderr, "open loop: %zu trials, no policy (r = 1 every trial)\n", n);
+    return sum;
+  }
   sum.figures["accuracy"] = acc(0, n);
   sum.figures["accuracy_last50"] = acc(n > 50 ? n - 50 : 0, n);
   sum.figures["accuracy_1_20"] = acc(0, 20);

@@ -198,7 +198,11 @@ void add_neuroblox_blocks(Registry& r) {
       "category_learning",
       "Neuroblox ClassificationEnvironment + Agent (§1.12, §4): warm-up, then trials that each "
       "restart from the post-warm-up state; block latch/reset every t_block, decision, reward, "
-      "learning after the trial",
+      "learning after the trial. Closed loop: image_stimulus, 2 cortical, 2 striatum, 2 tan, 1 "
+      "snc, "
+      "1 greedy_policy (circuits_toml/category_learning.toml). Open loop (no striatum, tan, snc or "
+      "policy block): the cortico-cortical Hebbian example, r = 1 and action 0 every trial, no "
+      "block events (t_block, reward_* unused) (circuits_toml/cortical_hebbian.toml)",
       {integer("n_trials", 400, at_least(1), "number of trials"),
        num("t_warmup", "ms", 200.0, non_negative(), "warm-up length (shows image 1)"),
        num("t_block", "ms", 90.0, positive(), "block length of the latches and counter resets"),

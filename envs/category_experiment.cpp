@@ -249,7 +249,7 @@ void CategoryExperiment::build() {
   };
   vac_ = add_cortical(spec_.vac, layout_.vac);
   ac_ = add_cortical(spec_.ac, layout_.ac);
-  for (std::size_t s = 0; s < 2; ++s) {
+  for (std::size_t s = 0; s < (spec_.closed_loop ? 2u : 0u); ++s) {
     const StriatumBlockSpec& st = spec_.striata[s];
     NeurobloxHHParams msn = NeurobloxHHParams::inhibitory();
     msn.E_syn = st.E_syn_inhib;
@@ -304,6 +304,13 @@ void CategoryExperiment::build() {
     layout_.vac_ac_coupling = sim.add_continuous(std::move(c));
   }
 
+  if (!spec_.closed_loop) {
+    control_ = sim.add_control([this](Tick t, std::uint32_t b, std::uint32_t c) {
+      on_event(t, static_cast<ExperimentEvent>(b), c);
+    });
+    return;
+  }
+
   // ---- AC → STR_s: per-source weights, MSNs (hypergeometric), matrisome, striosome ----
   const std::uint32_t n_ac = layout_.ac.n_excitatory();
   ac_exci_index_.resize(n_ac);
@@ -352,6 +359,11 @@ void CategoryExperiment::schedule_segment(Tick t0, double length_ms) {
     const Tick t = t0 + g.from_ms(offset_ms);
     if (t < end) sim.schedule_control(t, control_, order_of(e), static_cast<std::uint32_t>(e), arg);
   };
+  if (!spec_.closed_loop) {  // open loop: nothing reads the block windows or discrete units
+    at(spec_.t_stimulus, ExperimentEvent::stimulus_off);
+    latches_in_segment_ = 0;
+    return;
+  }
   at(spec_.competition_reset_time, ExperimentEvent::competition_reset);
   const Tick block = g.from_ms(spec_.t_block);
   for (Tick k = 1; t0 + k * block < end; ++k) {
@@ -490,6 +502,14 @@ CategoryTrialRow CategoryExperiment::run_trial() {
   row.category = env_.current_category();
   row.start_time = g.to_ms(t0);
   row.stop_time = g.to_ms(t1);
+  if (!spec_.closed_loop) {  // Neuroblox without a policy: action 0, feedback r = 1 (§3)
+    row.action = 0;
+    row.correct = false;
+    row.reward = 1.0;
+    row.decision_time = row.dopamine = row.rpe = row.snc_dopamine = std::nan("");
+    learn(row.reward, 0.0);
+    return row;
+  }
   row.decision_time = row.start_time + spec_.policy_t_decision;
   const std::array<double, 2> rho = {units_[0].matrisome.rho_snapshot(),
                                      units_[1].matrisome.rho_snapshot()};
@@ -512,7 +532,7 @@ void CategoryExperiment::learn(double r, double eps) {
     ContinuousProjection& c = sim.continuous(layout_.vac_ac_coupling);
     spec_.vac_ac_rule.apply(c.weight, c.pre, cum_vac, c.post, cum_ac, r);
   }
-  if (spec_.ac_str_plastic) {
+  if (spec_.closed_loop && spec_.ac_str_plastic) {
     for (std::size_t s = 0; s < 2; ++s) {
       // Post-synaptic factor: the striatum's matrisome H at the end of the trial (§3.3).
       const std::array<double, 1> H = {units_[s].matrisome.H_learning()};
@@ -539,7 +559,7 @@ std::vector<PlasticWeights> CategoryExperiment::plastic_weights() {
     ContinuousProjection& c = sim.continuous(layout_.vac_ac_coupling);
     out.push_back({c.name, c.weight, c.pre, c.post});
   }
-  for (std::size_t s = 0; s < 2; ++s) {
+  for (std::size_t s = 0; s < (spec_.closed_loop ? 2u : 0u); ++s) {
     ContinuousProjection& c = sim.continuous(layout_.ac_msn_coupling[s]);
     out.push_back({c.name + ".msn", c.weight, c.pre, c.post});
     out.push_back({c.name + ".matrisome", w_matrisome_[s], ac_exci_index_, zeros_});

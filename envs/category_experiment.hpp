@@ -80,6 +80,10 @@ struct StriatumBlockSpec {
 
 struct CategoryExperimentSpec {
   std::uint64_t seed = 0;
+  // false = the open-loop cortico-cortical Hebbian example (§5.1, last paragraph): stimulus, VAC,
+  // AC and the ascending mass only — no striata, TAN, SNc or policy, no block events, r = 1 and
+  // action 0 every trial, only VAC→AC learns.
+  bool closed_loop = true;
   CorticalBlockSpec vac{"VAC", 4, 5};
   CorticalBlockSpec ac{"AC", 2, 5};
   std::array<StriatumBlockSpec, 2> striata{{{"STR1"}, {"STR2"}}};

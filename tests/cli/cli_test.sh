@@ -81,6 +81,30 @@ assert f['adjacency/before'].shape == (n, n) and not np.isnan(f['adjacency/after
 assert f['meta'].attrs['completed'] == 1
 PY
     fi ;;
+  cortical_hebbian_open_loop)
+    # The open-loop example (§5.1): 38 HH cells, no policy; r = 1 and action 0 every trial, only
+    # VAC->AC learns and its weights move toward W_lim = 15 (here: 4 short trials).
+    OL="$SRC/circuits_toml/cortical_hebbian.toml"
+    "$BIN" check "$OL" | grep -q ": ok" || fail "check of cortical_hebbian.toml"
+    expect_error "experiment.t_block.*open-loop" -- "$BIN" run "$OL" --set experiment.t_block=80.0 --out "$T/run.h5"
+    "$BIN" run "$OL" --set experiment.n_trials=4 --set blocks.stim.t_stimulus=400.0 \
+      --out "$T/run.h5" --quiet || fail "open-loop run failed"
+    if $PY -c "import h5py" 2>/dev/null; then
+      $PY - "$T/run.h5" <<'PY' || fail "open-loop run file content"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+t = f['trials'][:]
+assert len(t) == 4 and np.all(t['action'] == 0) and np.all(t['reward'] == 1.0), t
+assert list(f['weights'].keys()) == ['VAC->AC'], list(f['weights'].keys())
+w = f['weights/VAC->AC/values'][:]
+assert w.shape == (5, 20), w.shape
+assert np.all(w[0] == 3.0)
+d0, d4 = np.abs(15.0 - w[0]), np.abs(15.0 - w[4])
+assert np.all(d4 <= d0 + 1e-12) and d4.sum() < d0.sum(), (w[0], w[4])   # toward W_lim
+assert set(f['spikes'].keys()) == {'VAC', 'AC', 'ASC'}, list(f['spikes'].keys())
+assert f['meta'].attrs['completed'] == 1
+PY
+    fi ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
