@@ -409,6 +409,15 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
       row.dopamine = r.dopamine;
       row.rpe = r.rpe;
       row.decision_time = r.decision_time;
+      const bool closed = setup.spec.closed_loop;
+      auto diag = [&](const std::array<double, 2>& v, double& a, double& b) {
+        a = closed ? v[0] : std::nan("");
+        b = closed ? v[1] : std::nan("");
+      };
+      diag(r.striosome_block1, row.striosome_1, row.striosome_2);
+      diag(r.tan_rate, row.tan_rate_1, row.tan_rate_2);
+      diag(r.tan_spikes, row.tan_spikes_1, row.tan_spikes_2);
+      diag(r.matrisome_drive, row.drive_1, row.drive_2);
       // Crash safety: spikes and weight snapshots reach the file first, the trial row last (a
       // separate flush each), so a process killed at any moment leaves no trial row without its
       // weights; /trials is the commit record (tests/reliability/crash_test.py).

@@ -287,6 +287,14 @@ H5::CompType trial_mem_type() {
   t.insertMember("dopamine", offsetof(TrialRow, dopamine), PredType::NATIVE_DOUBLE);
   t.insertMember("rpe", offsetof(TrialRow, rpe), PredType::NATIVE_DOUBLE);
   t.insertMember("decision_time", offsetof(TrialRow, decision_time), PredType::NATIVE_DOUBLE);
+  t.insertMember("striosome_1", offsetof(TrialRow, striosome_1), PredType::NATIVE_DOUBLE);
+  t.insertMember("striosome_2", offsetof(TrialRow, striosome_2), PredType::NATIVE_DOUBLE);
+  t.insertMember("tan_rate_1", offsetof(TrialRow, tan_rate_1), PredType::NATIVE_DOUBLE);
+  t.insertMember("tan_rate_2", offsetof(TrialRow, tan_rate_2), PredType::NATIVE_DOUBLE);
+  t.insertMember("tan_spikes_1", offsetof(TrialRow, tan_spikes_1), PredType::NATIVE_DOUBLE);
+  t.insertMember("tan_spikes_2", offsetof(TrialRow, tan_spikes_2), PredType::NATIVE_DOUBLE);
+  t.insertMember("drive_1", offsetof(TrialRow, drive_1), PredType::NATIVE_DOUBLE);
+  t.insertMember("drive_2", offsetof(TrialRow, drive_2), PredType::NATIVE_DOUBLE);
   return t;
 }
 
@@ -319,7 +327,15 @@ H5::CompType trial_file_type() {
                       {"reward", &PredType::IEEE_F64LE},
                       {"dopamine", &PredType::IEEE_F64LE},
                       {"rpe", &PredType::IEEE_F64LE},
-                      {"decision_time", &PredType::IEEE_F64LE}});
+                      {"decision_time", &PredType::IEEE_F64LE},
+                      {"striosome_1", &PredType::IEEE_F64LE},
+                      {"striosome_2", &PredType::IEEE_F64LE},
+                      {"tan_rate_1", &PredType::IEEE_F64LE},
+                      {"tan_rate_2", &PredType::IEEE_F64LE},
+                      {"tan_spikes_1", &PredType::IEEE_F64LE},
+                      {"tan_spikes_2", &PredType::IEEE_F64LE},
+                      {"drive_1", &PredType::IEEE_F64LE},
+                      {"drive_2", &PredType::IEEE_F64LE}});
 }
 
 H5::CompType episode_mem_type() {

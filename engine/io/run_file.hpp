@@ -26,7 +26,11 @@
 //   /weights/<edge>  values f64[n_snapshots x E], after_trial i32[n_snapshots] (-1 = initial,
 //                    written by add_edges), source_ids, target_ids u64[E]
 //   /trials          compound {trial u4, start_time f8, stop_time f8, stimulus u4, category u1,
-//                    action i1, correct u1, reward f8, dopamine f8, rpe f8, decision_time f8}
+//                    action i1, correct u1, reward f8, dopamine f8, rpe f8, decision_time f8,
+//                    striosome_1/2, tan_rate_1/2, tan_spikes_1/2, drive_1/2 f8} — the last eight
+//                    are the per-striatum quantities that decide choices and dopamine (Neuroblox
+//                    §8.2: block-1 striosome latch, TAN rate and draw, matrisome decision drive;
+//                    NaN when the experiment has no striata)
 //   /episodes        compound {episode u4, return f8, length u4, terminated u1, truncated u1}
 //   /adjacency       node_names str[N], before f64[N x N], after f64[N x N] (NaN until finish())
 //
@@ -89,6 +93,11 @@ struct TrialRow {
   double dopamine = 0.0;
   double rpe = 0.0;
   double decision_time = 0.0;  // ms (NaN = no decision)
+  // Diagnostics per striatum s = 1, 2 (NaN = not applicable).
+  double striosome_1 = 0.0, striosome_2 = 0.0;    // striosome latch at the first block end
+  double tan_rate_1 = 0.0, tan_rate_2 = 0.0;      // R_TAN at the TAN draw
+  double tan_spikes_1 = 0.0, tan_spikes_2 = 0.0;  // TAN_spikes written by the draw
+  double drive_1 = 0.0, drive_2 = 0.0;            // matrisome decision variable ρ_
 };
 
 // One row of /episodes (step-based environments).

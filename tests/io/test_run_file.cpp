@@ -377,16 +377,20 @@ TEST_CASE("run file round trip: every group, dataset, type and attribute") {
     check_growing(t);
     CHECK(dims_of(t) == std::vector<hsize_t>{2});
     H5::CompType ft = t.getCompType();
-    const char* names[] = {"trial",    "start_time", "stop_time",    "stimulus",
-                           "category", "action",     "correct",      "reward",
-                           "dopamine", "rpe",        "decision_time"};
+    const char* names[] = {"trial",        "start_time", "stop_time",     "stimulus",
+                           "category",     "action",     "correct",       "reward",
+                           "dopamine",     "rpe",        "decision_time", "striosome_1",
+                           "striosome_2",  "tan_rate_1", "tan_rate_2",    "tan_spikes_1",
+                           "tan_spikes_2", "drive_1",    "drive_2"};
     const H5::PredType* types[] = {
         &PredType::STD_U32LE,  &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::STD_U32LE,
         &PredType::STD_U8LE,   &PredType::STD_I8LE,   &PredType::STD_U8LE,   &PredType::IEEE_F64LE,
+        &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::IEEE_F64LE,
+        &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::IEEE_F64LE,
         &PredType::IEEE_F64LE, &PredType::IEEE_F64LE, &PredType::IEEE_F64LE};
-    REQUIRE(ft.getNmembers() == 11);
-    CHECK(ft.getSize() == 59);  // packed: 3*4 + 3*1 ... = 4+8+8+4+1+1+1+8+8+8+8
-    for (int i = 0; i < 11; ++i) {
+    REQUIRE(ft.getNmembers() == 19);
+    CHECK(ft.getSize() == 123);  // packed: 4+8+8+4+1+1+1+8+8+8+8 + 8 diagnostics * 8
+    for (int i = 0; i < 19; ++i) {
       CHECK(ft.getMemberName(static_cast<unsigned>(i)) == names[i]);
       CHECK(ft.getMemberDataType(static_cast<unsigned>(i)) == *types[i]);
     }
