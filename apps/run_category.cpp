@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include "apps/checkpoint.hpp"
 #include "engine/errors.hpp"
+#include "engine/state_stream.hpp"
 #include "models/hh_neuroblox.hpp"
 
 namespace sbx::app {
@@ -339,6 +341,31 @@ std::vector<double> adjacency_matrix(CategoryExperiment& ex, const Adjacency& a)
 
 }  // namespace
 
+namespace {
+
+// Forwards to the run file and counts the spikes of each population it was given (a checkpoint
+// records how many spikes of the run file it covers).
+class CountingRecorder final : public Recorder {
+ public:
+  CountingRecorder(RunFile& file, std::size_t n_populations) : file_(file), n_(n_populations, 0) {}
+  void on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons,
+                 Tick t) override {
+    n_[population] += neurons.size();
+    file_.on_spikes(population, neurons, t);
+  }
+  void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override {
+    file_.on_sample(probe, t, values);
+  }
+  void flush() override { file_.flush(); }
+  std::uint64_t& count(std::uint32_t population) { return n_[population]; }
+
+ private:
+  RunFile& file_;
+  std::vector<std::uint64_t> n_;
+};
+
+}  // namespace
+
 RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto secs = [](std::chrono::steady_clock::time_point a) {
@@ -350,16 +377,27 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   CategoryExperiment ex(setup.spec, std::move(env));
   Simulator& sim = ex.simulator();
 
+  // A resumed run writes a new file next to the interrupted one and renames it over it once the
+  // rows before the checkpoint are copied (apps/checkpoint.hpp).
+  const bool resuming = opt.resume != nullptr;
+  const std::string& final_path = opt.out_path;
   RunFileOptions fo;
-  fo.force = opt.force;
+  fo.force = resuming || opt.force;
   fo.swmr = desc.output.swmr;
-  RunFile file(opt.out_path, sim.grid(), fo);
+  RunFile file(resuming ? final_path + ".resume.tmp" : final_path, sim.grid(), fo);
+  if (opt.checkpoint_every && !resuming) {
+    std::error_code ec;  // a stale checkpoint of an earlier run at this path
+    std::filesystem::remove(checkpoint_path(final_path), ec);
+  }
   write_run_meta(desc, file, opt);
+  std::vector<std::pair<std::uint32_t, std::string>> recorded;  // populations with /spikes
   for (std::uint32_t p = 0; p < sim.n_populations(); ++p) {
     const std::string& name = sim.population_name(p);
     const BlockDesc* b = desc.find_block(name);
-    if (spikes_recorded(desc, name))
+    if (spikes_recorded(desc, name)) {
       file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
+      recorded.emplace_back(p, name);
+    }
   }
   file.enable_trials();
   const bool snap = desc.experiment.params.boolean("record_weights");
@@ -379,14 +417,92 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   Adjacency adj = make_nodes(ex);
   file.set_adjacency(adj.names, adjacency_matrix(ex, adj));
   file.start();
-  sim.set_recorder(&file);
+  CountingRecorder recorder(file, sim.n_populations());
+  sim.set_recorder(&recorder);
   // NaN/inf guard every 20 steps (1 ms at the default dt) besides the end-of-trial check, so the
   // reported time is within 20 steps of the blow-up; the scan of 48 cells is cheap next to a step.
   sim.set_nan_check(20);
 
   RunSummary sum;
-  sum.build_s = secs(t0);
   std::vector<int> correct;
+  std::uint64_t restored_spikes = 0;  // spikes before the checkpoint (recorded populations)
+  if (resuming) {
+    // Restore the learning state, then copy the rows the checkpoint covers from the interrupted
+    // file: weight snapshots, spikes, trial rows.
+    const CheckpointInfo& c = *opt.resume;
+    try {
+      StateReader r(c.experiment_state);
+      ex.load_checkpoint(r);
+      if (!r.at_end()) StateReader::fail("trailing bytes after the experiment state");
+    } catch (const std::runtime_error& e) {
+      throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume", e.what()});
+    }
+    {
+      OldRunFile old(final_path);
+      if (snap) {
+        for (std::size_t k = 0; k < plastic.size(); ++k) {
+          const std::string g = "weights/" + plastic[k].name;
+          const std::size_t E = plastic[k].weight.size();
+          const auto values = old.doubles(g + "/values", c.weight_snapshots, E);
+          const auto after = old.i32(g + "/after_trial", c.weight_snapshots);
+          for (std::size_t i = 1; i < after.size(); ++i)  // row 0 (initial) is already there
+            file.append_weights(edge_ids[k], after[i],
+                                std::span<const double>(values.data() + i * E, E));
+        }
+      }
+      for (const auto& [pid, name] : recorded) {
+        std::uint64_t n = 0;
+        bool found = false;
+        for (const auto& [pn, count] : c.spike_counts)
+          if (pn == name) n = count, found = true;
+        if (!found)
+          throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume",
+                                     "the checkpoint has no spike count for '" + name + "'"});
+        const auto ts = old.doubles("spikes/" + name + "/timestamps", n);
+        const auto ids64 = old.u64("spikes/" + name + "/node_ids", n);
+        std::vector<std::uint32_t> ids;
+        for (std::size_t i = 0; i < ts.size();) {  // one call per time step, as the engine does
+          std::size_t j = i;
+          ids.clear();
+          for (; j < ts.size() && ts[j] == ts[i]; ++j)
+            ids.push_back(static_cast<std::uint32_t>(ids64[j]));
+          file.on_spikes(pid, ids, sim.grid().round_ms(ts[i]));
+          i = j;
+        }
+        recorder.count(pid) = n;
+        restored_spikes += n;
+      }
+      for (const TrialRow& row : RunFile::read_trials(old.id(), c.trials_done)) {
+        file.append_trial(row);
+        correct.push_back(row.correct ? 1 : 0);
+      }
+      file.flush();
+    }
+    file.rename(final_path);
+  }
+  auto write_checkpoint_now = [&]() {
+    CheckpointInfo c;
+    c.version = SBX_VERSION;
+    c.circuit_toml = desc.toml_text;
+    c.circuit_file = desc.file;
+    c.overrides = opt.overrides;
+    c.command_line = resuming ? opt.resume->command_line : opt.command_line;
+    c.run_path = std::filesystem::absolute(final_path).string();
+    c.cwd = std::filesystem::current_path().string();
+    c.checkpoint_every = opt.checkpoint_every;
+    c.trials_done = ex.trials_done();
+    c.weight_snapshots = snap ? c.trials_done + 1 : 0;
+    for (const auto& [pid, name] : recorded) c.spike_counts.emplace_back(name, recorder.count(pid));
+    StateWriter w;
+    ex.save_checkpoint(w);
+    c.experiment_state = w.bytes();
+    write_checkpoint(checkpoint_path(final_path), c);
+  };
+  auto drop_checkpoint = [&]() {  // the finished file needs no checkpoint
+    std::error_code ec;
+    if (opt.checkpoint_every || resuming) std::filesystem::remove(checkpoint_path(final_path), ec);
+  };
+  sum.build_s = secs(t0);
   const auto tl = std::chrono::steady_clock::now();
   auto acc = [&](std::size_t from, std::size_t to) {  // mean over [from, to)
     to = std::min(to, correct.size());
@@ -430,6 +546,10 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
       file.flush();
       file.append_trial(row);
       file.flush();
+      // After the flush, so the checkpoint never covers rows the file does not hold yet.
+      if (opt.checkpoint_every && ex.trials_done() % opt.checkpoint_every == 0 &&
+          ex.trials_done() < setup.n_trials)
+        write_checkpoint_now();
       correct.push_back(r.correct ? 1 : 0);
       char detail[96];
       const std::size_t n = correct.size();
@@ -453,12 +573,13 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   sum.loop_s = secs(tl);
   const std::size_t n = correct.size();
   sum.simulated_ms = setup.spec.t_warmup + static_cast<double>(n) * setup.spec.t_trial();
-  sum.spikes = sim.stats().spikes;
+  sum.spikes = sim.stats().spikes + restored_spikes;
   sum.synaptic_events = sim.stats().synaptic_events;
   sum.figures["trials"] = static_cast<double>(n);
   sum.wall_s = secs(t0);
   if (!setup.spec.closed_loop) {
     file.finish(adjacency_matrix(ex, adj), sum.wall_s);
+    drop_checkpoint();
     std::fprintf(stderr, "open loop: %zu trials, no policy (r = 1 every trial)\n", n);
     return sum;
   }
@@ -468,6 +589,7 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   if (n >= 400) sum.figures["accuracy_100_400"] = acc(99, 400);
   sum.wall_s = secs(t0);
   file.finish(adjacency_matrix(ex, adj), sum.wall_s);
+  drop_checkpoint();
   std::fprintf(stderr, "accuracy: %.3f over %zu trials (last 50: %.3f)\n", acc(0, n), n,
                acc(n > 50 ? n - 50 : 0, n));
   return sum;

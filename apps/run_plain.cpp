@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "engine/errors.hpp"
 #include "engine/progress.hpp"
 
 namespace sbx::app {
@@ -87,7 +88,6 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   declare_common(desc, built, *sim, file, opt);
   file.start();
   sim->set_recorder(&file);
-  sim->set_nan_check(1000);
 
   RunSummary s;
   s.build_s = seconds_since(t0);
@@ -97,7 +97,23 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
                     std::max<Tick>(end / 1000, 1));
   const auto tl = std::chrono::steady_clock::now();
   try {
-    sim->run_until(end);
+    // Numerical guard: every state is checked for NaN/inf after each chunk of ~10 ms of simulated
+    // time (a whole number of dt steps). The simulator's own per-step check only sees clocked
+    // populations; this one also covers event-driven ones, and names the interval of the blow-up.
+    const Tick dt = std::max<Tick>(sim->dt(), 1);
+    const Tick chunk = std::max<Tick>(sim->grid().round_ms(10.0) / dt, 1) * dt;
+    Tick last_ok = sim->now();
+    while (sim->now() < end) {
+      const Tick remaining = end - sim->now();
+      sim->run_until(sim->now() + (remaining > chunk ? chunk : remaining));
+      try {
+        sim->check_finite();
+      } catch (const NumericalError& e) {
+        throw NumericalError(std::string(e.what()) + " (every state was finite at t = " +
+                             std::to_string(sim->grid().to_ms(last_ok)) + " ms)");
+      }
+      last_ok = sim->now();
+    }
   } catch (...) {
     file.flush();  // keep everything up to the failure
     throw;

@@ -16,11 +16,17 @@
 
 namespace sbx::app {
 
+struct CheckpointInfo;
+
 struct RunOptions {
   std::string out_path;  // resolved output path
   bool force = false;
   bool quiet = false;  // no progress line
   std::string command_line;
+  // Checkpoint/resume (apps/checkpoint.hpp; trial-based experiments only).
+  std::uint64_t checkpoint_every = 0;            // trials between checkpoints, 0 = none
+  std::vector<std::string> overrides;            // the --set arguments, saved in checkpoints
+  std::shared_ptr<const CheckpointInfo> resume;  // continue from this checkpoint
 };
 
 struct RunSummary {

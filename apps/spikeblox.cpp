@@ -6,13 +6,18 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "apps/checkpoint.hpp"
 #include "apps/experiments.hpp"
+#include "apps/graph.hpp"
+#include "apps/plot.hpp"
 #include "apps/run_plain.hpp"
+#include "apps/sweep.hpp"
 #include "circuits/loader.hpp"
 #include "engine/errors.hpp"
 #include "engine/io/run_file.hpp"
@@ -34,6 +39,35 @@ void print_user_error(const sbx::UserError& e) {
             << "; nothing was run and no file was written.\n";
 }
 
+// `spikeblox sweep`: MPI is started only here, and only under an MPI launcher (apps/sweep_mpi.hpp).
+int sweep_command(sbx::app::SweepOptions opt) {
+  namespace mpi = sbx::app::mpi;
+  mpi::World world;
+  try {
+    world = mpi::init(nullptr, nullptr);
+  } catch (const std::exception& e) {
+    std::cerr << "spikeblox: error: " << e.what() << "\n";
+    return 2;
+  }
+  int rc = 1;
+  try {
+    std::error_code ec;
+    opt.exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw std::runtime_error("cannot find the spikeblox binary: " + ec.message());
+    rc = sbx::app::run_sweep(opt, world);
+  } catch (const sbx::UserError& e) {
+    print_user_error(e);
+    mpi::abort(world, 2);
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "spikeblox: error: " << e.what() << "\n";
+    mpi::abort(world, 1);  // the other ranks would wait for this one forever
+    return 1;
+  }
+  mpi::finalize(world);
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,17 +82,61 @@ int main(int argc, char** argv) {
   bool force = false, json = false, quiet = false;
 
   auto* run = app.add_subcommand("run", "Run a circuit and write its HDF5 run file");
-  run->add_option("FILE", file, "circuit TOML file")->required();
+  run->add_option("FILE", file, "circuit TOML file (required unless --resume)");
   run->add_option("--out,-o", out, "run file path (default: [output].file of the circuit)");
   run->add_option("--set", sets, "override a key before validation: dotted.key=value (repeatable)");
   run->add_option("--seed", seed, "master seed (same as --set meta.seed=N)");
+  long long threads = -1;
+  run->add_option("--threads", threads,
+                  "worker threads for clocked neuron updates (same as --set run.threads=N); "
+                  "results are bit-identical for every count");
   run->add_flag("--force", force, "overwrite an existing run file");
   run->add_flag("--json", json, "print the summary as one JSON line on stdout");
   run->add_flag("--quiet,-q", quiet, "no progress line");
+  std::uint64_t checkpoint_every = 0;
+  std::string resume;
+  run->add_option("--checkpoint-every", checkpoint_every,
+                  "save the full learning state to RUN.h5.ckpt every N trials (trial-based "
+                  "experiments)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--resume", resume,
+                  "continue the interrupted run RUN.h5 from its last checkpoint (no FILE needed)");
 
   auto* check = app.add_subcommand("check", "Validate a circuit without running it");
   check->add_option("FILE", file, "circuit TOML file")->required();
   check->add_option("--set", sets, "override a key before validation: dotted.key=value");
+
+  sbx::app::SweepOptions sw;
+  auto* sweep = app.add_subcommand(
+      "sweep",
+      "Run a circuit for every (grid point, seed): one run file each plus DIR/index.csv. Runs in "
+      "parallel on local cores; under mpirun/srun the runs are shared out over the ranks");
+  sweep->add_option("FILE", sw.circuit_file, "circuit TOML file")->required();
+  sweep->add_option("--seeds", sw.seeds,
+                    "seeds: A..B, a,b,c or both (1..5,9); default: the circuit's meta.seed");
+  sweep->add_option("--grid", sw.grids,
+                    "sweep a key: dotted.key=v1,v2,... (repeatable; every combination is run)");
+  sweep->add_option("--set", sw.sets, "override a key in every run: dotted.key=value");
+  sweep->add_option("--jobs,-j", sw.jobs,
+                    "runs at a time per process (default 0: the cores, shared among the MPI ranks "
+                    "on a node)");
+  sweep->add_option("--out,-o", sw.out_dir, "output folder (default: sweeps/<meta.name>)");
+  sweep->add_flag("--quiet,-q", sw.quiet, "print only failures and the summary");
+
+  auto* graph = app.add_subcommand("graph", "Write the circuit as a Graphviz DOT graph");
+  graph->add_option("FILE", file, "circuit TOML file")->required();
+  graph->add_option("--out,-o", out, "DOT file to write (default: stdout)");
+  graph->add_option("--set", sets, "override a key before validation: dotted.key=value");
+
+  // `plot` only passes its arguments on to `python3 -m analysis plot` (apps/plot.hpp).
+  std::vector<std::string> plot_files;
+  std::string plot_out, plot_window, plot_what;
+  auto* plot = app.add_subcommand(
+      "plot", "Write PNG figures of run files (or of a sweep's index.csv) with analysis/");
+  plot->add_option("FILES", plot_files, "run file(s) RUN.h5, or one sweep index.csv")->required();
+  plot->add_option("--out,-o", plot_out, "output folder (default: RUN_plots next to the run)");
+  plot->add_option("--window", plot_window, "moving-average window in trials (default 20)");
+  plot->add_option("--what", plot_what, "comma-separated subset of the figures");
 
   try {
     app.parse(argc, argv);
@@ -67,22 +145,49 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  if (sweep->parsed()) return sweep_command(sw);
+  if (plot->parsed()) {
+    std::vector<std::string> args = plot_files;
+    for (const auto& [flag, value] : {std::pair<const char*, const std::string&>{"--out", plot_out},
+                                      {"--window", plot_window},
+                                      {"--what", plot_what}})
+      if (!value.empty()) args.insert(args.end(), {flag, value});
+    return sbx::app::exec_plot(args);
+  }
+
   try {
     if (seed >= 0) sets.push_back("meta.seed=" + std::to_string(seed));
-    const sbx::circuits::CircuitDescription desc = sbx::circuits::load_circuit_file(file, sets);
+    if (threads >= 0) sets.push_back("run.threads=" + std::to_string(threads));
+    sbx::app::RunOptions opt;
+    opt.checkpoint_every = checkpoint_every;
+    if (run->parsed() && resume.empty() && file.empty())
+      throw sbx::UserError("spikeblox run: a circuit FILE is required (or --resume RUN.h5)");
+    const sbx::circuits::CircuitDescription desc =
+        resume.empty() ? sbx::circuits::load_circuit_file(file, sets)
+                       : sbx::app::prepare_resume(
+                             resume, !file.empty() || !sets.empty() || !out.empty() || force,
+                             join_args(argc, argv), opt);
+    if (graph->parsed()) {
+      sbx::app::write_circuit_dot_file(desc, out);
+      if (!out.empty()) std::cerr << "wrote " << out << "\n";
+      return 0;
+    }
     if (check->parsed()) {
       sbx::app::check_experiment(desc);
       std::cout << file << ": ok (" << desc.blocks.size() << " blocks, " << desc.connections.size()
                 << " connections, experiment '" << desc.experiment.type << "')\n";
       return 0;
     }
-    sbx::app::RunOptions opt;
-    opt.out_path = out.empty() ? desc.output_path() : out;
+    if (!opt.resume) {
+      opt.out_path = out.empty() ? desc.output_path() : out;
+      opt.overrides = sets;
+      opt.command_line = join_args(argc, argv);
+    }
     opt.force = force;
     opt.quiet = quiet;
-    opt.command_line = join_args(argc, argv);
+    sbx::app::check_checkpoint_options(desc, opt);
     // Refuse an existing file / unwritable place before any work is done.
-    sbx::RunFile::check_target(opt.out_path, force);
+    if (!opt.resume) sbx::RunFile::check_target(opt.out_path, force);
     const sbx::app::RunSummary s = sbx::app::run_experiment(desc, opt);
     const double ev_rate = s.loop_s > 0 ? static_cast<double>(s.synaptic_events) / s.loop_s : 0.0;
     if (json) {

@@ -7,6 +7,7 @@ this machine, --reps times each after one warm-up, and prints per benchmark: med
 median whole-process time, spike counts (must agree within 10 %) and the speed ratio.
 
 Usage:  /usr/bin/python3 bench/brette_vs_brian2.py [--reps 5] [--bench cuba cobahh] [--threads 1]
+                                                  [--bin build/spikeblox]
 Needs:  bash scripts/install-deps.sh --with-peers   (Debian python3-brian)
 """
 import argparse
@@ -61,7 +62,9 @@ def main():
     ap.add_argument('--reps', type=int, default=5)
     ap.add_argument('--bench', nargs='+', default=['cuba', 'cobahh'])
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--bin', default=BIN, help='our binary (default build/spikeblox)')
     args = ap.parse_args()
+    globals()['BIN'] = os.path.abspath(args.bin)
     if not os.path.exists(BIN):
         sys.exit('build/spikeblox not found: cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2')
     tmp = tempfile.mkdtemp(prefix='sbx_bench_')

@@ -34,7 +34,9 @@ std::uint32_t BuildContext::add_population(const BlockDesc& block, std::string p
 
 std::unique_ptr<Simulator> make_simulator(const CircuitDescription& desc) {
   TimeGrid grid(desc.run.tick);
-  return std::make_unique<Simulator>(grid, grid.from_ms(desc.run.dt));
+  auto sim = std::make_unique<Simulator>(grid, grid.from_ms(desc.run.dt));
+  sim->set_threads(desc.run.threads);
+  return sim;
 }
 
 Tick run_ticks(const CircuitDescription& desc) {

@@ -14,6 +14,7 @@
 #include "circuits/description.hpp"
 #include "circuits/registry.hpp"
 #include "circuits/toml_reader.hpp"
+#include "engine/modulator.hpp"
 #include "engine/simulator.hpp"
 
 namespace sbx::circuits {
@@ -39,6 +40,9 @@ struct BuiltCircuit {
   std::map<std::string, BlockBuilt, std::less<>> blocks;
   std::vector<EdgeBuilt> edges;
   std::vector<std::uint32_t> probes;  // probe id per output.traces entry
+  // Named neuromodulators created by three-factor rules (circuits/plasticity_registry.hpp), shared
+  // by every rule naming the same one; experiments feed them (Modulator::pulse / set).
+  std::map<std::string, std::shared_ptr<Modulator>, std::less<>> modulators;
 
   // The main population of a block (throws std::out_of_range for an unknown block).
   std::uint32_t population(std::string_view block) const;

@@ -140,9 +140,7 @@ void assign_delays(std::vector<SynapseSpec>& syn, const Distribution& delay_ms,
                    const TimeGrid& grid, Rng& rng) {
   if (delay_ms.is_constant()) {
     const Tick d = grid.from_ms(delay_ms.a);  // throws when off the grid
-    if (d < 1)
-      throw std::invalid_argument("delay must be at least one tick (" +
-                                  std::to_string(grid.tick_ms()) + " ms)");
+    if (d < 0) throw std::invalid_argument("delay must be >= 0 ms");  // 0 = Brian2's "no delay"
     for (auto& s : syn) s.delay = d;
     return;
   }

@@ -111,12 +111,13 @@ class Loader {
     auto duration = r.number(spec_of(s, "duration"));
     auto dt = r.number(spec_of(s, "dt"));
     auto tick = r.number(spec_of(s, "tick"));
+    auto threads = r.integer(spec_of(s, "threads"));
     r.finish();
-    if (!duration || !dt || !tick) {
+    if (!duration || !dt || !tick || !threads) {
       run_ok_ = false;
       return;
     }
-    d_.run = {*duration, *dt, *tick};
+    d_.run = {*duration, *dt, *tick, static_cast<std::uint32_t>(*threads)};
     if (!on_grid(*dt, *tick)) {
       r.error_at_value(
           "dt", "dt = " + fmt(*dt) + " ms is not a multiple of tick = " + fmt(*tick) + " ms");
@@ -373,9 +374,8 @@ class Loader {
                         " ms); scalar delays must lie on the tick grid");
         return std::nullopt;
       }
-      if (std::nearbyint(d->a / tick) < 1.0) {
-        sink_.error(pos, r.key_path("delay"),
-                    "delay " + fmt(d->a) + " ms is shorter than one tick (" + fmt(tick) + " ms)");
+      if (std::nearbyint(d->a / tick) < 0.0) {  // 0 is allowed: Brian2's "no delay"
+        sink_.error(pos, r.key_path("delay"), "delay " + fmt(d->a) + " ms is negative");
         return std::nullopt;
       }
     } else {

@@ -121,32 +121,51 @@ void add_point_models(Registry& reg) {
       }));
 
   using F_hh = Field<HHParams>;
-  reg.add(bind_model<HHParams>(
+  const std::vector<F_hh> hh_fields = {
+      F_hh{"C_m", &HHParams::C_m, "pF", positive(), "membrane capacitance"},
+      F_hh{"g_L", &HHParams::g_L, "nS", non_negative(), "leak conductance"},
+      F_hh{"E_L", &HHParams::E_L, "mV", any_value(), "leak reversal potential"},
+      F_hh{"g_Na", &HHParams::g_Na, "nS", non_negative(), "maximal sodium conductance"},
+      F_hh{"E_Na", &HHParams::E_Na, "mV", any_value(), "sodium reversal potential"},
+      F_hh{"g_K", &HHParams::g_K, "nS", non_negative(), "maximal potassium conductance"},
+      F_hh{"E_K", &HHParams::E_K, "mV", any_value(), "potassium reversal potential"},
+      F_hh{"V_T", &HHParams::V_T, "mV", any_value(), "threshold offset of the rate functions"},
+      F_hh{"tau_e", &HHParams::tau_e, "ms", positive(), "excitatory conductance decay"},
+      F_hh{"tau_i", &HHParams::tau_i, "ms", positive(), "inhibitory conductance decay"},
+      F_hh{"E_e", &HHParams::E_e, "mV", any_value(), "excitatory reversal potential"},
+      F_hh{"E_i", &HHParams::E_i, "mV", any_value(), "inhibitory reversal potential"},
+      F_hh{"V_spike", &HHParams::V_spike, "mV", any_value(), "upward crossing = spike"},
+      F_hh{"t_ref", &HHParams::t_ref, "ms", non_negative(),
+           "refractory period (blocks spike detection only)"},
+      F_hh{"I_bias", &HHParams::I_bias, "pA", any_value(), "constant input current"},
+      F_hh{"max_substep", &HHParams::max_substep, "ms", positive(),
+           "longest internal substep of the etdrk4 integrator (dt is split into the fewest equal "
+           "substeps no longer than this)"}};
+  PopulationModelSpec hh = bind_model<HHParams>(
       "traub_miles_hh",
       "Hodgkin-Huxley cell of Traub & Miles (COBAHH benchmark, clocked); weights are "
       "conductance jumps in nS (>= 0)",
-      Dynamics::clocked, HHParams{},
-      {F_hh{"C_m", &HHParams::C_m, "pF", positive(), "membrane capacitance"},
-       F_hh{"g_L", &HHParams::g_L, "nS", non_negative(), "leak conductance"},
-       F_hh{"E_L", &HHParams::E_L, "mV", any_value(), "leak reversal potential"},
-       F_hh{"g_Na", &HHParams::g_Na, "nS", non_negative(), "maximal sodium conductance"},
-       F_hh{"E_Na", &HHParams::E_Na, "mV", any_value(), "sodium reversal potential"},
-       F_hh{"g_K", &HHParams::g_K, "nS", non_negative(), "maximal potassium conductance"},
-       F_hh{"E_K", &HHParams::E_K, "mV", any_value(), "potassium reversal potential"},
-       F_hh{"V_T", &HHParams::V_T, "mV", any_value(), "threshold offset of the rate functions"},
-       F_hh{"tau_e", &HHParams::tau_e, "ms", positive(), "excitatory conductance decay"},
-       F_hh{"tau_i", &HHParams::tau_i, "ms", positive(), "inhibitory conductance decay"},
-       F_hh{"E_e", &HHParams::E_e, "mV", any_value(), "excitatory reversal potential"},
-       F_hh{"E_i", &HHParams::E_i, "mV", any_value(), "inhibitory reversal potential"},
-       F_hh{"V_spike", &HHParams::V_spike, "mV", any_value(), "upward crossing = spike"},
-       F_hh{"t_ref", &HHParams::t_ref, "ms", non_negative(),
-            "refractory period (blocks spike detection only)"},
-       F_hh{"I_bias", &HHParams::I_bias, "pA", any_value(), "constant input current"}},
+      Dynamics::clocked, HHParams{}, hh_fields,
       {{"V", "mV"}, {"m", ""}, {"h", ""}, {"n", ""}, {"g_e", "nS"}, {"g_i", "nS"}},
       {"V", "m", "h", "n", "g_e", "g_i", "I_bias"},
       [](std::uint32_t n, const HHParams& p, BuildContext&) {
         return std::make_unique<TraubMilesHHPopulation>(n, p);
-      }));
+      });
+  // The integrator is a string key and bind_model binds numbers only: add it and read it here.
+  hh.params.push_back(
+      text("integrator", hh_integrator_names[static_cast<int>(HHParams{}.integrator)],
+           {hh_integrator_names[0], hh_integrator_names[1]},
+           "etdrk4: exponential Runge-Kutta, 4th order (spike times within 0.1 ms of a dt/10 "
+           "reference over 1 s at dt 0.1 ms); exponential_euler: Brian2's method, 1st order (for "
+           "like-for-like comparisons with Brian2, as in circuits_toml/cobahh.toml)"));
+  hh.make = [hh_fields](const BlockDesc& b, BuildContext&) -> std::unique_ptr<Population> {
+    HHParams p = params_from(b, HHParams{}, hh_fields);
+    p.integrator = b.params.text("integrator") == hh_integrator_names[1]
+                       ? HHIntegrator::exponential_euler
+                       : HHIntegrator::etdrk4;
+    return std::make_unique<TraubMilesHHPopulation>(b.n, p);
+  };
+  reg.add(std::move(hh));
 
   // Neuroblox cells (neuroblox_models.md §1.1-1.3): clocked, coupled to each other through the
   // synapse each cell emits (a conductance coupling, I = w·G_pre·(E_syn,pre − V_post)), driven by

@@ -8,7 +8,10 @@
 #include <stdexcept>
 
 #include "circuits/build.hpp"
+#include "circuits/plasticity_registry.hpp"
 #include "circuits/point_models.hpp"
+#include "circuits/rate_blocks.hpp"
+#include "circuits/step_blocks.hpp"
 
 namespace sbx::circuits {
 
@@ -311,6 +314,9 @@ Registry make_builtin_registry() {
           num("dt", "ms", 0.1, positive(), "step of clocked populations; a multiple of tick"),
           num("tick", "ms", 0.001, positive(),
               "time resolution of every event (spike times, delays)"),
+          integer("threads", 1, closed(1, 256),
+                  "worker threads for the clocked neuron updates (CLI --threads); results are "
+                  "bit-identical for every count"),
       }});
   r.add(SectionSpec{
       "connection",
@@ -333,9 +339,12 @@ Registry make_builtin_registry() {
           boolean("autapses", false, "allow i -> i synapses when from == to (ignored otherwise)"),
           generic("weight", ValueKind::number_or_dist, Need::defaulted, "1", "target's unit", {},
                   "synaptic weight, or a distribution of weights"),
-          generic("delay", ValueKind::number_or_dist, Need::optional, "one tick", "ms", positive(),
-                  ">= one tick; a scalar must be on the tick grid; distribution draws are "
-                  "rounded to the grid (draws below one tick become one tick)"),
+          generic("delay", ValueKind::number_or_dist, Need::optional, "one tick", "ms",
+                  non_negative(),
+                  "0 (Brian2's 'no delay': a spike emitted at the end of step n acts on clocked "
+                  "targets from step n+1) or >= one tick; a scalar must be on the tick grid; "
+                  "distribution draws are rounded to the grid (draws below one tick become one "
+                  "tick)"),
           text("receptor", "exc", {"exc", "inh"}, "target receptor (0 = exc, 1 = inh)"),
           generic("learning", ValueKind::rule_ref, Need::optional, "unset", "", {},
                   "a [rules] name, { rule = \"name\", overrides... } or { type = \"...\", "
@@ -463,11 +472,20 @@ Registry make_builtin_registry() {
   // The Neuroblox corticostriatal blocks, rules and the category_learning experiment.
   add_neuroblox_blocks(r);
 
+  // Rate units, the DNMS task input, the miconi rule and the dnms experiment (rate_blocks.cpp).
+  add_rate_models(r);
+
+  // Step-based environments: encoder / decoder blocks, td_dopamine, the episodes experiment.
+  add_step_blocks(r);
+
   // Experiments.
   r.add(ExperimentSpec{"run", "a plain run for [run].duration", {}});
 
   // Point-neuron models (one header each in models/).
   add_point_models(r);
+
+  // Spiking plasticity: izhikevich model, stdp / rstdp / three_factor rules, distal_reward.
+  add_plasticity(r);
   return r;
 }
 

@@ -2,11 +2,13 @@
 //
 // PoissonSource (event-driven): n independent Poisson trains of rate `rate` (Hz) between `start`
 // and `stop` (ms). Each train schedules its own next spike: inter-spike intervals are exponential
-// with mean 1000/rate ms, drawn from the source's own Rng stream, and accumulated in exact double
-// time; a spike is emitted at the first tick at or after its exact time (ceil), so two spikes of
-// one train never share a tick unless the rate exceeds one per tick. Draw order: at start(), one
-// interval per train in index order; afterwards one interval per emitted spike, in emission order
-// (which the simulator's total event order makes deterministic).
+// with mean 1000/rate ms and accumulated in exact double time; a spike is emitted at the first
+// tick at or after its exact time (ceil), so two spikes of one train never share a tick unless
+// the rate exceeds one per tick. Draws are counter-based: interval k of train i comes from
+// Rng(mix(key, i, k)), key = the first word of the source's own stream. Why: a train's spikes then
+// do not depend on the order in which trains that fire at the same tick are processed, so
+// restoring a checkpoint (which re-schedules pending spikes in index order) continues the run
+// exactly (Simulator::load_checkpoint, tested in tests/engine).
 //
 // CurrentSource (clocked): n outputs whose continuous_output() is `amplitude` while
 // start <= t < stop and 0 otherwise; targets receive I_post += weight * amplitude through a
@@ -27,6 +29,7 @@
 #include <cstring>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,8 +49,9 @@ class PoissonSource final : public Population {
         start_ms_(start_ms),
         stop_ms_(stop_ms),
         grid_(grid),
-        rng_(rng),
+        key_(rng.next_u64()),
         next_ms_(n, kInf),
+        draws_(n, 0.0),
         version_(n, 0),
         rate_(n, rate_hz) {}
 
@@ -61,7 +65,17 @@ class PoissonSource final : public Population {
     const double t0 = std::max(grid_.to_ms(t), start_ms_);
     for (std::uint32_t i = 0; i < n_; ++i) {
       ++version_[i];
-      next_ms_[i] = rate_per_ms_ > 0.0 ? t0 + rng_.exponential(rate_per_ms_) : kInf;
+      next_ms_[i] = rate_per_ms_ > 0.0 ? t0 + interval(i) : kInf;
+      schedule(i, sched);
+    }
+  }
+
+  // After load_state(): schedule every train's pending spike again (no draws, state unchanged).
+  void resume(Tick t, std::uint32_t self_id, SpikeScheduler& sched) override {
+    (void)t;
+    self_ = self_id;
+    for (std::uint32_t i = 0; i < n_; ++i) {
+      ++version_[i];
       schedule(i, sched);
     }
   }
@@ -70,7 +84,7 @@ class PoissonSource final : public Population {
                       SpikeScheduler& sched) override {
     (void)t;
     if (version != version_[neuron]) return false;
-    next_ms_[neuron] += rng_.exponential(rate_per_ms_);
+    next_ms_[neuron] += interval(neuron);
     schedule(neuron, sched);
     return true;
   }
@@ -82,30 +96,35 @@ class PoissonSource final : public Population {
   }
   std::vector<std::string> state_names() const override { return {"rate", "next_spike"}; }
 
-  // Layout: 8 doubles of Rng state (each 64-bit word as two exact 32-bit halves), then the next
-  // exact spike time of every train. load_state() invalidates pending predictions (version bump);
-  // call start() again to re-schedule.
+  // Layout: the next exact spike time of every train (ms), then the number of intervals each
+  // train has drawn. load_state() invalidates pending predictions (version bump); the simulator
+  // calls resume() to re-schedule them (Simulator::load_population_state / load_checkpoint).
   void save_state(std::vector<double>& out) const override {
-    for (std::uint64_t w : rng_.state()) {
-      out.push_back(static_cast<double>(w >> 32));
-      out.push_back(static_cast<double>(w & 0xffffffffULL));
-    }
-    out.insert(out.end(), next_ms_.begin(), next_ms_.end());
+    out.assign(next_ms_.begin(), next_ms_.end());
+    out.insert(out.end(), draws_.begin(), draws_.end());
   }
   void load_state(std::span<const double> in) override {
-    Rng::State s{};
-    for (std::size_t k = 0; k < 4; ++k)
-      s[k] =
-          (static_cast<std::uint64_t>(in[2 * k]) << 32) | static_cast<std::uint64_t>(in[2 * k + 1]);
-    rng_.set_state(s);
+    if (in.size() != 2u * n_)
+      throw std::invalid_argument("PoissonSource::load_state: expected " + std::to_string(2u * n_) +
+                                  " values, got " + std::to_string(in.size()));
     for (std::uint32_t i = 0; i < n_; ++i) {
-      next_ms_[i] = in[8 + i];
+      next_ms_[i] = in[i];
+      draws_[i] = in[n_ + i];
       ++version_[i];
     }
   }
 
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  // Interval number draws_[i] of train i (ms), then counts it.
+  double interval(std::uint32_t i) {
+    const auto k = static_cast<std::uint64_t>(draws_[i]);
+    draws_[i] += 1.0;
+    std::uint64_t x = key_ ^ (static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ULL);
+    const std::uint64_t seed = splitmix64(x) ^ k;  // one seed per (train, draw)
+    return Rng(seed).exponential(rate_per_ms_);
+  }
 
   void schedule(std::uint32_t i, SpikeScheduler& sched) {
     if (!(next_ms_[i] < stop_ms_)) {
@@ -121,9 +140,10 @@ class PoissonSource final : public Population {
   std::uint32_t n_;
   double rate_per_ms_, start_ms_, stop_ms_;
   TimeGrid grid_;
-  Rng rng_;
+  std::uint64_t key_;
   std::uint32_t self_ = 0;
   std::vector<double> next_ms_;
+  std::vector<double> draws_;  // intervals drawn per train (exact in a double up to 2^53)
   std::vector<std::uint32_t> version_;
   std::vector<double> rate_;  // Hz, for state("rate")
 };

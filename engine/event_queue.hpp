@@ -41,8 +41,10 @@ struct Event {
   Tick tick = 0;
   std::uint8_t priority = 0;
   EventKind kind = EventKind::control;
-  std::uint32_t target = 0;  // target id for ordering (population/projection/neuron; 0 for control)
-  std::uint64_t seq = 0;     // assigned by the queue
+  // Target id for ordering: projection (deliveries), global neuron index (predictions: neuron
+  // order among simultaneous predicted spikes), 0 for control.
+  std::uint32_t target = 0;
+  std::uint64_t seq = 0;  // assigned by the queue
   std::uint32_t a = 0, b = 0, c = 0;
 
   // "earlier" ordering used by the queue.

@@ -55,6 +55,18 @@ class Population {
     (void)ctx;
     (void)spiked;
   }
+  // Ranged stepping (multi-threaded runs): a population whose neurons are independent within a
+  // step can be advanced in disjoint index ranges by several threads. range_granularity() > 0
+  // says it can: range bounds are multiples of it (or size()). The simulator then calls
+  // prepare_step(ctx) once (serially), and step_range(ctx, begin, end, spiked) for ranges that
+  // tile [0, size()), in any order and concurrently, each appending to its own `spiked`.
+  // step_range over [0, size()) must equal step() bit for bit.
+  virtual std::uint32_t range_granularity() const { return 0; }
+  virtual void prepare_step(const StepContext& ctx) { (void)ctx; }
+  virtual void step_range(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                          std::vector<std::uint32_t>& spiked) {
+    (void)ctx, (void)begin, (void)end, (void)spiked;
+  }
   // Receptor buffers of a clocked population (e.g. 0 = excitatory, 1 = inhibitory): spike
   // deliveries add weights into them; their meaning (current jump, conductance jump) is the
   // model's.
@@ -81,6 +93,12 @@ class Population {
   virtual void advance_all_to(Tick t) { (void)t; }
   // Called once after construction so event-driven neurons can schedule their first spikes.
   virtual void start(Tick t, std::uint32_t self_id, SpikeScheduler& sched) {
+    (void)t, (void)self_id, (void)sched;
+  }
+  // Called by the simulator after load_state() (which must invalidate pending predictions):
+  // schedule the next spike of every neuron again from the loaded state, without changing the
+  // state or drawing random numbers, so that a restored run continues exactly. t = the clock.
+  virtual void resume(Tick t, std::uint32_t self_id, SpikeScheduler& sched) {
     (void)t, (void)self_id, (void)sched;
   }
 

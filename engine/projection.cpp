@@ -24,7 +24,7 @@ SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
   for (const auto& s : syn) {
     if (s.pre >= n_pre || s.post >= n_post)
       throw std::invalid_argument("projection " + name + ": synapse index out of range");
-    if (s.delay < 1) throw std::invalid_argument("projection " + name + ": delay below one tick");
+    if (s.delay < 0) throw std::invalid_argument("projection " + name + ": negative delay");
   }
   // Stable sort by (pre, delay): keeps the caller's order inside a segment.
   std::stable_sort(syn.begin(), syn.end(), [](const SynapseSpec& a, const SynapseSpec& b) {

@@ -27,7 +27,10 @@ struct SynapseSpec {
   std::uint32_t pre = 0;
   std::uint32_t post = 0;
   double weight = 0.0;
-  Tick delay = 1;  // ticks, >= 1
+  // Ticks, >= 0. Delay 0 is Brian2's "no delay": a spike a clocked population emits at the end of
+  // step n reaches clocked targets before step n + 1 (delay 1 tick lands one step later), and
+  // event-driven targets at the spike's own tick.
+  Tick delay = 1;
 };
 
 struct SpikeProjection {
@@ -61,7 +64,7 @@ struct SpikeProjection {
 };
 
 // Builds the CSR arrays. Synapses of a row keep their relative order within a delay segment.
-// Throws std::invalid_argument on out-of-range indices or delays < 1 tick.
+// Throws std::invalid_argument on out-of-range indices or negative delays.
 SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
                                        std::uint32_t post_pop, std::uint32_t n_pre,
                                        std::uint32_t n_post, std::uint32_t receptor,

@@ -1,13 +1,84 @@
 #include "engine/simulator.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 #include "engine/errors.hpp"
 #include "engine/learning.hpp"
 
 namespace sbx {
+
+// A fixed set of worker threads running one job per step. The caller is worker 0. Waiting spins
+// for up to ~kSpins pause instructions (a futex wake-up costs tens of microseconds, as much as a
+// whole step of a 4000-cell network) and then blocks on the atomic, so idle workers do not burn
+// the machine between runs.
+class Simulator::WorkerPool {
+  static constexpr int kSpins = 1 << 17;
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
+ public:
+  explicit WorkerPool(unsigned n) : n_(n) {
+    for (unsigned k = 1; k < n; ++k) threads_.emplace_back([this, k] { loop(k); });
+  }
+  ~WorkerPool() {
+    stop_.store(true, std::memory_order_release);
+    epoch_.fetch_add(1, std::memory_order_release);
+    epoch_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs job(k) for k = 0..n-1 (k = 0 on the calling thread); returns when all have finished.
+  template <class F>
+  void run(F& job) {
+    job_ = [](void* f, unsigned k) { (*static_cast<F*>(f))(k); };
+    job_arg_ = &job;
+    pending_.store(n_ - 1, std::memory_order_relaxed);
+    epoch_.fetch_add(1, std::memory_order_release);
+    epoch_.notify_all();
+    job(0u);
+    for (int spin = 0;; ++spin) {
+      const unsigned left = pending_.load(std::memory_order_acquire);
+      if (left == 0) break;
+      if (spin > kSpins) pending_.wait(left, std::memory_order_acquire);
+      cpu_relax();
+    }
+  }
+
+ private:
+  void loop(unsigned k) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::uint64_t e;
+      for (int spin = 0;; ++spin) {
+        e = epoch_.load(std::memory_order_acquire);
+        if (e != seen) break;
+        if (spin > kSpins) epoch_.wait(seen, std::memory_order_acquire);
+        cpu_relax();
+      }
+      seen = e;
+      if (stop_.load(std::memory_order_acquire)) return;
+      job_(job_arg_, k);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    }
+  }
+
+  unsigned n_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::uint64_t> epoch_{0};
+  std::atomic<unsigned> pending_{0};
+  std::atomic<bool> stop_{false};
+  void (*job_)(void*, unsigned) = nullptr;
+  void* job_arg_ = nullptr;
+};
 
 Simulator::Simulator(TimeGrid grid, Tick dt) : grid_(grid), dt_(dt), queue_(make_event_queue()) {
   if (dt_ < 1) throw std::invalid_argument("the clock step dt must be at least one tick");
@@ -19,6 +90,8 @@ std::uint32_t Simulator::add_population(std::string name, std::unique_ptr<Popula
   if (find_population(name) >= 0) throw std::invalid_argument("duplicate population name " + name);
   const auto id = static_cast<std::uint32_t>(pops_.size());
   if (pop->dynamics() == Dynamics::clocked) clocked_.push_back(id);
+  prediction_key_.push_back(next_prediction_key_);
+  if (pop->dynamics() == Dynamics::event_driven) next_prediction_key_ += pop->size();
   pops_.push_back({std::move(name), std::move(pop), {}, {}});
   return id;
 }
@@ -120,10 +193,15 @@ void Simulator::schedule_control(Tick t, std::uint32_t id, std::uint8_t order, s
 void Simulator::schedule_spike(std::uint32_t population, std::uint32_t neuron,
                                std::uint32_t version, Tick when) {
   Event e;
-  e.tick = std::max(when, now_);
+  // Never before the event being processed (with clocked populations, events of the ticks between
+  // two step boundaries are processed at the later boundary, so `now_` would be too late a floor).
+  e.tick = std::max(when, event_tick_);
   e.priority = priority::spike_prediction;
   e.kind = EventKind::spike_prediction;
-  e.target = population;
+  // Ordered by a global neuron index: simultaneous predicted spikes are processed in neuron
+  // order whatever the order they were scheduled in (so a restored checkpoint, which
+  // re-schedules them in index order, continues exactly).
+  e.target = prediction_key_[population] + neuron;
   e.a = population;
   e.b = neuron;
   e.c = version;
@@ -141,6 +219,95 @@ void Simulator::start() {
   started_ = true;
   for (std::uint32_t i = 0; i < pops_.size(); ++i)
     if (pops_[i].pop->dynamics() == Dynamics::event_driven) pops_[i].pop->start(now_, i, *this);
+}
+
+void Simulator::set_threads(unsigned n) {
+  if (n < 1) throw std::invalid_argument("threads must be >= 1");
+  threads_ = n;
+  pool_.reset();
+  ranges_.clear();  // recomputed at the next step
+}
+
+void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
+  const std::size_t nc = clocked_.size();
+  if (!pool_) pool_ = std::make_unique<WorkerPool>(threads_);
+  if (ranges_.size() != nc) {
+    ranges_.assign(nc, {});
+    for (std::size_t j = 0; j < nc; ++j) {
+      const Population& p = *pops_[clocked_[j]].pop;
+      const std::uint32_t g = p.range_granularity(), n = p.size();
+      if (g == 0) continue;
+      // Equal shares rounded down to multiples of the granularity; the last range ends at n.
+      std::vector<std::uint32_t> b(threads_ + 1, 0);
+      for (unsigned k = 1; k < threads_; ++k)
+        b[k] = static_cast<std::uint32_t>(static_cast<std::uint64_t>(n) * k / threads_ / g * g);
+      b[threads_] = n;
+      ranges_[j] = std::move(b);
+    }
+    thread_spikes_.assign(threads_, std::vector<std::vector<std::uint32_t>>(nc));
+  }
+  // Populations without ranged stepping go first, on this thread (their spikes are kept aside).
+  for (std::size_t j = 0; j < nc; ++j) {
+    Population& p = *pops_[clocked_[j]].pop;
+    auto& out = thread_spikes_[0][j];
+    out.clear();
+    if (ranges_[j].empty())
+      p.step(ctx, out);
+    else
+      p.prepare_step(ctx);
+  }
+  auto job = [&](unsigned k) {
+    for (std::size_t j = 0; j < nc; ++j) {
+      if (ranges_[j].empty()) continue;
+      auto& out = thread_spikes_[k][j];
+      if (k != 0) out.clear();
+      const std::uint32_t b = ranges_[j][k], e = ranges_[j][k + 1];
+      if (b < e) pops_[clocked_[j]].pop->step_range(ctx, b, e, out);
+    }
+  };
+  pool_->run(job);
+  // Emit in population order, ranges in index order: the same sequence as one thread.
+  for (std::size_t j = 0; j < nc; ++j) {
+    spiked_.clear();
+    for (unsigned k = 0; k < threads_; ++k) {
+      if (k > 0 && ranges_[j].empty()) break;
+      const auto& v = thread_spikes_[k][j];
+      spiked_.insert(spiked_.end(), v.begin(), v.end());
+    }
+    if (!spiked_.empty()) emit_spikes(clocked_[j], spiked_, t_end);
+  }
+}
+
+void Simulator::load_population_state(std::uint32_t id, std::span<const double> state) {
+  Population& p = *pops_.at(id).pop;
+  p.load_state(state);
+  if (started_ && p.dynamics() == Dynamics::event_driven) p.resume(now_, id, *this);
+}
+
+Simulator::Checkpoint Simulator::save_checkpoint() const {
+  Checkpoint cp;
+  cp.now = now_;
+  cp.event_tick = event_tick_;
+  cp.states.resize(pops_.size());
+  for (std::size_t i = 0; i < pops_.size(); ++i) pops_[i].pop->save_state(cp.states[i]);
+  for (const Event& e : queue_->snapshot())
+    if (e.kind != EventKind::spike_prediction) cp.events.push_back(e);
+  return cp;
+}
+
+void Simulator::load_checkpoint(const Checkpoint& cp) {
+  if (cp.states.size() != pops_.size())
+    throw std::invalid_argument("load_checkpoint: checkpoint of another network (" +
+                                std::to_string(cp.states.size()) + " populations, this one has " +
+                                std::to_string(pops_.size()) + ")");
+  if (!started_) start();
+  queue_->clear();
+  reset_clock(cp.now);
+  event_tick_ = cp.event_tick;  // pending spikes may lie between the last event and now
+  next_progress_ = now_ + progress_period_;
+  // Pushed in their pop order, so events that tie on (tick, priority, target) keep their order.
+  for (const Event& e : cp.events) queue_->push(e);
+  for (std::uint32_t i = 0; i < pops_.size(); ++i) load_population_state(i, cp.states[i]);
 }
 
 void Simulator::emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t) {
@@ -195,6 +362,7 @@ void Simulator::process_events_upto(Tick t) {
     const Event e = queue_->top();
     queue_->pop();
     ++stats_.queue_events;
+    event_tick_ = e.tick;
     switch (e.kind) {
       case EventKind::control:
         controls_[e.a](e.tick, e.b, e.c);
@@ -242,6 +410,11 @@ void Simulator::do_step() {
   }
   StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};
   const Tick t_end = now_ + dt_;
+  if (threads_ > 1) {
+    step_clocked_parallel(ctx, t_end);
+    ++stats_.steps;
+    return;
+  }
   for (std::uint32_t id : clocked_) {
     spiked_.clear();
     pops_[id].pop->step(ctx, spiked_);

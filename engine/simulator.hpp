@@ -13,6 +13,12 @@
 //      otherwise jump straight to the next event;
 //   3. every `sample_every` steps record probes; flush the recorder every simulated second.
 // Events at exactly the end tick of run_until() are left for the next call.
+//
+// Delays: a delivery with delay 0 from a clocked population (emitted at the end of the step,
+// tick now + dt) is applied before the next step — Brian2's "no delay" (a spike of step n acts on
+// the target's update in step n + 1); delay d > 0 ticks lands at now + dt + d, i.e. for clocked
+// targets ceil(d/dt) steps later. From an event-driven population, delay 0 reaches the target at
+// the spike's own tick (in the same pass of the event loop, after the spike itself).
 #pragma once
 
 #include <cstdint>
@@ -89,14 +95,40 @@ class Simulator final : public SpikeScheduler {
   void run_until(Tick t_end);
   // Progress callback, called roughly every `period` ticks of simulated time.
   void set_progress(std::function<void(Tick)> fn, Tick period);
+  // Worker threads for the clocked step (default 1). Populations that support ranged stepping
+  // (Population::range_granularity() > 0) are split into `n` contiguous ranges stepped
+  // concurrently; everything else (events, deliveries, couplings, recording) stays on the calling
+  // thread. Results are bit-identical for every n: each neuron's update does not depend on the
+  // split, and spikes are emitted in the same order (tested).
+  void set_threads(unsigned n);
+  unsigned threads() const { return threads_; }
   // Check every clocked population for NaN/inf every `every_steps` steps (0 = never).
   void set_nan_check(std::uint64_t every_steps) { nan_every_ = every_steps; }
   void check_finite() const;  // throws NumericalError naming block, neuron, variable, time
 
   // Restart support: drop every pending event and set the clock (used between trials).
+  // After clear_events(), restore event-driven populations with load_population_state() (not
+  // Population::load_state() alone) so they schedule their pending spikes again.
   void clear_events() { queue_->clear(); }
+  // Population::load_state(), then, for an event-driven population once the simulator has
+  // started, Population::resume() so its pending spikes are scheduled again from the loaded state.
+  void load_population_state(std::uint32_t id, std::span<const double> state);
+
+  // A whole-simulator checkpoint: clock, every population's state and the pending events
+  // (deliveries in flight, control events). Predicted spikes are not stored: load_checkpoint()
+  // lets each event-driven population re-schedule them (resume()). A run continued from a
+  // checkpoint gives the same spikes as the run that made it (tested).
+  struct Checkpoint {
+    Tick now = 0;
+    Tick event_tick = 0;                      // tick of the last processed event
+    std::vector<std::vector<double>> states;  // per population
+    std::vector<Event> events;                // pop order, spike predictions excluded
+  };
+  Checkpoint save_checkpoint() const;
+  void load_checkpoint(const Checkpoint& cp);
   void reset_clock(Tick t) {
     now_ = t;
+    event_tick_ = t;
     last_flush_ = t;
   }
 
@@ -123,6 +155,9 @@ class Simulator final : public SpikeScheduler {
     bool event_target = false;
   };
 
+  class WorkerPool;
+  void step_clocked_parallel(const StepContext& ctx, Tick t_end);
+
   void process_events_upto(Tick t);
   void deliver(const Event& e);
   void do_step();
@@ -131,10 +166,13 @@ class Simulator final : public SpikeScheduler {
   TimeGrid grid_;
   Tick dt_;
   Tick now_ = 0;
+  Tick event_tick_ = 0;  // tick of the event being (or last) processed: floor of predictions
   bool started_ = false;
   std::unique_ptr<EventQueue> queue_;
   std::vector<PopEntry> pops_;
   std::vector<std::uint32_t> clocked_;
+  std::vector<std::uint32_t> prediction_key_;  // per population: first global neuron index
+  std::uint32_t next_prediction_key_ = 0;
   std::vector<SpikeProjection> projs_;
   std::vector<ProjRuntime> proj_rt_;
   std::vector<ContinuousProjection> conts_;
@@ -149,6 +187,11 @@ class Simulator final : public SpikeScheduler {
   Tick last_flush_ = 0;
   std::uint64_t nan_every_ = 0;
   SimulatorStats stats_;
+  unsigned threads_ = 1;
+  std::unique_ptr<WorkerPool> pool_;
+  // Per clocked population: range bounds per thread (threads_ + 1 entries; empty = serial).
+  std::vector<std::vector<std::uint32_t>> ranges_;
+  std::vector<std::vector<std::vector<std::uint32_t>>> thread_spikes_;  // [thread][clocked index]
 };
 
 }  // namespace sbx

@@ -51,6 +51,7 @@
 #include "engine/population.hpp"
 #include "engine/rng.hpp"
 #include "engine/simulator.hpp"
+#include "engine/state_stream.hpp"
 #include "envs/category_learning.hpp"
 #include "models/ngnmm_theta.hpp"
 #include "models/striatal_units.hpp"
@@ -222,6 +223,17 @@ class CategoryExperiment {
 
   // Records every control event (nullptr = off).
   void set_event_log(std::vector<ExperimentEventRecord>* log) { event_log_ = log; }
+
+  // ---- checkpoint / resume (envs/category_checkpoint.cpp) ----------------------------------
+  // Trials finished so far (the next row's trial index).
+  std::uint32_t trials_done() const { return trial_; }
+  // Appends the full learning state between two trials (after warm-up): clock, post-warm-up
+  // state, every population's state and named arrays, every coupling's weights, the discrete
+  // units with the TAN Rng streams, the unit weights and the environment position.
+  void save_checkpoint(StateWriter& w) const;
+  // Restores it into an experiment freshly built from the same spec and environment; throws
+  // std::runtime_error if the checkpoint does not fit this circuit.
+  void load_checkpoint(StateReader& r);
 
  private:
   void build();

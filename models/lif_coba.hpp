@@ -16,7 +16,7 @@
 // decay exactly. Exact when g_e = g_i = 0; otherwise first order in dt, because the conductances
 // decay during the step (the exact V would need exponential integrals). Why this choice: it is
 // what the reference simulators run for this benchmark, and it is unconditionally stable.
-// Vectorised with sbx::simd (own exp), branch-free.
+// Vectorised with sbx::simd (models/simd_math.hpp: own exp), branch-free.
 //
 // Parameters (LifCobaParams):
 //   name     unit  default  meaning
@@ -46,7 +46,8 @@
 #include <vector>
 
 #include "engine/population.hpp"
-#include "models/traub_miles_hh.hpp"  // sbx::simd (vector types, exp, refractory_steps)
+#include "models/point_common.hpp"
+#include "models/simd_math.hpp"
 
 namespace sbx {
 
@@ -64,26 +65,21 @@ struct LifCobaParams {
   double I_bias = 0.0;     // pA
 
   std::vector<std::string> validate() const {
-    std::vector<std::string> e;
-    auto pos = [&](const char* n, double v, const char* unit) {
-      if (!(v > 0.0) || !std::isfinite(v))
-        e.push_back(std::string(n) + " must be > 0 " + unit + ", got " + std::to_string(v));
-    };
-    pos("C_m", C_m, "pF");
-    pos("g_L", g_L, "nS");
-    pos("tau_e", tau_e, "ms");
-    pos("tau_i", tau_i, "ms");
-    if (!(t_ref >= 0.0) || !std::isfinite(t_ref))
-      e.push_back("t_ref must be >= 0 ms, got " + std::to_string(t_ref));
-    for (double x : {E_L, V_th, V_reset, E_e, E_i, I_bias})
-      if (!std::isfinite(x)) {
-        e.push_back("E_L, V_th, V_reset, E_e, E_i and I_bias must be finite");
-        break;
-      }
-    if (!(V_reset < V_th))
-      e.push_back("V_reset must be < V_th (got V_reset = " + std::to_string(V_reset) +
-                  " mV, V_th = " + std::to_string(V_th) + " mV)");
-    return e;
+    point::ParamCheck c;
+    c.positive("C_m", C_m, "pF");
+    c.positive("g_L", g_L, "nS");
+    c.positive("tau_e", tau_e, "ms");
+    c.positive("tau_i", tau_i, "ms");
+    c.non_negative("t_ref", t_ref, "ms");
+    for (auto [n, v] : {std::pair{"E_L", E_L},
+                        {"V_th", V_th},
+                        {"V_reset", V_reset},
+                        {"E_e", E_e},
+                        {"E_i", E_i},
+                        {"I_bias", I_bias}})
+      c.finite(n, v);
+    c.reset_below_threshold(V_reset, V_th);
+    return c.take();
   }
 };
 
@@ -92,11 +88,7 @@ class LifCobaPopulation final : public Population {
   static constexpr double default_dt_ms = 0.1;
 
   explicit LifCobaPopulation(std::uint32_t n, LifCobaParams p = {}) : n_(n), p_(p) {
-    if (auto err = p.validate(); !err.empty()) {
-      std::string msg = "LifCoba parameters:";
-      for (auto& s : err) msg += " " + s + ";";
-      throw std::invalid_argument(msg);
-    }
+    point::throw_if_invalid("LifCoba", p.validate());
     const std::size_t np = simd::padded(n);
     v_.assign(np, p.V_reset);
     ge_.assign(np, 0.0), gi_.assign(np, 0.0), ref_.assign(np, 0.0);
@@ -114,9 +106,20 @@ class LifCobaPopulation final : public Population {
   }
 
   void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
+    prepare_step(ctx);
+    step_range(ctx, 0, n_, spiked);
+  }
+  std::uint32_t range_granularity() const override {
+    return static_cast<std::uint32_t>(simd::kLanes);
+  }
+  void prepare_step(const StepContext& ctx) override {
+    if (ctx.dt_ms != dt_) prepare(ctx.dt_ms);
+  }
+  void step_range(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                  std::vector<std::uint32_t>& spiked) override {
+    (void)ctx;
     using simd::vd;
     using simd::vi;
-    if (ctx.dt_ms != dt_) prepare(ctx.dt_ms);
     const double gL = p_.g_L, gLEL = p_.g_L * p_.E_L, Ee = p_.E_e, Ei = p_.E_i;
     const double k = -dt_ / p_.C_m, Vth = p_.V_th, Vr = p_.V_reset;
     const double nref1 = std::max(nref_ - 1.0, 0.0), Pe = decay_e_, Pi = decay_i_;
@@ -124,8 +127,8 @@ class LifCobaPopulation final : public Population {
     double *BE = buf_e_.data(), *BI = buf_i_.data();
     const double* IB = bias_.data();
     const vd zero = simd::splat(0.0);
-    const std::size_t np = v_.size();
-    for (std::size_t i = 0; i < np; i += simd::kLanes) {
+    const std::size_t np = std::min(simd::padded(end), v_.size());  // padding lanes ride along
+    for (std::size_t i = begin; i < np; i += simd::kLanes) {
       const vd v = simd::load(V + i), r = simd::load(R + i);
       const vd ge = simd::load(GE + i) + simd::load(BE + i);
       const vd gi = simd::load(GI + i) + simd::load(BI + i);
@@ -137,10 +140,8 @@ class LifCobaPopulation final : public Population {
       const vi free = r <= 0.0;
       const vd v_new = simd::select(free, v_prop, v);
       const vi spike = free & (v_new > Vth);
-      const vd r_dec = r - 1.0;
       simd::store(V + i, simd::select(spike, simd::splat(Vr), v_new));
-      simd::store(R + i,
-                  simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
+      simd::store(R + i, simd::refractory_next(spike, r, nref1));
       simd::store(GE + i, ge * Pe);
       simd::store(GI + i, gi * Pi);
       simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);
@@ -158,25 +159,13 @@ class LifCobaPopulation final : public Population {
 
   // Layout: V, g_e, g_i, refractory steps left, pending receptor inputs e, i (n each).
   void save_state(std::vector<double>& out) const override {
-    out.clear();
-    for (const auto* a : {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_})
-      out.insert(out.end(), a->begin(), a->begin() + n_);
+    point::save_arrays(out, n_, {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   void load_state(std::span<const double> in) override {
-    if (in.size() != 6u * n_) throw std::invalid_argument("LifCoba::load_state: wrong size");
-    std::size_t k = 0;
-    for (auto* a : {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_}) {
-      std::copy(in.begin() + k, in.begin() + k + n_, a->begin());
-      k += n_;
-    }
+    point::load_arrays(in, n_, "LifCoba", {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   long first_nonfinite(std::string& variable) const override {
-    for (std::uint32_t i = 0; i < n_; ++i) {
-      if (!std::isfinite(v_[i])) return variable = std::string("V"), static_cast<long>(i);
-      if (!std::isfinite(ge_[i])) return variable = std::string("g_e"), static_cast<long>(i);
-      if (!std::isfinite(gi_[i])) return variable = std::string("g_i"), static_cast<long>(i);
-    }
-    return -1;
+    return point::first_nonfinite(n_, {{"V", &v_}, {"g_e", &ge_}, {"g_i", &gi_}}, variable);
   }
 
  private:

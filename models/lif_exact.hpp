@@ -189,6 +189,17 @@ class LifExactPopulation final : public Population {
     }
   }
 
+  // After load_state(): predict every neuron's next spike from its loaded state (which is valid
+  // at its own t_last; nothing is re-stamped).
+  void resume(Tick t, std::uint32_t self_id, SpikeScheduler& sched) override {
+    (void)t;
+    self_ = self_id;
+    for (std::uint32_t i = 0; i < n_; ++i) {
+      ++version_[i];
+      predict(i, sched);
+    }
+  }
+
   double* state(std::string_view name) override {
     if (name == "V") return v_.data();
     if (name == "I_e") return ie_.data();
@@ -199,7 +210,7 @@ class LifExactPopulation final : public Population {
   std::vector<std::string> state_names() const override { return {"V", "I_e", "I_i", "I_bias"}; }
 
   // Layout: V, I_e, I_i, t_last, refractory end, last spike (ms; n each). Predictions are not
-  // saved: load_state() invalidates pending ones (version bump); call start() to re-schedule.
+  // saved: load_state() invalidates pending ones (version bump); resume() re-schedules them.
   void save_state(std::vector<double>& out) const override {
     out.clear();
     for (const auto* a : {&v_, &ie_, &ii_, &t_last_, &ref_until_, &last_spike_})

@@ -19,18 +19,27 @@
 // 10⁻³dt)/dt) − 1 steps that follow (29 at t_ref = 3 ms, dt = 0.1 ms) no spike can be emitted; V,
 // the gates and the conductances keep being integrated.
 //
-// Integration: exponential Euler, exactly Brian2's `exponential_euler` (why: the benchmark's spike
-// counts depend on the integrator at dt = 0.1 ms; NEURON's implicit Euler gives 43 Hz instead of
-// Brian's 37 Hz). Every variable is conditionally linear, dx/dt = A + B·x with A, B evaluated from
-// the state at the start of the step, so x ← −A/B + (x + A/B)·exp(B·dt); all variables use the
-// start-of-step values (V with the old m, h, n). g_e and g_i decay exactly. The method is first
-// order: spike times converge linearly in dt (see tests/models_point, measured numbers in the
-// report).
+// Integrators (TOML key `integrator`, per population; HHIntegrator in C++):
+//  * "etdrk4" (DEFAULT): exponential Runge–Kutta of order 4 (Cox–Matthews ETDRK4, coefficients in
+//    models/simd_math.hpp) in which only the stiffness EXCESS is treated exponentially: for each
+//    of V, m, h, n the diagonal Jacobian entry λ at the step start (λ_V = G_total/C_m,
+//    λ_x = α_x + β_x) gives the frozen linear part L = −max(0, λ − 1/dt); where nothing is stiff
+//    L = 0 and the step is exactly classic RK4 (the usual case: the exponential coefficients are
+//    only computed for vectors with a stiff lane). g_e and g_i decay exactly, also at the stages.
+//    Why default: it is the integrator that meets the engine's accuracy requirement at the
+//    default dt = 0.1 ms — spike times of a driven cell within 0.1 ms of a dt/10 reference over
+//    1 s (measured: see tests/models_point/test_clocked_point.cpp; fourth-order convergence
+//    shown there too). Cost ≈ 4 right-hand sides per step.
+//  * "exponential_euler": exactly Brian2's `exponential_euler`, kept so the COBAHH benchmark
+//    (circuits_toml/cobahh.toml sets it) compares like with like with Brian2: the benchmark's
+//    spike counts depend on the integrator at dt = 0.1 ms (NEURON's implicit Euler gives 43 Hz
+//    instead of Brian's 37 Hz). Every variable is conditionally linear, dx/dt = A + B·x with A, B
+//    from the start-of-step state, so x ← −A/B + (x + A/B)·exp(B·dt); all variables use the
+//    start-of-step values (V with the old m, h, n); g_e and g_i decay exactly. First order:
+//    spike times drift linearly in dt (≈ 15 ms over 200 ms at dt 0.1 for a 400 pA drive).
 //
-// Vectorisation: the step kernel is written on GCC/Clang vector types (sbx::simd below) so it is
-// SIMD regardless of the autovectoriser (glibc's exp is not vectorised without -ffast-math, and
-// if-conversion of the range clamps is blocked under -ftrapping-math). sbx::simd::exp is our own
-// branch-free exp, accurate to ≤ 1 ulp on [−708.39, 709.43] (tested against std::exp).
+// Vectorisation: both kernels are written on GCC/Clang vector types (models/simd_math.hpp) so
+// they are SIMD regardless of the autovectoriser, with the shared branch-free simd::exp.
 //
 // Parameters (HHParams; area 20 000 µm² folded into the conductances and capacitance):
 //   name      unit  default  meaning
@@ -49,6 +58,7 @@
 //   V_spike   mV    −20      spike detection threshold (upward: V > V_spike when not refractory)
 //   t_ref     ms    3        refractory period (blocks spike detection only)
 //   I_bias    pA    0        constant injected current (per neuron, state "I_bias"; not in COBAHH)
+//   integrator  —   "etdrk4" "etdrk4" | "exponential_euler" (see Integrators above)
 // Benchmark weights: 6 nS (excitatory), 67 nS (inhibitory).
 //
 // State variables ("V" mV, "m", "h", "n", "g_e" nS, "g_i" nS, parameter array "I_bias" pA).
@@ -68,159 +78,56 @@
 #include <vector>
 
 #include "engine/population.hpp"
+#include "models/point_common.hpp"
+#include "models/simd_math.hpp"
 
 namespace sbx {
 
-// ---------------------------------------------------------------------------------------------
-// Minimal SIMD toolkit on GCC/Clang vector extensions (shared by the clocked point models).
-namespace simd {
+enum class HHIntegrator : std::uint8_t { etdrk4, exponential_euler };
 
-#if defined(__AVX512F__)
-inline constexpr std::size_t kBytes = 64;
-#elif defined(__AVX__)
-inline constexpr std::size_t kBytes = 32;
-#else
-inline constexpr std::size_t kBytes = 16;  // SSE2 / NEON width; never wider than the ISA (ABI)
-#endif
-inline constexpr std::size_t kLanes = kBytes / sizeof(double);
-
-using vd = double __attribute__((vector_size(kBytes)));
-using vi = std::int64_t __attribute__((vector_size(kBytes)));
-using vu = std::uint64_t __attribute__((vector_size(kBytes)));
-
-// Arrays are padded to a whole number of vectors so kernels never need a scalar tail.
-inline constexpr std::size_t padded(std::size_t n) {
-  return (n + kLanes - 1) / kLanes * kLanes;
-}
-
-inline vd load(const double* p) {
-  vd v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(double* p, vd v) {
-  std::memcpy(p, &v, sizeof v);
-}
-inline vd splat(double x) {
-  return vd{} + x;
-}
-inline vd select(vi mask, vd a, vd b) {
-  return mask ? a : b;
-}  // lane-wise mask ? a : b
-inline vd abs(vd x) {
-  return (vd)((vu)x & ~(vu{} + 0x8000000000000000ull));
-}
-inline bool any(vi mask) {
-  std::int64_t r = 0;
-  for (std::size_t k = 0; k < kLanes; ++k) r |= mask[k];
-  return r != 0;
-}
-
-// exp(x), branch-free. Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, degree-13 Taylor
-// polynomial for e^r (truncation < 1.7e-16), 2^k built in the exponent bits. Max error 1 ulp.
-// Range: x < −708.39 returns 0 (the true value is subnormal); x > 709.43 returns +inf (the true
-// value exceeds 2^1023.5 there); NaN propagates.
-inline vd exp(vd x) {
-  constexpr double lo = -708.3964185322641, hi = 709.43;
-  constexpr double magic = 6755399441055744.0;  // 1.5·2^52: adding it rounds to an integer
-  const vd t = x * 1.4426950408889634 + magic;
-  const vd k = t - magic;
-  const vd r = (x - k * 0.6931471805598903) - k * 5.497923018708371e-14;
-  vd p = splat(1.0 / 479001600.0);
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  const vu ki = (vu)t - (vu)splat(magic);  // the integer k sits in the low mantissa bits of t
-  const vd scale = (vd)((ki + 1023u) << 52);
-  vd res = p * scale;
-  res = select(x < lo, splat(0.0), res);
-  res = select(x > hi, splat(HUGE_VAL), res);
-  return res;
-}
-
-// z / (e^z − 1) = 1 / exprel(z) given e^z; series near 0 (error < 1e-22 for |z| < 0.01), else
-// the direct formula, whose cancellation costs at most 2.2e-16/|z| < 2.3e-14 relative.
-inline vd inv_exprel(vd z, vd exp_z) {
-  const vd z2 = z * z;
-  const vd series = 1.0 - 0.5 * z + z2 * (1.0 / 12.0 - z2 * (1.0 / 720.0 - z2 * (1.0 / 30240.0)));
-  const vd direct = z / (exp_z - 1.0);
-  return select(abs(z) < 0.01, series, direct);
-}
-inline vd inv_exprel(vd z) {
-  return inv_exprel(z, exp(z));
-}
-
-// Scalar convenience wrappers (tests, non-hot code).
-inline double exp(double x) {
-  return exp(splat(x))[0];
-}
-inline double inv_exprel(double z) {
-  return inv_exprel(splat(z))[0];
-}
-
-// Number of refractory steps as Brian2 counts them: timestep(t_ref, dt) = floor((t_ref + 1e-3
-// dt)/dt).
-inline double refractory_steps(double t_ref_ms, double dt_ms) {
-  return std::floor((t_ref_ms + 1e-3 * dt_ms) / dt_ms);
-}
-
-// Appends i0 + k for every lane k < n_valid whose mask is set.
-inline void append_spikes(vi mask, std::uint32_t i0, std::uint32_t n,
-                          std::vector<std::uint32_t>& out) {
-  if (!any(mask)) return;
-  for (std::size_t k = 0; k < kLanes; ++k)
-    if (mask[k] && i0 + k < n) out.push_back(static_cast<std::uint32_t>(i0 + k));
-}
-
-}  // namespace simd
-
-// ---------------------------------------------------------------------------------------------
+// TOML names of the integrators, in enum order.
+inline constexpr const char* hh_integrator_names[] = {"etdrk4", "exponential_euler"};
 
 struct HHParams {
-  double C_m = 200.0;      // pF
-  double g_L = 10.0;       // nS
-  double E_L = -60.0;      // mV
-  double g_Na = 20000.0;   // nS
-  double E_Na = 50.0;      // mV
-  double g_K = 6000.0;     // nS
-  double E_K = -90.0;      // mV
-  double V_T = -63.0;      // mV
-  double tau_e = 5.0;      // ms
-  double tau_i = 10.0;     // ms
-  double E_e = 0.0;        // mV
-  double E_i = -80.0;      // mV
-  double V_spike = -20.0;  // mV
-  double t_ref = 3.0;      // ms
-  double I_bias = 0.0;     // pA
+  double C_m = 200.0;          // pF
+  double g_L = 10.0;           // nS
+  double E_L = -60.0;          // mV
+  double g_Na = 20000.0;       // nS
+  double E_Na = 50.0;          // mV
+  double g_K = 6000.0;         // nS
+  double E_K = -90.0;          // mV
+  double V_T = -63.0;          // mV
+  double tau_e = 5.0;          // ms
+  double tau_i = 10.0;         // ms
+  double E_e = 0.0;            // mV
+  double E_i = -80.0;          // mV
+  double V_spike = -20.0;      // mV
+  double t_ref = 3.0;          // ms
+  double I_bias = 0.0;         // pA
+  double max_substep = 0.035;  // ms, ETDRK4 only
+  HHIntegrator integrator = HHIntegrator::etdrk4;
 
   // Human-readable violations ("tau_e must be > 0 ms, got -1"); empty when valid.
   std::vector<std::string> validate() const {
-    std::vector<std::string> e;
-    auto pos = [&](const char* n, double v, const char* unit) {
-      if (!(v > 0.0) || !std::isfinite(v))
-        e.push_back(std::string(n) + " must be > 0 " + unit + ", got " + std::to_string(v));
-    };
-    auto fin = [&](const char* n, double v) {
-      if (!std::isfinite(v)) e.push_back(std::string(n) + " must be finite");
-    };
-    pos("C_m", C_m, "pF");
-    pos("tau_e", tau_e, "ms");
-    pos("tau_i", tau_i, "ms");
-    if (!(g_L >= 0.0) || !(g_Na >= 0.0) || !(g_K >= 0.0))
-      e.push_back("g_L, g_Na and g_K must be >= 0 nS");
-    if (!(t_ref >= 0.0)) e.push_back("t_ref must be >= 0 ms, got " + std::to_string(t_ref));
-    fin("E_L", E_L), fin("E_Na", E_Na), fin("E_K", E_K), fin("V_T", V_T), fin("E_e", E_e);
-    fin("E_i", E_i), fin("V_spike", V_spike), fin("I_bias", I_bias);
-    return e;
+    point::ParamCheck c;
+    c.positive("C_m", C_m, "pF");
+    c.positive("tau_e", tau_e, "ms");
+    c.positive("tau_i", tau_i, "ms");
+    c.non_negative("g_L", g_L, "nS");
+    c.non_negative("g_Na", g_Na, "nS");
+    c.non_negative("g_K", g_K, "nS");
+    c.non_negative("t_ref", t_ref, "ms");
+    c.positive("max_substep", max_substep, "ms");
+    for (auto [n, v] : {std::pair{"E_L", E_L},
+                        {"E_Na", E_Na},
+                        {"E_K", E_K},
+                        {"V_T", V_T},
+                        {"E_e", E_e},
+                        {"E_i", E_i},
+                        {"V_spike", V_spike},
+                        {"I_bias", I_bias}})
+      c.finite(n, v);
+    return c.take();
   }
 };
 
@@ -229,11 +136,7 @@ class TraubMilesHHPopulation final : public Population {
   static constexpr double default_dt_ms = 0.1;  // the benchmark (and Brian2 COBAHH) step
 
   TraubMilesHHPopulation(std::uint32_t n, HHParams p = {}) : n_(n), p_(p) {
-    if (auto err = p.validate(); !err.empty()) {
-      std::string msg = "TraubMilesHH parameters:";
-      for (auto& s : err) msg += " " + s + ";";
-      throw std::invalid_argument(msg);
-    }
+    point::throw_if_invalid("TraubMilesHH", p.validate());
     const std::size_t np = simd::padded(n);
     v_.assign(np, p.E_L);
     m_.assign(np, 0.0), h_.assign(np, 0.0), nk_.assign(np, 0.0);
@@ -242,6 +145,7 @@ class TraubMilesHHPopulation final : public Population {
   }
 
   const HHParams& params() const { return p_; }
+  HHIntegrator integrator() const { return p_.integrator; }
 
   // Sets m, h, n to their steady state α/(α+β) at each neuron's current V.
   void set_gates_to_steady_state() {
@@ -273,64 +177,23 @@ class TraubMilesHHPopulation final : public Population {
   }
 
   void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
-    using simd::vd;
-    using simd::vi;
+    prepare_step(ctx);
+    step_range(ctx, 0, n_, spiked);
+  }
+  std::uint32_t range_granularity() const override {
+    return static_cast<std::uint32_t>(simd::kLanes);
+  }
+  void prepare_step(const StepContext& ctx) override {
     if (ctx.dt_ms != dt_) prepare(ctx.dt_ms);
-    const double dt = dt_, VT = p_.V_T, inv_C = 1.0 / p_.C_m;
-    const double gL = p_.g_L, gNa = p_.g_Na, gK = p_.g_K;
-    const double gLEL = p_.g_L * p_.E_L, Ee = p_.E_e, Ei = p_.E_i, ENa = p_.E_Na, EK = p_.E_K;
-    const double Vs = p_.V_spike, nref1 = std::max(nref_ - 1.0, 0.0);
-    const double de = decay_e_, di = decay_i_;
-    double *V = v_.data(), *M = m_.data(), *H = h_.data(), *N = nk_.data();
-    double *GE = ge_.data(), *GI = gi_.data(), *R = ref_.data();
-    double *BE = buf_e_.data(), *BI = buf_i_.data();
-    const double* IB = bias_.data();
-    const vd zero = simd::splat(0.0);
-    const std::size_t np = v_.size();
-    for (std::size_t i = 0; i < np; i += simd::kLanes) {
-      const vd v = simd::load(V + i), m = simd::load(M + i), h = simd::load(H + i);
-      const vd nn = simd::load(N + i);
-      const vd ge = simd::load(GE + i) + simd::load(BE + i);
-      const vd gi = simd::load(GI + i) + simd::load(BI + i);
-      simd::store(BE + i, zero);
-      simd::store(BI + i, zero);
-      const vd u = v - VT;
-      // Gate rates (1/ms) at the start-of-step V. Three of the six exponentials share
-      // E = exp((u − 40)/5): exp((40 − u)/5) = 1/E and exp((15 − u)/5) = e^−5/E (saves two exp).
-      const vd zb = (u - 40.0) * 0.2, zn = (15.0 - u) * 0.2;
-      const vd E = simd::exp(zb);
-      const vd am = 1.28 * simd::inv_exprel((13.0 - u) * 0.25);
-      const vd bm = 1.4 * simd::inv_exprel(zb, E);
-      const vd ah = 0.128 * simd::exp((17.0 - u) * (1.0 / 18.0));
-      const vd bh = 4.0 * E / (E + 1.0);
-      const vd an = 0.16 * simd::inv_exprel(zn, 0.006737946999085467 / E);
-      const vd bn = 0.5 * simd::exp((10.0 - u) * (1.0 / 40.0));
-      const vd sm = am + bm, sh = ah + bh, sn = an + bn;
-      const vd m_inf = am / sm, h_inf = ah / sh, n_inf = an / sn;
-      const vd m_new = m_inf + (m - m_inf) * simd::exp(-dt * sm);
-      const vd h_new = h_inf + (h - h_inf) * simd::exp(-dt * sh);
-      const vd n_new = n_inf + (nn - n_inf) * simd::exp(-dt * sn);
-      // Membrane: linear in V with the old gates and conductances.
-      const vd gna = gNa * (m * m * m * h);
-      const vd n2 = nn * nn;
-      const vd gk = gK * (n2 * n2);
-      const vd G = gL + ge + gi + gna + gk;
-      const vd Einf = (gLEL + ge * Ee + gi * Ei + gna * ENa + gk * EK + simd::load(IB + i)) / G;
-      const vd v_new = Einf + (v - Einf) * simd::exp(-dt * inv_C * G);
-      // Threshold (Brian: v > V_spike and not refractory), refractory countdown as arithmetic.
-      const vd r = simd::load(R + i);
-      const vi spike = (v_new > Vs) & (r <= 0.0);
-      const vd r_dec = r - 1.0;
-      simd::store(R + i,
-                  simd::select(spike, simd::splat(nref1), simd::select(r_dec > 0.0, r_dec, zero)));
-      simd::store(V + i, v_new);
-      simd::store(M + i, m_new);
-      simd::store(H + i, h_new);
-      simd::store(N + i, n_new);
-      simd::store(GE + i, ge * de);
-      simd::store(GI + i, gi * di);
-      simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);
-    }
+  }
+  void step_range(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
+                  std::vector<std::uint32_t>& spiked) override {
+    (void)ctx;
+    const std::size_t e = std::min(simd::padded(end), v_.size());  // padding lanes ride along
+    if (p_.integrator == HHIntegrator::exponential_euler)
+      step_exponential_euler(begin, e, spiked);
+    else
+      step_etdrk4(begin, e, spiked);
   }
 
   double* state(std::string_view name) override {
@@ -349,44 +212,212 @@ class TraubMilesHHPopulation final : public Population {
 
   // Layout: V, m, h, n, g_e, g_i, refractory steps left, pending receptor inputs e, i (n each).
   void save_state(std::vector<double>& out) const override {
-    out.clear();
-    for (const auto* a : {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_})
-      out.insert(out.end(), a->begin(), a->begin() + n_);
+    point::save_arrays(out, n_, {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   void load_state(std::span<const double> in) override {
-    if (in.size() != 9u * n_) throw std::invalid_argument("TraubMilesHH::load_state: wrong size");
-    std::size_t k = 0;
-    for (auto* a : {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_}) {
-      std::copy(in.begin() + k, in.begin() + k + n_, a->begin());
-      k += n_;
-    }
+    point::load_arrays(in, n_, "TraubMilesHH",
+                       {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   long first_nonfinite(std::string& variable) const override {
-    const char* names[] = {"V", "m", "h", "n", "g_e", "g_i"};
-    const std::vector<double>* arrs[] = {&v_, &m_, &h_, &nk_, &ge_, &gi_};
-    long best = -1;
-    for (int a = 0; a < 6; ++a)
-      for (std::uint32_t i = 0; i < n_ && (best < 0 || static_cast<long>(i) < best); ++i)
-        if (!std::isfinite((*arrs[a])[i])) {
-          best = i;
-          variable = std::string(names[a]);
-          break;
-        }
-    return best;
+    return point::first_nonfinite(
+        n_, {{"V", &v_}, {"m", &m_}, {"h", &h_}, {"n", &nk_}, {"g_e", &ge_}, {"g_i", &gi_}},
+        variable);
   }
 
  private:
+  using vd = simd::vd;
+  using vi = simd::vi;
+
+  // Gate rates (1/ms) at membrane potential v. Three of the six exponentials share
+  // E = exp((u − 40)/5): exp((40 − u)/5) = 1/E and exp((15 − u)/5) = e^−5/E (saves two exp).
+  struct VRates {
+    vd am, bm, ah, bh, an, bn;
+  };
+  SBX_SIMD_INLINE VRates vrates(vd v) const {
+    const vd u = v - p_.V_T;
+    const vd zb = (u - 40.0) * 0.2, zn = (15.0 - u) * 0.2;
+    const vd E = simd::exp(zb);
+    return {1.28 * simd::inv_exprel((13.0 - u) * 0.25),
+            1.4 * simd::inv_exprel(zb, E),
+            0.128 * simd::exp((17.0 - u) * (1.0 / 18.0)),
+            4.0 * E / (E + 1.0),
+            0.16 * simd::inv_exprel(zn, 0.006737946999085467 / E),
+            0.5 * simd::exp((10.0 - u) * (1.0 / 40.0))};
+  }
+
+  // Threshold (Brian: v > V_spike and not refractory), refractory countdown, spike list.
+  SBX_SIMD_INLINE void detect(std::size_t i, vd v_new, std::vector<std::uint32_t>& spiked) {
+    const vd r = simd::load(&ref_[i]);
+    const vi spike = (v_new > p_.V_spike) & (r <= 0.0);
+    simd::store(&ref_[i], simd::refractory_next(spike, r, std::max(nref_ - 1.0, 0.0)));
+    simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);
+  }
+
+  void step_exponential_euler(std::size_t begin, std::size_t end,
+                              std::vector<std::uint32_t>& spiked) {
+    const double dt = dt_, inv_C = 1.0 / p_.C_m;
+    const double gL = p_.g_L, gNa = p_.g_Na, gK = p_.g_K;
+    const double gLEL = p_.g_L * p_.E_L, Ee = p_.E_e, Ei = p_.E_i, ENa = p_.E_Na, EK = p_.E_K;
+    const double de = decay_e_, di = decay_i_;
+    double *V = v_.data(), *M = m_.data(), *H = h_.data(), *N = nk_.data();
+    double *GE = ge_.data(), *GI = gi_.data();
+    double *BE = buf_e_.data(), *BI = buf_i_.data();
+    const double* IB = bias_.data();
+    const vd zero = simd::splat(0.0);
+    for (std::size_t i = begin; i < end; i += simd::kLanes) {
+      const vd v = simd::load(V + i), m = simd::load(M + i), h = simd::load(H + i);
+      const vd nn = simd::load(N + i);
+      const vd ge = simd::load(GE + i) + simd::load(BE + i);
+      const vd gi = simd::load(GI + i) + simd::load(BI + i);
+      simd::store(BE + i, zero);
+      simd::store(BI + i, zero);
+      const VRates r = vrates(v);
+      const vd sm = r.am + r.bm, sh = r.ah + r.bh, sn = r.an + r.bn;
+      const vd m_inf = r.am / sm, h_inf = r.ah / sh, n_inf = r.an / sn;
+      const vd m_new = m_inf + (m - m_inf) * simd::exp(-dt * sm);
+      const vd h_new = h_inf + (h - h_inf) * simd::exp(-dt * sh);
+      const vd n_new = n_inf + (nn - n_inf) * simd::exp(-dt * sn);
+      // Membrane: linear in V with the old gates and conductances.
+      const vd gna = gNa * (m * m * m * h);
+      const vd n2 = nn * nn;
+      const vd gk = gK * (n2 * n2);
+      const vd G = gL + ge + gi + gna + gk;
+      const vd Einf = (gLEL + ge * Ee + gi * Ei + gna * ENa + gk * EK + simd::load(IB + i)) / G;
+      const vd v_new = Einf + (v - Einf) * simd::exp(-dt * inv_C * G);
+      detect(i, v_new, spiked);
+      simd::store(V + i, v_new);
+      simd::store(M + i, m_new);
+      simd::store(H + i, h_new);
+      simd::store(N + i, n_new);
+      simd::store(GE + i, ge * de);
+      simd::store(GI + i, gi * di);
+    }
+  }
+
+  // Right-hand side of (V, m, h, n) and the diagonal stiffness λ of each, at one stage.
+  struct Deriv {
+    vd fV, fm, fh, fn, lV, lm, lh, ln;
+  };
+  SBX_SIMD_INLINE Deriv deriv(vd v, vd m, vd h, vd nn, vd ge, vd gi, vd ib) const {
+    const VRates r = vrates(v);
+    const double inv_C = 1.0 / p_.C_m;
+    const vd gna = p_.g_Na * (m * m * m * h);
+    const vd n2 = nn * nn;
+    const vd gk = p_.g_K * (n2 * n2);
+    const vd G = p_.g_L + ge + gi + gna + gk;
+    const vd drive = p_.g_L * p_.E_L + ge * p_.E_e + gi * p_.E_i + gna * p_.E_Na + gk * p_.E_K + ib;
+    Deriv d;
+    d.lV = G * inv_C;
+    d.fV = (drive - G * v) * inv_C;
+    d.lm = r.am + r.bm;
+    d.fm = r.am - d.lm * m;
+    d.lh = r.ah + r.bh;
+    d.fh = r.ah - d.lh * h;
+    d.ln = r.an + r.bn;
+    d.fn = r.an - d.ln * nn;
+    return d;
+  }
+
+  // One ETDRK4 substep of length h for the vector at i (state in registers).
+  struct Cell {
+    vd V, m, h, n, ge, gi;
+  };
+  SBX_SIMD_INLINE void etdrk4_substep(Cell& s, vd ib) const {
+    const double h = sub_h_;
+    const vd cap = simd::splat(1.0 / h), zero = simd::splat(0.0);
+    const simd::EtdCoeffs rk4 = simd::etd_rk4_classic();
+    // L = −max(0, λ − 1/h): only the stiffness beyond 1/h is integrated exponentially.
+    auto excess = [&](vd lambda) { return simd::min(zero, cap - lambda); };
+    auto coeffs = [&](vd L) { return simd::any(L < 0.0) ? simd::etd_coeffs(L * h) : rk4; };
+    const vd V0 = s.V, m0 = s.m, h0 = s.h, n0 = s.n, ge0 = s.ge, gi0 = s.gi;
+    // Conductances decay exactly: their values at the half and the full substep.
+    const vd geh = ge0 * sub_half_decay_e_, gih = gi0 * sub_half_decay_i_;
+    const vd ge1 = ge0 * sub_decay_e_, gi1 = gi0 * sub_decay_i_;
+
+    const Deriv d1 = deriv(V0, m0, h0, n0, ge0, gi0, ib);
+    const vd LV = excess(d1.lV), Lm = excess(d1.lm), Lh = excess(d1.lh), Ln = excess(d1.ln);
+    const simd::EtdCoeffs cV = coeffs(LV), cm = coeffs(Lm), ch = coeffs(Lh), cn = coeffs(Ln);
+    const vd qV = h * cV.q, qm = h * cm.q, qh = h * ch.q, qn = h * cn.q;
+    // Nonlinear remainders N = f − L·x at each stage.
+    const vd NV1 = d1.fV - LV * V0, Nm1 = d1.fm - Lm * m0, Nh1 = d1.fh - Lh * h0,
+             Nn1 = d1.fn - Ln * n0;
+
+    const vd Va = cV.E2 * V0 + qV * NV1, ma = cm.E2 * m0 + qm * Nm1;
+    const vd ha = ch.E2 * h0 + qh * Nh1, na = cn.E2 * n0 + qn * Nn1;
+    const Deriv da = deriv(Va, ma, ha, na, geh, gih, ib);
+    const vd NVa = da.fV - LV * Va, Nma = da.fm - Lm * ma, Nha = da.fh - Lh * ha,
+             Nna = da.fn - Ln * na;
+
+    const vd Vb = cV.E2 * V0 + qV * NVa, mb = cm.E2 * m0 + qm * Nma;
+    const vd hb = ch.E2 * h0 + qh * Nha, nb = cn.E2 * n0 + qn * Nna;
+    const Deriv db = deriv(Vb, mb, hb, nb, geh, gih, ib);
+    const vd NVb = db.fV - LV * Vb, Nmb = db.fm - Lm * mb, Nhb = db.fh - Lh * hb,
+             Nnb = db.fn - Ln * nb;
+
+    const vd Vc = cV.E2 * Va + qV * (2.0 * NVb - NV1);
+    const vd mc = cm.E2 * ma + qm * (2.0 * Nmb - Nm1);
+    const vd hc = ch.E2 * ha + qh * (2.0 * Nhb - Nh1);
+    const vd nc = cn.E2 * na + qn * (2.0 * Nnb - Nn1);
+    const Deriv dc = deriv(Vc, mc, hc, nc, ge1, gi1, ib);
+    const vd NVc = dc.fV - LV * Vc, Nmc = dc.fm - Lm * mc, Nhc = dc.fh - Lh * hc,
+             Nnc = dc.fn - Ln * nc;
+
+    auto finish = [h](const simd::EtdCoeffs& c, vd x0, vd N1, vd Na, vd Nb, vd Nc) {
+      return c.E * x0 + h * (c.f1 * N1 + 2.0 * c.f2 * (Na + Nb) + c.f3 * Nc);
+    };
+    s.V = finish(cV, V0, NV1, NVa, NVb, NVc);
+    s.m = finish(cm, m0, Nm1, Nma, Nmb, Nmc);
+    s.h = finish(ch, h0, Nh1, Nha, Nhb, Nhc);
+    s.n = finish(cn, n0, Nn1, Nna, Nnb, Nnc);
+    s.ge = ge1;
+    s.gi = gi1;
+  }
+
+  void step_etdrk4(std::size_t begin, std::size_t end, std::vector<std::uint32_t>& spiked) {
+    const vd zero = simd::splat(0.0);
+    for (std::size_t i = begin; i < end; i += simd::kLanes) {
+      Cell s{simd::load(&v_[i]),
+             simd::load(&m_[i]),
+             simd::load(&h_[i]),
+             simd::load(&nk_[i]),
+             simd::load(&ge_[i]) + simd::load(&buf_e_[i]),
+             simd::load(&gi_[i]) + simd::load(&buf_i_[i])};
+      simd::store(&buf_e_[i], zero);
+      simd::store(&buf_i_[i], zero);
+      const vd ib = simd::load(&bias_[i]);
+      for (int k = 0; k < substeps_; ++k) etdrk4_substep(s, ib);
+      detect(i, s.V, spiked);
+      simd::store(&v_[i], s.V);
+      simd::store(&m_[i], s.m);
+      simd::store(&h_[i], s.h);
+      simd::store(&nk_[i], s.n);
+      simd::store(&ge_[i], s.ge);
+      simd::store(&gi_[i], s.gi);
+    }
+  }
+
   void prepare(double dt) {
     if (!(dt > 0.0)) throw std::invalid_argument("TraubMilesHH: dt must be > 0");
     dt_ = dt;
     decay_e_ = std::exp(-dt / p_.tau_e);
     decay_i_ = std::exp(-dt / p_.tau_i);
     nref_ = simd::refractory_steps(p_.t_ref, dt);
+    // Substeps of the ETDRK4 integrator: the fewest whose length is <= max_substep (1e-9
+    // relative slack so that dt = 0.1, max_substep = 0.1/3 gives 3, not 4).
+    substeps_ = std::max(1, static_cast<int>(std::ceil(dt / p_.max_substep * (1.0 - 1e-9))));
+    sub_h_ = dt / substeps_;
+    sub_decay_e_ = std::exp(-sub_h_ / p_.tau_e);
+    sub_decay_i_ = std::exp(-sub_h_ / p_.tau_i);
+    sub_half_decay_e_ = std::exp(-0.5 * sub_h_ / p_.tau_e);
+    sub_half_decay_i_ = std::exp(-0.5 * sub_h_ / p_.tau_i);
   }
 
   std::uint32_t n_;
   HHParams p_;
   double dt_ = -1.0, decay_e_ = 0.0, decay_i_ = 0.0, nref_ = 0.0;
+  int substeps_ = 1;
+  double sub_h_ = 0.0, sub_decay_e_ = 0.0, sub_decay_i_ = 0.0, sub_half_decay_e_ = 0.0,
+         sub_half_decay_i_ = 0.0;
   std::vector<double> v_, m_, h_, nk_, ge_, gi_, ref_, buf_e_, buf_i_, bias_;
 };
 

@@ -11,7 +11,10 @@ packages=(
   libtomlplusplus-dev doctest-dev
   libhdf5-dev hdf5-tools
   libcli11-dev libfmt-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
+  graphviz python3-bmtk  # tests: DOT output rendered by dot; run files read by bmtk (SONATA)
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer targets (-fsanitize=fuzzer)
 )
 if [[ "${1:-}" == "--with-peers" ]]; then
   packages+=(python3-brian python3-scipy)

@@ -405,6 +405,11 @@ struct RunFile::Impl {
   std::vector<Edge> edges;
   bool trials_enabled = false, episodes_enabled = false;
   Growing trials, episodes;
+  struct SynapseProbe {
+    Growing rows;
+    std::vector<SynapseSampleRow> buf;
+  };
+  std::vector<SynapseProbe> synapse_probes;
   std::size_t adjacency_n = 0;
   bool adjacency_set = false;
   DataSet adjacency_after;
@@ -470,6 +475,10 @@ struct RunFile::Impl {
   void write_buffers() {
     for (SpikePop& sp : pops) write_spikes(sp);
     for (Report& r : reports) write_report(r);
+    for (SynapseProbe& sp : synapse_probes) {
+      sp.rows.append(sp.buf.data(), sp.buf.size());
+      sp.buf.clear();
+    }
   }
 
   void flush_file() {
@@ -493,6 +502,7 @@ struct RunFile::Impl {
     }
     if (trials_enabled) trials.ds.close();
     if (episodes_enabled) episodes.ds.close();
+    for (SynapseProbe& sp : synapse_probes) sp.rows.ds.close();
     if (adjacency_set) adjacency_after.close();
     file.close();
   }
@@ -926,6 +936,51 @@ void RunFile::append_trial(const TrialRow& row) {
   }
 }
 
+std::uint32_t RunFile::add_synapse_probe(const std::string& name, const std::string& edge,
+                                         std::uint64_t synapse, std::uint64_t source,
+                                         std::uint64_t target, const std::string& learning_rule,
+                                         const std::string& modulator) {
+  Impl& im = *impl_;
+  im.require_declaring("add_synapse_probe");
+  check_name("synapse probe", name);
+  H5::CompType mem(sizeof(SynapseSampleRow));
+  mem.insertMember("time", offsetof(SynapseSampleRow, time), PredType::NATIVE_DOUBLE);
+  mem.insertMember("w", offsetof(SynapseSampleRow, w), PredType::NATIVE_DOUBLE);
+  mem.insertMember("c", offsetof(SynapseSampleRow, c), PredType::NATIVE_DOUBLE);
+  mem.insertMember("d", offsetof(SynapseSampleRow, d), PredType::NATIVE_DOUBLE);
+  const H5::CompType file_type = packed_type({{"time", &PredType::IEEE_F64LE},
+                                              {"w", &PredType::IEEE_F64LE},
+                                              {"c", &PredType::IEEE_F64LE},
+                                              {"d", &PredType::IEEE_F64LE}});
+  try {
+    const Group g = im.ensure_group("/synapses");
+    Impl::SynapseProbe sp;
+    sp.rows.create(g, name, file_type, mem, 1, 1, 1024, 1, im.opt.deflate);
+    attr_str(sp.rows.ds, "edge", edge);
+    attr_scalar<std::uint64_t>(sp.rows.ds, "synapse", PredType::STD_U64LE,
+                               PredType::NATIVE_UINT64, synapse);
+    attr_scalar<std::uint64_t>(sp.rows.ds, "source_node_id", PredType::STD_U64LE,
+                               PredType::NATIVE_UINT64, source);
+    attr_scalar<std::uint64_t>(sp.rows.ds, "target_node_id", PredType::STD_U64LE,
+                               PredType::NATIVE_UINT64, target);
+    attr_str(sp.rows.ds, "learning_rule", learning_rule);
+    attr_str(sp.rows.ds, "modulator", modulator);
+    im.synapse_probes.push_back(std::move(sp));
+  } catch (const H5::Exception& e) {
+    im.fail("creating /synapses", e);
+  }
+  return static_cast<std::uint32_t>(im.synapse_probes.size() - 1);
+}
+
+void RunFile::append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row) {
+  Impl& im = *impl_;
+  im.require_open("append_synapse_sample");
+  if (probe >= im.synapse_probes.size())
+    throw InternalError("run file: append_synapse_sample on unknown probe " +
+                        std::to_string(probe));
+  im.synapse_probes[probe].buf.push_back(row);
+}
+
 void RunFile::append_episode(const EpisodeRow& row) {
   Impl& im = *impl_;
   im.require_open("append_episode");
@@ -1002,6 +1057,36 @@ void RunFile::finish(std::span<const double> adjacency_after, double wall_second
     im.finished = true;
     im.fail("finishing", e);
   }
+}
+
+std::vector<TrialRow> RunFile::read_trials(std::int64_t file_id, std::size_t n) {
+  std::vector<TrialRow> rows(n);
+  if (n == 0) return rows;
+  const hid_t ds = H5Dopen2(static_cast<hid_t>(file_id), "trials", H5P_DEFAULT);
+  if (ds < 0) throw SimError("run file: no /trials to read (" + h5_error_stack() + ")");
+  const hid_t space = H5Dget_space(ds);
+  hsize_t have = 0;
+  H5Sget_simple_extent_dims(space, &have, nullptr);
+  herr_t rc = -1;
+  if (have >= n) {
+    const hsize_t start = 0, count = n;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    const hid_t mem = H5Screate_simple(1, &count, nullptr);
+    rc = H5Dread(ds, trial_mem_type().getId(), mem, space, H5P_DEFAULT, rows.data());
+    H5Sclose(mem);
+  }
+  H5Sclose(space);
+  H5Dclose(ds);
+  if (have < n)
+    throw SimError("run file: /trials has " + std::to_string(have) + " rows, need " +
+                   std::to_string(n));
+  if (rc < 0) throw SimError("run file: reading /trials failed (" + h5_error_stack() + ")");
+  return rows;
+}
+
+void RunFile::rename(const std::string& new_path) {
+  std::filesystem::rename(impl_->path, new_path);  // throws filesystem_error naming both paths
+  impl_->path = new_path;
 }
 
 }  // namespace sbx

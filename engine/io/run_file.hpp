@@ -109,6 +109,14 @@ struct EpisodeRow {
   std::uint8_t truncated = 0;
 };
 
+// One row of /synapses/<name>: one synapse of a plastic edge sampled during the run.
+struct SynapseSampleRow {
+  double time = 0.0;  // ms
+  double w = 0.0;     // weight
+  double c = 0.0;     // eligibility trace (NaN if the rule has none)
+  double d = 0.0;     // value of the rule's modulator (NaN if none)
+};
+
 // Lowercase hex SHA-256 of `data` (FIPS 180-4); used for /meta/circuit_sha256.
 std::string sha256_hex(std::string_view data);
 
@@ -156,12 +164,26 @@ class RunFile final : public Recorder {
   void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override;
   void append_trial(const TrialRow& row);
   void append_episode(const EpisodeRow& row);
+  // /synapses/<name>: compound rows {time, w, c, d} (SynapseSampleRow) with attributes edge,
+  // synapse (index within the edge), source_node_id, target_node_id, learning_rule, modulator.
+  // Declared before start(); rows are buffered and written at flush(). Returns the probe id.
+  std::uint32_t add_synapse_probe(const std::string& name, const std::string& edge,
+                                  std::uint64_t synapse, std::uint64_t source,
+                                  std::uint64_t target, const std::string& learning_rule,
+                                  const std::string& modulator);
+  void append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row);
   void append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w);
   // Writes buffered spikes and samples, updates report stop times, then H5Fflush.
   void flush() override;
   // Writes /adjacency/after (if adjacency_after is non-empty; it must be N*N), closes the file,
   // reopens it without SWMR and adds /meta@completed = 1 and /meta@wall_time_s.
   void finish(std::span<const double> adjacency_after, double wall_seconds);
+
+  // ---- checkpoint / resume support (apps/checkpoint.cpp) -----------------------------------
+  // Rows [0, n) of /trials of the open HDF5 file `file_id` (an hid_t), fields matched by name.
+  static std::vector<TrialRow> read_trials(std::int64_t file_id, std::size_t n);
+  // Renames the file on disk (the open handle stays valid); finish() reopens the new path.
+  void rename(const std::string& new_path);
 
  private:
   struct Impl;

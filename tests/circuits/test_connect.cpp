@@ -183,14 +183,17 @@ TEST_CASE("same seed, same synapses; another seed, other synapses") {
   }
 }
 
-TEST_CASE("delays: scalars exact on the grid, draws rounded to it and at least one tick") {
+TEST_CASE(
+    "delays: scalars exact on the grid (0 allowed), draws rounded to it and at least one tick") {
   TimeGrid grid(0.1);
   std::vector<SynapseSpec> s(1000);
   Rng rng(1);
   assign_delays(s, Distribution::constant(1.5), grid, rng);
   for (const auto& x : s) CHECK(x.delay == 15);
   CHECK_THROWS_AS(assign_delays(s, Distribution::constant(0.15), grid, rng), std::invalid_argument);
-  CHECK_THROWS_AS(assign_delays(s, Distribution::constant(0.0), grid, rng), std::invalid_argument);
+  assign_delays(s, Distribution::constant(0.0), grid, rng);  // Brian2's "no delay"
+  for (const auto& x : s) CHECK(x.delay == 0);
+  CHECK_THROWS_AS(assign_delays(s, Distribution::constant(-0.1), grid, rng), std::invalid_argument);
   assign_delays(s, Distribution::uniform(0.1, 0.3), grid, rng);
   std::set<Tick> seen;
   for (const auto& x : s) seen.insert(x.delay);

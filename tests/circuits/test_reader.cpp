@@ -243,7 +243,8 @@ n = 10
   CHECK(contains(ds[2].message, "indegree 4 exceeds the 3 available neurons of 'P'"));
 }
 
-TEST_CASE("delays: scalars must be on the tick grid and >= one tick; distributions are checked") {
+TEST_CASE(
+    "delays: scalars must be on the tick grid and 0 or >= one tick; distributions are checked") {
   const std::string head = R"([blocks.P]
 type = "poisson_source"
 rate = 5.0
@@ -261,9 +262,18 @@ to = "E"
   CHECK(d.key_path == "connections[0].delay");
   CHECK(contains(d.message, "not a multiple of the tick (0.001 ms)"));
 
-  d = only_diagnostic(head + "delay = { dist = \"uniform\", low = 0.0, high = 1.0 }\n");
+  d = only_diagnostic(head + "delay = { dist = \"uniform\", low = -1.0, high = 1.0 }\n");
   CHECK(d.key_path == "connections[0].delay.low");
-  CHECK(contains(d.message, "must be > 0 ms"));
+  CHECK(contains(d.message, "must be >= 0 ms"));
+
+  d = only_diagnostic(head + "delay = { dist = \"uniform\", low = 0.0, high = 1.0 }\n");
+  CHECK(d.key_path == "connections[0].delay");
+  CHECK(contains(d.message, "must be >= one tick"));
+
+  // A scalar 0 is Brian2's "no delay" (engine semantics tested in tests/engine).
+  const auto zero = load_circuit_string(head + "delay = 0.0\n", "t.toml");
+  REQUIRE(zero.connections.at(0).delay.has_value());
+  CHECK(zero.connections[0].delay->a == 0.0);
 
   d = only_diagnostic(head + "delay = { dist = \"uniform\", low = 1.0 }\n");
   CHECK(d.key_path == "connections[0].delay.high");

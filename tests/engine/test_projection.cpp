@@ -29,5 +29,5 @@ TEST_CASE("CSR rows, delay segments and the reverse index") {
 TEST_CASE("bad synapses are rejected") {
   CHECK_THROWS(build_spike_projection("x", 0, 0, 2, 2, 0, {{2, 0, 1.0, 1}}));
   CHECK_THROWS(build_spike_projection("x", 0, 0, 2, 2, 0, {{0, 5, 1.0, 1}}));
-  CHECK_THROWS(build_spike_projection("x", 0, 0, 2, 2, 0, {{0, 0, 1.0, 0}}));
+  CHECK_THROWS(build_spike_projection("x", 0, 0, 2, 2, 0, {{0, 0, 1.0, -1}}));  // delay < 0
 }

@@ -205,3 +205,40 @@ TEST_CASE("probes sample state every period; the recorder is flushed every simul
   CHECK(rec.samples[1].values[0] == doctest::Approx(0.5));
   CHECK(rec.flushes == 2);
 }
+
+TEST_CASE("delay 0 (Brian2's no delay): a spike of step n acts on clocked targets in step n+1") {
+  for (const Tick delay : {Tick{0}, Tick{1}}) {
+    Simulator sim(TimeGrid(0.001), 100);            // dt = 0.1 ms
+    auto a = std::make_unique<ToyClocked>(1, 1.0);  // spikes at the end of the step to 1.0 ms
+    auto b = std::make_unique<ToyClocked>(1, 0.0);
+    ToyClocked* pb = b.get();
+    const auto ia = sim.add_population("A", std::move(a));
+    const auto ib = sim.add_population("B", std::move(b));
+    sim.add_projection(build_spike_projection("A->B", ia, ib, 1, 1, 0, {{0, 0, 0.25, delay}}));
+    MemoryRecorder rec;
+    sim.set_recorder(&rec);
+    sim.run_until(1000);  // A's spike is emitted at 1000 (the end of step 0.9 -> 1.0 ms)
+    REQUIRE(rec.spikes.size() == 1);
+    CHECK(rec.spikes[0].t == 1000);
+    CHECK(pb->v_[0] == 0.0);
+    sim.run_until(1100);  // step 1.0 -> 1.1: sees the spike with delay 0, not with 1 tick
+    CHECK(pb->v_[0] == (delay == 0 ? 0.25 : 0.0));
+    sim.run_until(1200);
+    CHECK(pb->v_[0] == 0.25);
+  }
+  CHECK_THROWS(build_spike_projection("bad", 0, 0, 1, 1, 0, {{0, 0, 1.0, -1}}));
+}
+
+TEST_CASE("delay 0 between event-driven populations arrives at the spike's own tick") {
+  Simulator sim(TimeGrid(0.001), 100);
+  auto a = std::make_unique<ToyEvent>(1, 7);
+  a->kick = true;  // fires at tick 1
+  auto b = std::make_unique<ToyEvent>(1, 1000000);
+  ToyEvent* pb = b.get();
+  const auto ia = sim.add_population("A", std::move(a));
+  const auto ib = sim.add_population("B", std::move(b));
+  sim.add_projection(build_spike_projection("A->B", ia, ib, 1, 1, 0, {{0, 0, 1.0, 0}}));
+  sim.run_until(10);
+  REQUIRE(pb->received.size() == 1);
+  CHECK(pb->received[0].t == 1);
+}

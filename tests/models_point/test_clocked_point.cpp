@@ -19,9 +19,11 @@ StepContext ctx_at(long k, double dt) {
 
 // Single HH cell with bias current from rest: threshold-crossing times (linear interpolation of
 // V between steps, so the comparison is not limited by the step grid).
-std::vector<double> hh_spike_times(double dt, double I_bias, double T) {
+std::vector<double> hh_spike_times(double dt, double I_bias, double T,
+                                   HHIntegrator integrator = HHIntegrator::exponential_euler) {
   HHParams p;
   p.I_bias = I_bias;
+  p.integrator = integrator;
   TraubMilesHHPopulation pop(1, p);
   pop.set_gates_to_steady_state();
   std::vector<double> out;
@@ -217,4 +219,65 @@ TEST_CASE(
   const double rel = (double(long_01.size()) - double(long_ref.size())) / double(long_ref.size());
   MESSAGE("HH spikes in 1 s: dt 0.1 -> " << long_01.size() << ", dt 0.001 -> " << long_ref.size());
   CHECK(std::fabs(rel) < 0.10);
+}
+
+TEST_CASE(
+    "TraubMilesHH: ETDRK4 (default) spike times at dt 0.1 ms within 0.1 ms of dt/10 over 1 s") {
+  CHECK(HHParams{}.integrator == HHIntegrator::etdrk4);
+  for (const double I : {100.0, 400.0, 1000.0, 3000.0}) {  // pA: 32, 72, 133, 264 spikes/s
+    const auto s = hh_spike_times(0.1, I, 1000.0, HHIntegrator::etdrk4);
+    const auto ref = hh_spike_times(0.01, I, 1000.0, HHIntegrator::etdrk4);
+    const double err = max_abs_diff(s, ref);
+    MESSAGE("I = " << I << " pA: " << s.size() << " spikes (ref " << ref.size()
+                   << "), max |t - t_ref| = " << err << " ms");
+    REQUIRE(s.size() == ref.size());
+    CHECK(s.size() > 20);
+    CHECK(err < 0.1);
+  }
+}
+
+TEST_CASE("TraubMilesHH: ETDRK4 converges at fourth order, exponential Euler at first") {
+  // Whole state (V) at a fixed time after several spikes, against a dt = 0.0005 ms run; no
+  // substeps (max_substep large) so dt is the integrator's step.
+  auto v_at = [](double dt, HHIntegrator integ) {
+    HHParams p;
+    p.I_bias = 400.0;
+    p.max_substep = 1.0;
+    p.integrator = integ;
+    TraubMilesHHPopulation pop(1, p);
+    pop.set_gates_to_steady_state();
+    std::vector<std::uint32_t> spiked;
+    const long steps = std::lround(50.0 / dt);
+    for (long k = 0; k < steps; ++k) pop.step(ctx_at(k, dt), spiked);
+    return pop.state("V")[0];
+  };
+  const double ref = v_at(0.0005, HHIntegrator::etdrk4);
+  const double e1 = std::fabs(v_at(0.0125, HHIntegrator::etdrk4) - ref);
+  const double e2 = std::fabs(v_at(0.00625, HHIntegrator::etdrk4) - ref);
+  const double x1 = std::fabs(v_at(0.025, HHIntegrator::exponential_euler) - ref);
+  const double x2 = std::fabs(v_at(0.0125, HHIntegrator::exponential_euler) - ref);
+  const double order_etd = std::log2(e1 / e2), order_ee = std::log2(x1 / x2);
+  MESSAGE("V(50 ms) error, ETDRK4: dt 0.0125 -> " << e1 << ", 0.00625 -> " << e2 << " mV (order "
+                                                  << order_etd << "); exp. Euler: dt 0.025 -> "
+                                                  << x1 << ", 0.0125 -> " << x2 << " mV (order "
+                                                  << order_ee << ")");
+  CHECK(order_etd > 3.5);
+  CHECK(order_etd < 4.5);
+  CHECK(order_ee == doctest::Approx(1.0).epsilon(0.15));
+}
+
+TEST_CASE("TraubMilesHH: ETDRK4 substeps are the fewest of length <= max_substep") {
+  // dt 0.1 with max_substep 0.035 runs 3 substeps: identical to dt 0.1/3 with no substeps.
+  HHParams p;
+  p.I_bias = 400.0;
+  TraubMilesHHPopulation a(1, p);
+  p.max_substep = 1.0;
+  TraubMilesHHPopulation b(1, p);
+  a.set_gates_to_steady_state(), b.set_gates_to_steady_state();
+  std::vector<std::uint32_t> sa, sb;
+  for (long k = 0; k < 300; ++k) {
+    a.step(ctx_at(k, 0.1), sa);
+    for (int j = 0; j < 3; ++j) b.step(ctx_at(3 * k + j, 0.1 / 3.0), sb);
+    REQUIRE(a.state("V")[0] == doctest::Approx(b.state("V")[0]).epsilon(1e-12));
+  }
 }

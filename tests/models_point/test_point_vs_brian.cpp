@@ -95,6 +95,7 @@ TEST_CASE("LifCuba reproduces Brian2's CUBA cell step for step") {
 TEST_CASE("TraubMilesHH reproduces Brian2's COBAHH cell step for step") {
   HHParams p;
   p.I_bias = 400.0;
+  p.integrator = HHIntegrator::exponential_euler;  // Brian2's method (the default is ETDRK4)
   TraubMilesHHPopulation pop(1, p);
   pop.state("V")[0] = -65.0;  // gates 0, as Brian's defaults
   pop.state("g_e")[0] = 40.0;

@@ -1,0 +1,164 @@
+#include "apps/run_distal.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "circuits/build.hpp"
+#include "circuits/plasticity_registry.hpp"
+#include "engine/errors.hpp"
+#include "engine/progress.hpp"
+
+namespace sbx::app {
+
+using circuits::CircuitDescription;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+DistalSetup distal_setup(const CircuitDescription& d) {
+  std::vector<Diagnostic> problems;
+  const auto& ex = d.experiment.params;
+  auto add = [&](const std::string& key, const std::string& msg) {
+    circuits::SourcePos p = ex.has(key) ? ex.position(key) : d.experiment.pos;
+    problems.push_back(
+        {p.file.empty() ? d.file : p.file, p.line, p.column, "experiment." + key, msg});
+  };
+  DistalSetup s;
+  s.exc_block = ex.text("excitatory");
+  if (ex.has("inhibitory")) s.inh_block = ex.text("inhibitory");
+  for (const char* key : {"excitatory", "inhibitory"}) {
+    if (!ex.has(key)) continue;
+    const circuits::BlockDesc* b = d.find_block(ex.text(key));
+    if (b && b->model != "izhikevich")
+      add(key, "block '" + b->name + "' must be a population of model izhikevich (got model '" +
+                   b->model + "')");
+  }
+  if (!s.inh_block.empty() && s.inh_block == s.exc_block)
+    add("inhibitory", "must be another block than experiment.excitatory");
+  s.rule_name = ex.text("rule");
+  const circuits::RuleDesc* rule = d.find_rule(s.rule_name);
+  if (!rule) {
+    std::vector<std::string> names;
+    for (const auto& r : d.rules) names.push_back(r.name);
+    add("rule", "no rule '" + s.rule_name + "' in [rules] (defined: " +
+                    (names.empty() ? std::string("none") : circuits::join_names(names)) + ")");
+  } else if (rule->type != "rstdp" && rule->type != "three_factor") {
+    add("rule", "rule '" + s.rule_name + "' is of type " + rule->type +
+                    "; the distal_reward experiment needs an rstdp or three_factor rule");
+  }
+  if (!problems.empty()) throw UserError(problems);
+
+  s.rule_type = rule->type;
+  DistalRewardConfig& c = s.cfg;
+  c.rule = circuits::three_factor_params_from(rule->params);
+  c.modulator = rule->params.text("modulator");
+  c.da_baseline = rule->params.number("modulator_baseline");
+  c.da_tau = rule->params.number("modulator_tau");
+  c.synapses_per_neuron = static_cast<std::uint32_t>(ex.integer("synapses_per_neuron"));
+  c.w_exc = ex.number("w_exc");
+  c.w_inh = ex.number("w_inh");
+  c.contingent = ex.text("protocol") == "contingent";
+  c.control_rate = ex.number("control_rate") * (c.contingent ? 0.0 : 1.0);
+  c.window = ex.number("window");
+  c.delay_min = ex.number("delay_min");
+  c.delay_span = ex.number("delay_span");
+  c.reward_amount = ex.number("reward");
+  c.sample_every = ex.number("sample_every");
+  c.duration = d.run.duration;
+  c.seed = d.meta.seed;
+  if (c.w_exc < c.rule.w_min || c.w_exc > c.rule.w_max)
+    add("w_exc", "initial excitatory weight " + std::to_string(c.w_exc) +
+                     " is outside the rule's [w_min, w_max] = [" + std::to_string(c.rule.w_min) +
+                     ", " + std::to_string(c.rule.w_max) + "]");
+  if (!problems.empty()) throw UserError(problems);
+  return s;
+}
+
+RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const DistalSetup setup = distal_setup(desc);
+  auto sim = circuits::make_simulator(desc);
+  circuits::BuiltCircuit built = circuits::build(desc, *sim);
+  const std::uint32_t exc = built.population(setup.exc_block);
+  const long inh =
+      setup.inh_block.empty() ? -1 : static_cast<long>(built.population(setup.inh_block));
+  DistalRewardExperiment x(setup.cfg, *sim, exc, inh);
+
+  RunFileOptions fo;
+  fo.force = opt.force;
+  fo.swmr = desc.output.swmr;
+  RunFile file(opt.out_path, sim->grid(), fo);
+  declare_common(desc, built, *sim, file, opt);
+  // The wired edges (declare_common only knows the TOML's connections).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> plastic_edge_ids;  // (projection, edge id)
+  std::string chosen_edge;
+  std::vector<std::uint32_t> wired = x.plastic_projections();
+  if (inh >= 0) wired.push_back(x.proj_ie());
+  for (std::uint32_t pid : wired) {
+    const SpikeProjection& p = sim->projection(pid);
+    const bool plastic = pid != x.proj_ie() || inh < 0;
+    std::vector<std::uint64_t> src(p.pre_of_syn.begin(), p.pre_of_syn.end());
+    std::vector<std::uint64_t> tgt(p.post.begin(), p.post.end());
+    std::vector<double> w(p.weight.begin(), p.weight.end());
+    std::vector<double> delay(p.n_synapses(), 0.0);
+    const std::uint32_t id =
+        file.add_edges(p.name, sim->population_name(p.pre_population),
+                       sim->population_name(p.post_population), std::move(src), std::move(tgt),
+                       std::move(w), std::move(delay), plastic ? setup.rule_name : "", plastic);
+    if (plastic) plastic_edge_ids.emplace_back(pid, id);
+    if (pid == x.chosen_projection()) chosen_edge = p.name;
+  }
+  const std::uint32_t probe = file.add_synapse_probe("chosen", chosen_edge, x.chosen_synapse(), 0,
+                                                     x.n2(), setup.rule_name, setup.cfg.modulator);
+  x.set_sample_callback([&](const DistalRewardSample& s) {
+    file.append_synapse_sample(probe, {s.t_ms, s.w, s.c, s.d});
+  });
+  file.start();
+  x.set_extra_recorder(&file);
+
+  RunSummary s;
+  s.build_s = seconds_since(t0);
+  ProgressLine progress(desc.run.duration, "ms", opt.quiet ? nullptr : stderr);
+  const Tick end = circuits::run_ticks(desc);
+  sim->set_progress([&](Tick t) { progress.update(sim->grid().to_ms(t)); },
+                    std::max<Tick>(end / 1000, 1));
+  DistalRewardResult r;
+  try {
+    r = x.run();
+  } catch (...) {
+    file.flush();
+    throw;
+  }
+  progress.finish();
+  for (const auto& [pid, id] : plastic_edge_ids) {
+    const SpikeProjection& p = sim->projection(pid);
+    const std::vector<double> w(p.weight.begin(), p.weight.end());
+    file.append_weights(id, 0, w);
+  }
+  s.loop_s = r.loop_s;
+  s.simulated_ms = desc.run.duration;
+  s.spikes = sim->stats().spikes;
+  s.synaptic_events = sim->stats().synaptic_events;
+  s.figures = {{"rate_hz", r.rate_hz},
+               {"coincidences", static_cast<double>(r.coincidences)},
+               {"rewards", static_cast<double>(r.rewards_delivered)},
+               {"t_reach_90_ms", r.t_reach_90},
+               {"t_reach_95_ms", r.t_reach_95},
+               {"w_final", r.w_final},
+               {"percentile_final", r.percentile_final},
+               {"p90_exc", r.p90_exc},
+               {"median_exc", r.median_exc},
+               {"mean_exc", r.mean_exc}};
+  file.flush();
+  s.wall_s = seconds_since(t0);
+  file.finish({}, s.wall_s);
+  return s;
+}
+
+}  // namespace sbx::app

@@ -1,0 +1,501 @@
+#include "apps/run_episodes.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "circuits/step_blocks.hpp"
+#include "engine/errors.hpp"
+#include "engine/progress.hpp"
+#include "envs/bandit.hpp"
+#include "envs/cartpole.hpp"
+
+namespace sbx::app {
+
+using circuits::BlockDesc;
+using circuits::CircuitDescription;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Problems {
+  const CircuitDescription& desc;
+  std::vector<Diagnostic> list;
+  void add(const circuits::SourcePos& p, const std::string& key, const std::string& msg) {
+    list.push_back({p.file.empty() ? desc.file : p.file, p.line, p.column, key, msg});
+  }
+  void throw_if_any() {
+    if (!list.empty()) throw UserError(list);
+  }
+};
+
+std::string describe_obs(const StepEnvironment& env) {
+  std::string names;
+  for (const auto& n : env.observation_names()) names += (names.empty() ? "" : ", ") + n;
+  return "environment '" + std::string(env.name()) + "' observes " +
+         std::to_string(env.observation_size()) + " value" +
+         (env.observation_size() == 1 ? "" : "s") + " (" + names + ")";
+}
+
+}  // namespace
+
+std::unique_ptr<StepEnvironment> make_step_environment(const EpisodesSetup& s) {
+  if (s.env == "cartpole") {
+    CartPoleParams p;
+    if (s.max_steps) p.max_steps = s.max_steps;
+    return std::make_unique<CartPole>(p);
+  }
+  if (s.env == "lane_keeping") {
+    LaneKeepingParams p;
+    p.reward = s.lane_reward;
+    if (s.max_steps) p.max_steps = s.max_steps;
+    p.start_x = s.lane_start;
+    p.phase = s.lane_curriculum ? 1 : 0;
+    return std::make_unique<LaneKeeping>(p);
+  }
+  if (s.env == "bandit") {
+    BanditParams p;
+    p.n_arms = s.bandit_arms;
+    p.change_every = s.bandit_change_every;
+    p.n_contexts = s.bandit_contexts;
+    p.observe_context = s.bandit_observe_context;
+    return std::make_unique<NonStationaryBandit>(p);
+  }
+  throw InternalError("episodes: unknown environment '" + s.env + "'");
+}
+
+EpisodesSetup episodes_setup(const CircuitDescription& d) {
+  Problems pr{d, {}};
+  EpisodesSetup s;
+  const auto& ex = d.experiment.params;
+  s.env = ex.text("env");
+  s.n_episodes = static_cast<std::uint64_t>(ex.integer("n_episodes"));
+  s.step_window_ms = ex.number("step_window");
+  s.encoder = ex.text("encoder");
+  s.decoder = ex.text("decoder");
+  s.reset_each_step = ex.boolean("reset_each_step");
+  s.prune_every = static_cast<std::uint64_t>(ex.integer("prune_every"));
+  s.prune_below = ex.number("prune_below");
+  if (ex.has("prune_edges")) {
+    const auto& v = ex.values.find("prune_edges")->second;
+    if (const auto* one = std::get_if<std::string>(&v))
+      s.prune_edges = {*one};
+    else
+      s.prune_edges = ex.strings("prune_edges");
+  }
+  s.max_steps = static_cast<std::uint32_t>(ex.integer("max_steps"));
+  s.lane_reward = ex.text("lane_reward") == "original" ? LaneReward::original : LaneReward::shaped;
+  s.lane_curriculum = ex.boolean("lane_curriculum");
+  s.lane_start = ex.number("lane_start");
+  s.bandit_arms = static_cast<std::uint32_t>(ex.integer("bandit_arms"));
+  s.bandit_change_every = static_cast<std::uint32_t>(ex.integer("bandit_change_every"));
+  s.bandit_contexts = static_cast<std::uint32_t>(ex.integer("bandit_contexts"));
+  s.bandit_observe_context = ex.boolean("bandit_observe_context");
+
+  const auto env = make_step_environment(s);
+  const std::uint32_t m = env->observation_size();
+
+  // Window on the clock grid.
+  const double steps = s.step_window_ms / d.run.dt;
+  if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps) || std::round(steps) < 1)
+    pr.add(ex.position("step_window"), "experiment.step_window",
+           "must be a positive multiple of [run].dt = " + std::to_string(d.run.dt) + " ms, got " +
+               std::to_string(s.step_window_ms) + " ms");
+
+  // Encoder: its size and ranges against the observation.
+  const BlockDesc* enc = d.find_block(s.encoder);
+  const BlockDesc* dec = d.find_block(s.decoder);
+  if (!enc || !dec) throw InternalError("episodes: encoder/decoder block missing after loading");
+  const ObsCodingParams code = circuits::obs_coding_from(*enc);
+  const std::string ek = "blocks." + s.encoder;
+  const std::string& coding = enc->params.text("coding");
+  bool size_ok = true;
+  std::string need;
+  switch (code.coding) {
+    case ObsCoding::direct:
+      size_ok = enc->n == m;
+      need = "n = " + std::to_string(m);
+      break;
+    case ObsCoding::signed_pair:
+      size_ok = enc->n == 2 * m;
+      need = "n = 2 x " + std::to_string(m) + " = " + std::to_string(2 * m);
+      break;
+    case ObsCoding::population:
+      size_ok = enc->n >= m && enc->n % m == 0;
+      need = "n = a multiple of " + std::to_string(m) + " (units per component x " +
+             std::to_string(m) + ")";
+      break;
+  }
+  if (!size_ok)
+    pr.add(enc->params.position("n"), ek + ".n",
+           "n = " + std::to_string(enc->n) + " does not match the observation: " +
+               describe_obs(*env) + "; coding '" + coding + "' needs " + need);
+  for (const char* key : {"scale", "low", "high"})
+    if (enc->params.has(key) && enc->params.numbers(key).size() != m)
+      pr.add(enc->params.position(key), ek + "." + key,
+             "needs one value per observation component (" + std::to_string(m) + "), got " +
+                 std::to_string(enc->params.numbers(key).size()) + "; " + describe_obs(*env));
+
+  // Decoder: the action count and the pools.
+  s.decoder_params = circuits::decoder_params_from(*dec);
+  s.motor = dec->params.text("source");
+  s.readout_variable = dec->params.text("variable");
+  const std::string dk = "blocks." + s.decoder;
+  if (s.decoder_params.n_actions != env->n_actions())
+    pr.add(dec->params.position("n_actions"), dk + ".n_actions",
+           "n_actions = " + std::to_string(s.decoder_params.n_actions) + " but environment '" +
+               s.env + "' has " + std::to_string(env->n_actions()) + " actions");
+  if (const BlockDesc* motor = d.find_block(s.motor);
+      motor && motor->n % s.decoder_params.n_actions != 0)
+    pr.add(dec->params.position("source"), dk + ".source",
+           "block '" + s.motor + "' has n = " + std::to_string(motor->n) +
+               " neurons, not a multiple of n_actions = " +
+               std::to_string(s.decoder_params.n_actions) + " (one equal pool per action)");
+
+  // td_dopamine edges: encoder -> motor only.
+  for (const auto& c : d.connections) {
+    if (!c.learning || c.learning->type != "td_dopamine") continue;
+    if (c.from != s.encoder || c.to != s.motor) {
+      pr.add(c.learning->pos, c.path + ".learning",
+             "a td_dopamine edge must go from the encoder '" + s.encoder +
+                 "' to the decoder's source '" + s.motor + "', got " + c.from + " -> " + c.to);
+      continue;
+    }
+    if (enc->type != "current_encoder")
+      pr.add(c.learning->pos, c.path + ".learning",
+             "td_dopamine needs a current_encoder (it reads the coded observation)");
+    TdDopamineParams p;
+    const auto& lp = c.learning->params;
+    p.alpha = lp.number("alpha");
+    p.gamma = lp.number("gamma");
+    p.value =
+        lp.text("value") == "linear" ? TdValueTerm::linear : TdValueTerm::positive_input_weight_sum;
+    p.failure_reward = lp.has("failure_reward") ? std::optional<double>(lp.number("failure_reward"))
+                                                : std::nullopt;
+    p.bootstrap_terminal = lp.boolean("bootstrap_terminal");
+    p.w_min = lp.number("w_min");
+    p.w_max = lp.number("w_max");
+    if (!(p.w_min <= p.w_max))
+      pr.add(c.learning->pos, c.path + ".learning.w_min", "w_min must be <= w_max");
+    s.td_edges.push_back({c.name, p});
+  }
+  for (const auto& c : d.connections) {
+    if (!c.learning || c.learning->type != "ach_na") continue;
+    if (c.from != s.encoder || c.to != s.motor || enc->type != "current_encoder" || enc->n != 1 ||
+        code.coding != ObsCoding::direct || m != 1) {
+      pr.add(c.learning->pos, c.path + ".learning",
+             "an ach_na edge must go from a 1-unit direct current_encoder of a 1-value "
+             "observation (the bandit's bias) to the decoder's source '" +
+                 s.motor + "', got " + c.from + " -> " + c.to);
+      continue;
+    }
+    if (!s.ach_na_edges.empty()) {
+      pr.add(c.learning->pos, c.path + ".learning", "only one ach_na edge per circuit");
+      continue;
+    }
+    const auto& lp = c.learning->params;
+    AchNaParams p;
+    p.ensemble = static_cast<std::uint32_t>(lp.integer("ensemble"));
+    p.q0 = lp.number("q0");
+    p.s0 = lp.number("s0");
+    p.multiplier = lp.number("multiplier");
+    p.mask_p = lp.number("mask_p");
+    p.t_floor = lp.number("t_floor");
+    s.ach_na_edges.push_back({c.name, c.learning->rule, p});
+  }
+  if (!s.decoder_params.temperature_from.empty() && s.ach_na_edges.empty())
+    pr.add(dec->params.position("temperature_from"), dk + ".temperature_from",
+           "modulator '" + s.decoder_params.temperature_from +
+               "' is published by an ach_na edge; the circuit has none");
+  if (s.prune_edges.empty() && s.prune_every > 0)
+    for (const auto& c : d.connections)
+      if (c.learning) s.prune_edges.push_back(c.name);
+  for (const auto& name : s.prune_edges) {
+    bool found = false;
+    for (const auto& c : d.connections) found = found || c.name == name;
+    if (!found) {
+      std::string all;
+      for (const auto& c : d.connections) all += (all.empty() ? "" : ", ") + c.name;
+      pr.add(ex.position("prune_edges"), "experiment.prune_edges",
+             "no edge named '" + name + "' (edges: " + (all.empty() ? "none" : all) + ")");
+    }
+  }
+  pr.throw_if_any();
+  return s;
+}
+
+// ---- EpisodeRunner ------------------------------------------------------------------------------
+
+// Counts the motor population's spikes of the current window; forwards everything to the file.
+struct EpisodeRunner::Counter final : Recorder {
+  std::uint32_t population = 0;
+  std::vector<std::uint32_t> count;
+  Recorder* next = nullptr;
+  void on_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t) override {
+    if (pop == population)
+      for (auto n : neurons) ++count[n];
+    if (next) next->on_spikes(pop, neurons, t);
+  }
+  void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override {
+    if (next) next->on_sample(probe, t, values);
+  }
+  void flush() override {
+    if (next) next->flush();
+  }
+};
+
+EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup& s)
+    : s_(s),
+      sim_(circuits::make_simulator(desc)),
+      env_(make_step_environment(s)),
+      counter_(std::make_unique<Counter>()),
+      policy_rng_(Rng::stream(desc.meta.seed, s.decoder + "/policy")),
+      seed_(desc.meta.seed) {
+  circuits::BuildOptions bo;
+  built_ = circuits::build(desc, *sim_, bo);
+  encoder_ = dynamic_cast<EncoderPopulation*>(&sim_->population(built_.population(s.encoder)));
+  if (!encoder_) throw InternalError("episodes: the encoder block did not build an encoder");
+  motor_pop_ = built_.population(s.motor);
+  Population& motor = sim_->population(motor_pop_);
+  pool_size_ = motor.size() / s.decoder_params.n_actions;
+  counter_->population = motor_pop_;
+  counter_->count.assign(motor.size(), 0);
+  sim_->set_recorder(counter_.get());
+  if (s.decoder_params.readout == DecoderReadout::membrane) {
+    std::string var = s.readout_variable;
+    if (var.empty())
+      for (const char* v : {"V", "x", "v"})
+        if (motor.state(v)) {
+          var = v;
+          break;
+        }
+    motor_state_ = var.empty() ? nullptr : motor.state(var);
+    if (!motor_state_) {
+      std::string names;
+      for (const auto& n : motor.state_names()) names += (names.empty() ? "" : ", ") + n;
+      const BlockDesc* dec = desc.find_block(s.decoder);
+      throw UserError(Diagnostic{
+          desc.file, dec->pos.line, dec->pos.column, "blocks." + s.decoder + ".variable",
+          "block '" + s.motor + "' (model " + std::string(motor.model()) +
+              ") has no state variable '" + var + "' for the membrane readout; it has: " + names});
+    }
+  }
+  for (const auto& te : s.td_edges) {
+    const circuits::EdgeBuilt* e = built_.edge(te.edge);
+    if (!e || e->couplings.size() != 1)
+      throw InternalError("episodes: td_dopamine edge " + te.edge + " has no single coupling");
+    td_.push_back(
+        {e->couplings[0], TdDopamineRule(te.params, s.decoder_params.n_actions, pool_size_)});
+  }
+  for (const auto& name : s.prune_edges) {
+    const circuits::EdgeBuilt* e = built_.edge(name);
+    if (!e) throw InternalError("episodes: prune edge " + name + " not built");
+    for (auto c : e->couplings) prune_weights_.push_back(&sim_->continuous(c).weight);
+    for (auto p : e->projections) prune_weights_f_.push_back(&sim_->projection(p).weight);
+  }
+  decoder_ = s.decoder_params;
+  if (!s.ach_na_edges.empty()) {
+    const auto& an = s.ach_na_edges[0];
+    const circuits::EdgeBuilt* e = built_.edge(an.edge);
+    if (!e || e->couplings.size() != 1)
+      throw InternalError("episodes: ach_na edge " + an.edge + " has no single coupling");
+    ach_na_coupling_ = e->couplings[0];
+    ach_na_rng_ = Rng::stream(desc.meta.seed, an.rule + "/ensemble");
+    ach_na_ = std::make_unique<AchNaEnsemble>(an.params, s.decoder_params.n_actions, ach_na_rng_);
+    ach_ = std::make_unique<Modulator>("acetylcholine", 0.0, 1e9, sim_->grid());
+    na_ = std::make_unique<Modulator>("noradrenaline", 0.0, 1e9, sim_->grid());
+    auto& cp = sim_->continuous(ach_na_coupling_);
+    for (std::size_t k = 0; k < cp.n_synapses(); ++k)
+      cp.weight[k] = ach_na_->mu(cp.post[k] / pool_size_);
+    ach_->set(0, ach_na_->acetylcholine());
+    na_->set(0, ach_na_->noradrenaline());
+  }
+  window_ = sim_->grid().round_ms(s.step_window_ms);
+  sim_->start();
+  const std::uint32_t enc_id = built_.population(s.encoder);
+  for (std::uint32_t p = 0; p < sim_->n_populations(); ++p) {
+    if (p == enc_id || sim_->population(p).dynamics() != Dynamics::clocked) continue;
+    reset_pops_.push_back(p);
+    initial_state_.emplace_back();
+    sim_->population(p).save_state(initial_state_.back());
+  }
+  motor.save_state(motor_initial_);
+  q_.assign(s.decoder_params.n_actions, 0.0);
+  s_now_.assign(encoder_->size(), 0.0);
+  s_next_.assign(encoder_->size(), 0.0);
+}
+
+EpisodeRunner::~EpisodeRunner() = default;
+
+double EpisodeRunner::acetylcholine() const {
+  return ach_ ? ach_->value(sim_->now()) : std::nan("");
+}
+double EpisodeRunner::noradrenaline() const {
+  return na_ ? na_->value(sim_->now()) : std::nan("");
+}
+
+void EpisodeRunner::set_recorder(Recorder* rec) {
+  counter_->next = rec;
+}
+
+std::vector<double>& EpisodeRunner::coupling_weights(const std::string& edge) {
+  const circuits::EdgeBuilt* e = built_.edge(edge);
+  if (!e || e->couplings.empty()) throw InternalError("no coupling edge " + edge);
+  return sim_->continuous(e->couplings[0]).weight;
+}
+
+EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
+  auto* lane = dynamic_cast<LaneKeeping*>(env_.get());
+  auto* bandit = dynamic_cast<NonStationaryBandit*>(env_.get());
+  if (lane && s_.lane_curriculum) lane->set_phase(curriculum_.phase());
+  if (episode == 0)
+    env_->reset(seed_);
+  else
+    env_->reset();
+  for (std::size_t k = 0; k < reset_pops_.size(); ++k)
+    sim_->load_population_state(reset_pops_[k], initial_state_[k]);
+
+  EpisodeResult res;
+  double sum_abs_delta = 0.0;
+  std::uint64_t n_delta = 0;
+  const std::uint32_t n_actions = s_.decoder_params.n_actions;
+  while (!env_->done()) {
+    encoder_->set_observation(env_->observe());
+    std::copy(encoder_->values().begin(), encoder_->values().end(), s_now_.begin());
+    if (s_.reset_each_step) sim_->load_population_state(motor_pop_, motor_initial_);
+    std::fill(counter_->count.begin(), counter_->count.end(), 0u);
+    sim_->run_until(sim_->now() + window_);
+    for (std::uint32_t a = 0; a < n_actions; ++a) {
+      double v = 0.0;
+      for (std::uint32_t j = a * pool_size_; j < (a + 1) * pool_size_; ++j)
+        v += s_.decoder_params.readout == DecoderReadout::membrane ? motor_state_[j]
+                                                                   : counter_->count[j];
+      q_[a] = s_.decoder_params.readout == DecoderReadout::membrane ? v / pool_size_ : v;
+    }
+    if (na_ && decoder_.temperature_from == "noradrenaline")
+      decoder_.temperature = na_->value(sim_->now());
+    const std::uint32_t action = choose_action(decoder_, q_, policy_rng_);
+    const StepResult r = env_->act(action);
+    res.ret += r.reward;
+    if (bandit) {
+      res.regret += bandit->last_regret();
+      res.best_choices += bandit->last_was_best() ? 1 : 0;
+    }
+    if (!td_.empty()) {
+      encode_observation(encoder_->coding(), env_->observe(), s_next_);
+      for (auto& t : td_) {
+        const double delta = t.rule.update(sim_->continuous(t.coupling), s_now_, action, r.reward,
+                                           s_next_, r.terminated, r.truncated);
+        sum_abs_delta += std::abs(delta);
+        ++n_delta;
+      }
+    }
+    if (ach_na_) {
+      ach_na_->update(action, r.reward, ach_na_rng_);
+      auto& cp = sim_->continuous(ach_na_coupling_);
+      for (std::size_t k = 0; k < cp.n_synapses(); ++k)
+        if (cp.post[k] / pool_size_ == action) cp.weight[k] = ach_na_->mu(action);
+      ach_->set(sim_->now(), ach_na_->acetylcholine());
+      na_->set(sim_->now(), ach_na_->noradrenaline());
+    }
+    if (on_step) on_step(global_step_, action, r);
+    ++global_step_;
+  }
+  res.length = env_->steps();
+  res.terminated = env_->terminated();
+  res.truncated = env_->truncated();
+  res.mean_abs_delta = n_delta ? sum_abs_delta / static_cast<double>(n_delta) : 0.0;
+  sim_->check_finite();
+  if (sleep_due(episode, s_.prune_every)) {
+    for (auto* w : prune_weights_) res.pruned += sleep_prune(*w, s_.prune_below);
+    for (auto* w : prune_weights_f_) res.pruned += sleep_prune(*w, s_.prune_below);
+  }
+  if (lane && s_.lane_curriculum) curriculum_.end_episode(res.ret);
+  return res;
+}
+
+// ---- runner -------------------------------------------------------------------------------------
+
+RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const EpisodesSetup setup = episodes_setup(desc);
+  EpisodeRunner runner(desc, setup);
+
+  RunFileOptions fo;
+  fo.force = opt.force;
+  fo.swmr = desc.output.swmr;
+  RunFile file(opt.out_path, runner.simulator().grid(), fo);
+  declare_common(desc, runner.built(), runner.simulator(), file, opt);
+  file.enable_episodes();
+  // Plastic couplings (td_dopamine edges): /edges + /weights (initial, then after the last
+  // episode), so the learnt map can be analysed.
+  std::vector<std::pair<std::uint32_t, std::string>> weight_edges;
+  for (const auto& te : setup.td_edges) {
+    const circuits::EdgeBuilt* e = runner.built().edge(te.edge);
+    const ContinuousProjection& cp = runner.simulator().continuous(e->couplings[0]);
+    const std::uint32_t id =
+        file.add_edges(te.edge, runner.simulator().population_name(cp.pre_population),
+                       runner.simulator().population_name(cp.post_population),
+                       std::vector<std::uint64_t>(cp.pre.begin(), cp.pre.end()),
+                       std::vector<std::uint64_t>(cp.post.begin(), cp.post.end()), cp.weight,
+                       std::vector<double>(cp.weight.size(), 0.0), e->learning_rule, true);
+    weight_edges.emplace_back(id, te.edge);
+  }
+  file.start();
+  runner.set_recorder(&file);
+
+  RunSummary sum;
+  sum.build_s = seconds_since(t0);
+  ProgressLine progress(static_cast<double>(setup.n_episodes), "episodes",
+                        opt.quiet ? nullptr : stderr);
+  std::vector<double> returns;
+  std::uint64_t steps = 0;
+  const auto tl = std::chrono::steady_clock::now();
+  try {
+    for (std::uint64_t e = 0; e < setup.n_episodes; ++e) {
+      const EpisodeResult r = runner.run_episode(e);
+      returns.push_back(r.ret);
+      steps += r.length;
+      EpisodeRow row;
+      row.episode = static_cast<std::uint32_t>(e);
+      row.ret = r.ret;
+      row.length = r.length;
+      row.terminated = r.terminated ? 1 : 0;
+      row.truncated = r.truncated ? 1 : 0;
+      file.append_episode(row);
+      file.flush();
+      progress.update(static_cast<double>(e + 1));
+    }
+  } catch (...) {
+    file.flush();
+    throw;
+  }
+  sum.loop_s = seconds_since(tl);
+  progress.finish();
+  const std::size_t n = returns.size();
+  const std::size_t last = std::min<std::size_t>(100, n);
+  double tail = 0.0, all = 0.0;
+  for (std::size_t k = 0; k < n; ++k) {
+    all += returns[k];
+    if (k >= n - last) tail += returns[k];
+  }
+  sum.simulated_ms = runner.simulator().grid().to_ms(runner.simulator().now());
+  sum.spikes = runner.simulator().stats().spikes;
+  sum.synaptic_events = runner.simulator().stats().synaptic_events;
+  sum.figures["episodes"] = static_cast<double>(n);
+  sum.figures["steps"] = static_cast<double>(steps);
+  sum.figures["mean_return"] = n ? all / static_cast<double>(n) : 0.0;
+  sum.figures["mean_return_last100"] = last ? tail / static_cast<double>(last) : 0.0;
+  sum.figures["episodes_per_s"] = sum.loop_s > 0 ? static_cast<double>(n) / sum.loop_s : 0.0;
+  for (const auto& [id, edge] : weight_edges)
+    file.append_weights(id, static_cast<int>(n) - 1, runner.coupling_weights(edge));
+  file.flush();
+  sum.wall_s = seconds_since(t0);
+  file.finish({}, sum.wall_s);
+  return sum;
+}
+
+}  // namespace sbx::app

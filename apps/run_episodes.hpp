@@ -1,0 +1,135 @@
+// The "episodes" experiment: an agent circuit against a step-based environment
+// (envs/step_environment.hpp). Each environment step is one simulation window:
+//   1. the encoder block presents the observation (envs/step_coding.hpp);
+//   2. with reset_each_step, the decoder source's state is restored to its initial state;
+//   3. the simulator runs step_window ms;
+//   4. the decoder reads q per motor pool (spike count in the window or mean state variable at its
+//      end) and its policy picks the action; the environment steps;
+//   5. every td_dopamine edge updates from (s, a, r, s') (envs/td_dopamine.hpp).
+// At an episode start every clocked population except the encoder is restored to its initial
+// state (pending spike deliveries are kept; the clock runs on). After episode e the sleep pruning
+// acts if due; one /episodes row is written and the file flushed.
+// Random streams (master seed = [meta].seed): environment "cartpole" / "lane_keeping" / "bandit",
+// policy "<decoder>/policy", spike encoder "<encoder>/spikes", weights per edge (builder).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/run_plain.hpp"
+#include "engine/modulator.hpp"
+#include "envs/ach_na_bandit.hpp"
+#include "envs/lane_keeping.hpp"
+#include "envs/step_coding.hpp"
+#include "envs/step_environment.hpp"
+#include "envs/td_dopamine.hpp"
+
+namespace sbx::app {
+
+struct EpisodesSetup {
+  std::string env;
+  std::uint64_t n_episodes = 0;
+  double step_window_ms = 0.0;
+  std::string encoder, decoder, motor;
+  DecoderParams decoder_params;
+  std::string readout_variable;
+  bool reset_each_step = false;
+  std::uint64_t prune_every = 0;
+  double prune_below = 0.0;
+  std::vector<std::string> prune_edges;
+  std::uint32_t max_steps = 0;
+  LaneReward lane_reward = LaneReward::shaped;
+  bool lane_curriculum = false;
+  double lane_start = 0.0;
+  std::uint32_t bandit_arms = 8, bandit_change_every = 400, bandit_contexts = 8;
+  bool bandit_observe_context = false;
+  struct TdEdge {
+    std::string edge;
+    TdDopamineParams params;
+  };
+  std::vector<TdEdge> td_edges;
+  struct AchNaEdge {
+    std::string edge, rule;
+    AchNaParams params;
+  };
+  std::vector<AchNaEdge> ach_na_edges;  // at most one
+};
+
+// Checks the experiment against the circuit and the environment (encoder size, decoder actions,
+// pools, rule placement); throws UserError with every problem, each at its key.
+EpisodesSetup episodes_setup(const circuits::CircuitDescription& desc);
+
+std::unique_ptr<StepEnvironment> make_step_environment(const EpisodesSetup& s);
+
+struct EpisodeResult {
+  double ret = 0.0;
+  std::uint32_t length = 0;
+  bool terminated = false, truncated = false;
+  double mean_abs_delta = 0.0;     // mean |δ| of the td_dopamine edges over the episode (0 = none)
+  double regret = 0.0;             // bandit: summed regret
+  std::uint32_t best_choices = 0;  // bandit: steps on the best arm
+  std::size_t pruned = 0;          // weights set to 0 by the sleep step after this episode
+};
+
+class EpisodeRunner {
+ public:
+  // recorder: where spikes go besides the decoder's counter (may be null).
+  EpisodeRunner(const circuits::CircuitDescription& desc, const EpisodesSetup& s);
+  ~EpisodeRunner();
+  EpisodeRunner(const EpisodeRunner&) = delete;
+  EpisodeRunner& operator=(const EpisodeRunner&) = delete;
+
+  void set_recorder(Recorder* rec);
+  EpisodeResult run_episode(std::uint64_t episode);
+
+  Simulator& simulator() { return *sim_; }
+  const circuits::BuiltCircuit& built() const { return built_; }
+  StepEnvironment& environment() { return *env_; }
+  // Weights of an edge's first coupling (td_dopamine edges), for tests and snapshots.
+  std::vector<double>& coupling_weights(const std::string& edge);
+  // The two modulator signals of an ach_na edge (values after the last step; NaN without one).
+  double acetylcholine() const;
+  double noradrenaline() const;
+  const AchNaEnsemble* ach_na() const { return ach_na_.get(); }
+  // Per-step hook for analyses (bandit traces); called after each env step.
+  std::function<void(std::uint64_t step, std::uint32_t action, const StepResult&)> on_step;
+
+ private:
+  struct Counter;
+  const EpisodesSetup s_;
+  std::unique_ptr<Simulator> sim_;
+  circuits::BuiltCircuit built_;
+  std::unique_ptr<StepEnvironment> env_;
+  std::unique_ptr<Counter> counter_;
+  EncoderPopulation* encoder_ = nullptr;
+  std::uint32_t motor_pop_ = 0, pool_size_ = 0;
+  const double* motor_state_ = nullptr;
+  std::vector<std::uint32_t> reset_pops_;
+  std::vector<std::vector<double>> initial_state_;
+  std::vector<double> motor_initial_;
+  struct TdRuntime {
+    std::uint32_t coupling;
+    TdDopamineRule rule;
+  };
+  std::vector<TdRuntime> td_;
+  std::unique_ptr<AchNaEnsemble> ach_na_;
+  std::uint32_t ach_na_coupling_ = 0;
+  Rng ach_na_rng_;
+  std::unique_ptr<Modulator> ach_, na_;
+  DecoderParams decoder_;
+  std::vector<std::vector<double>*> prune_weights_;
+  std::vector<std::vector<float>*> prune_weights_f_;
+  Rng policy_rng_;
+  std::uint64_t seed_ = 1;
+  LaneCurriculum curriculum_;
+  Tick window_ = 0;
+  std::uint64_t global_step_ = 0;
+  std::vector<double> q_, s_now_, s_next_;
+};
+
+RunSummary run_episodes(const circuits::CircuitDescription& desc, const RunOptions& opt);
+
+}  // namespace sbx::app

@@ -1,0 +1,229 @@
+#include "circuits/plasticity_registry.hpp"
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+#include "models/izhikevich.hpp"
+
+namespace sbx::circuits {
+
+namespace {
+
+TraceMode trace_mode(const ParamMap& p) {
+  return p.text("trace") == "set" ? TraceMode::set : TraceMode::add;
+}
+
+// Every projection of a spike edge; initial weights must lie within the rule's bounds (a weight
+// outside would be clipped at its first spike, silently changing the circuit).
+void check_edge(const EdgeBuilt& e, BuildContext& ctx, double w_min, double w_max,
+                const char* rule) {
+  if (e.projections.empty())
+    throw std::invalid_argument(std::string(rule) + " needs a spike edge (got a " + e.kind +
+                                " edge " + e.name + ")");
+  for (std::uint32_t pid : e.projections)
+    for (float w : ctx.sim.projection(pid).weight)
+      if (!(w >= w_min && w <= w_max))
+        throw std::invalid_argument(std::string(rule) + ": initial weight " + std::to_string(w) +
+                                    " of edge " + e.name + " is outside [w_min, w_max] = [" +
+                                    std::to_string(w_min) + ", " + std::to_string(w_max) + "]");
+}
+
+std::vector<ParamSpec> pairing_keys(double A_plus, double A_minus, const char* trace,
+                                    double w_max) {
+  return {
+      num("A_plus", "", A_plus, non_negative(), "potentiation amplitude (pre before post)"),
+      num("A_minus", "", A_minus, non_negative(),
+          "depression amplitude, a magnitude (post before pre)"),
+      num("tau_plus", "ms", 20.0, positive(), "presynaptic trace time constant"),
+      num("tau_minus", "ms", 20.0, positive(), "postsynaptic trace time constant"),
+      text("trace", trace, {"add", "set"},
+           "a spike adds 1 to its trace (all-to-all pairing) or sets it to 1 (nearest spike, "
+           "Izhikevich 2007)"),
+      num("w_min", "target's unit", 0.0, any_value(), "lower weight bound"),
+      num("w_max", "target's unit", w_max, any_value(), "upper weight bound (>= w_min)"),
+  };
+}
+
+std::vector<ParamSpec> three_factor_keys(bool rstdp) {
+  // Izhikevich (2007) values for both: A+ = 0.1, A- = 1.5 A+, nearest-spike traces, w in [0, 4].
+  std::vector<ParamSpec> k = pairing_keys(0.1, 0.15, "set", 4.0);
+  k.push_back(num("tau_c", "ms", 1000.0, positive(),
+                  "eligibility time constant (daspnet: x0.99 every 10 ms)"));
+  k.push_back(num("eta", "1/ms", 0.1, any_value(),
+                  "dw/dt = eta*c*m (daspnet: w += (0.002 + DA)*c every 10 ms, eta = 1/(10 ms))"));
+  if (rstdp) {
+    k.push_back(
+        text("modulator", "dopamine", {}, "name of the modulator read as the third factor"));
+    k.push_back(num("modulator_baseline", "", 0.002, any_value(),
+                    "tonic level of the modulator (daspnet's 0.002)"));
+  } else {
+    k.push_back(text_required("modulator", {},
+                              "name of the modulator read as the third factor (dopamine, rpe, "
+                              "acetylcholine, noradrenaline, ... any name)"));
+    k.push_back(num("modulator_baseline", "", 0.0, any_value(), "tonic level of the modulator"));
+  }
+  k.push_back(num("modulator_tau", "ms", 200.0, positive(),
+                  "decay time of the modulator's phasic part (dopamine: 200 ms)"));
+  return k;
+}
+
+void attach_stdp(const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
+  const StdpParams p = stdp_params_from(l.params);
+  detail::check_stdp_common(p.A_plus, p.A_minus, p.tau_plus, p.tau_minus, p.w_min, p.w_max);
+  check_edge(e, ctx, p.w_min, p.w_max, "stdp");
+  for (std::uint32_t pid : e.projections)
+    ctx.sim.set_rule(pid, std::make_unique<PairStdp>(ctx.sim.projection(pid), p, ctx.grid()));
+}
+
+void attach_three_factor(const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
+  const ThreeFactorParams p = three_factor_params_from(l.params);
+  detail::check_stdp_common(p.A_plus, p.A_minus, p.tau_plus, p.tau_minus, p.w_min, p.w_max);
+  check_edge(e, ctx, p.w_min, p.w_max, l.type.c_str());
+  Modulator& m = modulator_for(l.params, ctx.built, ctx.grid());
+  for (std::uint32_t pid : e.projections)
+    ctx.sim.set_rule(pid,
+                     std::make_unique<ThreeFactorStdp>(ctx.sim.projection(pid), p, m, ctx.grid()));
+}
+
+}  // namespace
+
+StdpParams stdp_params_from(const ParamMap& p) {
+  StdpParams s;
+  s.A_plus = p.number("A_plus");
+  s.A_minus = p.number("A_minus");
+  s.tau_plus = p.number("tau_plus");
+  s.tau_minus = p.number("tau_minus");
+  s.trace = trace_mode(p);
+  s.w_min = p.number("w_min");
+  s.w_max = p.number("w_max");
+  s.bounds = p.text("bounds") == "multiplicative" ? BoundMode::multiplicative : BoundMode::additive;
+  return s;
+}
+
+ThreeFactorParams three_factor_params_from(const ParamMap& p) {
+  ThreeFactorParams s;
+  s.A_plus = p.number("A_plus");
+  s.A_minus = p.number("A_minus");
+  s.tau_plus = p.number("tau_plus");
+  s.tau_minus = p.number("tau_minus");
+  s.trace = trace_mode(p);
+  s.w_min = p.number("w_min");
+  s.w_max = p.number("w_max");
+  s.tau_c = p.number("tau_c");
+  s.eta = p.number("eta");
+  return s;
+}
+
+Modulator& modulator_for(const ParamMap& rp, BuiltCircuit& built, const TimeGrid& grid) {
+  const std::string& name = rp.text("modulator");
+  const double base = rp.number("modulator_baseline"), tau = rp.number("modulator_tau");
+  auto it = built.modulators.find(name);
+  if (it == built.modulators.end())
+    it = built.modulators.emplace(name, std::make_shared<Modulator>(name, base, tau, grid)).first;
+  Modulator& m = *it->second;
+  if (m.baseline() != base || m.tau_ms() != tau)
+    throw std::invalid_argument("modulator '" + name +
+                                "' is already defined by another rule with " +
+                                "modulator_baseline = " + std::to_string(m.baseline()) +
+                                " and modulator_tau = " + std::to_string(m.tau_ms()) +
+                                " ms; rules sharing a modulator must agree");
+  return m;
+}
+
+void add_plasticity(Registry& r) {
+  // ---- the Izhikevich (2003) neuron, 2007 integration scheme (models/izhikevich.hpp) ----
+  PopulationModelSpec iz;
+  iz.name = "izhikevich";
+  iz.doc =
+      "Izhikevich (2003) neuron, integrated as in the 2007 code (two v half-steps, one u step "
+      "per dt; daspnet.m uses dt = 1 ms); a spike weight w is the current w/dt for one step, "
+      "both receptors add to I (inhibitory weights negative); input noise U(-noise, noise) drawn "
+      "every step from the block's stream '<block>/noise'";
+  iz.dynamics = Dynamics::clocked;
+  const IzhikevichParams d{};
+  iz.params = {
+      num("a", "1/ms", d.a, positive(), "recovery rate (RS 0.02, FS 0.1)"),
+      num("b", "", d.b, any_value(), "sensitivity of u to v"),
+      num("c", "mV", d.c, any_value(), "reset potential (< v_peak)"),
+      num("d", "mV/ms", d.d, any_value(), "reset increment of u (RS 8, FS 2)"),
+      num("v_peak", "mV", d.v_peak, any_value(), "spike cut-off"),
+      num("I_bias", "mV/ms", d.I_bias, any_value(), "constant input current"),
+      num("noise", "mV/ms", d.noise, non_negative(),
+          "half-width of the uniform input noise drawn every step (daspnet: 6.5)"),
+  };
+  iz.init_states = {{"v", "mV"}, {"u", "mV/ms"}};
+  iz.recordables = {"v", "u"};
+  iz.receptors = {"exc", "inh"};
+  auto params_of = [](const BlockDesc& b) {
+    IzhikevichParams p;
+    p.a = b.params.number("a"), p.b = b.params.number("b"), p.c = b.params.number("c");
+    p.d = b.params.number("d"), p.v_peak = b.params.number("v_peak");
+    p.I_bias = b.params.number("I_bias"), p.noise = b.params.number("noise");
+    return p;
+  };
+  iz.make = [params_of](const BlockDesc& b, BuildContext& ctx) -> std::unique_ptr<Population> {
+    return std::make_unique<IzhikevichPopulation>(b.n, params_of(b),
+                                                  Rng::stream(ctx.seed(), b.name + "/noise"));
+  };
+  iz.check = [params_of](const BlockDesc& b) { return params_of(b).validate(); };
+  r.add(std::move(iz));
+
+  // ---- learning rules (circuits/plasticity.hpp) ----
+  std::vector<ParamSpec> stdp_keys = pairing_keys(0.01, 0.0105, "add", 1.0);
+  stdp_keys.push_back(text("bounds", "additive", {"additive", "multiplicative"},
+                           "additive: w += dw then clip; multiplicative (soft): potentiation "
+                           "scaled by (w_max - w), depression by (w - w_min)"));
+  r.add(LearningRuleSpec{
+      "stdp",
+      "pair-based STDP on a spike edge with exponential pre/post traces, updated lazily when a "
+      "spike touches a synapse: pre spike w -= A_minus*y_post, post spike w += A_plus*x_pre, "
+      "w clipped to [w_min, w_max]",
+      std::move(stdp_keys), attach_stdp});
+  r.add(LearningRuleSpec{
+      "rstdp",
+      "reward-modulated STDP (Izhikevich 2007): the STDP pairing feeds an eligibility c "
+      "(dc/dt = -c/tau_c), dw/dt = eta*c*d with d the dopamine modulator (baseline 0.002, "
+      "tau 200 ms; experiments add reward pulses), w in [w_min, w_max]; lazily evaluated, the "
+      "c*d integral is exact between events",
+      three_factor_keys(true), attach_three_factor});
+  r.add(LearningRuleSpec{
+      "three_factor",
+      "generic three-factor STDP (Fremaux & Gerstner 2016): as rstdp, but the third factor is "
+      "the named modulator (any name; rules naming the same modulator share it)",
+      three_factor_keys(false), attach_three_factor});
+
+  // ---- the distal-reward experiment (envs/distal_reward.hpp) ----
+  r.add(ExperimentSpec{
+      "distal_reward",
+      "Izhikevich (2007) Fig. 1 (apps/run_distal.cpp): wires daspnet's connectivity between the "
+      "excitatory and inhibitory Izhikevich blocks (each neuron synapses_per_neuron outgoing "
+      "synapses, excitatory targets uniform over both blocks, inhibitory ones over the excitatory "
+      "block, duplicates allowed, delay 0 = daspnet's D = 1), the excitatory synapses plastic "
+      "under `rule`; the chosen synapse (excitatory neuron 0's first synapse) starts at 0; when "
+      "its target fires within `window` after neuron 0 a reward (a pulse of the rule's "
+      "modulator) follows delay_min + ceil(delay_span*U) ms later (protocol contingent), or "
+      "rewards come at random at control_rate (protocol control); runs [run].duration and "
+      "records the chosen synapse's (w, c, d) in /synapses/chosen",
+      {block_ref("excitatory", Need::required, {"population"},
+                 "block of excitatory izhikevich neurons (neuron 0 is n1)"),
+       block_ref("inhibitory", Need::optional, {"population"},
+                 "block of inhibitory izhikevich neurons (unset: none)"),
+       text_required("rule", {},
+                     "[rules] name of the rstdp / three_factor rule of the "
+                     "excitatory synapses"),
+       integer("synapses_per_neuron", 100, at_least(1), "outgoing synapses of every neuron"),
+       num("w_exc", "mV", 1.0, any_value(), "initial excitatory weight"),
+       num("w_inh", "mV", -1.0, any_value(), "fixed inhibitory weight"),
+       text("protocol", "contingent", {"contingent", "control"},
+            "rewards contingent on n1 -> n2 coincidences, or at random times"),
+       num("control_rate", "Hz", 200.0 / 3600.0, non_negative(),
+           "reward rate of the control protocol"),
+       num("window", "ms", 20.0, positive(), "n2 must fire less than this after n1"),
+       num("delay_min", "ms", 1000.0, non_negative(), "shortest reward delay"),
+       num("delay_span", "ms", 2000.0, non_negative(), "delay = delay_min + ceil(delay_span*U)"),
+       num("reward", "", 0.5, any_value(), "modulator pulse per reward"),
+       num("sample_every", "ms", 100.0, positive(), "period of the chosen-synapse samples")}});
+}
+
+}  // namespace sbx::circuits

@@ -1,0 +1,195 @@
+// The plasticity rules, the izhikevich model and the distal_reward experiment through TOML:
+// rules composed on edges, shared named modulators, bad-input diagnostics, and the ready circuit
+// circuits_toml/izhikevich_distal_reward.toml run for 20 s against the direct C++ build.
+#include <doctest/doctest.h>
+
+#include <H5Cpp.h>
+
+#include <string>
+#include <vector>
+
+#include "apps/run_distal.hpp"
+#include "circuits/build.hpp"
+#include "circuits/loader.hpp"
+#include "circuits/plasticity_registry.hpp"
+#include "engine/errors.hpp"
+
+using namespace sbx;
+using namespace sbx::circuits;
+
+namespace {
+
+const char* kSmall = R"(
+schema = "spikeblox/1"
+connections = [
+  { from = "src", to = "net", rule = "all_to_all", weight = 0.5, delay = 1.0, learning = "hebb" },
+  { from = "net", to = "net", rule = "bernoulli", density = 0.2, weight = 1.0, delay = 1.0, learning = "ach" },
+  { from = "net", to = "out", rule = "all_to_all", weight = 1.0, delay = 1.0, learning = "da" },
+]
+[meta]
+seed = 3
+[run]
+duration = 8000.0   # crosses an epoch rebase of the three-factor rules (6 s)
+dt = 1.0
+tick = 1.0
+[blocks.src]
+type = "poisson_source"
+n = 20
+rate = 20.0
+[blocks.net]
+type = "population"
+model = "izhikevich"
+n = 30
+noise = 6.5
+[blocks.out]
+type = "population"
+model = "izhikevich"
+n = 5
+[rules.hebb]
+type = "stdp"
+bounds = "multiplicative"
+[rules.ach]
+type = "three_factor"
+modulator = "acetylcholine"
+modulator_baseline = 0.01
+modulator_tau = 500.0
+[rules.da]
+type = "rstdp"
+)";
+
+std::string first_message(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    const CircuitDescription d = load_circuit_string(text, "test.toml", overrides);
+    auto sim = make_simulator(d);
+    (void)build(d, *sim);
+    if (d.experiment.type == "distal_reward") (void)app::distal_setup(d);
+  } catch (const UserError& e) {
+    return e.diagnostics.at(0).format();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("toml: stdp, three_factor and rstdp rules compose on edges and create named modulators") {
+  const CircuitDescription d = load_circuit_string(kSmall, "test.toml");
+  auto sim = make_simulator(d);
+  BuiltCircuit built = build(d, *sim);
+  REQUIRE(built.modulators.size() == 2);
+  CHECK(built.modulators.at("acetylcholine")->baseline() == 0.01);
+  CHECK(built.modulators.at("acetylcholine")->tau_ms() == 500.0);
+  CHECK(built.modulators.at("dopamine")->baseline() == 0.002);  // rstdp default
+  for (const EdgeBuilt& e : built.edges)
+    for (std::uint32_t pid : e.projections) CHECK(sim->projection(pid).rule != nullptr);
+  const auto& in = sim->projection(built.edge("src->net")->projections.at(0));
+  const std::vector<float> w0(in.weight.begin(), in.weight.end());
+  sim->run_until(run_ticks(d));
+  CHECK(sim->stats().spikes > 0);
+  CHECK(in.weight != w0);  // the STDP edge learned
+  for (float w : in.weight) {
+    CHECK(w >= 0.0f);
+    CHECK(w <= 1.0f);
+  }
+}
+
+TEST_CASE("toml: plasticity keys are validated with file:line, key path and allowed values") {
+  std::string m = first_message(kSmall, {"rules.hebb.bounds=soft"});
+  CHECK(m.find("rules.hebb.bounds") != std::string::npos);
+  CHECK(m.find("multiplicative") != std::string::npos);
+  m = first_message(kSmall, {"rules.ach.tau_c=-5"});
+  CHECK(m.find("rules.ach.tau_c") != std::string::npos);
+  m = first_message(kSmall, {"rules.da.w_max=0.5"});  // initial weights 1 > w_max
+  CHECK(m.find("outside [w_min, w_max]") != std::string::npos);
+  CHECK(m.find("test.toml:") == 0);
+  // A misspelt key is an error, not a silent default.
+  std::string text = kSmall;
+  text += "tau_cc = 3.0\n";
+  m = first_message(text);
+  CHECK(m.find("tau_cc") != std::string::npos);
+  // Two rules naming one modulator must agree on its dynamics.
+  m = first_message(kSmall, {"rules.da.modulator=acetylcholine"});
+  CHECK(m.find("modulator 'acetylcholine' is already defined") != std::string::npos);
+  // The izhikevich model checks c < v_peak.
+  m = first_message(kSmall, {"blocks.net.c=40"});
+  CHECK(m.find("c (reset) must be < v_peak") != std::string::npos);
+}
+
+TEST_CASE("toml: distal_reward rejects a rule of the wrong type and non-izhikevich blocks") {
+  const std::string path =
+      std::string(SBX_SOURCE_DIR) + "/circuits_toml/izhikevich_distal_reward.toml";
+  auto message = [&](const std::vector<std::string>& ov) {
+    try {
+      (void)app::distal_setup(load_circuit_file(path, ov));
+    } catch (const UserError& e) {
+      return e.diagnostics.at(0).format();
+    }
+    return std::string();
+  };
+  CHECK(message({}).empty());
+  std::string m = message({"experiment.rule=nope"});
+  CHECK(m.find("experiment.rule") != std::string::npos);
+  CHECK(m.find("no rule 'nope'") != std::string::npos);
+  m = message({"rules.da_stdp.type=stdp"});
+  CHECK(m.find("needs an rstdp or three_factor rule") != std::string::npos);
+  m = message({"blocks.inh.model=lif_cuba"});
+  CHECK(!m.empty());
+}
+
+TEST_CASE("toml: the ready distal-reward circuit equals the direct C++ build (20 s)") {
+  const std::string path =
+      std::string(SBX_SOURCE_DIR) + "/circuits_toml/izhikevich_distal_reward.toml";
+  const CircuitDescription d = load_circuit_file(path, {"run.duration=20000"});
+  const app::DistalSetup s = app::distal_setup(d);
+  auto sim = make_simulator(d);
+  BuiltCircuit built = build(d, *sim);
+  DistalRewardExperiment from_toml(s.cfg, *sim, built.population("exc"),
+                                   static_cast<long>(built.population("inh")));
+  const DistalRewardResult a = from_toml.run();
+
+  DistalRewardConfig cfg;  // daspnet defaults
+  cfg.duration = 20000.0;
+  cfg.seed = d.meta.seed;
+  DistalRewardExperiment direct(cfg);
+  const DistalRewardResult b = direct.run();
+  CHECK(a.spikes == b.spikes);
+  CHECK(a.synaptic_events == b.synaptic_events);
+  CHECK(a.n2 == b.n2);
+  CHECK(a.mean_exc == b.mean_exc);
+  CHECK(a.samples.back().c == b.samples.back().c);
+}
+
+TEST_CASE(
+    "toml: the distal_reward run file records the chosen synapse's (w, c, d) and its modulator") {
+  const std::string path =
+      std::string(SBX_SOURCE_DIR) + "/circuits_toml/izhikevich_distal_reward.toml";
+  const CircuitDescription d = load_circuit_file(path, {"run.duration=2000"});
+  app::RunOptions opt;
+  opt.out_path = "test_distal_reward_runfile.h5";
+  opt.force = true;
+  opt.quiet = true;
+  const app::RunSummary s = app::run_distal(d, opt);
+  CHECK(s.figures.at("rate_hz") > 0.5);
+  H5::H5File f(opt.out_path, H5F_ACC_RDONLY);
+  H5::DataSet ds = f.openDataSet("synapses/chosen");
+  hsize_t n = 0;
+  ds.getSpace().getSimpleExtentDims(&n);
+  CHECK(n == 21);  // every 100 ms from 0 to 1.9 s, and at 2 s
+  H5::Attribute a = ds.openAttribute("modulator");
+  std::string mod;
+  a.read(a.getStrType(), mod);
+  CHECK(mod == "dopamine");
+  struct Row {
+    double time, w, c, d;
+  };
+  H5::CompType t(sizeof(Row));
+  t.insertMember("time", HOFFSET(Row, time), H5::PredType::NATIVE_DOUBLE);
+  t.insertMember("w", HOFFSET(Row, w), H5::PredType::NATIVE_DOUBLE);
+  t.insertMember("c", HOFFSET(Row, c), H5::PredType::NATIVE_DOUBLE);
+  t.insertMember("d", HOFFSET(Row, d), H5::PredType::NATIVE_DOUBLE);
+  std::vector<Row> rows(n);
+  ds.read(rows.data(), t);
+  CHECK(rows.front().w == 0.0);
+  CHECK(rows.back().time == 2000.0);
+  CHECK(rows.back().d >= 0.002);
+  CHECK(f.nameExists("weights/exc->exc"));
+}

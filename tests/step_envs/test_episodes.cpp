@@ -1,0 +1,236 @@
+// The episodes experiment: bad input caught before anything runs, the faithful CartPole agent
+// against an independent re-implementation of brain_rl.py, a spiking pipeline, /episodes rows.
+#include <doctest/doctest.h>
+
+#include <hdf5.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "apps/experiments.hpp"
+#include "apps/run_episodes.hpp"
+#include "circuits/loader.hpp"
+#include "engine/errors.hpp"
+#include "envs/cartpole.hpp"
+
+using namespace sbx;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string cartpole_toml() {
+  return read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_dopamine.toml");
+}
+
+// Every diagnostic of checking `text` as the CLI does (load + experiment checks).
+std::vector<Diagnostic> check_diagnostics(const std::string& text,
+                                          const std::vector<std::string>& overrides = {}) {
+  try {
+    const auto d = circuits::load_circuit_string(text, "agent.toml", overrides);
+    app::check_experiment(d);
+  } catch (const UserError& e) {
+    return e.diagnostics;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("episodes: an encoder whose size does not match the observation is a positioned error") {
+  std::string text = cartpole_toml();
+  const std::string four = "n = 4\ncoding";
+  REQUIRE(text.find(four) != std::string::npos);
+  text.replace(text.find(four), four.size(), "n = 5\ncoding");
+  const auto d = check_diagnostics(text);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key_path == "blocks.obs.n");
+  CHECK(d[0].line > 0);
+  CHECK(d[0].message.find("observes 4 values (x, x_dot, theta, theta_dot)") != std::string::npos);
+  CHECK(d[0].message.find("needs n = 4") != std::string::npos);
+  // Signed coding needs twice the observation size.
+  const auto s = check_diagnostics(cartpole_toml(), {"blocks.obs.coding=\"signed\""});
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].message.find("needs n = 2 x 4 = 8") != std::string::npos);
+  // Population ranges must have one entry per component.
+  const auto p = check_diagnostics(
+      cartpole_toml(), {"blocks.obs.n=8", "blocks.obs.coding=\"population\"",
+                        "blocks.obs.low=[-1.0, -1.0]", "blocks.obs.high=[1.0, 1.0, 1.0, 1.0]"});
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].key_path == "blocks.obs.low");
+}
+
+TEST_CASE("episodes: a decoder with the wrong number of actions is a positioned error") {
+  std::string text = cartpole_toml();
+  const std::string two = "n_actions = 2";
+  REQUIRE(text.find(two) != std::string::npos);
+  text.replace(text.find(two), two.size(), "n_actions = 3");
+  const auto d = check_diagnostics(text);
+  REQUIRE(d.size() >= 1);
+  CHECK(d[0].key_path == "blocks.choice.n_actions");
+  CHECK(d[0].line > 0);
+  CHECK(d[0].message.find("environment 'cartpole' has 2 actions") != std::string::npos);
+  // Lane keeping has 3 actions: the 2-action decoder is wrong there (and the encoder too).
+  const auto l = check_diagnostics(cartpole_toml(), {"experiment.env=\"lane_keeping\""});
+  REQUIRE(l.size() == 2);
+  CHECK(l[0].key_path == "blocks.obs.n");
+  CHECK(l[1].key_path == "blocks.choice.n_actions");
+  // Pools: a motor block of 3 units cannot be split into 2 pools.
+  const auto m = check_diagnostics(cartpole_toml(), {"blocks.motor.n=3"});
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].key_path == "blocks.choice.source");
+  // No run file is created by a failing check (the CLI checks before opening the file).
+  CHECK(check_diagnostics(cartpole_toml()).empty());
+}
+
+TEST_CASE("cartpole_dopamine.toml equals an independent re-implementation of brain_rl.py") {
+  const auto desc = circuits::load_circuit_string(cartpole_toml(), "cartpole_dopamine.toml", {});
+  const auto setup = app::episodes_setup(desc);
+  app::EpisodeRunner runner(desc, setup);
+  auto& w = runner.coupling_weights("obs->motor");
+  const auto& cp = runner.simulator().continuous(runner.built().edge("obs->motor")->couplings[0]);
+  // W[i][a] from the circuit's initial draw (U[0, 0.1)).
+  double W[4][2];
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    W[cp.pre[k]][cp.post[k]] = w[k];
+    CHECK(w[k] >= 0.0);
+    CHECK(w[k] < 0.1);
+  }
+  // The reference: §1.2 step by step, same streams (environment and policy).
+  CartPole env;
+  Rng policy = Rng::stream(desc.meta.seed, "choice/policy");
+  const int n_episodes = 250;  // crosses the sleep steps after episodes 100 and 200
+  for (int e = 0; e < n_episodes; ++e) {
+    if (e == 0)
+      env.reset(desc.meta.seed);
+    else
+      env.reset();
+    double ret = 0;
+    int steps = 0;
+    while (!env.done()) {
+      double s[4];
+      for (int i = 0; i < 4; ++i) s[i] = env.observe()[i];
+      double V[2] = {0, 0};
+      for (int a = 0; a < 2; ++a)
+        for (int i = 0; i < 4; ++i) V[a] += s[i] * W[i][a];
+      std::uint32_t a;
+      if (policy.uniform() < 0.05)
+        a = static_cast<std::uint32_t>(policy.below(2));
+      else
+        a = V[1] > V[0] ? 1 : 0;
+      const StepResult r = env.act(a);
+      double reward = r.reward;
+      if (r.done() && steps < 499) reward = -10.0;  // "step count before this step < 499"
+      ++steps;
+      ret += r.reward;
+      double target = 0;
+      for (int b = 0; b < 2; ++b) {
+        double q = 0;
+        for (int i = 0; i < 4; ++i) q += env.observe()[i] * W[i][b];
+        target = b == 0 ? q : std::max(target, q);
+      }
+      target = reward + 0.99 * target;
+      double current = 0;
+      for (int i = 0; i < 4; ++i)
+        if (s[i] > 0) current += W[i][a];
+      const double delta = target - current;
+      for (int i = 0; i < 4; ++i) W[i][a] += 0.02 * delta * s[i];
+      for (auto& row : W)
+        for (double& x : row) x = std::clamp(x, -5.0, 5.0);
+    }
+    if (e > 0 && e % 100 == 0)
+      for (auto& row : W)
+        for (double& x : row)
+          if (std::abs(x) < 0.05) x = 0.0;
+    const app::EpisodeResult got = runner.run_episode(static_cast<std::uint64_t>(e));
+    REQUIRE_MESSAGE(got.length == static_cast<std::uint32_t>(steps), "episode " << e);
+    CHECK(got.ret == ret);
+    CHECK(got.terminated == env.terminated());
+  }
+  for (std::size_t k = 0; k < w.size(); ++k)
+    CHECK(w[k] == doctest::Approx(W[cp.pre[k]][cp.post[k]]).epsilon(1e-12));
+}
+
+TEST_CASE("episodes: a spiking agent runs and /episodes gets one flushed row per episode") {
+  const std::string toml = R"(
+connections = [
+  { from = "obs", to = "motor", weight = 20.0, delay = 1.0 },
+]
+[meta]
+name = "spiking_bandit"
+seed = 3
+[run]
+dt = 0.1
+[blocks.obs]
+type = "spike_encoder"
+n = 1
+rate_max = 200.0
+[blocks.motor]
+type = "population"
+model = "lif_cuba"
+n = 4
+E_L = -60.0
+[blocks.choice]
+type = "action_decoder"
+source = "motor"
+n_actions = 4
+policy = "softmax"
+temperature = 1.0
+[experiment]
+type = "episodes"
+env = "bandit"
+n_episodes = 3
+step_window = 10.0
+encoder = "obs"
+decoder = "choice"
+bandit_arms = 4
+bandit_change_every = 5
+bandit_contexts = 2
+[output]
+spikes = "all"
+)";
+  const auto desc = circuits::load_circuit_string(toml, "spiking.toml", {});
+  const auto path =
+      (std::filesystem::temp_directory_path() / "sbx_test_step_envs_episodes.h5").string();
+  app::RunOptions opt;
+  opt.out_path = path;
+  opt.force = true;
+  opt.quiet = true;
+  const app::RunSummary sum = app::run_experiment(desc, opt);
+  CHECK(sum.figures.at("episodes") == 3);
+  CHECK(sum.figures.at("steps") == 30);
+  CHECK(sum.spikes > 0);  // the encoder spikes and drives the motor pools
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  const hid_t ds = H5Dopen2(f, "/episodes", H5P_DEFAULT);
+  REQUIRE(ds >= 0);
+  const hid_t sp = H5Dget_space(ds);
+  hsize_t dims[1] = {0};
+  H5Sget_simple_extent_dims(sp, dims, nullptr);
+  CHECK(dims[0] == 3);
+  struct Row {
+    std::uint32_t length;
+    std::uint8_t truncated;
+  };
+  const hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(Row));
+  H5Tinsert(mt, "length", HOFFSET(Row, length), H5T_NATIVE_UINT32);
+  H5Tinsert(mt, "truncated", HOFFSET(Row, truncated), H5T_NATIVE_UINT8);
+  Row rows[3];
+  REQUIRE(H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0);
+  for (const Row& r : rows) {
+    CHECK(r.length == 10);
+    CHECK(r.truncated == 1);
+  }
+  H5Tclose(mt);
+  H5Sclose(sp);
+  H5Dclose(ds);
+  H5Fclose(f);
+  std::filesystem::remove(path);
+}
