@@ -12,19 +12,20 @@
 namespace sbx {
 
 // A fixed set of worker threads running one job per step. The caller is worker 0. Waiting spins
-// for up to ~kSpins pause instructions (a futex wake-up costs tens of microseconds, as much as a
-// whole step of a 4000-cell network) and then blocks on the atomic, so idle workers do not burn
-// the machine between runs.
+// (yielding) for up to 2^14 rounds (a futex wake-up costs tens of microseconds, as much
+// as a whole step of a 4000-cell network) and then blocks on the atomic, so idle workers do not
+// burn the machine between runs.
 class Simulator::WorkerPool {
-  static constexpr int kSpins = 1 << 17;
-  static void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  // Spinning only pays when every worker has a core: with more threads than cores a spinning
+  // thread keeps the one it waits for off the CPU, so then block at once.
+  int spins_ = 1 << 14;
+  // Yield rather than pause: on an idle machine it returns at once (a spin), on a loaded one it
+  // lets the thread we wait for run (a pure spin made 2 threads 100× slower under load).
+  static void cpu_relax() { std::this_thread::yield(); }
 
  public:
-  explicit WorkerPool(unsigned n) : n_(n) {
+  WorkerPool(unsigned n, bool spin) : n_(n) {
+    if (!spin || n > std::max(1u, std::thread::hardware_concurrency())) spins_ = 0;
     for (unsigned k = 1; k < n; ++k) threads_.emplace_back([this, k] { loop(k); });
   }
   ~WorkerPool() {
@@ -48,7 +49,7 @@ class Simulator::WorkerPool {
     for (int spin = 0;; ++spin) {
       const unsigned left = pending_.load(std::memory_order_acquire);
       if (left == 0) break;
-      if (spin > kSpins) pending_.wait(left, std::memory_order_acquire);
+      if (spin > spins_) pending_.wait(left, std::memory_order_acquire);
       cpu_relax();
     }
   }
@@ -61,7 +62,7 @@ class Simulator::WorkerPool {
       for (int spin = 0;; ++spin) {
         e = epoch_.load(std::memory_order_acquire);
         if (e != seen) break;
-        if (spin > kSpins) epoch_.wait(seen, std::memory_order_acquire);
+        if (spin > spins_) epoch_.wait(seen, std::memory_order_acquire);
         cpu_relax();
       }
       seen = e;
@@ -221,16 +222,16 @@ void Simulator::start() {
     if (pops_[i].pop->dynamics() == Dynamics::event_driven) pops_[i].pop->start(now_, i, *this);
 }
 
-void Simulator::set_threads(unsigned n) {
+void Simulator::set_threads(unsigned n, bool spin) {
   if (n < 1) throw std::invalid_argument("threads must be >= 1");
   threads_ = n;
+  spin_ = spin;
   pool_.reset();
   ranges_.clear();  // recomputed at the next step
 }
 
-void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
+bool Simulator::ensure_ranges() {
   const std::size_t nc = clocked_.size();
-  if (!pool_) pool_ = std::make_unique<WorkerPool>(threads_);
   if (ranges_.size() != nc) {
     ranges_.assign(nc, {});
     for (std::size_t j = 0; j < nc; ++j) {
@@ -245,7 +246,15 @@ void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
       ranges_[j] = std::move(b);
     }
     thread_spikes_.assign(threads_, std::vector<std::vector<std::uint32_t>>(nc));
+    any_ranged_ =
+        std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return !r.empty(); });
   }
+  return any_ranged_;
+}
+
+void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
+  const std::size_t nc = clocked_.size();
+  if (!pool_) pool_ = std::make_unique<WorkerPool>(threads_, spin_);
   // Populations without ranged stepping go first, on this thread (their spikes are kept aside).
   for (std::size_t j = 0; j < nc; ++j) {
     Population& p = *pops_[clocked_[j]].pop;
@@ -410,7 +419,9 @@ void Simulator::do_step() {
   }
   StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};
   const Tick t_end = now_ + dt_;
-  if (threads_ > 1) {
+  // Threads only when some population is worth splitting (see Population::range_granularity):
+  // otherwise the hand-off to the pool would make 2 threads slower than 1.
+  if (threads_ > 1 && ensure_ranges()) {
     step_clocked_parallel(ctx, t_end);
     ++stats_.steps;
     return;

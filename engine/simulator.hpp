@@ -100,7 +100,9 @@ class Simulator final : public SpikeScheduler {
   // concurrently; everything else (events, deliveries, couplings, recording) stays on the calling
   // thread. Results are bit-identical for every n: each neuron's update does not depend on the
   // split, and spikes are emitted in the same order (tested).
-  void set_threads(unsigned n);
+  // spin = false: workers block at once between steps (no busy-waiting; slower per step, for
+  // loaded or oversubscribed machines and tests).
+  void set_threads(unsigned n, bool spin = true);
   unsigned threads() const { return threads_; }
   // Check every clocked population for NaN/inf every `every_steps` steps (0 = never).
   void set_nan_check(std::uint64_t every_steps) { nan_every_ = every_steps; }
@@ -156,6 +158,8 @@ class Simulator final : public SpikeScheduler {
   };
 
   class WorkerPool;
+  // Computes the per-thread ranges once; true if any clocked population is split.
+  bool ensure_ranges();
   void step_clocked_parallel(const StepContext& ctx, Tick t_end);
 
   void process_events_upto(Tick t);
@@ -188,6 +192,8 @@ class Simulator final : public SpikeScheduler {
   std::uint64_t nan_every_ = 0;
   SimulatorStats stats_;
   unsigned threads_ = 1;
+  bool any_ranged_ = false;  // some clocked population is split across threads (ensure_ranges)
+  bool spin_ = true;
   std::unique_ptr<WorkerPool> pool_;
   // Per clocked population: range bounds per thread (threads_ + 1 entries; empty = serial).
   std::vector<std::vector<std::uint32_t>> ranges_;
