@@ -26,7 +26,7 @@ void HeapEventQueue::check_invariants() const {
 }
 
 // The calendar ring (64-tick buckets, 1024-bucket window = 65.5 ms at 1 µs ticks; later events
-// wait in its overflow heap) pops in exactly the heap's order and is 1.3-2.7x faster per event
+// wait in its overflow heap) pops in exactly the heap's order and is 1.5-2.7x faster per event
 // on spike-delivery workloads from 20 to 125 000 pending events (bench/bench_event_queue.cpp,
 // BENCHMARKS.md).
 std::unique_ptr<EventQueue> make_event_queue() {
