@@ -397,8 +397,17 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
     if (spikes_recorded(desc, name)) {
       file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
       recorded.emplace_back(p, name);
+    } else {  // edges still refer to it
+      file.add_node_population(name, sim.population(p).size(), b ? b->type : "population", p);
     }
   }
+  // The matrisome and striosome of each striatum are one node each (the plastic AC -> unit edges
+  // point at them).
+  if (setup.spec.closed_loop)
+    for (std::size_t s = 0; s < 2; ++s)
+      for (const char* unit : {"matrisome", "striosome"})
+        file.add_node_population(setup.spec.striata[s].name + "." + unit, 1, unit,
+                                 sim.n_populations() + static_cast<std::uint32_t>(s));
   file.enable_trials();
   const bool snap = desc.experiment.params.boolean("record_weights");
   std::vector<std::uint32_t> edge_ids;
@@ -410,6 +419,8 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
     const bool cortical = pw.name.find('.') == std::string::npos;
     const std::string src_pop = pw.name.substr(0, pw.name.find("->"));
     std::string tgt_pop = pw.name.substr(pw.name.find("->") + 2);
+    // "STR1.msn" names the edge set; its targets are the MSNs, i.e. the nodes of STR1.
+    if (tgt_pop.ends_with(".msn")) tgt_pop.resize(tgt_pop.size() - 4);
     edge_ids.push_back(file.add_edges(pw.name, src_pop, tgt_pop, std::move(src), std::move(tgt),
                                       std::move(w), std::move(delay),
                                       cortical ? "hebbian" : "hebbian_dopamine", snap));

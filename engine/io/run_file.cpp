@@ -630,22 +630,8 @@ void RunFile::add_spike_population(std::uint32_t population_id, const std::strin
   Impl::SpikePop sp;
   sp.name = name;
   sp.n_nodes = n_nodes;
+  add_node_population(name, n_nodes, block_type, population_id);
   try {
-    im.ensure_group("nodes");
-    const Group ng = im.file.createGroup("nodes/" + name);
-    attr_str(ng, "block_type", block_type);
-    const std::vector<std::int64_t> type_id(n_nodes, static_cast<std::int64_t>(population_id));
-    const std::vector<std::int64_t> group_id(n_nodes, 0);
-    std::vector<std::int64_t> group_index(n_nodes);
-    std::iota(group_index.begin(), group_index.end(), std::int64_t{0});
-    write_fixed(ng, "node_type_id", PredType::STD_I64LE, PredType::NATIVE_INT64, type_id.data(),
-                {n_nodes}, im.opt.deflate);
-    write_fixed(ng, "node_group_id", PredType::STD_I64LE, PredType::NATIVE_INT64, group_id.data(),
-                {n_nodes}, im.opt.deflate);
-    write_fixed(ng, "node_group_index", PredType::STD_I64LE, PredType::NATIVE_INT64,
-                group_index.data(), {n_nodes}, im.opt.deflate);
-    ng.createGroup("0");  // the node group every node_group_id refers to
-
     im.ensure_group("spikes");
     const Group sg = im.file.createGroup("spikes/" + name);
     attr_sorting(sg, kSortingByTime);
@@ -660,6 +646,33 @@ void RunFile::add_spike_population(std::uint32_t population_id, const std::strin
   if (population_id >= im.pop_of.size()) im.pop_of.resize(population_id + 1, -1);
   im.pop_of[population_id] = static_cast<int>(im.pops.size());
   im.pops.push_back(std::move(sp));
+}
+
+void RunFile::add_node_population(const std::string& name, std::uint64_t n_nodes,
+                                  const std::string& block_type, std::uint32_t node_type_id) {
+  Impl& im = *impl_;
+  im.require_declaring("add_node_population");
+  check_name("population", name);
+  try {
+    im.ensure_group("nodes");
+    if (im.file.nameExists("nodes/" + name))
+      throw InternalError("run file: node population '" + name + "' declared twice");
+    const Group ng = im.file.createGroup("nodes/" + name);
+    attr_str(ng, "block_type", block_type);
+    const std::vector<std::int64_t> type_id(n_nodes, static_cast<std::int64_t>(node_type_id));
+    const std::vector<std::int64_t> group_id(n_nodes, 0);
+    std::vector<std::int64_t> group_index(n_nodes);
+    std::iota(group_index.begin(), group_index.end(), std::int64_t{0});
+    write_fixed(ng, "node_type_id", PredType::STD_I64LE, PredType::NATIVE_INT64, type_id.data(),
+                {n_nodes}, im.opt.deflate);
+    write_fixed(ng, "node_group_id", PredType::STD_I64LE, PredType::NATIVE_INT64, group_id.data(),
+                {n_nodes}, im.opt.deflate);
+    write_fixed(ng, "node_group_index", PredType::STD_I64LE, PredType::NATIVE_INT64,
+                group_index.data(), {n_nodes}, im.opt.deflate);
+    ng.createGroup("0");  // the node group every node_group_id refers to
+  } catch (const H5::Exception& e) {
+    im.fail(("declaring nodes '" + name + "'").c_str(), e);
+  }
 }
 
 void RunFile::add_report(std::uint32_t probe_id, const std::string& population,
@@ -957,8 +970,8 @@ std::uint32_t RunFile::add_synapse_probe(const std::string& name, const std::str
     Impl::SynapseProbe sp;
     sp.rows.create(g, name, file_type, mem, 1, 1, 1024, 1, im.opt.deflate);
     attr_str(sp.rows.ds, "edge", edge);
-    attr_scalar<std::uint64_t>(sp.rows.ds, "synapse", PredType::STD_U64LE,
-                               PredType::NATIVE_UINT64, synapse);
+    attr_scalar<std::uint64_t>(sp.rows.ds, "synapse", PredType::STD_U64LE, PredType::NATIVE_UINT64,
+                               synapse);
     attr_scalar<std::uint64_t>(sp.rows.ds, "source_node_id", PredType::STD_U64LE,
                                PredType::NATIVE_UINT64, source);
     attr_scalar<std::uint64_t>(sp.rows.ds, "target_node_id", PredType::STD_U64LE,

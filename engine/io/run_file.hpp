@@ -140,6 +140,10 @@ class RunFile final : public Recorder {
   // /nodes/<name> and /spikes/<name>; `population_id` is the simulator's population index.
   void add_spike_population(std::uint32_t population_id, const std::string& name,
                             std::uint64_t n_nodes, const std::string& block_type);
+  // /nodes/<name> only (no spikes): populations that are not recorded and discrete units
+  // (e.g. "STR1.matrisome") that edges point at, so every edge's @node_population resolves.
+  void add_node_population(const std::string& name, std::uint64_t n_nodes,
+                           const std::string& block_type, std::uint32_t node_type_id);
   // /report/<name> for simulator probe `probe_id`, sampling `node_ids` of `population` every
   // dt_ms starting at t0_ms (NaN: the first sample's time). Samples must lie on that grid.
   void add_report(std::uint32_t probe_id, const std::string& population,
@@ -168,9 +172,8 @@ class RunFile final : public Recorder {
   // synapse (index within the edge), source_node_id, target_node_id, learning_rule, modulator.
   // Declared before start(); rows are buffered and written at flush(). Returns the probe id.
   std::uint32_t add_synapse_probe(const std::string& name, const std::string& edge,
-                                  std::uint64_t synapse, std::uint64_t source,
-                                  std::uint64_t target, const std::string& learning_rule,
-                                  const std::string& modulator);
+                                  std::uint64_t synapse, std::uint64_t source, std::uint64_t target,
+                                  const std::string& learning_rule, const std::string& modulator);
   void append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row);
   void append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w);
   // Writes buffered spikes and samples, updates report stop times, then H5Fflush.

@@ -448,14 +448,12 @@ def case_sonata_layout():
                 for k in ("source_node_id", "target_node_id"):
                     check(g[k].dtype == np.dtype("<u8"), f"edges/{e}/{k} u64")
                     pop = _text(g[k].attrs["node_population"])
-                    # Known gap of the writer (reported): striatum sub-units are addressed as
-                    # "<block>.<part>" (STR1.matrisome), which has no /nodes population of its own.
-                    # Accepted only in that form, for a block that has one.
-                    check(pop in nodes or ("." in pop and pop.split(".")[0] in nodes),
+                    check(pop in nodes,
                           f"edges/{e}/{k}@node_population {pop!r} names no node population")
-                    if pop not in nodes:
-                        print(f"note: edges/{e}/{k}@node_population = {pop!r} is not a /nodes "
-                              f"population (SONATA readers cannot resolve it)")
+                    if pop in nodes:
+                        n = nodes[pop]["node_type_id"].shape[0]
+                        ids = g[k][()]
+                        check(ids.size == 0 or int(ids.max()) < n, f"edges/{e}/{k}: ids < {n}")
             for name in f.get("report", {}):
                 g = f[f"report/{name}"]
                 m = g["mapping"]
