@@ -1,5 +1,7 @@
 #include "apps/run_category.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,14 +19,6 @@ using circuits::CircuitDescription;
 using circuits::ConnectionDesc;
 
 namespace {
-
-struct Problems {
-  const CircuitDescription& desc;
-  std::vector<Diagnostic> list;
-  void add(const circuits::SourcePos& p, const std::string& key, const std::string& msg) {
-    list.push_back({p.file.empty() ? desc.file : p.file, p.line, p.column, key, msg});
-  }
-};
 
 std::vector<const BlockDesc*> blocks_of(const CircuitDescription& d, const std::string& type) {
   std::vector<const BlockDesc*> out;

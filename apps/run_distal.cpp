@@ -1,5 +1,7 @@
 #include "apps/run_distal.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -12,14 +14,6 @@
 namespace sbx::app {
 
 using circuits::CircuitDescription;
-
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 DistalSetup distal_setup(const CircuitDescription& d) {
   std::vector<Diagnostic> problems;

@@ -1,5 +1,7 @@
 #include "apps/run_dnms.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,21 +19,6 @@ using circuits::CircuitDescription;
 using circuits::ConnectionDesc;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-struct Problems {
-  const CircuitDescription& desc;
-  std::vector<Diagnostic> list;
-  void add(const circuits::SourcePos& p, const std::string& key, const std::string& msg) {
-    list.push_back({p.file.empty() ? desc.file : p.file, p.line, p.column, key, msg});
-  }
-  void throw_if_any() {
-    if (!list.empty()) throw UserError(list);
-  }
-};
 
 MiconiParams miconi_from(const circuits::ParamMap& p) {
   MiconiParams m =

@@ -1,5 +1,7 @@
 #include "apps/run_episodes.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,21 +18,6 @@ using circuits::BlockDesc;
 using circuits::CircuitDescription;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-struct Problems {
-  const CircuitDescription& desc;
-  std::vector<Diagnostic> list;
-  void add(const circuits::SourcePos& p, const std::string& key, const std::string& msg) {
-    list.push_back({p.file.empty() ? desc.file : p.file, p.line, p.column, key, msg});
-  }
-  void throw_if_any() {
-    if (!list.empty()) throw UserError(list);
-  }
-};
 
 std::string describe_obs(const StepEnvironment& env) {
   std::string names;

@@ -1,5 +1,7 @@
 #include "apps/run_plain.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <chrono>
 #include <cmath>
 
@@ -7,12 +9,6 @@
 #include "engine/progress.hpp"
 
 namespace sbx::app {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file,
                     const RunOptions& opt) {

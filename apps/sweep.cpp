@@ -1,5 +1,7 @@
 #include "apps/sweep.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <fcntl.h>
 #include <hdf5.h>
 #include <sys/prctl.h>
@@ -100,10 +102,6 @@ class Line : public std::ostringstream {
     }
   }
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // ---- HDF5 reading (C API; errors silenced while we probe files that may be incomplete) -------
 
