@@ -154,11 +154,19 @@ class Run:
 
     def weight_snapshots(self, edge):
         """(after_trial int[S], values float[S x E], source int64[E], target int64[E]) of one
-        plastic edge population. Only complete snapshots (after_trial is written last)."""
+        plastic edge population. Only complete snapshots: the writer appends values before
+        after_trial, but HDF5 may write either extent to disk first, so a file read live or after
+        a crash can hold one more row in either dataset (or a not-yet-written row of fill values).
+        Keep the rows present in both, up to the first one whose after_trial does not increase."""
         with self._open() as f:
             g = f[f"weights/{edge}"]
-            s = g["after_trial"].shape[0]
+            s = min(g["after_trial"].shape[0], g["values"].shape[0])
             after = g["after_trial"][:s].astype(np.int64)
+            if s > 1:
+                bad = np.flatnonzero(np.diff(after) <= 0)
+                if bad.size:
+                    s = int(bad[0]) + 1
+                    after = after[:s]
             values = g["values"][:s]
             src = (g["source_ids"] if "source_ids" in g
                    else f[f"edges/{edge}/source_node_id"])[()].astype(np.int64)

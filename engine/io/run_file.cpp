@@ -1018,7 +1018,8 @@ void RunFile::append_weights(std::uint32_t edge_id, int after_trial, std::span<c
                         std::to_string(w.size()) + " values, expected " +
                         std::to_string(e.n_edges));
   try {
-    // values first, after_trial last: after_trial.shape[0] counts complete snapshots.
+    // values first, after_trial last; HDF5 may still write either extent first, so readers keep
+    // the rows present in both (analysis/io.py) and /trials stays the commit record.
     e.values.append(w.data(), 1);
     const std::int32_t k = after_trial;
     e.after_trial.append(&k, 1);

@@ -46,8 +46,10 @@
 // `h5clear -s run.h5` (Debian package hdf5-tools) clears the flag, after which any reader works.
 // A cleanly finished file (or one whose RunFile was destroyed) opens normally.
 // Each trial / episode row is one extend + write of one compound element, so columns never get
-// ragged. For weight snapshots `values` is written before `after_trial`: the number of complete
-// snapshots is after_trial.shape[0].
+// ragged. For weight snapshots `values` is appended before `after_trial`, but between flushes HDF5
+// may write either extent to disk first: a file read live or after a crash can hold one extra row
+// in either dataset. Readers keep the rows present in both (analysis/io.py); /trials is the commit
+// record (the snapshots of every trial row were flushed before that row).
 //
 // Populations / probes not declared with add_spike_population / add_report are not recorded
 // (on_spikes / on_sample ignore them), so a run can record a subset of its blocks.
