@@ -21,8 +21,10 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <boost/heap/d_ary_heap.hpp>
@@ -42,6 +44,7 @@ class CalendarEventQueue final : public EventQueue {
     std::size_t w = 2;
     while (w < window_buckets) w <<= 1;
     slots_.resize(w);
+    occupied_.assign((w + 63) / 64, 0);
     mask_ = static_cast<Tick>(w - 1);
     while ((std::size_t{1} << shift_) < bucket_ticks) ++shift_;
   }
@@ -53,7 +56,7 @@ class CalendarEventQueue final : public EventQueue {
       base_ = k;
       front_sorted_ = false;
     }
-    if (k < base_) rewind_to(k);  // earlier than the window (rare; see rewind_to)
+    if (k < base_) move_window_back(k);  // earlier than the front (e.g. after peeking far ahead)
     if (k - base_ > mask_) {
       overflow_.push(e);
       return;
@@ -64,7 +67,9 @@ class CalendarEventQueue final : public EventQueue {
     } else {
       b.push_back(e);
     }
+    mark(k);
     ++count_;
+    max_bucket_ = std::max(max_bucket_, k);
   }
 
   const Event& top() const override {
@@ -75,7 +80,8 @@ class CalendarEventQueue final : public EventQueue {
   void pop() override {
     settle();
     front().pop_back();
-    --count_;
+    if (front().empty()) unmark(base_);
+    if (--count_ == 0) max_bucket_ = kNoBucket;
   }
 
   bool empty() const override { return count_ == 0 && overflow_.empty(); }
@@ -83,8 +89,10 @@ class CalendarEventQueue final : public EventQueue {
 
   void clear() override {
     for (auto& b : slots_) b.clear();
+    std::fill(occupied_.begin(), occupied_.end(), std::uint64_t{0});
     overflow_.clear();
     count_ = 0;
+    max_bucket_ = kNoBucket;
     front_sorted_ = false;
   }
 
@@ -104,8 +112,11 @@ class CalendarEventQueue final : public EventQueue {
         const Tick k = bucket_of(e.tick);
         if (k < base_ || k - base_ > mask_ || static_cast<std::size_t>(k & mask_) != i)
           throw InternalError("calendar queue: event outside its slot");
+        if (k > max_bucket_) throw InternalError("calendar queue: max_bucket below an event");
       }
       n += slots_[i].size();
+      const bool bit = (occupied_[i >> 6] >> (i & 63)) & 1u;
+      if (bit != !slots_[i].empty()) throw InternalError("calendar queue: occupancy bit wrong");
     }
     if (n != count_) throw InternalError("calendar queue: count mismatch");
     for (const Event& e : overflow_)
@@ -131,17 +142,36 @@ class CalendarEventQueue final : public EventQueue {
       if (!front_sorted_) sort_front();
       return;
     }
-    for (;;) {
-      if (count_ == 0) {  // only overflow events left: jump the window to the earliest one
-        base_ = bucket_of(overflow_.top().tick);
-        refill();
-        break;
-      }
-      ++base_;
-      refill();
-      if (!front().empty()) break;
-    }
+    // Jump to the earliest non-empty bucket: the next occupied slot (bitmap scan) or the overflow
+    // heap's top, whichever comes first; the buckets in between are empty, so nothing is skipped.
+    Tick next = count_ == 0 ? bucket_of(overflow_.top().tick) : next_occupied_after(base_);
+    if (!overflow_.empty()) next = std::min(next, bucket_of(overflow_.top().tick));
+    base_ = next;
+    refill();
     sort_front();
+  }
+
+  // The smallest bucket > b whose slot holds events (precondition: count_ > 0, every bucketed
+  // event in (b, b + W)). Scans the occupancy bitmap a word at a time.
+  Tick next_occupied_after(Tick b) const {
+    const std::size_t w = slots_.size();
+    const std::size_t start = static_cast<std::size_t>((b + 1) & mask_);
+    for (std::size_t n = 0; n < w;) {
+      const std::size_t i = (start + n) & static_cast<std::size_t>(mask_);
+      const std::uint64_t m = occupied_[i >> 6] >> (i & 63);
+      if (m != 0) return b + 1 + static_cast<Tick>(n) + std::countr_zero(m);
+      n += std::min<std::size_t>(64 - (i & 63), w - i);  // to the next word or the wrap
+    }
+    throw InternalError("calendar queue: no occupied slot although count > 0");
+  }
+
+  void mark(Tick k) const {
+    const auto i = static_cast<std::size_t>(k & mask_);
+    occupied_[i >> 6] |= std::uint64_t{1} << (i & 63);
+  }
+  void unmark(Tick k) const {
+    const auto i = static_cast<std::size_t>(k & mask_);
+    occupied_[i >> 6] &= ~(std::uint64_t{1} << (i & 63));
   }
 
   void sort_front() const {
@@ -160,20 +190,37 @@ class CalendarEventQueue final : public EventQueue {
       const Event& e = overflow_.top();
       if (bucket_of(e.tick) == base_) front_sorted_ = false;
       slot(bucket_of(e.tick)).push_back(e);
+      mark(bucket_of(e.tick));
       ++count_;
+      max_bucket_ = std::max(max_bucket_, bucket_of(e.tick));
       overflow_.pop();
     }
   }
 
-  // An event earlier than the window arrived (possible through the interface, e.g. a control
-  // event for a time the queue has already drained past). Rebuild: everything goes through the
-  // overflow heap once. Rare, so simplicity wins over speed.
+  // An event earlier than the front bucket arrived. Common: top() moves the front to the next
+  // pending event, which may lie far ahead (a reward 1-3 s away), and a spike "now" follows. Slots
+  // are indexed by absolute bucket number, so when every bucketed event still fits in the window
+  // starting at k (max_bucket_ is an upper bound of their buckets), lowering base_ is all it takes:
+  // overflow events lie beyond the old window, hence beyond the new one. Otherwise rebuild.
+  void move_window_back(Tick k) {
+    if (count_ == 0 || max_bucket_ - k <= mask_) {
+      base_ = k;
+      front_sorted_ = false;  // the new front slot is empty: nothing to keep sorted
+      return;
+    }
+    rewind_to(k);
+  }
+
+  // Rebuild: everything goes through the overflow heap once. Rare (an event more than a window
+  // earlier than the latest bucketed one), so simplicity wins over speed.
   void rewind_to(Tick k) {
     for (auto& b : slots_) {
       for (const Event& e : b) overflow_.push(e);
       b.clear();
     }
+    std::fill(occupied_.begin(), occupied_.end(), std::uint64_t{0});
     count_ = 0;
+    max_bucket_ = kNoBucket;
     base_ = k;
     front_sorted_ = false;
     refill();
@@ -183,6 +230,7 @@ class CalendarEventQueue final : public EventQueue {
     bool operator()(const Event& x, const Event& y) const { return y < x; }
   };
   mutable std::vector<std::vector<Event>> slots_;
+  mutable std::vector<std::uint64_t> occupied_;  // bit i set <=> slots_[i] is not empty
   mutable boost::heap::d_ary_heap<Event, boost::heap::arity<4>, boost::heap::compare<Later>>
       overflow_;
   Tick mask_ = 0;
@@ -190,6 +238,9 @@ class CalendarEventQueue final : public EventQueue {
   mutable Tick base_ = 0;  // bucket number of the front slot
   mutable std::size_t count_ = 0;
   mutable bool front_sorted_ = false;
+  // Upper bound of the bucket of every bucketed event (kNoBucket when there is none).
+  static constexpr Tick kNoBucket = std::numeric_limits<Tick>::min();
+  mutable Tick max_bucket_ = kNoBucket;
 };
 
 }  // namespace sbx

@@ -116,3 +116,45 @@ TEST_CASE("calendar queue: snapshot, clear, restart far away, pushes before the 
   CHECK(q.empty());
   CHECK(q.size() == 0);
 }
+
+// The simulator's pattern: each clock step pops what is due, peeks at the next event (which moves
+// the calendar's front far ahead when only distant events are pending, e.g. a reward seconds
+// away), and then pushes spikes of the current step with delay 0 or more, i.e. before the front.
+// Exercises move_window_back (cheap path and the rebuild path) and the occupancy bitmap.
+TEST_CASE("calendar queue: peek far ahead, then push for now (clocked loop)") {
+  for (const std::size_t window : {4u, 64u, 1024u}) {
+    HeapEventQueue heap;
+    CalendarEventQueue cal(window, 64);
+    Rng r(77 + window);
+    std::uint32_t id = 0;
+    std::size_t popped = 0, far = 0;
+    for (Tick now = 0; now < 400000; now += 100) {
+      while (!heap.empty() && heap.top().tick <= now) {
+        REQUIRE(same(heap.top(), cal.top()));
+        heap.pop();
+        cal.pop();
+        ++popped;
+      }
+      if (!heap.empty()) {
+        REQUIRE(same(heap.top(), cal.top()));  // the peek
+        far += heap.top().tick - now > 10000;
+      }
+      cal.check_invariants();
+      const auto n_new = r.below(10) < 3 ? r.below(3) : 0;
+      for (std::uint64_t k = 0; k < n_new; ++k) {
+        const auto kind = r.below(20);
+        const Tick d = kind == 0   ? static_cast<Tick>(1000000 + r.below(2000000))  // reward 1-3 s
+                       : kind < 8 ? 0
+                                  : static_cast<Tick>(r.below(5000));
+        const Event e = make(now + d, static_cast<std::uint8_t>(r.below(3) * 32),
+                             static_cast<std::uint32_t>(r.below(5)), id++);
+        heap.push(e);
+        cal.push(e);
+        cal.check_invariants();
+      }
+    }
+    CHECK(popped > 500);
+    CHECK(far > 50);  // the far-peek situation really occurred
+    CHECK(cal.size() == heap.size());
+  }
+}
