@@ -7,6 +7,8 @@
     run.spikes      # timestamps (ms), node_ids, population  (bmtk's column names)
     run.weights     # long format: edge, edge_index, source, target, after_trial, weight
     run.episodes    # episode, return, length, terminated, truncated
+    run.steps       # per-step rows if experiment.record_steps: episode, step, action, reward,
+                    # then named values (acetylcholine, noradrenaline, dopamine, regret, best_arm)
     run.meta        # pandas Series: /meta attributes + circuit_toml, command_line, ...
     run.edges       # every edge population: edge, edge_index, source, target, syn_weight, delay
     run.trace(name) # a /report as a DataFrame: index time (ms), one column per node id
@@ -98,6 +100,10 @@ class Run:
         return "episodes" in self._groups
 
     @property
+    def has_steps(self):
+        return "steps" in self._groups
+
+    @property
     def plastic_edges(self):
         """Edge populations with weight snapshots (/weights/<edge>)."""
         return list(self._groups.get("weights") or [])
@@ -132,6 +138,18 @@ class Run:
             return pd.DataFrame()
         with self._open() as f:
             return pd.DataFrame(f["episodes"][()])
+
+    @functools.cached_property
+    def steps(self):
+        """/steps rows of episodes that have their /episodes row (the commit record: a file read
+        live or after a crash may hold the steps of one more episode)."""
+        if not self.has_steps:
+            return pd.DataFrame()
+        with self._open() as f:
+            df = pd.DataFrame(f["steps"][()])
+        if self.has_episodes:
+            df = df[df["episode"].isin(self.episodes["episode"])].reset_index(drop=True)
+        return df
 
     @functools.cached_property
     def spikes(self):

@@ -127,6 +127,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
     c.tau_exci = p.number("tau_exci");
     c.tau_inhib = p.number("tau_inhib");
     c.I_bg = p.number("I_bg");
+    c.integrator = p.text("integrator");
     return c;
   };
   sp.vac = cortical_spec(*block(d, vac));
@@ -138,6 +139,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
     sp.striata[k].G_syn_inhib = b.params.number("G_syn_inhib");
     sp.striata[k].E_syn_inhib = b.params.number("E_syn_inhib");
     sp.striata[k].tau_inhib = b.params.number("tau_inhib");
+    sp.striata[k].integrator = b.params.text("integrator");
   }
   sp.use_ascending = !masses.empty();
   if (sp.use_ascending) {

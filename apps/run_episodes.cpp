@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "circuits/lane_blocks.hpp"
 #include "circuits/step_blocks.hpp"
 #include "engine/errors.hpp"
 #include "engine/progress.hpp"
@@ -81,6 +82,12 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
   s.bandit_change_every = static_cast<std::uint32_t>(ex.integer("bandit_change_every"));
   s.bandit_contexts = static_cast<std::uint32_t>(ex.integer("bandit_contexts"));
   s.bandit_observe_context = ex.boolean("bandit_observe_context");
+  s.test_episodes = static_cast<std::uint64_t>(ex.integer("test_episodes"));
+  s.test_epsilon = ex.number("test_epsilon");
+  s.test_lane_phase = static_cast<int>(ex.integer("test_lane_phase"));
+  s.test_success_above = ex.number("test_success_above");
+  s.try_each_action_first = ex.boolean("try_each_action_first");
+  s.record_steps = ex.boolean("record_steps");
 
   const auto env = make_step_environment(s);
   const std::uint32_t m = env->observation_size();
@@ -191,7 +198,42 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
     p.multiplier = lp.number("multiplier");
     p.mask_p = lp.number("mask_p");
     p.t_floor = lp.number("t_floor");
+    p.fixed_member_rates = lp.text("member_rates") == "fixed";
+    p.ensemble_rate = lp.number("ensemble_rate");
+    p.na_gain = lp.number("na_gain");
+    // A member rate above 2 makes q += a (r - q) overshoot and diverge.
+    if ((p.fixed_member_rates ? p.ensemble_rate : 1.0) * p.multiplier > 2.0)
+      pr.add(lp.position("multiplier"), "rules." + c.learning->rule + ".multiplier",
+             "the largest member rate " +
+                 std::string(p.fixed_member_rates ? "ensemble_rate x multiplier" : "multiplier") +
+                 " = " +
+                 std::to_string((p.fixed_member_rates ? p.ensemble_rate : 1.0) * p.multiplier) +
+                 " must be <= 2 (the estimates diverge above)");
     s.ach_na_edges.push_back({c.name, c.learning->rule, p});
+  }
+  // eligibility_dopamine edges: spike_encoder -> decoder source, at most one.
+  for (const auto& c : d.connections) {
+    if (!c.learning || c.learning->type != "eligibility_dopamine") continue;
+    const BlockDesc* motor = d.find_block(s.motor);
+    if (c.from != s.encoder || c.to != s.motor || enc->type != "spike_encoder") {
+      pr.add(c.learning->pos, c.path + ".learning",
+             "an eligibility_dopamine edge must go from the spike_encoder '" + s.encoder +
+                 "' to the decoder's source '" + s.motor + "', got " + c.from + " -> " + c.to);
+      continue;
+    }
+    if (motor && motor->n < enc->n) {
+      pr.add(c.learning->pos, c.path + ".learning",
+             "the encoder's units are network neurons 0.." + std::to_string(enc->n - 1) +
+                 " of the source block: its n = " + std::to_string(motor->n) +
+                 " must be >= the encoder's n = " + std::to_string(enc->n));
+      continue;
+    }
+    if (!s.elig_edges.empty()) {
+      pr.add(c.learning->pos, c.path + ".learning",
+             "only one eligibility_dopamine edge per circuit");
+      continue;
+    }
+    s.elig_edges.push_back({c.name, circuits::eligibility_dopamine_params_from(*c.learning)});
   }
   if (!s.decoder_params.temperature_from.empty() && s.ach_na_edges.empty())
     pr.add(dec->params.position("temperature_from"), dk + ".temperature_from",
@@ -210,6 +252,7 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
              "no edge named '" + name + "' (edges: " + (all.empty() ? "none" : all) + ")");
     }
   }
+  s.actor_critic = actor_critic_setup(d, s.encoder, s.motor, pr);
   pr.throw_if_any();
   return s;
 }
@@ -221,9 +264,11 @@ struct EpisodeRunner::Counter final : Recorder {
   std::uint32_t population = 0;
   std::vector<std::uint32_t> count;
   Recorder* next = nullptr;
+  Recorder* tap = nullptr;  // the eligibility_dopamine runtime, if any
   void on_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t) override {
     if (pop == population)
       for (auto n : neurons) ++count[n];
+    if (tap) tap->on_spikes(pop, neurons, t);
     if (next) next->on_spikes(pop, neurons, t);
   }
   void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override {
@@ -301,6 +346,17 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
     na_->set(0, ach_na_->noradrenaline());
   }
   window_ = sim_->grid().round_ms(s.step_window_ms);
+  if (!s.elig_edges.empty()) {
+    const circuits::EdgeBuilt* e = built_.edge(s.elig_edges[0].edge);
+    if (!e || e->projections.size() != 1)
+      throw InternalError("episodes: eligibility_dopamine edge has no single projection");
+    const Tick dt = sim_->grid().round_ms(desc.run.dt);
+    elig_ = std::make_unique<EligibilityDopamineAgent>(
+        s.elig_edges[0].params, sim_->projection(e->projections[0]), built_.population(s.encoder),
+        motor_pop_, encoder_->size(), motor.size(), pool_size_, dt,
+        static_cast<std::uint32_t>(window_ / dt));
+    counter_->tap = elig_.get();
+  }
   sim_->start();
   const std::uint32_t enc_id = built_.population(s.encoder);
   for (std::uint32_t p = 0; p < sim_->n_populations(); ++p) {
@@ -310,6 +366,12 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
     sim_->population(p).save_state(initial_state_.back());
   }
   motor.save_state(motor_initial_);
+  if (s.actor_critic.active()) {
+    ac_ = std::make_unique<ActorCriticRuntime>(s.actor_critic, desc, *sim_, built_, enc_id,
+                                               motor_pop_, s.decoder_params);
+    ac_->set_next(counter_.get());
+    sim_->set_recorder(ac_->recorder());
+  }
   q_.assign(s.decoder_params.n_actions, 0.0);
   s_now_.assign(encoder_->size(), 0.0);
   s_next_.assign(encoder_->size(), 0.0);
@@ -338,12 +400,15 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
   auto* lane = dynamic_cast<LaneKeeping*>(env_.get());
   auto* bandit = dynamic_cast<NonStationaryBandit*>(env_.get());
   if (lane && s_.lane_curriculum) lane->set_phase(curriculum_.phase());
+  if (lane && test_lane_phase_ >= 0) lane->set_phase(test_lane_phase_);
+  if (elig_) elig_->begin_episode();
   if (episode == 0)
     env_->reset(seed_);
   else
     env_->reset();
   for (std::size_t k = 0; k < reset_pops_.size(); ++k)
     sim_->load_population_state(reset_pops_[k], initial_state_[k]);
+  if (ac_) ac_->begin_episode();
 
   EpisodeResult res;
   double sum_abs_delta = 0.0;
@@ -354,7 +419,10 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
     std::copy(encoder_->values().begin(), encoder_->values().end(), s_now_.begin());
     if (s_.reset_each_step) sim_->load_population_state(motor_pop_, motor_initial_);
     std::fill(counter_->count.begin(), counter_->count.end(), 0u);
+    if (elig_) elig_->begin_step(sim_->now());
+    if (ac_) ac_->before_window();
     sim_->run_until(sim_->now() + window_);
+    for (auto c : counter_->count) source_spikes_ += c;
     for (std::uint32_t a = 0; a < n_actions; ++a) {
       double v = 0.0;
       for (std::uint32_t j = a * pool_size_; j < (a + 1) * pool_size_; ++j)
@@ -362,21 +430,28 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
                                                                    : counter_->count[j];
       q_[a] = s_.decoder_params.readout == DecoderReadout::membrane ? v / pool_size_ : v;
     }
+    if (elig_) elig_->pathway(q_);
     if (na_ && decoder_.temperature_from == "noradrenaline")
       decoder_.temperature = na_->value(sim_->now());
-    const std::uint32_t action = choose_action(decoder_, q_, policy_rng_);
+    std::uint32_t action = choose_action(decoder_, q_, policy_rng_);
+    // try_each_action_first: the bandit agents' play() pulls every arm once before the policy acts.
+    if (s_.try_each_action_first && global_step_ < n_actions)
+      action = static_cast<std::uint32_t>(global_step_);
     const StepResult r = env_->act(action);
+    if (ac_) ac_->after_step(q_, action, r);
     res.ret += r.reward;
+    if (elig_) elig_->end_step(action, r.reward);
     if (bandit) {
       res.regret += bandit->last_regret();
       res.best_choices += bandit->last_was_best() ? 1 : 0;
     }
-    if (!td_.empty()) {
+    if (!td_.empty() && learning_) {
       encode_observation(encoder_->coding(), env_->observe(), s_next_);
       for (auto& t : td_) {
         const double delta = t.rule.update(sim_->continuous(t.coupling), s_now_, action, r.reward,
                                            s_next_, r.terminated, r.truncated);
         sum_abs_delta += std::abs(delta);
+        if (&t == &td_.front()) last_delta_ = delta;
         ++n_delta;
       }
     }
@@ -395,13 +470,28 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
   res.terminated = env_->terminated();
   res.truncated = env_->truncated();
   res.mean_abs_delta = n_delta ? sum_abs_delta / static_cast<double>(n_delta) : 0.0;
+  if (elig_) elig_->end_episode();
   sim_->check_finite();
   if (sleep_due(episode, s_.prune_every)) {
     for (auto* w : prune_weights_) res.pruned += sleep_prune(*w, s_.prune_below);
     for (auto* w : prune_weights_f_) res.pruned += sleep_prune(*w, s_.prune_below);
   }
-  if (lane && s_.lane_curriculum) curriculum_.end_episode(res.ret);
+  if (lane && s_.lane_curriculum && learning_) curriculum_.end_episode(res.ret);
   return res;
+}
+
+void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
+  learning_ = !on;
+  if (elig_) elig_->set_learning(!on);
+  if (ac_) ac_->set_learning(!on);
+  decoder_ = s_.decoder_params;
+  if (on && epsilon > 0.0) {
+    decoder_.policy = DecoderPolicy::epsilon_greedy;
+    decoder_.epsilon = epsilon;
+  } else if (on) {
+    decoder_.policy = DecoderPolicy::argmax;
+  }
+  test_lane_phase_ = on ? lane_phase : -1;
 }
 
 // ---- runner -------------------------------------------------------------------------------------
@@ -431,6 +521,39 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
                        std::vector<double>(cp.weight.size(), 0.0), e->learning_rule, true);
     weight_edges.emplace_back(id, te.edge);
   }
+  // Optional per-step rows (/steps, experiment.record_steps): action, reward and the named values
+  // the agent and environment publish; buffered per episode, written before its /episodes row
+  // and flushed with it.
+  std::vector<StepRow> step_rows;
+  std::vector<double> step_values;
+  if (setup.record_steps) {
+    std::vector<std::string> names;
+    if (!setup.ach_na_edges.empty()) names = {"acetylcholine", "noradrenaline"};
+    if (!setup.td_edges.empty()) names.push_back("dopamine");
+    if (setup.env == "bandit") names.insert(names.end(), {"regret", "best_arm"});
+    file.enable_steps(names);
+    auto* bandit = dynamic_cast<NonStationaryBandit*>(&runner.environment());
+    runner.on_step = [&, bandit](std::uint64_t, std::uint32_t action, const StepResult& r) {
+      step_rows.push_back({0, static_cast<std::uint32_t>(step_rows.size()),
+                           static_cast<std::int32_t>(action), r.reward});
+      if (!setup.ach_na_edges.empty()) {
+        step_values.push_back(runner.acetylcholine());
+        step_values.push_back(runner.noradrenaline());
+      }
+      if (!setup.td_edges.empty()) step_values.push_back(runner.last_dopamine());
+      if (bandit) {
+        step_values.push_back(bandit->last_regret());
+        step_values.push_back(bandit->last_was_best() ? 1.0 : 0.0);
+      }
+    };
+  }
+  auto write_steps = [&](std::uint64_t episode) {
+    if (!setup.record_steps) return;
+    for (auto& row : step_rows) row.episode = static_cast<std::uint32_t>(episode);
+    file.append_steps(step_rows, step_values);
+    step_rows.clear();
+    step_values.clear();
+  };
   file.start();
   runner.set_recorder(&file);
 
@@ -439,13 +562,16 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   ProgressLine progress(static_cast<double>(setup.n_episodes), "episodes",
                         opt.quiet ? nullptr : stderr);
   std::vector<double> returns;
+  std::vector<std::uint32_t> lengths;
   std::uint64_t steps = 0;
   const auto tl = std::chrono::steady_clock::now();
   try {
     for (std::uint64_t e = 0; e < setup.n_episodes; ++e) {
       const EpisodeResult r = runner.run_episode(e);
+      write_steps(e);
       returns.push_back(r.ret);
       steps += r.length;
+      lengths.push_back(r.length);
       EpisodeRow row;
       row.episode = static_cast<std::uint32_t>(e);
       row.ret = r.ret;
@@ -461,6 +587,25 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     throw;
   }
   sum.loop_s = seconds_since(tl);
+  // Test episodes (learning frozen), after the training rows.
+  std::vector<double> test_returns;
+  if (setup.test_episodes > 0) {
+    runner.set_test_mode(true, setup.test_epsilon, setup.test_lane_phase);
+    for (std::uint64_t k = 0; k < setup.test_episodes; ++k) {
+      const EpisodeResult r = runner.run_episode(setup.n_episodes + k);
+      write_steps(setup.n_episodes + k);
+      test_returns.push_back(r.ret);
+      EpisodeRow row;
+      row.episode = static_cast<std::uint32_t>(setup.n_episodes + k);
+      row.ret = r.ret;
+      row.length = r.length;
+      row.terminated = r.terminated ? 1 : 0;
+      row.truncated = r.truncated ? 1 : 0;
+      file.append_episode(row);
+      file.flush();
+    }
+    runner.set_test_mode(false, 0.0, 0);
+  }
   progress.finish();
   const std::size_t n = returns.size();
   const std::size_t last = std::min<std::size_t>(100, n);
@@ -469,6 +614,8 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     all += returns[k];
     if (k >= n - last) tail += returns[k];
   }
+  std::uint64_t steps_last = 0;
+  for (std::size_t k = n - last; k < n; ++k) steps_last += lengths[k];
   sum.simulated_ms = runner.simulator().grid().to_ms(runner.simulator().now());
   sum.spikes = runner.simulator().stats().spikes;
   sum.synaptic_events = runner.simulator().stats().synaptic_events;
@@ -477,6 +624,26 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   sum.figures["mean_return"] = n ? all / static_cast<double>(n) : 0.0;
   sum.figures["mean_return_last100"] = last ? tail / static_cast<double>(last) : 0.0;
   sum.figures["episodes_per_s"] = sum.loop_s > 0 ? static_cast<double>(n) / sum.loop_s : 0.0;
+  // Best training episode, mean length of the last 100, spikes of the decoder's source block
+  // (the lane-keeping structural check: the Neuro-Encoder's network never fires), test figures.
+  if (n) {
+    const auto best = std::max_element(returns.begin(), returns.end());
+    sum.figures["best_return"] = *best;
+    sum.figures["best_episode"] = static_cast<double>(best - returns.begin());
+  }
+  sum.figures["mean_length_last100"] = last ? static_cast<double>(steps_last) / last : 0.0;
+  sum.figures["source_spikes"] = static_cast<double>(runner.source_spikes());
+  if (!test_returns.empty()) {
+    double tsum = 0.0;
+    std::size_t ok = 0;
+    for (double r : test_returns) {
+      tsum += r;
+      ok += r > setup.test_success_above ? 1 : 0;
+    }
+    sum.figures["test_mean_return"] = tsum / static_cast<double>(test_returns.size());
+    sum.figures["test_success_rate"] =
+        static_cast<double>(ok) / static_cast<double>(test_returns.size());
+  }
   for (const auto& [id, edge] : weight_edges)
     file.append_weights(id, static_cast<int>(n) - 1, runner.coupling_weights(edge));
   file.flush();

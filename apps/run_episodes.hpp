@@ -15,13 +15,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "apps/episodes_actor_critic.hpp"
 #include "apps/run_plain.hpp"
 #include "engine/modulator.hpp"
 #include "envs/ach_na_bandit.hpp"
+#include "envs/eligibility_dopamine.hpp"
 #include "envs/lane_keeping.hpp"
 #include "envs/step_coding.hpp"
 #include "envs/step_environment.hpp"
@@ -46,6 +49,8 @@ struct EpisodesSetup {
   double lane_start = 0.0;
   std::uint32_t bandit_arms = 8, bandit_change_every = 400, bandit_contexts = 8;
   bool bandit_observe_context = false;
+  bool try_each_action_first = false;  // the first n_actions steps of a run play 0, 1, ..., n-1
+  bool record_steps = false;           // /steps rows (run_episodes)
   struct TdEdge {
     std::string edge;
     TdDopamineParams params;
@@ -56,6 +61,22 @@ struct EpisodesSetup {
     AchNaParams params;
   };
   std::vector<AchNaEdge> ach_na_edges;  // at most one
+  ActorCriticSetup actor_critic;        // td_three_factor edges + value_decoder (spiking TD AC)
+  // eligibility_dopamine edge (envs/eligibility_dopamine.hpp): at most one, spike_encoder ->
+  // decoder source; the action is then read from its pathway.
+  struct EligEdge {
+    std::string edge;
+    EligibilityDopamineParams params;
+  };
+  std::vector<EligEdge> elig_edges;
+  // Test episodes after training (learning frozen): the policy becomes epsilon_greedy with
+  // test_epsilon (argmax if 0), lane keeping starts from curriculum phase test_lane_phase (0 =
+  // lane_start); success = return > test_success_above. Written to /episodes after the training
+  // rows (episode index n_episodes + k).
+  std::uint64_t test_episodes = 0;
+  double test_epsilon = 0.1;
+  int test_lane_phase = 3;
+  double test_success_above = 100.0;
 };
 
 // Checks the experiment against the circuit and the environment (encoder size, decoder actions,
@@ -94,6 +115,16 @@ class EpisodeRunner {
   double acetylcholine() const;
   double noradrenaline() const;
   const AchNaEnsemble* ach_na() const { return ach_na_.get(); }
+  // The spiking TD actor-critic (null without td_three_factor edges).
+  const ActorCriticRuntime* actor_critic() const { return ac_.get(); }
+  // δ ("dopamine") of the first td_dopamine edge at the last step (NaN without one).
+  double last_dopamine() const { return last_delta_; }
+  // Test mode: learning frozen (td_dopamine, eligibility_dopamine, curriculum), the policy
+  // epsilon_greedy(epsilon) (argmax if 0), lane keeping starting from `lane_phase`. off = back.
+  void set_test_mode(bool on, double epsilon, int lane_phase);
+  // Spikes of the decoder's source population so far (structural checks).
+  std::uint64_t source_spikes() const { return source_spikes_; }
+  EligibilityDopamineAgent* eligibility() { return elig_.get(); }
   // Per-step hook for analyses (bandit traces); called after each env step.
   std::function<void(std::uint64_t step, std::uint32_t action, const StepResult&)> on_step;
 
@@ -119,6 +150,7 @@ class EpisodeRunner {
   std::uint32_t ach_na_coupling_ = 0;
   Rng ach_na_rng_;
   std::unique_ptr<Modulator> ach_, na_;
+  std::unique_ptr<ActorCriticRuntime> ac_;
   DecoderParams decoder_;
   std::vector<std::vector<double>*> prune_weights_;
   std::vector<std::vector<float>*> prune_weights_f_;
@@ -128,6 +160,11 @@ class EpisodeRunner {
   Tick window_ = 0;
   std::uint64_t global_step_ = 0;
   std::vector<double> q_, s_now_, s_next_;
+  double last_delta_ = std::numeric_limits<double>::quiet_NaN();
+  std::unique_ptr<EligibilityDopamineAgent> elig_;
+  bool learning_ = true;
+  int test_lane_phase_ = -1;
+  std::uint64_t source_spikes_ = 0;
 };
 
 RunSummary run_episodes(const circuits::CircuitDescription& desc, const RunOptions& opt);

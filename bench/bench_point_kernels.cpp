@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "models/lif_coba.hpp"
@@ -20,12 +22,21 @@
 using namespace sbx;
 using Clock = std::chrono::steady_clock;
 
+// CPU time of this thread (s): on a loaded machine wall time is meaningless, CPU time much less so.
+static double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+static double g_cpu = 0.0;  // CPU seconds of the last timed section
+
 static double g_sink = 0.0;
 
 template <class Pop>
 double ns_per_neuron_step(Pop& pop, std::uint32_t n, int steps) {
   std::vector<std::uint32_t> spiked;
   spiked.reserve(n);
+  const double c0 = cpu_s();
   const auto t0 = Clock::now();
   for (int s = 0; s < steps; ++s) {
     spiked.clear();
@@ -33,6 +44,7 @@ double ns_per_neuron_step(Pop& pop, std::uint32_t n, int steps) {
     g_sink += spiked.size();
   }
   const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+  g_cpu = (cpu_s() - c0) / (double(n) * steps) * 1e9;
   return sec / (double(n) * steps) * 1e9;
 }
 
@@ -60,6 +72,7 @@ long run_network(Pop& pop, std::uint32_t n, std::uint32_t n_exc, const Csr& c, d
   double* be = pop.receptor_buffer(0);
   double* bi = pop.receptor_buffer(1);
   long total = 0;
+  const double c0 = cpu_s();
   const auto t0 = Clock::now();
   for (int s = 0; s < 10000; ++s) {
     spiked.clear();
@@ -72,6 +85,7 @@ long run_network(Pop& pop, std::uint32_t n, std::uint32_t n_exc, const Csr& c, d
     }
   }
   *seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  g_cpu = cpu_s() - c0;
   (void)n;
   return total;
 }
@@ -79,31 +93,53 @@ long run_network(Pop& pop, std::uint32_t n, std::uint32_t n_exc, const Csr& c, d
 int main(int argc, char** argv) {
   const std::uint32_t N = 4000, NE = 3200;
   const unsigned seed = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 1u;  // network seed
+  // Optional second argument selects one part (for callgrind): kernels, cuba, cobahh, all.
+  const std::string part = argc > 2 ? argv[2] : "all";
+  const bool kernels = part == "all" || part == "kernels";
   std::printf("simd lanes: %zu doubles\n", simd::kLanes);
-  {
+  if (kernels) {
     LifCubaPopulation pop(N);
     double* V = pop.state("V");
     for (std::uint32_t i = 0; i < N; ++i) V[i] = -60.0 + 10.0 * i / N;
-    std::printf("lif_cuba      %.3f ns/neuron-step\n", ns_per_neuron_step(pop, N, 20000));
+    const double w = ns_per_neuron_step(pop, N, 20000);
+    std::printf("lif_cuba      %.3f ns/neuron-step (CPU %.3f)\n", w, g_cpu);
   }
-  {
+  if (kernels) {
     LifCobaParams p;
     p.I_bias = 150.0;
     LifCobaPopulation pop(N, p);
     double* ge = pop.state("g_e");
     for (std::uint32_t i = 0; i < N; ++i) ge[i] = 5.0;
-    std::printf("lif_coba      %.3f ns/neuron-step\n", ns_per_neuron_step(pop, N, 20000));
+    const double w = ns_per_neuron_step(pop, N, 20000);
+    std::printf("lif_coba      %.3f ns/neuron-step (CPU %.3f)\n", w, g_cpu);
   }
-  {
+  if (kernels) {
     TraubMilesHHPopulation pop(N);
     std::mt19937_64 rng(5);
     std::normal_distribution<double> g(0, 1);
     double *V = pop.state("V"), *ge = pop.state("g_e"), *gi = pop.state("g_i");
     for (std::uint32_t i = 0; i < N; ++i)
       V[i] = -60 + g(rng) * 5 - 5, ge[i] = (g(rng) * 1.5 + 4) * 10, gi[i] = (g(rng) * 12 + 20) * 10;
-    std::printf("traub_miles   %.3f ns/neuron-step\n", ns_per_neuron_step(pop, N, 5000));
+    const double w = ns_per_neuron_step(pop, N, 5000);
+    std::printf("traub_miles   %.3f ns/neuron-step (CPU %.3f)\n", w, g_cpu);
   }
-  {
+  // Exponential Euler (the COBAHH benchmark's integrator) in double and in float.
+  for (const auto prec : {point::Precision::f64, point::Precision::f32}) {
+    if (!kernels && part != "hh") break;
+    HHParams p;
+    p.integrator = HHIntegrator::exponential_euler;
+    p.precision = prec;
+    TraubMilesHHPopulation pop(N, p);
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> g(0, 1);
+    double *V = pop.state("V"), *ge = pop.state("g_e"), *gi = pop.state("g_i");
+    for (std::uint32_t i = 0; i < N; ++i)
+      V[i] = -60 + g(rng) * 5 - 5, ge[i] = (g(rng) * 1.5 + 4) * 10, gi[i] = (g(rng) * 12 + 20) * 10;
+    const double w = ns_per_neuron_step(pop, N, 5000);
+    std::printf("traub_miles exponential_euler %s  %.3f ns/neuron-step (CPU %.3f)\n",
+                point::precision_names[static_cast<int>(prec)], w, g_cpu);
+  }
+  if (kernels) {
     // Exact LIF: cost of one input (advance + prediction), neurons near threshold.
     struct Null final : SpikeScheduler {
       long n = 0;
@@ -129,7 +165,7 @@ int main(int argc, char** argv) {
                 sec / inputs * 1e9, sched.n);
   }
   // ---- networks -----------------------------------------------------------------------------
-  {
+  if (part == "all" || part == "cuba") {
     std::mt19937_64 rng(seed);
     const Csr c = random_csr(N, N, 0.02, rng);
     LifCubaPopulation pop(N);
@@ -138,10 +174,12 @@ int main(int argc, char** argv) {
     for (std::uint32_t i = 0; i < N; ++i) V[i] = -60.0 + u(rng) * 10.0;
     double sec = 0.0;
     const long spikes = run_network(pop, N, NE, c, 60 * 0.27 / 10, -20 * 4.5 / 10, &sec);
-    std::printf("CUBA network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 22463), loop %.3f s\n",
-                seed, spikes, sec);
+    std::printf(
+        "CUBA network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 22463), loop %.3f s (CPU %.3f "
+        "s)\n",
+        seed, spikes, sec, g_cpu);
   }
-  {
+  if (part == "all" || part == "cobahh") {
     std::mt19937_64 rng(seed);
     const Csr c = random_csr(N, N, 0.02, rng);
     TraubMilesHHPopulation pop(N);
@@ -153,8 +191,9 @@ int main(int argc, char** argv) {
     double sec = 0.0;
     const long spikes = run_network(pop, N, NE, c, 6.0, 67.0, &sec);
     std::printf(
-        "COBAHH network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 149437), loop %.3f s\n", seed,
-        spikes, sec);
+        "COBAHH network (seed %u): %ld spikes in 1 s (Brian2 seed 1: 149437), loop %.3f s (CPU "
+        "%.3f s)\n",
+        seed, spikes, sec, g_cpu);
   }
   return g_sink < 0 ? 1 : 0;
 }

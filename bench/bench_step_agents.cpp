@@ -3,6 +3,10 @@
 //   bench_step_agents bandit [--test-seeds 20]   checks (a)-(c) of seed_systems.md §3.4:
 //       grid-searches the fixed softmax baseline (bandit_softmax.toml: alpha x temperature) on
 //       seeds 101..120, then compares it with bandit_ach_na.toml on seeds 1..N; every seed listed.
+//       --set key=value overrides the agent's TOML (repeatable).
+//   bench_step_agents bandit-tune-agent [--test-seeds N] [--set key=value]...   the agent's
+//       regret and checks (b), (c) on the tuning seeds 101..100+N only (default N = 20), for
+//       selecting its hyper-parameters without the test seeds.
 //   bench_step_agents speed TOML [episodes]      episodes/s of one agent (loop only, no file).
 // Run from the source tree root (reads circuits_toml/).
 #include <algorithm>
@@ -52,7 +56,47 @@ double mean(const std::vector<double>& v, std::size_t a, std::size_t b) {
   return s / static_cast<double>(b - a);
 }
 
-int bandit(int n_test) {
+// Mean cumulative regret of the ACh/NA agent (with `agent_set` overrides) over the tuning seeds
+// 101..100+n, with checks (b) and (c) on them: the only figures its hyper-parameters may be
+// selected on (disjoint from the test seeds 1..20).
+int bandit_tune_agent(const std::vector<std::string>& agent_set, int n) {
+  const std::string ach = "circuits_toml/bandit_ach_na.toml";
+  const std::uint32_t change = 400, contexts = 8;
+  double r = 0;
+  int cp = 0, ra = 0, rn = 0;
+  std::vector<double> rec(change, 0.0);
+  for (int s = 101; s <= 100 + n; ++s) {
+    const BanditTrace a = run_bandit(ach, agent_set, static_cast<std::uint64_t>(s));
+    r += a.regret;
+    for (std::uint32_t c = 1; c < contexts; ++c) {
+      const std::size_t t0 = std::size_t{c} * change;
+      ra += mean(a.ach, t0, t0 + 50) >= 2.0 * mean(a.ach, t0 - 50, t0);
+      rn += mean(a.na, t0, t0 + 50) >= 2.0 * mean(a.na, t0 - 50, t0);
+      ++cp;
+      for (std::uint32_t k = 0; k < change; ++k) rec[k] += a.best[t0 + k];
+    }
+  }
+  int first80 = -1;
+  for (std::uint32_t k = 0; k + 25 <= change && first80 < 0; ++k) {
+    double m = 0;
+    for (std::uint32_t j = k; j < k + 25; ++j) m += rec[j] / (cp);
+    if (m / 25 >= 0.8) first80 = static_cast<int>(k + 24);
+  }
+  std::printf("tuning seeds 101..%d:", 100 + n);
+  std::printf("\n  P(best) after a change (50-step bins):");
+  for (std::uint32_t k = 0; k < change; k += 50) {
+    double m = 0;
+    for (std::uint32_t j = k; j < k + 50; ++j) m += rec[j] / cp;
+    std::printf(" %.2f", m / 50);
+  }
+  std::printf("\n ");
+  for (const auto& o : agent_set) std::printf(" %s", o.c_str());
+  std::printf("\n  regret %.1f  ach_rise %.0f%%  na_rise %.0f%%  P(best)>=0.8 at step %d\n", r / n,
+              100.0 * ra / cp, 100.0 * rn / cp, first80);
+  return 0;
+}
+
+int bandit(int n_test, const std::vector<std::string>& agent_set) {
   const std::string ach = "circuits_toml/bandit_ach_na.toml";
   const std::string base = "circuits_toml/bandit_softmax.toml";
   const std::vector<double> alphas = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5};
@@ -83,7 +127,7 @@ int bandit(int n_test) {
   std::vector<double> recovery(change, 0.0);
   int n_recovery = 0;
   for (int seed = 1; seed <= n_test; ++seed) {
-    const BanditTrace a = run_bandit(ach, {}, static_cast<std::uint64_t>(seed));
+    const BanditTrace a = run_bandit(ach, agent_set, static_cast<std::uint64_t>(seed));
     const BanditTrace b = run_bandit(base,
                                      {"rules.delta.alpha=" + std::to_string(best_a),
                                       "blocks.choice.temperature=" + std::to_string(best_t)},
@@ -99,7 +143,7 @@ int bandit(int n_test) {
       rise_ach += ra, rise_na += rn, cp_both += ra && rn, ++n_cp;
       rec += mean(a.best, t0 + 100, t0 + 150);
     }
-    for (std::uint32_t c = 0; c < contexts; ++c) {
+    for (std::uint32_t c = 1; c < contexts; ++c) {  // change points only (not the task start)
       for (std::uint32_t k = 0; k < change; ++k) recovery[k] += a.best[std::size_t{c} * change + k];
       ++n_recovery;
     }
@@ -117,7 +161,9 @@ int bandit(int n_test) {
       break;
     }
   }
-  std::printf("\nP(best arm) after a change, averaged over seeds and contexts (25-step bins):\n ");
+  std::printf(
+      "\nP(best arm) after a change, averaged over seeds and the 7 change points (25-step "
+      "bins):\n ");
   for (std::uint32_t k = 0; k < 400; k += 25) {
     double m = 0;
     for (std::uint32_t j = k; j < k + 25; ++j) m += recovery[j];
@@ -157,13 +203,26 @@ int speed(const std::string& toml, int episodes) {
 
 int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "bandit") {
+  if (cmd == "bandit" || cmd == "bandit-tune-agent") {
     int n = 20;
-    if (argc > 3 && std::string(argv[2]) == "--test-seeds") n = std::atoi(argv[3]);
-    return bandit(n);
+    std::vector<std::string> agent_set;  // overrides of bandit_ach_na.toml, e.g. rules.ach_na.x=1
+    for (int i = 2; i + 1 < argc; i += 2) {
+      const std::string k = argv[i];
+      if (k == "--test-seeds")
+        n = std::atoi(argv[i + 1]);
+      else if (k == "--set")
+        agent_set.push_back(argv[i + 1]);
+      else {
+        std::fprintf(stderr, "unknown option %s\n", k.c_str());
+        return 2;
+      }
+    }
+    return cmd == "bandit" ? bandit(n, agent_set) : bandit_tune_agent(agent_set, n);
   }
   if (cmd == "speed" && argc > 2) return speed(argv[2], argc > 3 ? std::atoi(argv[3]) : 100);
   std::fprintf(stderr,
-               "usage: bench_step_agents bandit [--test-seeds N] | speed TOML [episodes]\n");
+               "usage: bench_step_agents bandit [--test-seeds N] [--set key=value]... |\n"
+               "       bench_step_agents bandit-tune-agent [--set key=value]... |\n"
+               "       bench_step_agents speed TOML [episodes]\n");
   return 2;
 }

@@ -7,7 +7,12 @@ this machine, --reps times each after one warm-up, and prints per benchmark: med
 median whole-process time, spike counts (must agree within 10 %) and the speed ratio.
 
 Usage:  /usr/bin/python3 bench/brette_vs_brian2.py [--reps 5] [--bench cuba cobahh] [--threads 1]
-                                                  [--bin build/spikeblox]
+                                                  [--bin build/spikeblox] [--no-record]
+                                                  [--set KEY=VALUE ...]
+--no-record runs ours with output.spikes = "none" (Brian2's script records no spikes either:
+SpikeMonitor(record=False) only counts them); without it ours writes every spike to HDF5.
+--set passes overrides to every run of ours (e.g. --set blocks.E.precision=float
+--set blocks.I.precision=float; Brian2 stays float64, so such a row is NOT like for like).
 Needs:  bash scripts/install-deps.sh --with-peers   (Debian python3-brian)
 """
 import argparse
@@ -24,10 +29,13 @@ PEERS = os.path.join(ROOT, '..', 'shared', 'peers')
 BIN = os.path.join(ROOT, 'build', 'spikeblox')
 
 
+EXTRA = []  # --set overrides for our runs
+
+
 def run_ours(name, out_dir, threads):
     toml = os.path.join(ROOT, 'circuits_toml', f'{name}.toml')
     out = os.path.join(out_dir, f'{name}.h5')
-    cmd = [BIN, 'run', toml, '--out', out, '--force', '--json', '--quiet']
+    cmd = [BIN, 'run', toml, '--out', out, '--force', '--json', '--quiet'] + EXTRA
     if threads != 1:
         cmd += ['--threads', str(threads)]
     t0 = time.perf_counter()
@@ -63,8 +71,16 @@ def main():
     ap.add_argument('--bench', nargs='+', default=['cuba', 'cobahh'])
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--bin', default=BIN, help='our binary (default build/spikeblox)')
+    ap.add_argument('--no-record', action='store_true',
+                    help='ours with output.spikes = "none" (like Brian2 record=False)')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='override passed to our runs (repeatable)')
     args = ap.parse_args()
     globals()['BIN'] = os.path.abspath(args.bin)
+    for kv in args.set:
+        EXTRA.extend(['--set', kv])
+    if args.no_record:
+        EXTRA.extend(['--set', 'output.spikes=none'])
     if not os.path.exists(BIN):
         sys.exit('build/spikeblox not found: cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2')
     tmp = tempfile.mkdtemp(prefix='sbx_bench_')
@@ -86,6 +102,7 @@ def main():
         agree = abs(o_spk - b_spk) <= 0.10 * b_spk
         rows.append((name, o_loop, b_loop, o_wall, b_wall, o_spk, b_spk, agree))
         print(json.dumps({'bench': name, 'threads': args.threads, 'reps': args.reps,
+                          'ours_overrides': EXTRA,
                           'ours_loop_s': o_loop, 'brian2_loop_s': b_loop,
                           'ours_wall_s': o_wall, 'brian2_binary_wall_s': b_wall,
                           'ours_spikes': o_spk, 'brian2_spikes': b_spk,

@@ -8,7 +8,12 @@
 //     and once without projections (the replay overhead, subtracted). Runs alternate
 //     (static, plastic, empty) x repeats; the minimum thread-CPU time of each is reported.
 //
-//   distal_reward_bench [--duration S] [--replay S] [--repeats K] [--seed N]
+//   distal_reward_bench [--duration S] [--replay S] [--repeats K] [--seed N] [--mode M]
+//
+// --mode 0|1|2 replays only that variant (empty, static, plastic) once: for instruction counts,
+//   valgrind --tool=callgrind '--toggle-collect=*::replay(*' distal_reward_bench
+//       --duration 60 --replay 60 --mode 1    (then --mode 2 and --mode 0; build with
+//       -DSBX_AVX512=OFF, valgrind has no AVX-512)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -110,7 +115,7 @@ ReplayResult replay(const DistalRewardExperiment& net, const RasterRecorder& rec
 
 int main(int argc, char** argv) {
   double duration = 3600.0, replay_s = 600.0;
-  int repeats = 3;
+  int repeats = 3, only_mode = -1;
   std::uint64_t seed = 1;
   for (int k = 1; k + 1 < argc; k += 2) {
     const std::string a = argv[k];
@@ -122,8 +127,10 @@ int main(int argc, char** argv) {
       repeats = std::atoi(argv[k + 1]);
     else if (a == "--seed")
       seed = std::strtoull(argv[k + 1], nullptr, 10);
+    else if (a == "--mode")
+      only_mode = std::atoi(argv[k + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--duration S] [--replay S] [--repeats K] [--seed N]\n",
+      std::fprintf(stderr, "usage: %s [--duration S] [--replay S] [--repeats K] [--seed N] [--mode M]\n",
                    argv[0]);
       return 2;
     }
@@ -150,6 +157,12 @@ int main(int argc, char** argv) {
   (void)wall;
 
   const Tick end = static_cast<Tick>(replay_s * 1000.0);
+  if (only_mode >= 0) {
+    const ReplayResult rr = replay(x, rec, end, only_mode);
+    std::printf("replay mode %d: %.3f s thread CPU, %llu synaptic events\n", only_mode, rr.cpu_s,
+                static_cast<unsigned long long>(rr.events));
+    return 0;
+  }
   double best[3] = {1e300, 1e300, 1e300};
   std::uint64_t events[3] = {0, 0, 0};
   for (int k = 0; k < repeats; ++k)

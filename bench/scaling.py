@@ -4,7 +4,9 @@
 Runs bench/scaling_cuba.toml (CUBA LIF, fixed in-degree 80) for N = 1e3 ... 1e6 neurons and
 reports, per N: build and loop wall time, loop time per neuron-step and per synaptic event, peak
 RSS. Memory per static synapse is measured as the slope of peak RSS against the synapse count at
-fixed N (in-degree 80 vs 160 vs 320), so neuron state, the binary and HDF5 do not count.
+fixed N (in-degree 80 vs 160 vs 320), so neuron state, the binary and HDF5 do not count. That
+slope is the build peak (the 24-byte SynapseSpec list the connection rule returns, plus the 12-byte
+CSR); the steady storage per synapse is printed by bench/static_delivery.cpp (12 bytes).
 Writes a table to stdout and docs/img/scaling.png.
 
 Usage: /usr/bin/python3 bench/scaling.py [--max-n 1000000] [--reps 3] [--bin build/spikeblox]

@@ -37,6 +37,15 @@
 //   weight moves monotonically and clipping once at the next event equals clipping continuously
 //   (exact). A modulator that goes negative (an RPE) can reverse the direction between events;
 //   then the bounds are applied at events only (documented approximation).
+//   Storage (bytes per plastic synapse on top of the 12 of a static one): the post -> pre pass
+//   uses the rule's own column list {synapse, segment} (8 B). Presynaptic traces are kept per
+//   delay segment, not per synapse: every synapse of a segment receives the same spikes at the
+//   same ticks, so their traces are equal (bit for bit) and one value serves them all
+//   (PairStdp: 20 B per plastic synapse in all). ThreeFactorStdp adds the eligibility ĉ (f64)
+//   and the index of K(t_k) in a per-epoch table of the running integral's values (u32) instead
+//   of K(t_k) itself: 12 B, 32 B per plastic synapse in all.
+//   The hooks get whole delay segments (the simulator delivers segment by segment; on_pre with a
+//   synapse range must cover whole segments, as a row does).
 //   Every `rebase` interval (≤ 10 τ_c and ≤ 300 min τ±, so the scaled values stay within double
 //   range and K differences lose at most e^{10}·ε ≈ 2e-12 relative precision) all synapses are
 //   brought up to date once and the epoch moves: O(n_syn) every few simulated seconds.
@@ -109,13 +118,13 @@ inline void check_stdp_common(double A_plus, double A_minus, double tau_plus, do
     bad("need finite w_min <= w_max");
 }
 
-// Pre traces per synapse, post traces per postsynaptic neuron, both scaled to the epoch, and the
-// per-tick conversion factors.
+// Pre traces per delay segment, post traces per postsynaptic neuron, both scaled to the epoch,
+// and the per-tick conversion factors.
 class LazyTraces {
  public:
-  void init(std::size_t n_syn, std::uint32_t n_post, double tau_plus, double tau_minus,
+  void init(std::size_t n_seg, std::uint32_t n_post, double tau_plus, double tau_minus,
             double tick_ms, TraceMode mode) {
-    pre_.assign(n_syn, 0.0);
+    pre_.assign(n_seg, 0.0);
     post_.assign(n_post, 0.0);
     tau_plus_ = tau_plus, tau_minus_ = tau_minus, tick_ms_ = tick_ms, mode_ = mode;
     cached_ = -1;
@@ -132,10 +141,14 @@ class LazyTraces {
   }
   double grow_plus() const { return grow_plus_; }
   double shrink_plus() const { return shrink_plus_; }
-  double pre(std::size_t k) const { return pre_[k] * shrink_plus_; }
+  double shrink_minus() const { return shrink_minus_; }
+  double pre(std::size_t seg) const { return pre_[seg] * shrink_plus_; }
+  double pre_hat(std::size_t seg) const { return pre_[seg]; }
   double post(std::uint32_t j) const { return post_[j] * shrink_minus_; }
-  void spike_pre(std::size_t k) {
-    pre_[k] = mode_ == TraceMode::set ? grow_plus_ : pre_[k] + grow_plus_;
+  const double* post_hat() const { return post_.data(); }
+  const double* pre_hat() const { return pre_.data(); }
+  void spike_pre(std::size_t seg) {
+    pre_[seg] = mode_ == TraceMode::set ? grow_plus_ : pre_[seg] + grow_plus_;
   }
   void spike_post(std::uint32_t j) {
     post_[j] = mode_ == TraceMode::set ? grow_minus_ : post_[j] + grow_minus_;
@@ -157,6 +170,71 @@ class LazyTraces {
   double grow_plus_ = 1, grow_minus_ = 1, shrink_plus_ = 1, shrink_minus_ = 1;
 };
 
+// The rule's post -> pre pass: for post neuron j, entries col_ptr[j] .. col_ptr[j+1] of `cols`
+// name the synapses ending on j (ascending id) and their delay segment (the pre-trace index).
+struct ColEntry {
+  std::uint32_t syn;
+  std::uint32_t seg;
+};
+inline std::vector<ColEntry> column_entries(const SpikeProjection& p) {
+  std::vector<ColEntry> cols(p.n_synapses());
+  {
+    const std::vector<std::uint32_t> rev = reverse_synapse_index(p);
+    for (std::size_t c = 0; c < rev.size(); ++c) cols[c].syn = rev[c];
+  }
+  std::vector<std::uint32_t> seg_of(p.n_synapses());
+  for (std::uint32_t s = 0; s < p.n_segments(); ++s)
+    for (std::uint32_t k = p.seg_begin[s]; k < p.seg_begin[s + 1]; ++k) seg_of[k] = s;
+  for (auto& c : cols) c.seg = seg_of[c.syn];
+  return cols;
+}
+
+// Calls f(seg, b, e) for every delay segment overlapping [begin, end) of p.
+template <class F>
+void for_segments(const SpikeProjection& p, std::uint32_t begin, std::uint32_t end, F&& f) {
+  if (begin >= end) return;
+  for (std::uint32_t s = p.segment_of(begin); s < p.n_segments() && p.seg_begin[s] < end; ++s)
+    f(s, std::max(begin, p.seg_begin[s]), std::min(end, p.seg_begin[s + 1]));
+}
+
+// ThreeFactorStdp's presynaptic pass over synapses [b, e) of one segment: each weight brought
+// up to date (w += η·ĉ·(K(t) − K(t_k)), clipped), then the depression into ĉ. A free function with
+// restrict pointers (no aliasing between the arrays and the rule's members) so that the compiler
+// vectorises it (gathers for K(t_k) and y[post[k]]); same operations, same order as
+// ThreeFactorStdp::advance_weight(), so the results are bit-identical to the scalar loop.
+inline void three_factor_pre_pass(float* __restrict w, double* __restrict c,
+                                  std::uint32_t* __restrict k_at, const double* __restrict k_hist,
+                                  const std::uint32_t* __restrict post, const double* __restrict y,
+                                  double dep, double shrink_minus, double k_now, double eta,
+                                  double lo, double hi, std::uint32_t k_idx, std::uint32_t b,
+                                  std::uint32_t e) {
+  for (std::uint32_t k = b; k < e; ++k) {
+    const double dk = k_now - k_hist[k_at[k]];
+    k_at[k] = k_idx;
+    const double x = static_cast<double>(w[k]) + eta * c[k] * dk;
+    w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    c[k] -= dep * (y[post[k]] * shrink_minus);
+  }
+}
+
+// ThreeFactorStdp's postsynaptic pass over the column entries [c0, c1) of one neuron: weight
+// brought up to date, then the potentiation into ĉ (scalar: the synapses are scattered, but the
+// restrict pointers keep the rule's constants in registers).
+inline void three_factor_post_pass(float* __restrict w, double* __restrict c,
+                                   std::uint32_t* __restrict k_at, const double* __restrict k_hist,
+                                   const ColEntry* c0, const ColEntry* c1,
+                                   const double* __restrict x_pre, double pot, double k_now,
+                                   double eta, double lo, double hi, std::uint32_t k_idx) {
+  for (const ColEntry* it = c0; it != c1; ++it) {
+    const std::uint32_t k = it->syn;
+    const double dk = k_now - k_hist[k_at[k]];
+    k_at[k] = k_idx;
+    const double x = static_cast<double>(w[k]) + eta * c[k] * dk;
+    w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    c[k] += pot * x_pre[it->seg];
+  }
+}
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -165,46 +243,92 @@ class PairStdp final : public SpikeLearningRule {
   PairStdp(const SpikeProjection& proj, StdpParams p, const TimeGrid& grid) : p_(p) {
     detail::check_stdp_common(p.A_plus, p.A_minus, p.tau_plus, p.tau_minus, p.w_min, p.w_max);
     tick_ms_ = grid.tick_ms();
-    traces_.init(proj.n_synapses(), proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
+    traces_.init(proj.n_segments(), proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
+    cols_ = detail::column_entries(proj);
+    seg_begin_ = proj.seg_begin;
+    n_post_ = proj.n_post;
     rebase_ticks_ = std::max<Tick>(1, grid.round_ms(300.0 * std::min(p.tau_plus, p.tau_minus)));
   }
   const StdpParams& params() const { return p_; }
 
   void on_pre(SpikeProjection& proj, std::uint32_t begin, std::uint32_t end, Tick t) override {
-    prepare(t);
-    float* w = proj.weight.data();
-    const std::uint32_t* post = proj.post.data();
-    for (std::uint32_t k = begin; k < end; ++k) {
-      const double dep = p_.A_minus * traces_.post(post[k]);
-      double x = w[k];
-      x -= p_.bounds == BoundMode::additive ? dep : dep * (x - p_.w_min);
-      w[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
-      traces_.spike_pre(k);
-    }
+    detail::for_segments(proj, begin, end, [&](std::uint32_t s, std::uint32_t b, std::uint32_t e) {
+      pre_segment(proj, s, b, e, t);
+    });
+  }
+  void on_pre_segment(SpikeProjection& proj, std::uint32_t seg, Tick t) override {
+    pre_segment(proj, seg, proj.seg_begin[seg], proj.seg_begin[seg + 1], t);
   }
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t);
-    float* w = proj.weight.data();
-    for (std::uint32_t c = proj.col_ptr[j]; c < proj.col_ptr[j + 1]; ++c) {
-      const std::uint32_t k = proj.syn_of_col[c];
-      const double pot = p_.A_plus * traces_.pre(k);
-      double x = w[k];
-      x += p_.bounds == BoundMode::additive ? pot : pot * (p_.w_max - x);
-      w[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
-    }
+    if (p_.bounds == BoundMode::additive)
+      post_loop<true>(proj, j);
+    else
+      post_loop<false>(proj, j);
     traces_.spike_post(j);
   }
 
   double pre_trace(std::size_t k, Tick t) {
     prepare(t);
-    return traces_.pre(k);
+    return traces_.pre(segment_of(k));
   }
   double post_trace(std::uint32_t j, Tick t) {
     prepare(t);
     return traces_.post(j);
   }
+  // Bytes this rule keeps (column list, segment starts, traces).
+  std::size_t memory_bytes() const {
+    return cols_.capacity() * sizeof(detail::ColEntry) + seg_begin_.capacity() * 4 +
+           (seg_begin_.size() + n_post_) * sizeof(double);
+  }
 
  private:
+  std::uint32_t segment_of(std::size_t k) const {
+    return static_cast<std::uint32_t>(
+               std::upper_bound(seg_begin_.begin(), seg_begin_.end() - 1, k) - seg_begin_.begin()) -
+           1;
+  }
+  // Depression of the synapses [b, e) of segment s (one pass: post trace by index, weight), then
+  // the segment's presynaptic trace.
+  void pre_segment(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e,
+                   Tick t) {
+    prepare(t);
+    if (p_.bounds == BoundMode::additive)
+      pre_loop<true>(proj, b, e);
+    else
+      pre_loop<false>(proj, b, e);
+    traces_.spike_pre(s);
+  }
+  template <bool Additive>
+  void pre_loop(SpikeProjection& proj, std::uint32_t b, std::uint32_t e) const {
+    float* w = proj.weight.data();
+    const std::uint32_t* post = proj.post.data();
+    const double* y = traces_.post_hat();
+    const double am = p_.A_minus, sm = traces_.shrink_minus(), lo = p_.w_min, hi = p_.w_max;
+    for (std::uint32_t k = b; k < e; ++k) {
+      const double dep = am * (y[post[k]] * sm);
+      double x = w[k];
+      x -= Additive ? dep : dep * (x - lo);
+      w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    }
+  }
+  template <bool Additive>
+  void post_loop(SpikeProjection& proj, std::uint32_t j) const {
+    float* w = proj.weight.data();
+    const double* xs = traces_.pre_hat();
+    const double ap = p_.A_plus, sp = traces_.shrink_plus(), lo = p_.w_min, hi = p_.w_max;
+    const detail::ColEntry* col = cols_.data();
+    const std::uint32_t c0 = proj.col_ptr[j], c1 = proj.col_ptr[j + 1];
+    for (std::uint32_t c = c0; c < c1; ++c) {
+      // The weights of one column are scattered over the whole projection: fetch ahead.
+      if (c + kPrefetch < c1) __builtin_prefetch(w + col[c + kPrefetch].syn, 1);
+      const std::uint32_t k = col[c].syn;
+      const double pot = ap * (xs[col[c].seg] * sp);
+      double x = w[k];
+      x += Additive ? pot : pot * (hi - x);
+      w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    }
+  }
   void prepare(Tick t) {
     if (t - epoch_ > rebase_ticks_) {
       traces_.rebase(static_cast<double>(t - epoch_) * tick_ms_);
@@ -213,9 +337,13 @@ class PairStdp final : public SpikeLearningRule {
     traces_.at(t, epoch_);
   }
 
+  static constexpr std::uint32_t kPrefetch = 16;
   StdpParams p_;
   double tick_ms_ = 1.0;
   detail::LazyTraces traces_;
+  std::vector<detail::ColEntry> cols_;
+  std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
+  std::uint32_t n_post_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1;
 };
 
@@ -232,10 +360,12 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
       throw std::invalid_argument("three-factor STDP: tau_c must be > 0 ms");
     if (!std::isfinite(p.eta)) throw std::invalid_argument("three-factor STDP: eta must be finite");
     tick_ms_ = grid.tick_ms();
-    const std::size_t n = proj.n_synapses();
-    // Pre traces live in syn_ (one cache line per synapse on the random-access post side).
-    traces_.init(0, proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
-    syn_.assign(n, SynState{});
+    traces_.init(proj.n_segments(), proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
+    c_hat_.assign(proj.n_synapses(), 0.0);
+    k_at_.assign(proj.n_synapses(), 0);
+    cols_ = detail::column_entries(proj);
+    seg_begin_ = proj.seg_begin;
+    k_hist_.assign(1, 0.0);
     rebase_ticks_ = std::max<Tick>(
         1, grid.round_ms(std::min(10.0 * p.tau_c, 300.0 * std::min(p.tau_plus, p.tau_minus))));
     mod.add_listener(this);
@@ -245,30 +375,20 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   const Modulator& modulator() const { return *mod_; }
 
   void on_pre(SpikeProjection& proj, std::uint32_t begin, std::uint32_t end, Tick t) override {
-    prepare(t, &proj);
-    float* w = proj.weight.data();
-    const std::uint32_t* post = proj.post.data();
-    const double dep = p_.A_minus * grow_c_;
-    const double gp = traces_.grow_plus();
-    const bool set = p_.trace == TraceMode::set;
-    for (std::uint32_t k = begin; k < end; ++k) {
-      SynState& s = syn_[k];
-      advance_weight(w, k, s);
-      s.c_hat -= dep * traces_.post(post[k]);
-      s.pre_hat = set ? gp : s.pre_hat + gp;
-    }
+    detail::for_segments(proj, begin, end, [&](std::uint32_t s, std::uint32_t b, std::uint32_t e) {
+      pre_segment(proj, s, b, e, t);
+    });
+  }
+  void on_pre_segment(SpikeProjection& proj, std::uint32_t seg, Tick t) override {
+    pre_segment(proj, seg, proj.seg_begin[seg], proj.seg_begin[seg + 1], t);
   }
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, &proj);
-    float* w = proj.weight.data();
     const double pot = p_.A_plus * grow_c_ * traces_.shrink_plus();
-    const std::uint32_t c_end = proj.col_ptr[j + 1];
-    for (std::uint32_t c = proj.col_ptr[j]; c < c_end; ++c) {
-      const std::uint32_t k = proj.syn_of_col[c];
-      SynState& s = syn_[k];
-      advance_weight(w, k, s);
-      s.c_hat += pot * s.pre_hat;
-    }
+    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(), k_at_.data(), k_hist_.data(),
+                                   cols_.data() + proj.col_ptr[j],
+                                   cols_.data() + proj.col_ptr[j + 1], traces_.pre_hat(), pot,
+                                   k_now_, p_.eta, p_.w_min, p_.w_max, k_idx_);
     traces_.spike_post(j);
   }
 
@@ -285,40 +405,57 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   void sync_all(SpikeProjection& proj, Tick t) {
     prepare(t, &proj);
     float* w = proj.weight.data();
-    for (std::size_t k = 0; k < syn_.size(); ++k) advance_weight(w, k, syn_[k]);
+    for (std::size_t k = 0; k < c_hat_.size(); ++k) advance_weight(w, k);
   }
   double weight(SpikeProjection& proj, std::size_t k, Tick t) {
     prepare(t, &proj);
-    advance_weight(proj.weight.data(), k, syn_[k]);
+    advance_weight(proj.weight.data(), k);
     return proj.weight[k];
   }
   double eligibility(std::size_t k, Tick t) {
     prepare(t, nullptr);
-    return syn_[k].c_hat * shrink_c_;
+    return c_hat_[k] * shrink_c_;
   }
   double pre_trace(std::size_t k, Tick t) {
     prepare(t, nullptr);
-    return syn_[k].pre_hat * traces_.shrink_plus();
+    return traces_.pre_hat(segment_of(k)) * traces_.shrink_plus();
   }
   double post_trace(std::uint32_t j, Tick t) {
     prepare(t, nullptr);
     return traces_.post(j);
   }
   double modulator_value(Tick t) const { return mod_->value(t); }
+  // Bytes this rule keeps per synapse and in all (state, column list, traces, K table).
+  std::size_t memory_bytes() const {
+    return c_hat_.capacity() * 8 + k_at_.capacity() * 4 +
+           cols_.capacity() * sizeof(detail::ColEntry) + seg_begin_.capacity() * 4 +
+           k_hist_.capacity() * 8 + seg_begin_.size() * 8;
+  }
 
  private:
-  // Per-synapse state, scaled to the epoch (see the header comment).
-  struct SynState {
-    double c_hat = 0.0;    // eligibility
-    double k_at = 0.0;     // K at the synapse's last update
-    double pre_hat = 0.0;  // presynaptic trace
-  };
+  // The segment's synapses [b, e): weight brought up to date, depression into ĉ, one pass; then
+  // the segment's presynaptic trace.
+  void pre_segment(SpikeProjection& proj, std::uint32_t seg, std::uint32_t b, std::uint32_t e,
+                   Tick t) {
+    prepare(t, &proj);
+    detail::three_factor_pre_pass(proj.weight.data(), c_hat_.data(), k_at_.data(), k_hist_.data(),
+                                  proj.post.data(), traces_.post_hat(), p_.A_minus * grow_c_,
+                                  traces_.shrink_minus(), k_now_, p_.eta, p_.w_min, p_.w_max,
+                                  k_idx_, b, e);
+    traces_.spike_pre(seg);
+  }
 
-  void advance_weight(float* w, std::size_t k, SynState& s) const {
-    const double dk = k_now_ - s.k_at;
-    s.k_at = k_now_;
-    const double x = static_cast<double>(w[k]) + p_.eta * s.c_hat * dk;
+  void advance_weight(float* w, std::size_t k) {
+    const double dk = k_now_ - k_hist_[k_at_[k]];
+    k_at_[k] = k_idx_;
+    const double x = static_cast<double>(w[k]) + p_.eta * c_hat_[k] * dk;
     w[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+  }
+
+  std::uint32_t segment_of(std::size_t k) const {
+    return static_cast<std::uint32_t>(
+               std::upper_bound(seg_begin_.begin(), seg_begin_.end() - 1, k) - seg_begin_.begin()) -
+           1;
   }
 
   // K(t) from (k_ref_, t_ref_) and the modulator's current (t0, p0) — valid because the
@@ -334,41 +471,57 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   }
 
   void prepare(Tick t, SpikeProjection* proj) {
-    if (t == cached_) return;
-    if (proj && t - epoch_ > rebase_ticks_) rebase(*proj, t);
+    if (t != cached_) prepare_new_tick(t, proj);
+  }
+  void prepare_new_tick(Tick t, SpikeProjection* proj) {
+    // The K table grows by one entry per distinct event tick; a rebase empties it.
+    if (proj && (t - epoch_ > rebase_ticks_ || k_hist_.size() >= kMaxHist)) rebase(*proj, t);
     cached_ = t;
     traces_.at(t, epoch_);
     const double s = static_cast<double>(t - epoch_) * tick_ms_;
     grow_c_ = std::exp(s / p_.tau_c);
     shrink_c_ = 1.0 / grow_c_;
     k_now_ = integral_to(t);
+    if (k_now_ != k_hist_.back()) k_hist_.push_back(k_now_);
+    k_idx_ = static_cast<std::uint32_t>(k_hist_.size() - 1);
   }
 
   // All weights brought to t, then every scaled quantity re-expressed relative to epoch t.
   void rebase(SpikeProjection& proj, Tick t) {
     k_now_ = integral_to(t);
+    k_hist_.push_back(k_now_);
+    k_idx_ = static_cast<std::uint32_t>(k_hist_.size() - 1);
     float* w = proj.weight.data();
     const double s = static_cast<double>(t - epoch_) * tick_ms_;
     const double fc = std::exp(-s / p_.tau_c);
-    const double fp = std::exp(-s / p_.tau_plus);
-    for (std::size_t k = 0; k < syn_.size(); ++k) {
-      advance_weight(w, k, syn_[k]);
-      syn_[k].c_hat *= fc;
-      syn_[k].pre_hat *= fp;
-      syn_[k].k_at = 0.0;
+    for (std::size_t k = 0; k < c_hat_.size(); ++k) {
+      advance_weight(w, k);
+      c_hat_[k] *= fc;
+      k_at_[k] = 0;
     }
     traces_.rebase(s);
+    k_hist_.assign(1, 0.0);
     epoch_ = t;
     t_ref_ = t;
     k_ref_ = 0.0;
     k_now_ = 0.0;
+    k_idx_ = 0;
   }
+
+  static constexpr std::size_t kMaxHist = std::size_t{1} << 22;  // 32 MB of K values at most
 
   ThreeFactorParams p_;
   Modulator* mod_;
   double tick_ms_ = 1.0, r_ = 0.0;
   detail::LazyTraces traces_;
-  std::vector<SynState> syn_;
+  // Per synapse, scaled to the epoch (see the header comment): the eligibility ĉ and the index
+  // into k_hist_ of K at the synapse's last update (structure of arrays: the pre pass vectorises).
+  std::vector<double> c_hat_;
+  std::vector<std::uint32_t> k_at_;
+  std::vector<detail::ColEntry> cols_;
+  std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
+  std::vector<double> k_hist_;            // K at the event ticks of this epoch (k_hist_[0] = 0)
+  std::uint32_t k_idx_ = 0;               // index of k_now_ in k_hist_
   Tick epoch_ = 0, rebase_ticks_ = 1, t_ref_ = 0, cached_ = -1;
   double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0, shrink_c_ = 1.0;
 };

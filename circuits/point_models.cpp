@@ -158,12 +158,25 @@ void add_point_models(Registry& reg) {
            "etdrk4: exponential Runge-Kutta, 4th order (spike times within 0.1 ms of a dt/10 "
            "reference over 1 s at dt 0.1 ms); exponential_euler: Brian2's method, 1st order (for "
            "like-for-like comparisons with Brian2, as in circuits_toml/cobahh.toml)"));
-  hh.make = [hh_fields](const BlockDesc& b, BuildContext&) -> std::unique_ptr<Population> {
+  hh.params.push_back(text(
+      "precision", point::precision_names[0],
+      {point::precision_names[0], point::precision_names[1]},
+      "arithmetic of the kernel: double, or float (exponential_euler only; state kept in double "
+      "arrays, rounded to float every step). Single cells: spike times within 0.001 ms of double "
+      "over 1 s; networks are chaotic, so spike trains part early and counts differ by a few % "
+      "(tests/models_point/test_point_precision.cpp, bench/point_precision.py)"));
+  auto hh_params = [hh_fields](const BlockDesc& b) {
     HHParams p = params_from(b, HHParams{}, hh_fields);
     p.integrator = b.params.text("integrator") == hh_integrator_names[1]
                        ? HHIntegrator::exponential_euler
                        : HHIntegrator::etdrk4;
-    return std::make_unique<TraubMilesHHPopulation>(b.n, p);
+    p.precision = b.params.text("precision") == point::precision_names[1] ? point::Precision::f32
+                                                                          : point::Precision::f64;
+    return p;
+  };
+  hh.check = [hh_params](const BlockDesc& b) { return hh_params(b).validate(); };
+  hh.make = [hh_params](const BlockDesc& b, BuildContext&) -> std::unique_ptr<Population> {
+    return std::make_unique<TraubMilesHHPopulation>(b.n, hh_params(b));
   };
   reg.add(std::move(hh));
 

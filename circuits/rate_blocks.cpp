@@ -5,6 +5,8 @@
 
 #include "circuits/build.hpp"
 #include "circuits/description.hpp"
+#include "circuits/plasticity_registry.hpp"
+#include "models/rate_rules.hpp"
 #include "models/rate_unit.hpp"
 
 namespace sbx::circuits {
@@ -69,6 +71,89 @@ void lower_dnms_input(const BlockDesc& b, BuildContext& ctx) {
     return;
   }
   ctx.add_population(b, b.name, std::make_unique<DnmsInputPopulation>(p));
+}
+
+// The §4.1 neuromodulated Hebbian trace on every coupling of a rate edge, run by a control event
+// once per step just before the step's couplings are summed (Simulator phase 1 precedes phase 2):
+// at tick t it reads r_pre(t) and the post rates stored at t - dt, updates H, writes w0 + H into
+// the coupling, and stores r_post(t) for the next step. State lives in the control's closure.
+struct HebbianTraceState {
+  HebbianTraceState(std::vector<double> w0, double eta) : syn(std::move(w0), eta) {}
+  HebbianTraceSynapses syn;
+  std::uint32_t coupling = 0, control = 0;
+  std::vector<double> post_prev;
+  bool have_prev = false;
+  double m_const = 1.0;
+  std::shared_ptr<Modulator> modulator;  // null: the constant m_const
+  Tick reset_ticks = 0;                  // 0: never reset
+};
+
+// Control order of the trace update: after controls of the same tick that may pulse the
+// modulator (rewards, stimuli), so the step sees the tick's modulator value.
+constexpr std::uint8_t kHebbianTraceOrder = 60;
+
+void attach_hebbian_trace(const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
+  const std::string where = "connections." + e.name + ".learning";
+  if (e.couplings.empty()) {
+    ctx.error(l.pos, where,
+              "the hebbian_trace rule needs a current edge between rate blocks (got a " + e.kind +
+                  " edge " + e.name + ")");
+    return;
+  }
+  const double eta = l.params.number("eta");
+  const std::string& mod_name = l.params.text("modulator");
+  std::shared_ptr<Modulator> mod;
+  if (!mod_name.empty()) {
+    modulator_for(l.params, ctx.built, ctx.grid());
+    mod = ctx.built.modulators.at(mod_name);
+  }
+  Tick reset_ticks = 0;
+  if (const double every = l.params.number("reset_every"); every > 0.0) {
+    reset_ticks = ctx.grid().round_ms(every);
+    if (reset_ticks % ctx.sim.dt() != 0) {
+      ctx.error(
+          l.pos, where + ".reset_every",
+          "must be a multiple of [run].dt = " + std::to_string(ctx.grid().to_ms(ctx.sim.dt())) +
+              " ms, got " + std::to_string(every) + " ms");
+      return;
+    }
+  }
+  Simulator* sim = &ctx.sim;
+  for (std::uint32_t cid : e.couplings) {
+    const ContinuousProjection& cp = sim->continuous(cid);
+    if (!sim->population(cp.post_population).continuous_output() ||
+        !sim->population(cp.pre_population).continuous_output()) {
+      ctx.error(l.pos, where,
+                "the hebbian_trace rule needs rate outputs on both sides of edge " + e.name);
+      return;
+    }
+    auto st = std::make_shared<HebbianTraceState>(cp.weight, eta);
+    st->coupling = cid;
+    st->m_const = l.params.number("m");
+    st->modulator = mod;
+    st->reset_ticks = reset_ticks;
+    st->post_prev.assign(sim->population(cp.post_population).size(), 0.0);
+    st->control = sim->add_control([st, sim](Tick t, std::uint32_t, std::uint32_t) {
+      ContinuousProjection& c = sim->continuous(st->coupling);
+      const double* r_post = sim->population(c.post_population).continuous_output();
+      const double* r_pre = sim->population(c.pre_population).continuous_output();
+      if (st->reset_ticks > 0 && t % st->reset_ticks == 0) {
+        st->syn.reset();
+        st->have_prev = false;
+      }
+      if (st->have_prev) {
+        const double m = st->modulator ? st->modulator->value(t) : st->m_const;
+        st->syn.update(c.pre.data(), c.post.data(), st->post_prev.data(), r_pre, m,
+                       c.weight.data());
+      } else {
+        st->syn.write_weights(c.weight.data());
+      }
+      std::copy(r_post, r_post + st->post_prev.size(), st->post_prev.begin());
+      st->have_prev = true;
+      sim->schedule_control(t + sim->dt(), st->control, kHebbianTraceOrder);
+    });
+    sim->schedule_control(sim->now(), st->control, kHebbianTraceOrder);
+  }
 }
 
 }  // namespace
@@ -146,6 +231,30 @@ void add_rate_models(Registry& r) {
               "the miconi rule needs a recurrent edge (from == to), got " + e.from + " -> " + e.to);
       }};
   r.add(std::move(miconi));
+
+  r.add(LearningRuleSpec{
+      "hebbian_trace",
+      "neuromodulated Hebbian trace (seed_systems.md §4.1, Ria-Chaudhry/Hebbian-RNN-Model-) on a "
+      "rate -> rate current edge (models/rate_rules.hpp HebbianTraceSynapses): every synapse k "
+      "(pre j -> post i) carries a trace H_k and acts with weight w_k + H_k; once per step, "
+      "before the couplings are summed, H_k <- (1 - eta)·H_k + eta·m·r_post_i(t - dt)·r_pre_j(t) "
+      "(the repo's h_t ⊗ h_{t+1}); m is the constant `m` or the named `modulator` at tick t. "
+      "With tau = dt a tanh rate block runs h_{t+1} = tanh(W·h_t + H_t·h_t + input) exactly. "
+      "The trace is not part of checkpoints; recorded weights are w + H",
+      {num("eta", "", 0.1, closed(0.0, 1.0), "trace rate: decay 1 - eta and gain eta per step"),
+       num("m", "", 1.0, any_value(),
+           "constant gate m_t (the repo: 1 at test; used when `modulator` is empty)"),
+       text("modulator", "", {},
+            "name of a modulator gating the trace (m_t = its value at the step's tick); empty = "
+            "the constant m"),
+       num("modulator_baseline", "", 0.0, any_value(),
+           "tonic level of the named modulator (rules sharing it must agree)"),
+       num("modulator_tau", "ms", 200.0, positive(),
+           "decay time of the named modulator's phasic part"),
+       num("reset_every", "ms", 0.0, non_negative(),
+           "set H to 0 at every multiple of this time (the repo's per-sequence reset; a multiple "
+           "of [run].dt); 0 = never")},
+      attach_hebbian_trace});
 
   r.add(ExperimentSpec{
       "dnms",

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "circuits/actor_critic_blocks.hpp"
 #include "circuits/build.hpp"
+#include "circuits/lane_blocks.hpp"
 #include "circuits/plasticity_registry.hpp"
 #include "circuits/point_models.hpp"
 #include "circuits/rate_blocks.hpp"
@@ -486,6 +488,12 @@ Registry make_builtin_registry() {
 
   // Spiking plasticity: izhikevich model, stdp / rstdp / three_factor rules, distal_reward.
   add_plasticity(r);
+
+  // The Neuro-Encoder lane-keeping agent: lif_euler model, eligibility_dopamine rule.
+  add_lane_blocks(r);
+
+  // The spiking TD actor-critic: value_decoder block, td_three_factor rule.
+  add_actor_critic_blocks(r);
   return r;
 }
 

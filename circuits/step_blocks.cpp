@@ -186,7 +186,16 @@ void add_step_blocks(Registry& r) {
            "learning-rate spread of the members: alpha_e = alpha_k·multiplier·u_e"),
        num("mask_p", "", 0.5, left_open(0.0, 1.0),
            "bootstrap mask: a member updates with this probability"),
-       num("t_floor", "", 1e-3, positive(), "lowest temperature")},
+       num("t_floor", "", 1e-3, positive(), "lowest temperature"),
+       text("member_rates", "scaled", {"scaled", "fixed"},
+            "scaled: member rates alpha_e = alpha_k·multiplier·u_e and the policy reads the "
+            "ensemble means (the authors' code); fixed: alpha_e = ensemble_rate·multiplier·u_e and "
+            "ACh alpha_k is the learning rate of the values the policy reads (our variant, "
+            "envs/ach_na_bandit.hpp)"),
+       num("ensemble_rate", "", 1.0, positive(),
+           "member_rates = fixed: base learning rate of the ensemble members"),
+       num("na_gain", "", 1.0, positive(),
+           "factor on the noradrenaline temperature (1 in the authors' code)")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
         if (ctx.desc.experiment.type != "episodes")
           ctx.error(l.pos, "connections." + e.name + ".learning",
@@ -232,7 +241,26 @@ void add_step_blocks(Registry& r) {
        integer("bandit_change_every", 400, at_least(1), "bandit: steps per context"),
        integer("bandit_contexts", 8, at_least(1), "bandit: contexts per episode"),
        boolean("bandit_observe_context", false,
-               "bandit: observation = one-hot context (else a constant 1)")}});
+               "bandit: observation = one-hot context (else a constant 1)"),
+       integer("test_episodes", 0, non_negative(),
+               "test episodes after training, learning frozen (rows after the training rows in "
+               "/episodes; figures test_mean_return, test_success_rate)"),
+       num("test_epsilon", "", 0.1, closed(0.0, 1.0),
+           "test episodes: random-action probability (epsilon_greedy; 0 = argmax)"),
+       integer("test_lane_phase", 3, closed(0, 4),
+               "test episodes, lane keeping: start distribution of this curriculum phase (3 = "
+               "U(-0.5, 0.5); 0 = lane_start)"),
+       num("test_success_above", "", 100.0, any_value(),
+           "test episodes: an episode succeeds when its return is above this"),
+       boolean("try_each_action_first", false,
+               "the first n_actions steps of the run play actions 0, 1, ..., n_actions-1 before "
+               "the decoder's policy acts (the bandit agents' 'each arm once first', "
+               "seed_systems.md §3.2)"),
+       boolean("record_steps", false,
+               "write per-step rows to the run file's /steps (episode, step, action, reward, then "
+               "acetylcholine and noradrenaline with an ach_na edge, dopamine = the first "
+               "td_dopamine edge's delta, regret and best_arm for the bandit), written and flushed "
+               "with each /episodes row")}});
 }
 
 }  // namespace sbx::circuits

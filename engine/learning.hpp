@@ -4,7 +4,8 @@
 //
 // A rule owns its per-synapse state arrays (indexed like SpikeProjection::post) and updates them
 // lazily, only when a spike touches the synapse: on_pre for the synapses of a delivered segment,
-// on_post for the synapses ending on a neuron that just spiked (through the reverse index).
+// on_post for the synapses ending on a neuron that just spiked (through a reverse index the rule
+// builds with reverse_synapse_index(), so static projections do not pay for it).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,12 @@ class SpikeLearningRule {
   virtual ~SpikeLearningRule() = default;
   // Called before the weights of synapses [begin, end) are delivered at tick t (a presynaptic
   // spike arriving); the rule may change proj.weight[k] for k in that range.
+  // [begin, end) must cover whole delay segments (rules may keep per-segment state).
   virtual void on_pre(SpikeProjection& proj, std::uint32_t begin, std::uint32_t end, Tick t) = 0;
+  // The same for delay segment `seg` (what the simulator calls: no search for the segment).
+  virtual void on_pre_segment(SpikeProjection& proj, std::uint32_t seg, Tick t) {
+    on_pre(proj, proj.seg_begin[seg], proj.seg_begin[seg + 1], t);
+  }
   // Called when postsynaptic neuron `post` of proj spikes at tick t.
   virtual void on_post(SpikeProjection& proj, std::uint32_t post, Tick t) = 0;
   virtual bool needs_post() const { return true; }

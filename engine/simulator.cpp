@@ -352,7 +352,7 @@ void Simulator::deliver(const Event& e) {
   const ProjRuntime& rt = proj_rt_[e.a];
   const std::uint32_t begin = p.seg_begin[e.c];
   const std::uint32_t end = p.seg_begin[e.c + 1];
-  if (p.rule) p.rule->on_pre(p, begin, end, e.tick);
+  if (p.rule) p.rule->on_pre_segment(p, e.c, e.tick);
   stats_.synaptic_events += end - begin;
   if (rt.event_target) {
     rt.target->receive(e.tick, p.post.data() + begin, p.weight.data() + begin, end - begin,

@@ -238,9 +238,18 @@ void CategoryExperiment::build() {
                                  "output at index ascending_output"});
     layout_.ascending_population = sim.add_population(spec_.ascending_name, std::move(asc));
   }
+  auto integrator_of = [](const std::string& block, const std::string& name) {
+    NeurobloxIntegrator integ = NeurobloxIntegrator::etdrk4;
+    if (!parse_neuroblox_integrator(name, integ))
+      throw UserError(Diagnostic{
+          "", 0, 0, "blocks." + block + ".integrator",
+          "unknown HH integrator '" + name + "' (allowed: etdrk4, eab2, eab3, eab4, etdrk4_f32)"});
+    return integ;
+  };
   auto add_cortical = [&](const CorticalBlockSpec& c, CorticalLayout& L) {
     Rng bg = Rng::stream(seed, c.name + "/I_bg");
-    auto pop = std::make_unique<NeurobloxHHPopulation>(cortical_params(c, bg));
+    auto pop = std::make_unique<NeurobloxHHPopulation>(cortical_params(c, bg),
+                                                       integrator_of(c.name, c.integrator));
     NeurobloxHHPopulation* raw = pop.get();
     L.n_wta = c.n_wta;
     L.n_exci = c.n_exci;
@@ -255,8 +264,8 @@ void CategoryExperiment::build() {
     msn.E_syn = st.E_syn_inhib;
     msn.G_syn = st.G_syn_inhib;
     msn.tau = st.tau_inhib;
-    auto pop =
-        std::make_unique<NeurobloxHHPopulation>(std::vector<NeurobloxHHParams>(st.n_inhib, msn));
+    auto pop = std::make_unique<NeurobloxHHPopulation>(
+        std::vector<NeurobloxHHParams>(st.n_inhib, msn), integrator_of(st.name, st.integrator));
     str_[s] = pop.get();
     layout_.striatum_population[s] = sim.add_population(st.name, std::move(pop));
   }

@@ -71,12 +71,14 @@ struct CorticalBlockSpec {
   double E_syn_exci = 0.0, E_syn_inhib = -70.0;
   double tau_exci = 5.0, tau_inhib = 70.0;  // ms
   double I_bg = 0.0;                        // μA/cm²; excitatory cell k gets I_bg·U(0,1)
+  std::string integrator = "etdrk4";        // HH integrator (neuroblox_integrator_names)
 };
 
 struct StriatumBlockSpec {
   std::string name;
   std::uint32_t n_inhib = 5;
   double G_syn_inhib = 1.2, E_syn_inhib = -70.0, tau_inhib = 70.0;
+  std::string integrator = "etdrk4";  // HH integrator (neuroblox_integrator_names)
 };
 
 struct CategoryExperimentSpec {

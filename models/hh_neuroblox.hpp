@@ -58,10 +58,26 @@
 // coefficients per neuron computed once per dt). Over a whole release pulse the rectangle sum
 // equals the trapezoid sum (the end terms are at rest), so per-spike counts and conductance
 // jumps are unchanged; release is at most dt/2 late, and one exp per sigmoid is saved.
-// All exponentials use nbx_detail::vexp (branch-free, ≤ 1 ulp measured against std::exp);
+// All exponentials use simd::exp (models/simd_math.hpp; branch-free, ≤ 1 ulp vs std::exp);
 // the six gating exponentials come from ONE exp(−V/720) raised to integer powers
 // (720 = lcm(10, 18, 20, 80)), relative error ≈ 1e−14, and all divisions of a stage share one
 // reciprocal. A spike is reported when V crosses 0 mV upward within the step.
+//
+// ---- Alternative integrators: exponential Adams–Bashforth (integrator = eab2 | eab3 | eab4) ----
+// One right-hand-side evaluation per step instead of four: for x ∈ {V, n, m, h} with the diagonal
+// stiffness a = −λ_x at the current step as stabiliser and N_j = f_j − a·x_j over the last K
+// steps (f_j, x_j stored), x_{n+1} = x_n + dt·(φ₁(z)·f_n + φ₂(z)·∇N + (φ₃ + φ₂/2)(z)·∇²N +
+// (φ₄ + φ₃ + φ₂/3)(z)·∇³N), z = a·dt (backward differences up to order K−1; Cox–Matthews ETD
+// multistep with a varying stabiliser, Coudière et al.). Couplings held over a step enter f, so
+// they are extrapolated as well. Each lane restarts with capped-ETDRK4 steps (K−1 of them) after
+// construction, load_state, a change of dt, or any change of V, n, m, h, I_bg, I_in made outside
+// the kernel (detected by comparing with the values the kernel left) — e.g. every trial of the
+// category experiment restarts from the post-warm-up state. Measured (tests, 5 driven cells,
+// 200 ms, vs ETDRK4 at 0.001 ms): orders 1.9, 3.0, 4.6; at dt 0.05 eab2/eab3 are off by 0.7–0.8 ms
+// (etdrk4: 0.004 ms) and eab4 is unstable; the kernel costs 12.4 / 14.0 vs 21 ns/neuron-step
+// (AVX-512). The category circuit fails its 5 % spike-count test with eab2/eab3 at dt 0.05 (40 and
+// 52 of 260 cell-trials outside), so etdrk4 stays the default; to match etdrk4's accuracy the
+// multistep schemes need dt ≈ 0.0125, i.e. four steps per 0.05 ms — no gain.
 //
 // ---- SIMD ------------------------------------------------------------------------------------
 // The kernel is written with GCC/Clang vector extensions (see nbx_detail): 2 lanes with SSE2
@@ -71,6 +87,18 @@
 // Cost (bench/bench_hh_kernel.cpp, 48 cells, dt 0.05; the shared 2-vCPU Zen 4 was loaded, so the
 // peer reference kernel ran at 2.6× its documented time): ≈ 150 ns/neuron-step with -O3
 // (SSE2), ≈ 53 ns with -march=x86-64-v3 or -march=native.
+// With AVX-512 (-march=x86-64-v4, machine loaded, CPU time): ≈ 20 ns/neuron-step (etdrk4).
+//
+// ---- Single precision (integrator = etdrk4_f32) ----------------------------------------------
+// The same capped ETDRK4 with the rate evaluation, the stage values and the step increments in
+// float (nbx_f32: twice the lanes, 16 with AVX-512; float exp with a degree-7 polynomial; the
+// Taylor branch of α_n, α_m for |y| < 1e−2). The state stays double and is advanced by the float
+// increment (x_{n+1} = x_n + Δx, e^z − 1 as z·φ₁(z)), so rounding scales with Δx, not with V;
+// counters, emitted synapse and spike detection are double. Measured: spike times within 0.001
+// ms of the double kernel at dt 0.05 over 1 s (error vs dt/10 0.0199 vs 0.0200 ms; float rounding
+// floors the error at ≈ 7e−4 ms), the category circuit's 5 % spike-count test passes (1868 vs
+// 1866, as double); ≈ 12 vs 20 ns/neuron-step (AVX-512, 48 cells). Arrays are padded to whole
+// float vectors; the double kernels stop at the last double vector.
 #pragma once
 
 #include <algorithm>
@@ -87,6 +115,7 @@
 
 #include "engine/errors.hpp"
 #include "engine/population.hpp"
+#include "models/simd_math.hpp"
 
 // Passing 32-byte vectors between (always inlined) functions without AVX triggers an ABI note.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -110,18 +139,11 @@ namespace nbx_detail {
 // Vector operations are always evaluated and `c ? a : b` on vectors is a blend.
 // One register per vector: 8 lanes with AVX-512, 4 with AVX, 2 with SSE2 (wider generic
 // vectors than the target's registers are lowered badly).
-#if defined(SBX_NBX_LANES)
-inline constexpr std::uint32_t lanes = SBX_NBX_LANES;
-#elif defined(__AVX512F__)
-inline constexpr std::uint32_t lanes = 8;
-#elif defined(__AVX__)
-inline constexpr std::uint32_t lanes = 4;
-#else
-inline constexpr std::uint32_t lanes = 2;
-#endif
-typedef double vd __attribute__((vector_size(8 * lanes)));
-typedef std::int64_t vi __attribute__((vector_size(8 * lanes)));
-typedef std::uint64_t vu __attribute__((vector_size(8 * lanes)));
+// (the vector types of models/simd_math.hpp)
+inline constexpr std::uint32_t lanes = static_cast<std::uint32_t>(simd::kLanes);
+using vd = simd::vd;
+using vi = simd::vi;
+using vu = simd::vu;
 
 SBX_NBX_INLINE vd splat(double x) {
   return vd{} + x;
@@ -141,42 +163,11 @@ SBX_NBX_INLINE vd vabs(vd x) {
   return (vd)((vu)x & 0x7fffffffffffffffull);
 }
 
-// exp(x), branch-free. Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, degree-13 Taylor
-// polynomial (truncation < 1e−17), 2^k assembled in the exponent bits.
-// x < −708.39 → 0, x > 709.78 → +inf, NaN → NaN. Accuracy vs std::exp tested (≤ 2 ulp).
+// exp(x): the shared models/simd_math.hpp exp (this header had a private copy of the same
+// algorithm; the two are bitwise equal on [−707.7, 709.78], checked over 1e7 arguments, so the
+// trajectories did not change). x < −707.7 → 0, x > 709.78 → +inf, NaN → NaN.
 SBX_NBX_INLINE vd vexp(vd x) {
-  constexpr double log2e = 1.4426950408889634074;
-  constexpr double ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits: k·ln2_hi exact
-  constexpr double ln2_lo = 1.90821492927058770002e-10;
-  constexpr double shifter = 6755399441055744.0;  // 1.5·2^52: adding it rounds to an integer
-  const vi too_small = x < -708.39;
-  const vi too_large = x > 709.78;
-  vd xc = too_small ? splat(-708.39) : x;  // NaN compares false and passes through
-  xc = too_large ? splat(709.78) : xc;
-  const vd t = xc * log2e + shifter;
-  const vd k = t - shifter;
-  const vd r = (xc - k * ln2_hi) - k * ln2_lo;
-  vd p = splat(1.0 / 6227020800.0);  // 1/13!
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  // The low mantissa bits of t hold k (two's complement). After clamping k ∈ [−1022, 1024];
-  // k = 1024 (x > 709.08) is not a finite power of two, so there 2^(k−1)·2 is used.
-  const vi top = xc > 709.08;  // −1 where true
-  const vu bits = ((vu)t + 1023u + (vu)top) << 52;
-  const vd scaled = p * (vd)bits * (top ? splat(2.0) : splat(1.0));
-  const vd lo = too_small ? splat(0.0) : scaled;
-  return too_large ? splat(std::numeric_limits<double>::infinity()) : lo;
+  return simd::exp(x);
 }
 
 // Scalar entry point (tests, tools): lane 0 of the vector code.
@@ -249,7 +240,138 @@ SBX_NBX_INLINE EtdCoeffs etd_coeffs(vd z) {
 
 }  // namespace nbx_detail
 
+// Single-precision variant of the ETDRK4 step (integrator = etdrk4_f32): twice the lanes per
+// vector (16 with AVX-512). Only the rate evaluation and the step increments are float; the state,
+// the counters and the synapse stay double (x_{n+1} = x_n + (float) Δx, so rounding errors scale
+// with the increment, not with V).
+namespace nbx_f32 {
+
+inline constexpr std::uint32_t lanes = 2 * nbx_detail::lanes;
+typedef float vf __attribute__((vector_size(simd::kBytes)));
+typedef std::int32_t vfi __attribute__((vector_size(simd::kBytes)));
+typedef std::uint32_t vfu __attribute__((vector_size(simd::kBytes)));
+typedef double vd2 __attribute__((vector_size(2 * simd::kBytes)));
+typedef std::int64_t vi2 __attribute__((vector_size(2 * simd::kBytes)));
+
+SBX_NBX_INLINE vf splat(float x) {
+  return vf{} + x;
+}
+// (vd2 never crosses a function boundary by value: GCC would print an ABI note for 128-byte
+// vectors.)
+SBX_NBX_INLINE void load2(vd2* out, const double* p) {
+  std::memcpy(out, p, sizeof *out);
+}
+SBX_NBX_INLINE void store2(double* p, const vd2* v) {
+  std::memcpy(p, v, sizeof *v);
+}
+SBX_NBX_INLINE vf loadf(const double* p) {
+  vd2 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, vf);
+}
+SBX_NBX_INLINE vf vmin(vf a, vf b) {
+  return a < b ? a : b;
+}
+SBX_NBX_INLINE vf vabs(vf x) {
+  return (vf)((vfu)x & 0x7fffffffu);
+}
+SBX_NBX_INLINE bool any(vfi m) {
+  std::int32_t acc = 0;
+  for (std::uint32_t l = 0; l < lanes; ++l) acc |= m[l];
+  return acc != 0;
+}
+
+// expf: Cody–Waite reduction, degree-7 Taylor polynomial (truncation < 3e−9 relative), 2^k in
+// the exponent bits. x < −87.3 → 0, x > 88 → +inf (kernel arguments stay within ±40).
+SBX_NBX_INLINE vf vexp(vf x) {
+  const vfi too_small = x < -87.3f;
+  const vfi too_large = x > 88.0f;
+  vf xc = too_small ? splat(-87.3f) : x;
+  xc = too_large ? splat(88.0f) : xc;
+  const float shifter = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
+  const vf t = xc * 1.44269504f + shifter;
+  const vf k = t - shifter;
+  const vf r = (xc - k * 0.693359375f) - k * -2.12194440e-4f;
+  vf p = splat(1.0f / 5040.0f);
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const vfu bits = ((vfu)t + 127u) << 23;
+  const vf res = too_small ? splat(0.0f) : p * (vf)bits;
+  return too_large ? splat(std::numeric_limits<float>::infinity()) : res;
+}
+
+// As nbx_detail::etd_coeffs, in float (shorter series: truncation below float rounding), plus
+// em1 = e^z − 1 = z·φ₁(z) without cancellation.
+struct EtdCoeffs {
+  vf E2, E, em1, q, f1, f2, f3;
+};
+SBX_NBX_INLINE EtdCoeffs etd_coeffs(vf z) {
+  const vf E2 = vexp(0.5f * z);
+  const vf E = E2 * E2;
+  const vfi small = z > -0.5f;
+  const vf zs = small ? splat(-1.0f) : z;
+  const vf rz = 1.0f / zs;
+  vf t3 = splat(1.0f / 479001600.0f);  // φ₃ = Σ_{j ≤ 9} z^j/(j+3)!
+  t3 = t3 * z + 1.0f / 39916800.0f;
+  t3 = t3 * z + 1.0f / 3628800.0f;
+  t3 = t3 * z + 1.0f / 362880.0f;
+  t3 = t3 * z + 1.0f / 40320.0f;
+  t3 = t3 * z + 1.0f / 5040.0f;
+  t3 = t3 * z + 1.0f / 720.0f;
+  t3 = t3 * z + 1.0f / 120.0f;
+  t3 = t3 * z + 1.0f / 24.0f;
+  t3 = t3 * z + 1.0f / 6.0f;
+  const vf t2 = 0.5f + z * t3;
+  const vf t1 = 1.0f + z * t2;
+  const vf d1 = (E - 1.0f) * rz;
+  const vf d2 = (d1 - 1.0f) * rz;
+  const vf d3 = (d2 - 0.5f) * rz;
+  const vf p1 = small ? t1 : d1;
+  const vf p2 = small ? t2 : d2;
+  const vf p3 = small ? t3 : d3;
+  const vf w = 0.5f * z;
+  vf h1 = splat(1.0f / 40320.0f);  // φ₁(w) = Σ_{j ≤ 7} w^j/(j+1)!
+  h1 = h1 * w + 1.0f / 5040.0f;
+  h1 = h1 * w + 1.0f / 720.0f;
+  h1 = h1 * w + 1.0f / 120.0f;
+  h1 = h1 * w + 1.0f / 24.0f;
+  h1 = h1 * w + 1.0f / 6.0f;
+  h1 = h1 * w + 0.5f;
+  h1 = h1 * w + 1.0f;
+  const vf half1 = small ? h1 : (E2 - 1.0f) * (2.0f * rz);
+  const vfi zero = z == 0.0f;
+  const vf sixth = splat(1.0f / 6.0f);
+  return {E2,
+          E,
+          z * p1,
+          0.5f * half1,
+          zero ? sixth : p1 - 3.0f * p2 + 4.0f * p3,
+          zero ? sixth : p2 - 2.0f * p3,
+          zero ? sixth : 4.0f * p3 - p2};
+}
+
+}  // namespace nbx_f32
+
 enum class NeurobloxCellType : std::uint8_t { excitatory, inhibitory };
+
+// Integrator of (V, n, m, h); see the header. TOML names in neuroblox_integrator_names.
+enum class NeurobloxIntegrator : std::uint8_t { etdrk4, eab2, eab3, eab4, etdrk4_f32 };
+inline constexpr const char* neuroblox_integrator_names[] = {"etdrk4", "eab2", "eab3", "eab4",
+                                                             "etdrk4_f32"};
+// The integrator of a TOML name; false for an unknown name.
+inline bool parse_neuroblox_integrator(std::string_view name, NeurobloxIntegrator& out) {
+  for (int k = 0; k < 5; ++k)
+    if (name == neuroblox_integrator_names[k]) {
+      out = static_cast<NeurobloxIntegrator>(k);
+      return true;
+    }
+  return false;
+}
 
 struct NeurobloxHHParams {
   NeurobloxCellType type = NeurobloxCellType::excitatory;
@@ -291,12 +413,16 @@ class NeurobloxHHPopulation : public Population {
 
   // One cell per entry; initial state V = −65, n = 0.32, m = 0.05, h = 0.59, others 0 (§1.1).
   // Throws UserError for non-finite parameters, negative conductances, V_range ≤ 0 or tau ≤ 0.
-  explicit NeurobloxHHPopulation(const std::vector<NeurobloxHHParams>& params) {
+  explicit NeurobloxHHPopulation(const std::vector<NeurobloxHHParams>& params,
+                                 NeurobloxIntegrator integrator = NeurobloxIntegrator::etdrk4)
+      : integrator_(integrator) {
     n_ = static_cast<std::uint32_t>(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) validate(params[i], i);
     // Arrays are padded to whole SIMD vectors; padding lanes are inert default cells that
     // nobody reads (inputs stay 0, spikes and state access are limited to [0, n)).
-    n_pad_ = (n_ + nbx_detail::lanes - 1) / nbx_detail::lanes * nbx_detail::lanes;
+    // (to whole float vectors, twice as wide; the double kernels stop at n_vec_)
+    n_pad_ = (n_ + nbx_f32::lanes - 1) / nbx_f32::lanes * nbx_f32::lanes;
+    n_vec_ = (n_ + nbx_detail::lanes - 1) / nbx_detail::lanes * nbx_detail::lanes;
     for (auto* a : all_arrays()) a->assign(n_pad_, 0.0);
     is_inhib_.assign(n_pad_, 0);
     for (std::uint32_t i = 0; i < n_pad_; ++i) {
@@ -329,6 +455,16 @@ class NeurobloxHHPopulation : public Population {
       m_[i] = 0.05;
       h_[i] = 0.59;
     }
+    hist_.assign(std::size_t{3} * 8 * n_pad_, 0.0);
+    last_.assign(std::size_t{6} * n_pad_, 0.0);
+    hist_valid_.assign(n_pad_, 0.0);
+  }
+
+  NeurobloxIntegrator integrator() const { return integrator_; }
+  // Switching integrators restarts the multistep history (the next steps are ETDRK4 steps).
+  void set_integrator(NeurobloxIntegrator integrator) {
+    integrator_ = integrator;
+    restart_history();
   }
 
   // ---- Population interface ----------------------------------------------------------------
@@ -339,8 +475,27 @@ class NeurobloxHHPopulation : public Population {
   void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
     const double dt = ctx.dt_ms;
     if (!(dt > 0.0)) throw InternalError("NeurobloxHHPopulation::step: dt must be positive");
-    if (dt != coeff_dt_) update_step_coefficients(dt);
-    kernel(dt);
+    if (dt != coeff_dt_) {
+      update_step_coefficients(dt);
+      restart_history();
+    }
+    switch (integrator_) {
+      case NeurobloxIntegrator::etdrk4:
+        kernel(dt);
+        break;
+      case NeurobloxIntegrator::eab2:
+        kernel_eab<2>(dt);
+        break;
+      case NeurobloxIntegrator::eab3:
+        kernel_eab<3>(dt);
+        break;
+      case NeurobloxIntegrator::eab4:
+        kernel_eab<4>(dt);
+        break;
+      case NeurobloxIntegrator::etdrk4_f32:
+        kernel_f32(dt);
+        break;
+    }
     for (std::uint32_t i = 0; i < n_; ++i)
       if (spike_flag_[i] != 0.0) spiked.push_back(i);
   }
@@ -378,6 +533,7 @@ class NeurobloxHHPopulation : public Population {
                 in.begin() + static_cast<std::ptrdiff_t>(k + n_), a->begin());
       k += n_;
     }
+    restart_history();
   }
   long first_nonfinite(std::string& variable) const override {
     static constexpr const char* names[] = {"V", "n", "m", "h", "C_cum", "C_win", "z", "G"};
@@ -535,99 +691,447 @@ class NeurobloxHHPopulation : public Population {
     }
   }
 
-  void kernel(double dt) {
+  // Per-neuron constants of vector i (shared by both integrators).
+  SBX_NBX_INLINE CellConst cell_const(std::uint32_t i) const {
+    using nbx_detail::load;
+    const vd gl = load(&g_L_[i]);
+    const vd gsyn = load(&g_in_[i]);
+    CellConst cc;
+    cc.off_n = load(&off_n_[i]);
+    cc.off_m = load(&off_m_[i]);
+    cc.k_an = load(&k_an_[i]);
+    cc.k_bn = load(&k_bn_[i]);
+    cc.k_am = load(&k_am_[i]);
+    cc.k_bm = load(&k_bm_[i]);
+    cc.k_ah = load(&k_ah_[i]);
+    cc.k_bh = load(&k_bh_[i]);
+    cc.gna_max = load(&g_Na_[i]);
+    cc.gk_max = load(&g_K_[i]);
+    cc.g_lin = gl + gsyn;
+    cc.ena = load(&E_Na_[i]);
+    cc.ek = load(&E_K_[i]);
+    // Constant-over-step drive: leak + external currents + synaptic reversal term.
+    // (currents summed first: the result must not depend on which input carries a current,
+    // also when the compiler contracts g_L·E_L + x into an FMA)
+    cc.drive = (load(&I_bg_[i]) + load(&I_in_[i]) + load(&I_cont_[i]) + load(&gE_in_[i])) +
+               gl * load(&E_L_[i]);
+    return cc;
+  }
+
+  struct Gates {
+    vd V, n, m, h;
+  };
+
+  // One capped-ETDRK4 step of (V, n, m, h) from (V0, n0, m0, h0); d1 = deriv at the start.
+  static SBX_NBX_INLINE Gates etdrk4_step(const CellConst& cc, const D& d1, vd V0, vd n0, vd m0,
+                                          vd h0, double dt) {
+    using nbx_detail::splat;
+    using nbx_detail::vmin;
+    const double hdt = 0.5 * dt;
+    const vd cap = splat(stiffness_cap / dt);
+    const vd one = splat(1.0), sixth = splat(1.0 / 6.0);
+    const nbx_detail::EtdCoeffs rk4{one, one, splat(0.5), sixth, sixth, sixth};
+    // Only the stiffness beyond 1/dt is integrated exponentially (0 ⇒ classic RK4).
+    const vd LV = vmin(splat(0.0), cap - d1.lv);
+    const vd Lm = vmin(splat(0.0), cap - d1.lm);
+    // Most blocks are not stiff anywhere (rest, upstroke): then the coefficients are those of
+    // classic RK4 and the exponentials are skipped (one uniform test per block of lanes).
+    const nbx_detail::EtdCoeffs cv = any_lane(LV < 0.0) ? nbx_detail::etd_coeffs(LV * dt) : rk4;
+    const nbx_detail::EtdCoeffs cm = any_lane(Lm < 0.0) ? nbx_detail::etd_coeffs(Lm * dt) : rk4;
+    const vd QV = dt * cv.q, Qm = dt * cm.q;
+    const vd NV1 = d1.fV - LV * V0, Nm1 = d1.fm - Lm * m0;
+
+    const vd Va = cv.E2 * V0 + QV * NV1, ma = cm.E2 * m0 + Qm * Nm1;
+    const vd na = n0 + hdt * d1.fn, ha = h0 + hdt * d1.fh;
+    const D da = deriv(cc, Va, na, ma, ha);
+    const vd NVa = da.fV - LV * Va, Nma = da.fm - Lm * ma;
+
+    const vd Vb = cv.E2 * V0 + QV * NVa, mb = cm.E2 * m0 + Qm * Nma;
+    const vd nb = n0 + hdt * da.fn, hb = h0 + hdt * da.fh;
+    const D db = deriv(cc, Vb, nb, mb, hb);
+    const vd NVb = db.fV - LV * Vb, Nmb = db.fm - Lm * mb;
+
+    const vd Vc = cv.E2 * Va + QV * (2.0 * NVb - NV1);
+    const vd mc = cm.E2 * ma + Qm * (2.0 * Nmb - Nm1);
+    const vd nc = n0 + dt * db.fn, hc = h0 + dt * db.fh;
+    const D dc = deriv(cc, Vc, nc, mc, hc);
+    const vd NVc = dc.fV - LV * Vc, Nmc = dc.fm - Lm * mc;
+
+    Gates g;
+    g.V = cv.E * V0 + dt * (cv.f1 * NV1 + 2.0 * cv.f2 * (NVa + NVb) + cv.f3 * NVc);
+    g.m = cm.E * m0 + dt * (cm.f1 * Nm1 + 2.0 * cm.f2 * (Nma + Nmb) + cm.f3 * Nmc);
+    g.n = n0 + (dt / 6.0) * (d1.fn + 2.0 * (da.fn + db.fn) + dc.fn);
+    g.h = h0 + (dt / 6.0) * (d1.fh + 2.0 * (da.fh + db.fh) + dc.fh);
+    return g;
+  }
+
+  static SBX_NBX_INLINE bool any_lane(vi mask) {
+    std::int64_t acc = 0;
+    for (std::uint32_t l = 0; l < nbx_detail::lanes; ++l) acc |= mask[l];
+    return acc != 0;
+  }
+  static SBX_NBX_INLINE bool all_lanes(vi mask) {
+    std::int64_t acc = -1;
+    for (std::uint32_t l = 0; l < nbx_detail::lanes; ++l) acc &= mask[l];
+    return acc != 0;
+  }
+
+  // Counters, emitted synapse and spike flag of vector i after (V, n, m, h) advanced V0 → g.V.
+  SBX_NBX_INLINE void finish(std::uint32_t i, vd V0, const Gates& g, double dt) {
     using nbx_detail::load;
     using nbx_detail::splat;
     using nbx_detail::store;
     using nbx_detail::vexp;
-    using nbx_detail::vmin;
-    const double hdt = 0.5 * dt;
-    const vd cap = splat(stiffness_cap / dt);
     constexpr double c_slope = release_gain / counter_range_mV;
-    const vd one = splat(1.0), sixth = splat(1.0 / 6.0);
-    const nbx_detail::EtdCoeffs rk4{one, one, splat(0.5), sixth, sixth, sixth};
-    auto any_negative = [](vd L) {
-      const vi neg = L < 0.0;
-      std::int64_t acc = 0;
-      for (std::uint32_t l = 0; l < nbx_detail::lanes; ++l) acc |= neg[l];
-      return acc != 0;
-    };
+    const vd V1 = g.V;
+    // Counter and release sigmoids at the end of the step (see header: rectangle rule), one
+    // shared reciprocal.
+    const vd ec = 1.0 + vexp(-c_slope * (V1 - counter_shift_mV));
+    const vd es = 1.0 + vexp(-load(&syn_slope_[i]) * (V1 - load(&V_shift_[i])));
+    const vd rr = 1.0 / (ec * es);
+    const vd sig_c = es * rr, sig_s = ec * rr;
+    const vd dC = dt * 3.0 * load(&k_spk_[i]) * sig_c;
+    const vd z0 = load(&z_[i]), G0 = load(&G_[i]), drive_s = load(&G_syn_[i]) * sig_s;
 
-    for (std::uint32_t i = 0; i < n_pad_; i += nbx_detail::lanes) {
-      const vd gl = load(&g_L_[i]);
-      const vd gsyn = load(&g_in_[i]);
-      CellConst cc;
-      cc.off_n = load(&off_n_[i]);
-      cc.off_m = load(&off_m_[i]);
-      cc.k_an = load(&k_an_[i]);
-      cc.k_bn = load(&k_bn_[i]);
-      cc.k_am = load(&k_am_[i]);
-      cc.k_bm = load(&k_bm_[i]);
-      cc.k_ah = load(&k_ah_[i]);
-      cc.k_bh = load(&k_bh_[i]);
-      cc.gna_max = load(&g_Na_[i]);
-      cc.gk_max = load(&g_K_[i]);
-      cc.g_lin = gl + gsyn;
-      cc.ena = load(&E_Na_[i]);
-      cc.ek = load(&E_K_[i]);
-      // Constant-over-step drive: leak + external currents + synaptic reversal term.
-      // (currents summed first: the result must not depend on which input carries a current,
-      // also when the compiler contracts g_L·E_L + x into an FMA)
-      cc.drive = (load(&I_bg_[i]) + load(&I_in_[i]) + load(&I_cont_[i]) + load(&gE_in_[i])) +
-                 gl * load(&E_L_[i]);
+    store(&V_[i], V1);
+    store(&n_g_[i], g.n);
+    store(&m_[i], g.m);
+    store(&h_[i], g.h);
+    store(&C_cum_[i], load(&C_cum_[i]) + dC);
+    store(&C_win_[i], load(&C_win_[i]) + dC);
+    store(&z_[i], syn_E1_ * z0 + syn_A_ * drive_s);
+    store(&G_[i], load(&syn_E2_[i]) * G0 + load(&syn_P_[i]) * z0 + load(&syn_B_[i]) * drive_s);
+    const vi crossed = (V0 < 0.0) & (V1 >= 0.0);
+    store(&spike_flag_[i], crossed ? splat(1.0) : splat(0.0));
+  }
 
+  void kernel(double dt) {
+    using nbx_detail::load;
+    for (std::uint32_t i = 0; i < n_vec_; i += nbx_detail::lanes) {
+      const CellConst cc = cell_const(i);
       const vd V0 = load(&V_[i]), n0 = load(&n_g_[i]), m0 = load(&m_[i]), h0 = load(&h_[i]);
       const D d1 = deriv(cc, V0, n0, m0, h0);
-      // Only the stiffness beyond 1/dt is integrated exponentially (0 ⇒ classic RK4).
-      const vd LV = vmin(splat(0.0), cap - d1.lv);
-      const vd Lm = vmin(splat(0.0), cap - d1.lm);
-      // Most blocks are not stiff anywhere (rest, upstroke): then the coefficients are those of
-      // classic RK4 and the exponentials are skipped (one uniform test per block of lanes).
-      const nbx_detail::EtdCoeffs cv = any_negative(LV) ? nbx_detail::etd_coeffs(LV * dt) : rk4;
-      const nbx_detail::EtdCoeffs cm = any_negative(Lm) ? nbx_detail::etd_coeffs(Lm * dt) : rk4;
-      const vd QV = dt * cv.q, Qm = dt * cm.q;
-      const vd NV1 = d1.fV - LV * V0, Nm1 = d1.fm - Lm * m0;
+      finish(i, V0, etdrk4_step(cc, d1, V0, n0, m0, h0, dt), dt);
+    }
+  }
 
-      const vd Va = cv.E2 * V0 + QV * NV1, ma = cm.E2 * m0 + Qm * Nm1;
-      const vd na = n0 + hdt * d1.fn, ha = h0 + hdt * d1.fh;
-      const D da = deriv(cc, Va, na, ma, ha);
-      const vd NVa = da.fV - LV * Va, Nma = da.fm - Lm * ma;
+  // ---- exponential Adams–Bashforth (see the header) ------------------------------------------
+  // Right-hand side f and diagonal stiffness λ = −∂f/∂x of the four variables.
+  struct FL {
+    vd f[4], lam[4];
+  };
+  static SBX_NBX_INLINE FL deriv_full(const CellConst& c, vd v, vd n, vd m, vd h) {
+    const GateRates r =
+        gate_rates(v, c.off_n, c.off_m, c.k_an, c.k_bn, c.k_am, c.k_bm, c.k_ah, c.k_bh);
+    const vd gna = c.gna_max * (m * m * m * h);
+    const vd n2 = n * n;
+    const vd gk = c.gk_max * (n2 * n2);
+    const vd b = gna + gk + c.g_lin;
+    FL d;
+    d.f[0] = gna * c.ena + gk * c.ek + c.drive - b * v;
+    d.lam[0] = b;
+    d.lam[1] = phi * (r.an + r.bn);
+    d.f[1] = phi * r.an - d.lam[1] * n;
+    d.lam[2] = phi * (r.am + r.bm);
+    d.f[2] = phi * r.am - d.lam[2] * m;
+    d.lam[3] = phi * (r.ah + r.bh);
+    d.f[3] = phi * r.ah - d.lam[3] * h;
+    return d;
+  }
 
-      const vd Vb = cv.E2 * V0 + QV * NVa, mb = cm.E2 * m0 + Qm * Nma;
-      const vd nb = n0 + hdt * da.fn, hb = h0 + hdt * da.fh;
-      const D db = deriv(cc, Vb, nb, mb, hb);
-      const vd NVb = db.fV - LV * Vb, Nmb = db.fm - Lm * mb;
+  // φ₁, φ₂ and the EAB weights g₂ = φ₃ + φ₂/2, g₃ = φ₄ + φ₃ + φ₂/3 at z ≤ 0 (backward-difference
+  // form: ∫₀¹ e^{z(1−θ)} binom(θ+j−1, j) dθ). Taylor series of φ₄ for z > −0.5 (truncation
+  // < 1e−17, then φ_k = 1/k! + z·φ_{k+1}), the recursion from e^z below; a vector evaluates only
+  // the branch(es) its lanes need.
+  struct EabW {
+    vd p1, p2, g2, g3;
+  };
+  static SBX_NBX_INLINE EabW eab_weights(vd z) {
+    using nbx_detail::splat;
+    const vi small = z > -0.5;
+    vd t1{}, t2{}, t3{}, t4{}, d1{}, d2{}, d3{}, d4{};
+    const bool any_small = any_lane(small), all_small = all_lanes(small);
+    if (any_small) {
+      vd t = splat(1.0 / 1307674368000.0);  // 1/15!: φ₄ = Σ_{j ≤ 11} z^j/(j+4)!
+      t = t * z + 1.0 / 87178291200.0;
+      t = t * z + 1.0 / 6227020800.0;
+      t = t * z + 1.0 / 479001600.0;
+      t = t * z + 1.0 / 39916800.0;
+      t = t * z + 1.0 / 3628800.0;
+      t = t * z + 1.0 / 362880.0;
+      t = t * z + 1.0 / 40320.0;
+      t = t * z + 1.0 / 5040.0;
+      t = t * z + 1.0 / 720.0;
+      t = t * z + 1.0 / 120.0;
+      t = t * z + 1.0 / 24.0;
+      t4 = t;
+      t3 = 1.0 / 6.0 + z * t4;
+      t2 = 0.5 + z * t3;
+      t1 = 1.0 + z * t2;
+    }
+    if (!all_small) {
+      const vd zs = small ? splat(-1.0) : z;  // keeps the unused lanes finite
+      const vd rz = 1.0 / zs;
+      d1 = (nbx_detail::vexp(zs) - 1.0) * rz;
+      d2 = (d1 - 1.0) * rz;
+      d3 = (d2 - 0.5) * rz;
+      d4 = (d3 - 1.0 / 6.0) * rz;
+    }
+    const vd p1 = all_small ? t1 : (any_small ? (small ? t1 : d1) : d1);
+    const vd p2 = all_small ? t2 : (any_small ? (small ? t2 : d2) : d2);
+    const vd p3 = all_small ? t3 : (any_small ? (small ? t3 : d3) : d3);
+    const vd p4 = all_small ? t4 : (any_small ? (small ? t4 : d4) : d4);
+    return {p1, p2, p3 + 0.5 * p2, p4 + p3 + p2 * (1.0 / 3.0)};
+  }
 
-      const vd Vc = cv.E2 * Va + QV * (2.0 * NVb - NV1);
-      const vd mc = cm.E2 * ma + Qm * (2.0 * Nmb - Nm1);
-      const vd nc = n0 + dt * db.fn, hc = h0 + dt * db.fh;
-      const D dc = deriv(cc, Vc, nc, mc, hc);
-      const vd NVc = dc.fV - LV * Vc, Nmc = dc.fm - Lm * mc;
+  // Exponential Adams–Bashforth of order K (2, 3, 4): one right-hand-side evaluation per step.
+  // History (f and x of the last K−1 steps) is a ring of 3 slots; lanes whose history is not
+  // complete (after construction, load_state, a change of dt, or any write to V, n, m, h, I_bg,
+  // I_in from outside the kernel) take a capped-ETDRK4 step instead and refill it.
+  template <int K>
+  void kernel_eab(double dt) {
+    using nbx_detail::load;
+    using nbx_detail::splat;
+    using nbx_detail::store;
+    static_assert(K >= 2 && K <= 4);
+    const std::uint32_t np = n_pad_;
+    const std::uint32_t s1 = head_, s2 = (head_ + 2) % 3, s3 = (head_ + 1) % 3;
+    auto slot = [&](std::uint32_t s, int var) { return &hist_[(s * 8 + var) * np]; };
+    const vd need = splat(static_cast<double>(K - 1));
+    for (std::uint32_t i = 0; i < n_vec_; i += nbx_detail::lanes) {
+      const CellConst cc = cell_const(i);
+      const vd x0[4] = {load(&V_[i]), load(&n_g_[i]), load(&m_[i]), load(&h_[i])};
+      // Anything changed behind the kernel's back (state load/write, persistent inputs)?
+      const vi touched = (x0[0] != load(&last_[0 * np + i])) | (x0[1] != load(&last_[1 * np + i])) |
+                         (x0[2] != load(&last_[2 * np + i])) | (x0[3] != load(&last_[3 * np + i])) |
+                         (load(&I_bg_[i]) != load(&last_[4 * np + i])) |
+                         (load(&I_in_[i]) != load(&last_[5 * np + i]));
+      vd valid = touched ? splat(0.0) : load(&hist_valid_[i]);
+      const vi fresh = valid < need;
+      const FL d = deriv_full(cc, x0[0], x0[1], x0[2], x0[3]);
+      Gates out{};
+      vd* o[4] = {&out.V, &out.n, &out.m, &out.h};
+      if (!all_lanes(fresh)) {
+        for (int v = 0; v < 4; ++v) {
+          const vd a = -d.lam[v];
+          const EabW w = eab_weights(dt * a);
+          const vd f0 = d.f[v], f1 = load(slot(s1, v) + i), y1 = load(slot(s1, 4 + v) + i);
+          vd inc = w.p1 * f0 + w.p2 * ((f0 - f1) - a * (x0[v] - y1));
+          if constexpr (K >= 3) {
+            const vd f2 = load(slot(s2, v) + i), y2 = load(slot(s2, 4 + v) + i);
+            const vd d2f = f0 - 2.0 * f1 + f2, d2y = x0[v] - 2.0 * y1 + y2;
+            inc += w.g2 * (d2f - a * d2y);
+            if constexpr (K >= 4) {
+              const vd f3 = load(slot(s3, v) + i), y3 = load(slot(s3, 4 + v) + i);
+              const vd d3f = d2f - (f1 - 2.0 * f2 + f3), d3y = d2y - (y1 - 2.0 * y2 + y3);
+              inc += w.g3 * (d3f - a * d3y);
+            }
+          }
+          *o[v] = x0[v] + dt * inc;
+        }
+      }
+      if (any_lane(fresh)) {
+        const Gates e =
+            etdrk4_step(cc, deriv(cc, x0[0], x0[1], x0[2], x0[3]), x0[0], x0[1], x0[2], x0[3], dt);
+        const vd* ev[4] = {&e.V, &e.n, &e.m, &e.h};
+        for (int v = 0; v < 4; ++v) *o[v] = fresh ? *ev[v] : *o[v];
+      }
+      // The oldest slot (s3) was read above; it now takes this step's f and x.
+      for (int v = 0; v < 4; ++v) {
+        store(slot(s3, v) + i, d.f[v]);
+        store(slot(s3, 4 + v) + i, x0[v]);
+      }
+      valid = valid + 1.0;
+      store(&hist_valid_[i], valid < need ? valid : need);
+      store(&last_[0 * np + i], out.V);
+      store(&last_[1 * np + i], out.n);
+      store(&last_[2 * np + i], out.m);
+      store(&last_[3 * np + i], out.h);
+      store(&last_[4 * np + i], load(&I_bg_[i]));
+      store(&last_[5 * np + i], load(&I_in_[i]));
+      finish(i, x0[0], out, dt);
+    }
+    head_ = s3;
+  }
 
-      const vd V1 = cv.E * V0 + dt * (cv.f1 * NV1 + 2.0 * cv.f2 * (NVa + NVb) + cv.f3 * NVc);
-      const vd m1 = cm.E * m0 + dt * (cm.f1 * Nm1 + 2.0 * cm.f2 * (Nma + Nmb) + cm.f3 * Nmc);
-      const vd n1 = n0 + (dt / 6.0) * (d1.fn + 2.0 * (da.fn + db.fn) + dc.fn);
-      const vd h1 = h0 + (dt / 6.0) * (d1.fh + 2.0 * (da.fh + db.fh) + dc.fh);
+  // ---- single-precision ETDRK4 (integrator = etdrk4_f32) -------------------------------------
+  using vf = nbx_f32::vf;
+  using vfi = nbx_f32::vfi;
+  struct CellConstF {
+    vf off_n, off_m, k_an, k_bn, k_am, k_bm, k_ah, k_bh;
+    vf gna_max, gk_max, g_lin, ena, ek, drive;
+  };
+  struct DF {
+    vf fV, fn, fm, fh, lm, lv;
+  };
+  static SBX_NBX_INLINE DF deriv_f(const CellConstF& c, vf v, vf n, vf m, vf h) {
+    using nbx_f32::splat;
+    const vf B = nbx_f32::vexp(v * (-1.0f / 720.0f));
+    const vf B2 = B * B, B4 = B2 * B2, B8 = B4 * B4, B9 = B8 * B, B18 = B9 * B9;
+    const vf B36 = B18 * B18, B40 = B36 * B4, B72 = B36 * B36;
+    const vf yn = 0.1f * (v + c.off_n);
+    const vf ym = 0.1f * (v + c.off_m);
+    // float: the series near the removable singularity is used for |y| < 1e−2 (error < 1e−7)
+    const vfi small_n = nbx_f32::vabs(yn) < 1e-2f;
+    const vfi small_m = nbx_f32::vabs(ym) < 1e-2f;
+    const vf tay_n = 1.0f + yn * (0.5f + yn * (1.0f / 12.0f));
+    const vf tay_m = 1.0f + ym * (0.5f + ym * (1.0f / 12.0f));
+    const vf num_n = 0.1f * (small_n ? tay_n : yn);
+    const vf num_m = small_m ? tay_m : ym;
+    const vf den_n = small_n ? splat(1.0f) : 1.0f - c.k_an * B72;
+    const vf den_m = small_m ? splat(1.0f) : 1.0f - c.k_am * B72;
+    const vf den_h = 1.0f + c.k_bh * B72;
+    const vf r = 1.0f / (den_n * den_m * den_h);
+    const vf an = num_n * (den_m * den_h * r);
+    const vf am = num_m * (den_n * den_h * r);
+    const vf bh = den_n * den_m * r;
+    const vf bn = c.k_bn * B9, bm = c.k_bm * B40, ah = c.k_ah * B36;
+    const vf gna = c.gna_max * (m * m * m * h);
+    const vf n2 = n * n;
+    const vf gk = c.gk_max * (n2 * n2);
+    const vf b = gna + gk + c.g_lin;
+    constexpr float ph = static_cast<float>(phi);
+    DF d;
+    d.fV = gna * c.ena + gk * c.ek + c.drive - b * v;
+    d.lv = b;
+    d.fn = ph * (an - (an + bn) * n);
+    d.lm = ph * (am + bm);
+    d.fm = ph * am - d.lm * m;
+    d.fh = ph * (ah - (ah + bh) * h);
+    return d;
+  }
 
-      // Counter and release sigmoids at the end of the step (see header: rectangle rule), one
-      // shared reciprocal.
-      const vd ec = 1.0 + vexp(-c_slope * (V1 - counter_shift_mV));
-      const vd es = 1.0 + vexp(-load(&syn_slope_[i]) * (V1 - load(&V_shift_[i])));
-      const vd rr = 1.0 / (ec * es);
-      const vd sig_c = es * rr, sig_s = ec * rr;
-      const vd dC = dt * 3.0 * load(&k_spk_[i]) * sig_c;
-      const vd z0 = load(&z_[i]), G0 = load(&G_[i]), drive_s = load(&G_syn_[i]) * sig_s;
+  static SBX_NBX_INLINE bool any2(const nbx_f32::vi2& m) {
+    std::int64_t acc = 0;
+    for (std::uint32_t l = 0; l < nbx_f32::lanes; ++l) acc |= m[l];
+    return acc != 0;
+  }
 
-      store(&V_[i], V1);
-      store(&n_g_[i], n1);
-      store(&m_[i], m1);
-      store(&h_[i], h1);
-      store(&C_cum_[i], load(&C_cum_[i]) + dC);
-      store(&C_win_[i], load(&C_win_[i]) + dC);
-      store(&z_[i], syn_E1_ * z0 + syn_A_ * drive_s);
-      store(&G_[i], load(&syn_E2_[i]) * G0 + load(&syn_P_[i]) * z0 + load(&syn_B_[i]) * drive_s);
-      const vi crossed = (V0 < 0.0) & (V1 >= 0.0);
-      store(&spike_flag_[i], crossed ? splat(1.0) : splat(0.0));
+  void kernel_f32(double dt_d) {
+    using nbx_f32::load2;
+    using nbx_f32::loadf;
+    using nbx_f32::splat;
+    using nbx_f32::store2;
+    using nbx_f32::vd2;
+    using vi2 = nbx_f32::vi2;
+    const float dt = static_cast<float>(dt_d), hdt = 0.5f * dt;
+    const vf cap = splat(static_cast<float>(stiffness_cap / dt_d));
+    const vf one = splat(1.0f), zero = splat(0.0f), sixth = splat(1.0f / 6.0f);
+    const nbx_f32::EtdCoeffs rk4{one, one, zero, splat(0.5f), sixth, sixth, sixth};
+    constexpr float c_slope = static_cast<float>(release_gain / counter_range_mV);
+    for (std::uint32_t i = 0; i < n_pad_; i += nbx_f32::lanes) {
+      vd2 gl_d, gin, ibg, iin, icont, gE, el;
+      load2(&gl_d, &g_L_[i]);
+      load2(&gin, &g_in_[i]);
+      load2(&ibg, &I_bg_[i]);
+      load2(&iin, &I_in_[i]);
+      load2(&icont, &I_cont_[i]);
+      load2(&gE, &gE_in_[i]);
+      load2(&el, &E_L_[i]);
+      const vd2 g_lin_d = gl_d + gin, drive_d = (ibg + iin + icont + gE) + gl_d * el;
+      // Inputs beyond float range (absurd conductances, e.g. G_syn = 1e308): this vector takes
+      // the double kernel, so such a run fails (or not) exactly as with etdrk4.
+      constexpr double float_safe = 1e30;
+      const vi2 huge = (g_lin_d > float_safe) | (drive_d > float_safe) | (drive_d < -float_safe);
+      if (any2(huge)) {
+        for (std::uint32_t j = i; j < i + nbx_f32::lanes; j += nbx_detail::lanes) {
+          const CellConst c = cell_const(j);
+          const vd V0 = nbx_detail::load(&V_[j]), n0 = nbx_detail::load(&n_g_[j]);
+          const vd m0 = nbx_detail::load(&m_[j]), h0 = nbx_detail::load(&h_[j]);
+          finish(j, V0, etdrk4_step(c, deriv(c, V0, n0, m0, h0), V0, n0, m0, h0, dt_d), dt_d);
+        }
+        continue;
+      }
+      CellConstF cc;
+      cc.off_n = loadf(&off_n_[i]);
+      cc.off_m = loadf(&off_m_[i]);
+      cc.k_an = loadf(&k_an_[i]);
+      cc.k_bn = loadf(&k_bn_[i]);
+      cc.k_am = loadf(&k_am_[i]);
+      cc.k_bm = loadf(&k_bm_[i]);
+      cc.k_ah = loadf(&k_ah_[i]);
+      cc.k_bh = loadf(&k_bh_[i]);
+      cc.gna_max = loadf(&g_Na_[i]);
+      cc.gk_max = loadf(&g_K_[i]);
+      cc.g_lin = __builtin_convertvector(g_lin_d, vf);
+      cc.ena = loadf(&E_Na_[i]);
+      cc.ek = loadf(&E_K_[i]);
+      // (summed in double in the order of the double kernel, then rounded once)
+      cc.drive = __builtin_convertvector(drive_d, vf);
+      vd2 V0d, n0d, m0d, h0d;
+      load2(&V0d, &V_[i]);
+      load2(&n0d, &n_g_[i]);
+      load2(&m0d, &m_[i]);
+      load2(&h0d, &h_[i]);
+      const vf V0 = __builtin_convertvector(V0d, vf), n0 = __builtin_convertvector(n0d, vf);
+      const vf m0 = __builtin_convertvector(m0d, vf), h0 = __builtin_convertvector(h0d, vf);
+      const DF d1 = deriv_f(cc, V0, n0, m0, h0);
+      const vf LV = nbx_f32::vmin(zero, cap - d1.lv);
+      const vf Lm = nbx_f32::vmin(zero, cap - d1.lm);
+      const nbx_f32::EtdCoeffs cv = nbx_f32::any(LV < 0.0f) ? nbx_f32::etd_coeffs(LV * dt) : rk4;
+      const nbx_f32::EtdCoeffs cm = nbx_f32::any(Lm < 0.0f) ? nbx_f32::etd_coeffs(Lm * dt) : rk4;
+      const vf QV = dt * cv.q, Qm = dt * cm.q;
+      const vf NV1 = d1.fV - LV * V0, Nm1 = d1.fm - Lm * m0;
+
+      const vf Va = cv.E2 * V0 + QV * NV1, ma = cm.E2 * m0 + Qm * Nm1;
+      const vf na = n0 + hdt * d1.fn, ha = h0 + hdt * d1.fh;
+      const DF da = deriv_f(cc, Va, na, ma, ha);
+      const vf NVa = da.fV - LV * Va, Nma = da.fm - Lm * ma;
+
+      const vf Vb = cv.E2 * V0 + QV * NVa, mb = cm.E2 * m0 + Qm * Nma;
+      const vf nb = n0 + hdt * da.fn, hb = h0 + hdt * da.fh;
+      const DF db = deriv_f(cc, Vb, nb, mb, hb);
+      const vf NVb = db.fV - LV * Vb, Nmb = db.fm - Lm * mb;
+
+      const vf Vc = cv.E2 * Va + QV * (2.0f * NVb - NV1);
+      const vf mc = cm.E2 * ma + Qm * (2.0f * Nmb - Nm1);
+      const vf nc = n0 + dt * db.fn, hc = h0 + dt * db.fh;
+      const DF dc = deriv_f(cc, Vc, nc, mc, hc);
+      const vf NVc = dc.fV - LV * Vc, Nmc = dc.fm - Lm * mc;
+
+      // Increments in float, added to the double state.
+      const vf dV = cv.em1 * V0 + dt * (cv.f1 * NV1 + 2.0f * cv.f2 * (NVa + NVb) + cv.f3 * NVc);
+      const vf dm = cm.em1 * m0 + dt * (cm.f1 * Nm1 + 2.0f * cm.f2 * (Nma + Nmb) + cm.f3 * Nmc);
+      const vf dn = (dt / 6.0f) * (d1.fn + 2.0f * (da.fn + db.fn) + dc.fn);
+      const vf dh = (dt / 6.0f) * (d1.fh + 2.0f * (da.fh + db.fh) + dc.fh);
+      const vd2 V1d = V0d + __builtin_convertvector(dV, vd2);
+      const vd2 n1d = n0d + __builtin_convertvector(dn, vd2);
+      const vd2 m1d = m0d + __builtin_convertvector(dm, vd2);
+      const vd2 h1d = h0d + __builtin_convertvector(dh, vd2);
+      const vf V1 = __builtin_convertvector(V1d, vf);
+
+      // Sigmoids in float (one shared reciprocal); counters and synapse in double.
+      const vf ec = 1.0f + nbx_f32::vexp(-c_slope * (V1 - static_cast<float>(counter_shift_mV)));
+      const vf es = 1.0f + nbx_f32::vexp(-loadf(&syn_slope_[i]) * (V1 - loadf(&V_shift_[i])));
+      const vf rr = 1.0f / (ec * es);
+      const vd2 sig_c = __builtin_convertvector(es * rr, vd2);
+      const vd2 sig_s = __builtin_convertvector(ec * rr, vd2);
+      vd2 kspk, ccum, cwin, z0, G0, gsyn, e2, pp, bb;
+      load2(&kspk, &k_spk_[i]);
+      load2(&ccum, &C_cum_[i]);
+      load2(&cwin, &C_win_[i]);
+      load2(&z0, &z_[i]);
+      load2(&G0, &G_[i]);
+      load2(&gsyn, &G_syn_[i]);
+      load2(&e2, &syn_E2_[i]);
+      load2(&pp, &syn_P_[i]);
+      load2(&bb, &syn_B_[i]);
+      const vd2 dC = dt_d * 3.0 * kspk * sig_c;
+      const vd2 drive_s = gsyn * sig_s;
+      const vd2 c1 = ccum + dC, w1 = cwin + dC;
+      const vd2 z1 = syn_E1_ * z0 + syn_A_ * drive_s;
+      const vd2 G1 = e2 * G0 + pp * z0 + bb * drive_s;
+      const vi2 crossed = (V0d < 0.0) & (V1d >= 0.0);
+      const vd2 flag = crossed ? vd2{} + 1.0 : vd2{};
+      store2(&V_[i], &V1d);
+      store2(&n_g_[i], &n1d);
+      store2(&m_[i], &m1d);
+      store2(&h_[i], &h1d);
+      store2(&C_cum_[i], &c1);
+      store2(&C_win_[i], &w1);
+      store2(&z_[i], &z1);
+      store2(&G_[i], &G1);
+      store2(&spike_flag_[i], &flag);
     }
   }
 
@@ -673,7 +1177,8 @@ class NeurobloxHHPopulation : public Population {
   }
 
   std::uint32_t n_ = 0;
-  std::uint32_t n_pad_ = 0;  // n_ rounded up to whole SIMD vectors
+  std::uint32_t n_pad_ = 0;  // n_ rounded up to whole float SIMD vectors (array length)
+  std::uint32_t n_vec_ = 0;  // n_ rounded up to whole double SIMD vectors (double kernels)
   // dynamic state
   std::vector<double> V_, n_g_, m_, h_, C_cum_, C_win_, z_, G_;
   // per-type gating constants
@@ -687,6 +1192,13 @@ class NeurobloxHHPopulation : public Population {
   double syn_E1_ = 0.0, syn_A_ = 0.0;  // z-row, the same for every neuron
   std::vector<double> syn_E2_, syn_P_, syn_B_;
   std::vector<double> spike_flag_;
+  // exponential Adams–Bashforth history: 3 slots × (f_V, f_n, f_m, f_h, V, n, m, h) × n_pad,
+  // slot head_ = the latest step; last_ = (V, n, m, h, I_bg, I_in) as the kernel left them;
+  // hist_valid_ = number of usable past steps per lane.
+  NeurobloxIntegrator integrator_ = NeurobloxIntegrator::etdrk4;
+  std::vector<double> hist_, last_, hist_valid_;
+  std::uint32_t head_ = 0;
+  void restart_history() { std::fill(hist_valid_.begin(), hist_valid_.end(), 0.0); }
 };
 
 }  // namespace sbx

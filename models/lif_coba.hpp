@@ -164,13 +164,14 @@ class LifCobaPopulation final : public Population {
 
   // Layout: V, g_e, g_i, refractory steps left, pending receptor inputs e, i (n each).
   void save_state(std::vector<double>& out) const override {
-    point::save_arrays(out, n_, {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
+    point::save_arrays<point::Array>(out, n_, {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   void load_state(std::span<const double> in) override {
-    point::load_arrays(in, n_, "LifCoba", {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
+    point::load_arrays<point::Array>(in, n_, "LifCoba", {&v_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   long first_nonfinite(std::string& variable) const override {
-    return point::first_nonfinite(n_, {{"V", &v_}, {"g_e", &ge_}, {"g_i", &gi_}}, variable);
+    return point::first_nonfinite<point::Array>(n_, {{"V", &v_}, {"g_e", &ge_}, {"g_i", &gi_}},
+                                                variable);
   }
 
  private:
@@ -185,7 +186,7 @@ class LifCobaPopulation final : public Population {
   std::uint32_t n_;
   LifCobaParams p_;
   double dt_ = -1.0, decay_e_ = 0, decay_i_ = 0, nref_ = 0;
-  std::vector<double> v_, ge_, gi_, ref_, buf_e_, buf_i_, bias_;
+  point::Array v_, ge_, gi_, ref_, buf_e_, buf_i_, bias_;
 };
 
 }  // namespace sbx

@@ -14,6 +14,16 @@
 //    The modulatory signal is a per-step scalar (the repo uses U[0,1] noise in training and 1 at
 //    test), or a named engine Modulator (engine/modulator.hpp, the dopamine/ACh/... signals the
 //    spiking three-factor rules read) evaluated at the step's tick.
+//    In TOML: `type = "hebbian_trace"` on a rate -> rate edge (HebbianTraceSynapses below, per
+//    synapse; circuits/rate_blocks.cpp runs it once per step before the couplings are summed):
+//    | key                | default | meaning                                              |
+//    |--------------------|---------|------------------------------------------------------|
+//    | eta                | 0.1     | η                                                    |
+//    | m                  | 1       | constant gate (when `modulator` is empty)            |
+//    | modulator          | ""      | named modulator whose value at the tick is m_t       |
+//    | modulator_baseline | 0       | its tonic level                                      |
+//    | modulator_tau      | 200 ms  | decay time of its phasic part                        |
+//    | reset_every        | 0 ms    | H ← 0 at every multiple of this time (0 = never)     |
 //
 // 2. Miconi (2017) exploratory-perturbation + eligibility-trace rule (§4.2), for a dense
 //    recurrent matrix J (J[i][j] = weight from unit j to unit i). Per trial:
@@ -118,6 +128,49 @@ inline void plastic_rnn_step(std::uint32_t n, std::uint32_t n_in, const double* 
   trace.apply(h, a.data());
   for (std::uint32_t i = 0; i < n; ++i) h_new[i] = std::tanh(a[i]);
 }
+
+// The same trace on the synapse list of a circuit edge (learning rule type "hebbian_trace" on a
+// rate -> rate current edge, circuits/rate_blocks.cpp). Synapse k (pre j_k -> post i_k) carries
+// its own trace H_k, and the coupling's weight is w_k + H_k (w_k the edge's drawn weight), so the
+// post unit receives Σ_k (w_k + H_k)·r_pre — the W_rec·h + H·h of §4.1. Once per step, before
+// the couplings are summed:
+//
+//   H_k ← (1 − η)·H_k + η·m·r_post[i_k](t − 1)·r_pre[j_k](t)
+//
+// i.e. NeuromodHebbianTrace's H[i][j] ← (1 − η)·H[i][j] + η·m·h_t[i]·h_{t+1}[j] (the repo's
+// h_t ⊗ h_{t+1}: the post unit's previous rate times the pre unit's new one). For a dense
+// recurrent edge (all pairs, autapses) the circuit therefore runs exactly §4.1's recurrence.
+class HebbianTraceSynapses {
+ public:
+  HebbianTraceSynapses(std::vector<double> base_weight, double eta)
+      : eta_(eta), w0_(std::move(base_weight)), H_(w0_.size(), 0.0) {
+    if (!(eta >= 0.0 && eta <= 1.0))
+      throw UserError("hebbian_trace: eta must be in [0, 1], got " + std::to_string(eta));
+  }
+  void reset() { std::fill(H_.begin(), H_.end(), 0.0); }
+  // One update with gate m; pre/post index the rate vectors; writes w0 + H into `weight`.
+  void update(const std::uint32_t* pre, const std::uint32_t* post, const double* r_post_prev,
+              const double* r_pre_new, double m, double* weight) {
+    const double decay = 1.0 - eta_, gain = eta_ * m;
+    const std::size_t n = H_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      H_[k] = decay * H_[k] + gain * r_post_prev[post[k]] * r_pre_new[pre[k]];
+      weight[k] = w0_[k] + H_[k];
+    }
+  }
+  void write_weights(double* weight) const {
+    for (std::size_t k = 0; k < H_.size(); ++k) weight[k] = w0_[k] + H_[k];
+  }
+  double trace(std::size_t k) const { return H_[k]; }
+  double base_weight(std::size_t k) const { return w0_[k]; }
+  std::size_t size() const { return H_.size(); }
+  double eta() const { return eta_; }
+
+ private:
+  double eta_;
+  std::vector<double> w0_;  // the edge's own (static) weights
+  std::vector<double> H_;   // per-synapse trace
+};
 
 // ---- 2. Miconi's rule ------------------------------------------------------------------------
 

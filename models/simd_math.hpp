@@ -1,6 +1,7 @@
 // Vector math shared by the clocked point models (and available to every clocked model): a
-// minimal SIMD toolkit on GCC/Clang vector extensions, ONE branch-free vectorised exp, 1/exprel,
-// and the coefficients of the exponential Runge–Kutta scheme ETDRK4 (Cox & Matthews 2002).
+// minimal SIMD toolkit on GCC/Clang vector extensions, ONE branch-free vectorised exp, 1/exprel
+// and the coefficients of the exponential Runge–Kutta scheme ETDRK4 (Cox & Matthews 2002); the
+// float counterparts of exp and 1/exprel for the single-precision kernels (`precision = "float"`).
 //
 // Why explicit vectors: glibc's exp is not vectorised without -ffast-math, and with the default
 // -ftrapping-math GCC refuses to if-convert selects whose arms hold floating-point operations, so
@@ -17,12 +18,17 @@
 // that lane's input, so a neuron's trajectory never depends on its neighbours in the vector.
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace sbx::simd {
 
@@ -73,10 +79,24 @@ SBX_SIMD_INLINE vd min(vd a, vd b) {
 SBX_SIMD_INLINE vd max(vd a, vd b) {
   return a > b ? a : b;
 }
+// Bit k set when lane k of the mask is non-zero. One instruction or two (compare results are
+// all-ones or zero per lane, but any non-zero lane counts); perf put up to half of the LIF
+// kernel's samples on the generic loop that extracted every lane.
+SBX_SIMD_INLINE unsigned mask_bits(vi mask) {
+#if defined(__AVX512F__)
+  return static_cast<unsigned>(_mm512_test_epi64_mask((__m512i)mask, (__m512i)mask));
+#elif defined(__AVX2__)
+  return static_cast<unsigned>(_mm256_movemask_pd((__m256d)(mask != 0)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_pd((__m128d)(mask != 0)));
+#else
+  unsigned bits = 0;
+  for (std::size_t k = 0; k < kLanes; ++k) bits |= (mask[k] != 0 ? 1u : 0u) << k;
+  return bits;
+#endif
+}
 SBX_SIMD_INLINE bool any(vi mask) {
-  std::int64_t r = 0;
-  for (std::size_t k = 0; k < kLanes; ++k) r |= mask[k];
-  return r != 0;
+  return mask_bits(mask) != 0;
 }
 
 // exp(x), branch-free. Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2 (ln2 split in a 32-bit
@@ -135,6 +155,74 @@ inline double exp(double x) {
 }
 inline double inv_exprel(double z) {
   return inv_exprel(splat(z))[0];
+}
+
+// ---- single precision (the point models' `precision = "float"` option) ------------------------
+// Half-width float vectors with the same number of lanes as vd, so a kernel converts one vd of
+// state to one vf, computes in float (half the register width: twice the throughput on Zen 4,
+// whose 512-bit operations are double-pumped, and a shorter exp polynomial) and converts back.
+// State arrays stay double (the engine's interface); a float kernel rounds them to float.
+using vf = float __attribute__((vector_size(kBytes / 2)));
+using vfi = std::int32_t __attribute__((vector_size(kBytes / 2)));
+using vfu = std::uint32_t __attribute__((vector_size(kBytes / 2)));
+
+SBX_SIMD_INLINE vf to_float(vd x) {
+  return __builtin_convertvector(x, vf);
+}
+SBX_SIMD_INLINE vd to_double(vf x) {
+  return __builtin_convertvector(x, vd);
+}
+SBX_SIMD_INLINE vf splatf(float x) {
+  return vf{} + x;
+}
+SBX_SIMD_INLINE vf abs(vf x) {
+  return (vf)((vfu)x & 0x7fffffffu);
+}
+SBX_SIMD_INLINE vi widen_mask(vfi m) {
+  return __builtin_convertvector(m, vi);  // −1/0 lanes stay −1/0
+}
+
+// expf, branch-free: same scheme as exp above in float (degree-7 Taylor on |r| ≤ ln2/2,
+// truncation < 4e−9 relative, below float's 6e−8). x < −86.6 returns 0 (true value < 2.2e−38), x
+// > 88.72 returns +inf, NaN propagates. Measured ≤ 2 ulp against std::exp(float)
+// (tests/models_point/test_simd_math.cpp).
+SBX_SIMD_INLINE vf exp(vf x) {
+  constexpr float lo = -86.6f, hi = 88.7228f;
+  constexpr float log2e = 1.44269504f;
+  constexpr float ln2_hi = 0.693359375f;  // 8 significant bits: k·ln2_hi exact for |k| < 2^15
+  constexpr float ln2_lo = -2.12194440e-4f;
+  constexpr float shifter = 12582912.0f;  // 1.5·2^23
+  const vf t = x * log2e + shifter;
+  const vf k = t - shifter;
+  const vf r = (x - k * ln2_hi) - k * ln2_lo;
+  vf p = splatf(2.0f / 5040.0f);  // 2·Σ r^j/j!, j ≤ 7
+  p = p * r + 2.0f / 720.0f;
+  p = p * r + 2.0f / 120.0f;
+  p = p * r + 2.0f / 24.0f;
+  p = p * r + 2.0f / 6.0f;
+  p = p * r + 1.0f;
+  p = p * r + 2.0f;
+  p = p * r + 2.0f;
+  const vf scale = (vf)(((vfu)t + 126u) << 23);  // 2^(k−1): exponent field k + 126
+  vf res = p * scale;
+  res = x < lo ? splatf(0.0f) : res;
+  return x > hi ? splatf(std::numeric_limits<float>::infinity()) : res;
+}
+
+// z / (e^z − 1) in float given e^z: series for |z| < 0.1 (truncation < 1e−12), else the direct
+// formula (cancellation ≤ 6e−8/|z| < 6e−7 relative).
+SBX_SIMD_INLINE vf inv_exprel(vf z, vf exp_z) {
+  const vf z2 = z * z;
+  const vf series =
+      1.0f - 0.5f * z + z2 * (1.0f / 12.0f - z2 * (1.0f / 720.0f - z2 * (1.0f / 30240.0f)));
+  const vf direct = z / (exp_z - 1.0f);
+  return abs(z) < 0.1f ? series : direct;
+}
+SBX_SIMD_INLINE vf inv_exprel(vf z) {
+  return inv_exprel(z, exp(z));
+}
+inline float exp(float x) {
+  return exp(splatf(x))[0];
 }
 
 // ---- ETDRK4 (Cox–Matthews) coefficients --------------------------------------------------------
@@ -222,11 +310,14 @@ SBX_SIMD_INLINE vd refractory_next(vi spike, vd r, double hold) {
 }
 
 // Appends i0 + k for every lane k with i0 + k < n whose mask is set.
-inline void append_spikes(vi mask, std::uint32_t i0, std::uint32_t n,
-                          std::vector<std::uint32_t>& out) {
-  if (!any(mask)) return;
-  for (std::size_t k = 0; k < kLanes; ++k)
-    if (mask[k] && i0 + k < n) out.push_back(static_cast<std::uint32_t>(i0 + k));
+// Lanes in increasing order (the spike order does not depend on the vector width).
+SBX_SIMD_INLINE void append_spikes(vi mask, std::uint32_t i0, std::uint32_t n,
+                                   std::vector<std::uint32_t>& out) {
+  unsigned bits = mask_bits(mask);
+  if (bits == 0) return;
+  if (i0 + kLanes > n) bits &= n > i0 ? (1u << (n - i0)) - 1u : 0u;  // padding lanes never spike
+  for (; bits != 0; bits &= bits - 1u)
+    out.push_back(i0 + static_cast<std::uint32_t>(std::countr_zero(bits)));
 }
 
 }  // namespace sbx::simd

@@ -59,6 +59,12 @@
 //   t_ref     ms    3        refractory period (blocks spike detection only)
 //   I_bias    pA    0        constant injected current (per neuron, state "I_bias"; not in COBAHH)
 //   integrator  —   "etdrk4" "etdrk4" | "exponential_euler" (see Integrators above)
+//   precision   —   "double" "double" | "float": arithmetic of the exponential-Euler kernel. Float
+//                            runs the same kernel on half-width float vectors (float simd::exp);
+//                            the state arrays stay double, rounded to float every step. Cost:
+//                            single-cell spike times within 0.001 ms of double over 1 s (test
+//                            test_point_precision.cpp); cobahh spike count +4 % (chaotic network,
+//                            bench/point_precision.py); kernel ≈ 1.2× faster (memory-bound).
 // Benchmark weights: 6 nS (excitatory), 67 nS (inhibitory).
 //
 // State variables ("V" mV, "m", "h", "n", "g_e" nS, "g_i" nS, parameter array "I_bias" pA).
@@ -106,6 +112,9 @@ struct HHParams {
   double I_bias = 0.0;         // pA
   double max_substep = 0.035;  // ms, ETDRK4 only
   HHIntegrator integrator = HHIntegrator::etdrk4;
+  // Arithmetic of the kernel: double, or float (exponential_euler only; state stays in double
+  // arrays, rounded to float every step). Accuracy cost: bench/point_precision.py.
+  point::Precision precision = point::Precision::f64;
 
   // Human-readable violations ("tau_e must be > 0 ms, got -1"); empty when valid.
   std::vector<std::string> validate() const {
@@ -118,6 +127,8 @@ struct HHParams {
     c.non_negative("g_K", g_K, "nS");
     c.non_negative("t_ref", t_ref, "ms");
     c.positive("max_substep", max_substep, "ms");
+    if (precision == point::Precision::f32 && integrator != HHIntegrator::exponential_euler)
+      c.fail("precision = \"float\" is available with integrator = \"exponential_euler\" only");
     for (auto [n, v] : {std::pair{"E_L", E_L},
                         {"E_Na", E_Na},
                         {"E_K", E_K},
@@ -190,9 +201,12 @@ class TraubMilesHHPopulation final : public Population {
                   std::vector<std::uint32_t>& spiked) override {
     (void)ctx;
     const std::size_t e = std::min(simd::padded(end), v_.size());  // padding lanes ride along
-    if (p_.integrator == HHIntegrator::exponential_euler)
-      step_exponential_euler(begin, e, spiked);
-    else
+    if (p_.integrator == HHIntegrator::exponential_euler) {
+      if (p_.precision == point::Precision::f32)
+        step_exponential_euler<LanesF>(begin, e, spiked);
+      else
+        step_exponential_euler<LanesD>(begin, e, spiked);
+    } else
       step_etdrk4(begin, e, spiked);
   }
 
@@ -212,14 +226,15 @@ class TraubMilesHHPopulation final : public Population {
 
   // Layout: V, m, h, n, g_e, g_i, refractory steps left, pending receptor inputs e, i (n each).
   void save_state(std::vector<double>& out) const override {
-    point::save_arrays(out, n_, {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
+    point::save_arrays<point::Array>(out, n_,
+                                     {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   void load_state(std::span<const double> in) override {
-    point::load_arrays(in, n_, "TraubMilesHH",
-                       {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
+    point::load_arrays<point::Array>(in, n_, "TraubMilesHH",
+                                     {&v_, &m_, &h_, &nk_, &ge_, &gi_, &ref_, &buf_e_, &buf_i_});
   }
   long first_nonfinite(std::string& variable) const override {
-    return point::first_nonfinite(
+    return point::first_nonfinite<point::Array>(
         n_, {{"V", &v_}, {"m", &m_}, {"h", &h_}, {"n", &nk_}, {"g_e", &ge_}, {"g_i", &gi_}},
         variable);
   }
@@ -228,22 +243,43 @@ class TraubMilesHHPopulation final : public Population {
   using vd = simd::vd;
   using vi = simd::vi;
 
+  // Lane arithmetic of one precision: double (vd), or float (vf: the double state arrays are
+  // converted on load and store, so a float population's state is float-rounded every step).
+  struct LanesD {
+    using V = vd;
+    using S = double;
+    static V load(const double* p) { return simd::load(p); }
+    static void store(double* p, V v) { simd::store(p, v); }
+  };
+  struct LanesF {
+    using V = simd::vf;
+    using S = float;
+    static V load(const double* p) { return simd::to_float(simd::load(p)); }
+    static void store(double* p, V v) { simd::store(p, simd::to_double(v)); }
+  };
+
   // Gate rates (1/ms) at membrane potential v. Three of the six exponentials share
   // E = exp((u − 40)/5): exp((40 − u)/5) = 1/E and exp((15 − u)/5) = e^−5/E (saves two exp).
-  struct VRates {
-    vd am, bm, ah, bh, an, bn;
+  template <class L>
+  struct VRatesT {
+    typename L::V am, bm, ah, bh, an, bn;
   };
-  SBX_SIMD_INLINE VRates vrates(vd v) const {
-    const vd u = v - p_.V_T;
-    const vd zb = (u - 40.0) * 0.2, zn = (15.0 - u) * 0.2;
-    const vd E = simd::exp(zb);
-    return {1.28 * simd::inv_exprel((13.0 - u) * 0.25),
-            1.4 * simd::inv_exprel(zb, E),
-            0.128 * simd::exp((17.0 - u) * (1.0 / 18.0)),
-            4.0 * E / (E + 1.0),
-            0.16 * simd::inv_exprel(zn, 0.006737946999085467 / E),
-            0.5 * simd::exp((10.0 - u) * (1.0 / 40.0))};
+  using VRates = VRatesT<LanesD>;
+  template <class L>
+  SBX_SIMD_INLINE VRatesT<L> vrates_t(typename L::V v) const {
+    using S = typename L::S;
+    using V = typename L::V;
+    const V u = v - S(p_.V_T);
+    const V zb = (u - S(40.0)) * S(0.2), zn = (S(15.0) - u) * S(0.2);
+    const V E = simd::exp(zb);
+    return {S(1.28) * simd::inv_exprel((S(13.0) - u) * S(0.25)),
+            S(1.4) * simd::inv_exprel(zb, E),
+            S(0.128) * simd::exp((S(17.0) - u) * S(1.0 / 18.0)),
+            S(4.0) * E / (E + S(1.0)),
+            S(0.16) * simd::inv_exprel(zn, S(0.006737946999085467) / E),
+            S(0.5) * simd::exp((S(10.0) - u) * S(1.0 / 40.0))};
   }
+  SBX_SIMD_INLINE VRates vrates(vd v) const { return vrates_t<LanesD>(v); }
 
   // Threshold (Brian: v > V_spike and not refractory), refractory countdown, spike list.
   SBX_SIMD_INLINE void detect(std::size_t i, vd v_new, std::vector<std::uint32_t>& spiked) {
@@ -253,44 +289,49 @@ class TraubMilesHHPopulation final : public Population {
     simd::append_spikes(spike, static_cast<std::uint32_t>(i), n_, spiked);
   }
 
+  // Exponential Euler in the precision of L (LanesD: the double kernel; LanesF: float).
+  template <class L>
   void step_exponential_euler(std::size_t begin, std::size_t end,
                               std::vector<std::uint32_t>& spiked) {
-    const double dt = dt_, inv_C = 1.0 / p_.C_m;
-    const double gL = p_.g_L, gNa = p_.g_Na, gK = p_.g_K;
-    const double gLEL = p_.g_L * p_.E_L, Ee = p_.E_e, Ei = p_.E_i, ENa = p_.E_Na, EK = p_.E_K;
-    const double de = decay_e_, di = decay_i_;
+    using S = typename L::S;
+    using W = typename L::V;
+    const S dt = S(dt_), inv_C = S(1.0 / p_.C_m);
+    const S gL = S(p_.g_L), gNa = S(p_.g_Na), gK = S(p_.g_K);
+    const S gLEL = S(p_.g_L * p_.E_L), Ee = S(p_.E_e), Ei = S(p_.E_i), ENa = S(p_.E_Na),
+            EK = S(p_.E_K);
+    const S de = S(decay_e_), di = S(decay_i_);
     double *V = v_.data(), *M = m_.data(), *H = h_.data(), *N = nk_.data();
     double *GE = ge_.data(), *GI = gi_.data();
     double *BE = buf_e_.data(), *BI = buf_i_.data();
     const double* IB = bias_.data();
     const vd zero = simd::splat(0.0);
     for (std::size_t i = begin; i < end; i += simd::kLanes) {
-      const vd v = simd::load(V + i), m = simd::load(M + i), h = simd::load(H + i);
-      const vd nn = simd::load(N + i);
-      const vd ge = simd::load(GE + i) + simd::load(BE + i);
-      const vd gi = simd::load(GI + i) + simd::load(BI + i);
+      const W v = L::load(V + i), m = L::load(M + i), h = L::load(H + i);
+      const W nn = L::load(N + i);
+      const W ge = L::load(GE + i) + L::load(BE + i);
+      const W gi = L::load(GI + i) + L::load(BI + i);
       simd::store(BE + i, zero);
       simd::store(BI + i, zero);
-      const VRates r = vrates(v);
-      const vd sm = r.am + r.bm, sh = r.ah + r.bh, sn = r.an + r.bn;
-      const vd m_inf = r.am / sm, h_inf = r.ah / sh, n_inf = r.an / sn;
-      const vd m_new = m_inf + (m - m_inf) * simd::exp(-dt * sm);
-      const vd h_new = h_inf + (h - h_inf) * simd::exp(-dt * sh);
-      const vd n_new = n_inf + (nn - n_inf) * simd::exp(-dt * sn);
+      const VRatesT<L> r = vrates_t<L>(v);
+      const W sm = r.am + r.bm, sh = r.ah + r.bh, sn = r.an + r.bn;
+      const W m_inf = r.am / sm, h_inf = r.ah / sh, n_inf = r.an / sn;
+      const W m_new = m_inf + (m - m_inf) * simd::exp(-dt * sm);
+      const W h_new = h_inf + (h - h_inf) * simd::exp(-dt * sh);
+      const W n_new = n_inf + (nn - n_inf) * simd::exp(-dt * sn);
       // Membrane: linear in V with the old gates and conductances.
-      const vd gna = gNa * (m * m * m * h);
-      const vd n2 = nn * nn;
-      const vd gk = gK * (n2 * n2);
-      const vd G = gL + ge + gi + gna + gk;
-      const vd Einf = (gLEL + ge * Ee + gi * Ei + gna * ENa + gk * EK + simd::load(IB + i)) / G;
-      const vd v_new = Einf + (v - Einf) * simd::exp(-dt * inv_C * G);
-      detect(i, v_new, spiked);
-      simd::store(V + i, v_new);
-      simd::store(M + i, m_new);
-      simd::store(H + i, h_new);
-      simd::store(N + i, n_new);
-      simd::store(GE + i, ge * de);
-      simd::store(GI + i, gi * di);
+      const W gna = gNa * (m * m * m * h);
+      const W n2 = nn * nn;
+      const W gk = gK * (n2 * n2);
+      const W G = gL + ge + gi + gna + gk;
+      const W Einf = (gLEL + ge * Ee + gi * Ei + gna * ENa + gk * EK + L::load(IB + i)) / G;
+      const W v_new = Einf + (v - Einf) * simd::exp(-dt * inv_C * G);
+      L::store(V + i, v_new);
+      detect(i, simd::load(V + i), spiked);
+      L::store(M + i, m_new);
+      L::store(H + i, h_new);
+      L::store(N + i, n_new);
+      L::store(GE + i, ge * de);
+      L::store(GI + i, gi * di);
     }
   }
 
@@ -418,7 +459,7 @@ class TraubMilesHHPopulation final : public Population {
   int substeps_ = 1;
   double sub_h_ = 0.0, sub_decay_e_ = 0.0, sub_decay_i_ = 0.0, sub_half_decay_e_ = 0.0,
          sub_half_decay_i_ = 0.0;
-  std::vector<double> v_, m_, h_, nk_, ge_, gi_, ref_, buf_e_, buf_i_, bias_;
+  point::Array v_, m_, h_, nk_, ge_, gi_, ref_, buf_e_, buf_i_, bias_;
 };
 
 }  // namespace sbx

@@ -108,8 +108,14 @@ def main():
             states.append(verdict("median error over trials 9000-10000 <= 0.1",
                                   "PASS" if np.median(meds) <= 0.1 else "FAIL"))
         else:
+            # With k of the a.seeds values known: the median (mean of the two middle values for an
+            # even count) is <= 0.1 whatever the others are once more than half are <= 0.1, and
+            # > 0.1 once more than half are > 0.1.
+            low, high = int(np.sum(meds <= 0.1)), int(np.sum(meds > 0.1))
+            st = "PASS" if low >= half else ("FAIL" if high >= half else "UNDECIDED")
             states.append(verdict(f"median error over trials 9000-10000 <= 0.1 "
-                                  f"(only {meds.size}/{a.seeds} seeds ran 10000 trials)", "UNDECIDED"))
+                                  f"(only {meds.size}/{a.seeds} seeds ran 10000 trials: {low} <= 0.1, "
+                                  f"{high} > 0.1; decided once {half} agree)", st))
     if not a.skip_np:
         d, n = crit_median.get("deltax", np.nan), crit_median.get("node_perturbation", np.nan)
         st = "PASS" if np.isfinite(n) and n <= d else ("UNDECIDED" if not np.isfinite(n) else "FAIL")

@@ -3,6 +3,10 @@
 #   over 20 seeds, median criterion trial <= 1500; >= 18/20 seeds reach criterion by trial 5000;
 #   median response error over trials 9000-10000 <= 0.1; the node-perturbation variant reaches
 #   criterion at least as fast (median criterion trial <= that of DELTAX).
+# Note on the last check: Miconi's dnms/README.md calls node perturbation "considerably faster"
+# (compute: the eligibility is only touched on the ~0.6 perturbed units per step instead of an
+# n x n outer product every step) and says it "should produce similar performance"; §4.2's
+# "at least as fast" in criterion trials is stricter than that claim.
 # Criterion (Miconi's figure): the first trial t such that more than 95 of the 100 trials ending at
 # t have error < 1. Every figure is recomputed from the run files' /trials by dnms_acceptance.py.
 #

@@ -405,6 +405,10 @@ struct RunFile::Impl {
   std::vector<Edge> edges;
   bool trials_enabled = false, episodes_enabled = false;
   Growing trials, episodes;
+  bool steps_enabled = false;
+  Growing steps;
+  std::size_t step_values = 0;          // named f8 columns after the fixed ones
+  std::vector<unsigned char> step_buf;  // packed rows of one append_steps call
   struct SynapseProbe {
     Growing rows;
     std::vector<SynapseSampleRow> buf;
@@ -502,6 +506,7 @@ struct RunFile::Impl {
     }
     if (trials_enabled) trials.ds.close();
     if (episodes_enabled) episodes.ds.close();
+    if (steps_enabled) steps.ds.close();
     for (SynapseProbe& sp : synapse_probes) sp.rows.ds.close();
     if (adjacency_set) adjacency_after.close();
     file.close();
@@ -1003,6 +1008,69 @@ void RunFile::append_episode(const EpisodeRow& row) {
     im.episodes.append(&row, 1);
   } catch (const H5::Exception& e) {
     im.fail("appending an episode row", e);
+  }
+}
+
+// /steps rows are packed (no padding) in memory as in the file: 4 + 4 + 4 + 8 bytes, then 8 per
+// named value; the memory type uses native types at the same offsets.
+namespace {
+constexpr std::size_t kStepFixed = 4 + 4 + 4 + 8;
+H5::CompType step_type(const std::vector<std::string>& names, bool file) {
+  H5::CompType t(kStepFixed + 8 * names.size());
+  t.insertMember("episode", 0, file ? PredType::STD_U32LE : PredType::NATIVE_UINT32);
+  t.insertMember("step", 4, file ? PredType::STD_U32LE : PredType::NATIVE_UINT32);
+  t.insertMember("action", 8, file ? PredType::STD_I32LE : PredType::NATIVE_INT32);
+  t.insertMember("reward", 12, file ? PredType::IEEE_F64LE : PredType::NATIVE_DOUBLE);
+  for (std::size_t k = 0; k < names.size(); ++k)
+    t.insertMember(names[k], kStepFixed + 8 * k,
+                   file ? PredType::IEEE_F64LE : PredType::NATIVE_DOUBLE);
+  return t;
+}
+}  // namespace
+
+void RunFile::enable_steps(const std::vector<std::string>& value_names) {
+  Impl& im = *impl_;
+  im.require_declaring("enable_steps");
+  if (im.steps_enabled) throw InternalError("run file: enable_steps called twice");
+  std::vector<std::string> all = {"episode", "step", "action", "reward"};
+  for (const auto& n : value_names) {
+    if (n.empty() || std::find(all.begin(), all.end(), n) != all.end())
+      throw InternalError("run file: /steps column name '" + n + "' is empty or repeated");
+    all.push_back(n);
+  }
+  try {
+    // 1024-row chunks (~30 KiB for a few named values), in line with the 32 KiB chunks above.
+    im.steps.create(im.group("/"), "steps", step_type(value_names, true),
+                    step_type(value_names, false), 1, 1, 1024, 1, im.opt.deflate);
+  } catch (const H5::Exception& e) {
+    im.fail("creating /steps", e);
+  }
+  im.step_values = value_names.size();
+  im.steps_enabled = true;
+}
+
+void RunFile::append_steps(std::span<const StepRow> rows, std::span<const double> values) {
+  Impl& im = *impl_;
+  im.require_open("append_steps");
+  if (!im.steps_enabled) throw InternalError("run file: append_steps without enable_steps()");
+  if (values.size() != rows.size() * im.step_values)
+    throw InternalError("run file: append_steps needs " + std::to_string(im.step_values) +
+                        " values per row");
+  const std::size_t width = kStepFixed + 8 * im.step_values;
+  im.step_buf.resize(rows.size() * width);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    unsigned char* p = im.step_buf.data() + i * width;
+    std::memcpy(p, &rows[i].episode, 4);
+    std::memcpy(p + 4, &rows[i].step, 4);
+    std::memcpy(p + 8, &rows[i].action, 4);
+    std::memcpy(p + 12, &rows[i].reward, 8);
+    if (im.step_values)
+      std::memcpy(p + kStepFixed, values.data() + i * im.step_values, 8 * im.step_values);
+  }
+  try {
+    im.steps.append(im.step_buf.data(), rows.size());
+  } catch (const H5::Exception& e) {
+    im.fail("appending /steps rows", e);
   }
 }
 

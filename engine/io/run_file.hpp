@@ -32,6 +32,10 @@
 //                    §8.2: block-1 striosome latch, TAN rate and draw, matrisome decision drive;
 //                    NaN when the experiment has no striata)
 //   /episodes        compound {episode u4, return f8, length u4, terminated u1, truncated u1}
+//   /steps           compound {episode u4, step u4, action i4, reward f8, <name> f8 ...}: optional
+//                    per-step rows of step-based environments; the trailing f8 columns are named
+//                    at enable_steps() (modulators such as acetylcholine / noradrenaline /
+//                    dopamine, environment figures such as regret); written per episode
 //   /adjacency       node_names str[N], before f64[N x N], after f64[N x N] (NaN until finish())
 //
 // Life cycle: construct (creates the file) -> declare everything (write_meta, add_*, enable_*,
@@ -111,6 +115,14 @@ struct EpisodeRow {
   std::uint8_t truncated = 0;
 };
 
+// The fixed columns of one /steps row (the named values follow, see append_steps).
+struct StepRow {
+  std::uint32_t episode = 0;
+  std::uint32_t step = 0;  // within the episode, from 0
+  std::int32_t action = -1;
+  double reward = 0.0;
+};
+
 // One row of /synapses/<name>: one synapse of a plastic edge sampled during the run.
 struct SynapseSampleRow {
   double time = 0.0;  // ms
@@ -170,6 +182,11 @@ class RunFile final : public Recorder {
   void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) override;
   void append_trial(const TrialRow& row);
   void append_episode(const EpisodeRow& row);
+  // /steps with the fixed columns of StepRow followed by one f8 column per name (unique, not a
+  // fixed column's name). Declared before start().
+  void enable_steps(const std::vector<std::string>& value_names);
+  // Appends rows.size() rows; values holds rows.size() x value_names.size() doubles, row-major.
+  void append_steps(std::span<const StepRow> rows, std::span<const double> values);
   // /synapses/<name>: compound rows {time, w, c, d} (SynapseSampleRow) with attributes edge,
   // synapse (index within the edge), source_node_id, target_node_id, learning_rule, modulator.
   // Declared before start(); rows are buffered and written at flush(). Returns the probe id.

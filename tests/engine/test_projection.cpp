@@ -20,8 +20,11 @@ TEST_CASE("CSR rows, delay segments and the reverse index") {
   CHECK(p.min_delay() == 1);
   // Reverse index: synapses ending on post 1 are #1 (from 0) and #4 (from 2).
   CHECK(p.col_ptr == std::vector<std::uint32_t>{0, 1, 3, 5});
-  CHECK(p.syn_of_col[1] == 1);
-  CHECK(p.syn_of_col[2] == 4);
+  const std::vector<std::uint32_t> rev = reverse_synapse_index(p);
+  CHECK(rev == std::vector<std::uint32_t>{2, 1, 4, 0, 3});
+  CHECK(p.segment_of(0) == 0);
+  CHECK(p.segment_of(2) == 1);
+  CHECK(p.segment_of(4) == 3);
   CHECK(p.pre_of_syn[4] == 2);
   CHECK(p.weight[4] == doctest::Approx(2.0));
 }

@@ -1,0 +1,138 @@
+// The spiking TD actor-critic (envs/td_actor_critic.hpp, apps/episodes_actor_critic.hpp,
+// circuits_toml/cartpole_spiking.toml): the per-step three-factor rule and the policy
+// probabilities by hand, the TD bookkeeping of the runner, learning on CartPole, bad input.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "apps/experiments.hpp"
+#include "apps/run_episodes.hpp"
+#include "circuits/loader.hpp"
+#include "engine/errors.hpp"
+#include "envs/td_actor_critic.hpp"
+
+using namespace sbx;
+
+namespace {
+
+std::string spiking_toml() {
+  std::ifstream f(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<Diagnostic> check_diagnostics(const std::string& text,
+                                          const std::vector<std::string>& overrides = {}) {
+  try {
+    const auto d = circuits::load_circuit_string(text, "agent.toml", overrides);
+    app::check_experiment(d);
+  } catch (const UserError& e) {
+    return e.diagnostics;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("td_three_factor: eligibility traces and the weight update against hand values") {
+  std::vector<SynapseSpec> syn;
+  for (std::uint32_t i = 0; i < 2; ++i)
+    for (std::uint32_t j = 0; j < 2; ++j) syn.push_back({i, j, 0.0, 1});
+  SpikeProjection p = build_spike_projection("a->b", 0, 1, 2, 2, 0, syn);
+  StepThreeFactorParams prm;
+  prm.eta = 0.1;
+  prm.w_min = -1.0;
+  prm.w_max = 0.6;
+  StepThreeFactorRule rule(prm, p.n_synapses());
+  const std::vector<std::uint32_t> n1 = {2, 1}, n2 = {0, 3};
+  const std::vector<double> f1 = {1.0, -0.25}, f2 = {1.0, 1.0};
+  rule.accumulate(p, 0.5, n1, f1);  // e = n·f: (0,0) 2, (0,1) -0.5, (1,0) 1, (1,1) -0.25
+  rule.accumulate(p, 0.5, n2, f2);  // e = 0.5 e + n·f
+  rule.apply(p, 2.0);               // w = 0.1·2·e, clipped to [-1, 0.6]
+  auto w_of = [&](std::uint32_t i, std::uint32_t j) {
+    for (std::size_t k = 0; k < p.n_synapses(); ++k)
+      if (p.pre_of_syn[k] == i && p.post[k] == j)
+        return std::pair{rule.eligibility(k), p.weight[k]};
+    return std::pair{0.0, 0.0f};
+  };
+  CHECK(w_of(0, 0).first == doctest::Approx(1.0));
+  CHECK(w_of(0, 1).first == doctest::Approx(-0.25));
+  CHECK(w_of(1, 0).first == doctest::Approx(3.5));
+  CHECK(w_of(1, 1).first == doctest::Approx(2.875));
+  CHECK(w_of(0, 0).second == doctest::Approx(0.2));
+  CHECK(w_of(0, 1).second == doctest::Approx(-0.05));
+  CHECK(w_of(1, 0).second == doctest::Approx(0.6));  // 0.7 clipped at w_max
+  CHECK(w_of(1, 1).second == doctest::Approx(0.575));
+  rule.clear();
+  CHECK(rule.eligibility(0) == 0.0);
+}
+
+TEST_CASE("td_three_factor: the policy probabilities the actor's post factor uses") {
+  DecoderParams d;
+  std::vector<double> pi(2);
+  d.policy = DecoderPolicy::softmax;
+  d.temperature = 2.0;
+  action_probabilities(d, std::vector<double>{3.0, 1.0}, pi);
+  CHECK(pi[0] == doctest::Approx(1.0 / (1.0 + std::exp(-1.0))));
+  CHECK(pi[1] == doctest::Approx(1.0 / (1.0 + std::exp(1.0))));
+  d.policy = DecoderPolicy::epsilon_greedy;
+  d.epsilon = 0.1;
+  action_probabilities(d, std::vector<double>{0.0, 5.0}, pi);
+  CHECK(pi[0] == doctest::Approx(0.05));
+  CHECK(pi[1] == doctest::Approx(0.95));
+  d.policy = DecoderPolicy::argmax;
+  action_probabilities(d, std::vector<double>{4.0, 4.0}, pi);  // ties -> the lowest action
+  CHECK(pi[0] == 1.0);
+  CHECK(pi[1] == 0.0);
+}
+
+TEST_CASE("cartpole_spiking.toml: one TD error per non-truncated transition, and it learns") {
+  const auto desc =
+      circuits::load_circuit_string(spiking_toml(), "cartpole_spiking.toml", {"meta.seed=1"});
+  const auto setup = app::episodes_setup(desc);
+  REQUIRE(setup.actor_critic.edges.size() == 2);
+  app::EpisodeRunner runner(desc, setup);
+  REQUIRE(runner.actor_critic() != nullptr);
+  std::vector<double> ret;
+  std::uint64_t expected_deltas = 0;
+  for (std::uint64_t e = 0; e < 300; ++e) {
+    const app::EpisodeResult r = runner.run_episode(e);
+    ret.push_back(r.ret);
+    // Every transition gets its delta, except the last one of a truncated episode (V(s_T) is
+    // never observed).
+    expected_deltas += r.length - (r.truncated ? 1 : 0);
+  }
+  CHECK(runner.actor_critic()->n_delta() == expected_deltas);
+  const double first = std::accumulate(ret.begin(), ret.begin() + 50, 0.0) / 50.0;
+  const double last = std::accumulate(ret.end() - 50, ret.end(), 0.0) / 50.0;
+  MESSAGE("mean return, episodes 0-49: " << first << ", 250-299: " << last);
+  // Untrained (random policy) CartPole lasts ~20 steps; seed 1 reaches ~300 by episode 300.
+  CHECK(first < 100.0);
+  CHECK(last > 150.0);
+  CHECK(last > 3.0 * first);
+  // The value of a state the agent survives from is between the failure reward and 0.
+  CHECK(runner.actor_critic()->value() > -1.5);
+  CHECK(runner.actor_critic()->value() < 0.5);
+}
+
+TEST_CASE("cartpole_spiking.toml: a misplaced td_three_factor rule is a positioned error") {
+  CHECK(check_diagnostics(spiking_toml()).empty());
+  // The policy post factor needs the decoder's motor pools as the target.
+  std::string text = spiking_toml();
+  const std::string value = "post_factor = \"value\"";
+  REQUIRE(text.find(value) != std::string::npos);
+  text.replace(text.find(value), value.size(), "post_factor = \"policy\"");
+  const auto d = check_diagnostics(text);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key_path.find(".learning.post_factor") != std::string::npos);
+  CHECK(d[0].line > 0);
+  CHECK(d[0].message.find("action decoder's source 'motor'") != std::string::npos);
+  // The critic reference must name a value_decoder block.
+  const auto c = check_diagnostics(spiking_toml(), {"rules.critic.critic=\"choice\""});
+  REQUIRE(!c.empty());
+  CHECK(c[0].key_path.find("critic") != std::string::npos);
+}
