@@ -199,31 +199,40 @@ class CalendarEventQueue final : public EventQueue {
 
   // An event earlier than the front bucket arrived. Common: top() moves the front to the next
   // pending event, which may lie far ahead (a reward 1-3 s away), and a spike "now" follows. Slots
-  // are indexed by absolute bucket number, so when every bucketed event still fits in the window
-  // starting at k (max_bucket_ is an upper bound of their buckets), lowering base_ is all it takes:
-  // overflow events lie beyond the old window, hence beyond the new one. Otherwise rebuild.
+  // are indexed by absolute bucket number, so lowering base_ to k only requires that no bucketed
+  // event lies at or beyond k + W: those few (max_bucket_ bounds them) go to the overflow heap,
+  // found through the occupancy bitmap. Overflow events already lie beyond the old window, hence
+  // beyond the new one. Cost: O(occupied slots moved + (max_bucket_ - k - W) / 64), never a
+  // sweep over all W slots.
   void move_window_back(Tick k) {
-    if (count_ == 0 || max_bucket_ - k <= mask_) {
-      base_ = k;
-      front_sorted_ = false;  // the new front slot is empty: nothing to keep sorted
-      return;
+    const Tick w = mask_ + 1;
+    if (count_ > 0 && max_bucket_ - k > mask_) {
+      evict_from(std::max(k + w, base_));
+      max_bucket_ = count_ > 0 ? k + mask_ : kNoBucket;
     }
-    rewind_to(k);
+    base_ = k;
+    front_sorted_ = false;  // the new front slot is empty: nothing to keep sorted
   }
 
-  // Rebuild: everything goes through the overflow heap once. Rare (an event more than a window
-  // earlier than the latest bucketed one), so simplicity wins over speed.
-  void rewind_to(Tick k) {
-    for (auto& b : slots_) {
-      for (const Event& e : b) overflow_.push(e);
-      b.clear();
+  // Moves every bucketed event whose bucket is >= first (and <= max_bucket_) to the overflow heap.
+  void evict_from(Tick first) {
+    const std::size_t w = slots_.size();
+    for (Tick b = first; b <= max_bucket_;) {
+      const auto i = static_cast<std::size_t>(b & mask_);
+      const std::uint64_t m = occupied_[i >> 6] >> (i & 63);
+      if (m == 0) {  // skip to the next word or the wrap
+        b += static_cast<Tick>(std::min<std::size_t>(64 - (i & 63), w - i));
+        continue;
+      }
+      b += std::countr_zero(m);
+      if (b > max_bucket_) break;
+      std::vector<Event>& s = slot(b);
+      for (const Event& e : s) overflow_.push(e);
+      count_ -= s.size();
+      s.clear();
+      unmark(b);
+      ++b;
     }
-    std::fill(occupied_.begin(), occupied_.end(), std::uint64_t{0});
-    count_ = 0;
-    max_bucket_ = kNoBucket;
-    base_ = k;
-    front_sorted_ = false;
-    refill();
   }
 
   struct Later {
