@@ -175,68 +175,11 @@ inline double exp_simd(double x) {
   return vexp(splat(x))[0];
 }
 
-// Cox–Matthews ETDRK4 coefficients for a diagonal linear part z = L·dt ≤ 0.
-// E2 = e^{z/2}, E = e^z; q = φ₁(z/2)/2 (stage weight Q = dt·q); f1..f3 the final-stage weights
-// (φ₁ − 3φ₂ + 4φ₃, φ₂ − 2φ₃, 4φ₃ − φ₂; all 1/6 at z = 0, where the scheme is classic RK4).
-// φ-functions from a Taylor φ₃ and φ_k = 1/k! + z·φ_{k+1} for |z| < 0.5 (no cancellation); by
-// the upward recursion from e^z otherwise (error amplification ≤ 8 ε there).
-struct EtdCoeffs {
-  vd E2, E, q, f1, f2, f3;
-};
-SBX_NBX_INLINE EtdCoeffs etd_coeffs(vd z) {
-  const vd E2 = vexp(0.5 * z);
-  const vd E = E2 * E2;
-  const vi small = z > -0.5;
-  const vd zs = small ? splat(-1.0) : z;  // keeps the unused branch finite
-  const vd rz = 1.0 / zs;
-  vd t3 = splat(1.0 / 6402373705728000.0);  // φ₃ = Σ_{j ≤ 15} z^j/(j+3)!
-  t3 = t3 * z + 1.0 / 355687428096000.0;
-  t3 = t3 * z + 1.0 / 20922789888000.0;
-  t3 = t3 * z + 1.0 / 1307674368000.0;
-  t3 = t3 * z + 1.0 / 87178291200.0;
-  t3 = t3 * z + 1.0 / 6227020800.0;
-  t3 = t3 * z + 1.0 / 479001600.0;
-  t3 = t3 * z + 1.0 / 39916800.0;
-  t3 = t3 * z + 1.0 / 3628800.0;
-  t3 = t3 * z + 1.0 / 362880.0;
-  t3 = t3 * z + 1.0 / 40320.0;
-  t3 = t3 * z + 1.0 / 5040.0;
-  t3 = t3 * z + 1.0 / 720.0;
-  t3 = t3 * z + 1.0 / 120.0;
-  t3 = t3 * z + 1.0 / 24.0;
-  t3 = t3 * z + 1.0 / 6.0;
-  const vd t2 = 0.5 + z * t3;
-  const vd t1 = 1.0 + z * t2;
-  const vd d1 = (E - 1.0) * rz;
-  const vd d2 = (d1 - 1.0) * rz;
-  const vd d3 = (d2 - 0.5) * rz;
-  const vd p1 = small ? t1 : d1;
-  const vd p2 = small ? t2 : d2;
-  const vd p3 = small ? t3 : d3;
-  const vd w = 0.5 * z;             // φ₁(z/2): Taylor for |z/2| < 0.25, else (E2 − 1)/(z/2)
-  vd h1 = splat(1.0 / 39916800.0);  // 1/11!
-  h1 = h1 * w + 1.0 / 3628800.0;
-  h1 = h1 * w + 1.0 / 362880.0;
-  h1 = h1 * w + 1.0 / 40320.0;
-  h1 = h1 * w + 1.0 / 5040.0;
-  h1 = h1 * w + 1.0 / 720.0;
-  h1 = h1 * w + 1.0 / 120.0;
-  h1 = h1 * w + 1.0 / 24.0;
-  h1 = h1 * w + 1.0 / 6.0;
-  h1 = h1 * w + 0.5;
-  h1 = h1 * w + 1.0;
-  const vd half1 = small ? h1 : (E2 - 1.0) * (2.0 * rz);
-  // At z = 0 return classic RK4's weights exactly (1 − 3/2 + 4/6 ≠ 1/6 in floating point), so a
-  // cell's trajectory does not depend on whether another lane of its vector is stiff.
-  const vi zero = z == 0.0;
-  const vd sixth = splat(1.0 / 6.0);
-  return {E2,
-          E,
-          0.5 * half1,
-          zero ? sixth : p1 - 3.0 * p2 + 4.0 * p3,
-          zero ? sixth : p2 - 2.0 * p3,
-          zero ? sixth : 4.0 * p3 - p2};
-}
+// Cox–Matthews ETDRK4 coefficients for a diagonal linear part z = L·dt ≤ 0 (E2 = e^{z/2},
+// E = e^z, q = φ₁(z/2)/2, f1..f3 the final-stage weights; exactly classic RK4 at z = 0): the
+// shared models/simd_math.hpp implementation, also used by the Traub–Miles cell.
+using EtdCoeffs = simd::EtdCoeffs;
+using simd::etd_coeffs;
 
 }  // namespace nbx_detail
 
@@ -729,8 +672,7 @@ class NeurobloxHHPopulation : public Population {
     using nbx_detail::vmin;
     const double hdt = 0.5 * dt;
     const vd cap = splat(stiffness_cap / dt);
-    const vd one = splat(1.0), sixth = splat(1.0 / 6.0);
-    const nbx_detail::EtdCoeffs rk4{one, one, splat(0.5), sixth, sixth, sixth};
+    const nbx_detail::EtdCoeffs rk4 = simd::etd_rk4_classic();
     // Only the stiffness beyond 1/dt is integrated exponentially (0 ⇒ classic RK4).
     const vd LV = vmin(splat(0.0), cap - d1.lv);
     const vd Lm = vmin(splat(0.0), cap - d1.lm);
