@@ -25,6 +25,20 @@ std::uint32_t one(const BlockDesc&) {
   return 1;
 }
 
+// The `integrator` key of the blocks made of Neuroblox HH cells (cortical, striatum).
+ParamSpec hh_integrator_param() {
+  return text("integrator", "etdrk4", {"etdrk4", "eab2", "eab3", "eab4", "etdrk4_f32"},
+              "HH integrator of the block's cells (models/hh_neuroblox.hpp). etdrk4: exponential "
+              "RK4, 4 rate evaluations per step, spike times within 0.02 ms of dt/10 over 1 s at "
+              "dt 0.05 ms. "
+              "eab2/eab3/eab4: exponential Adams-Bashforth of order 2/3/4, one rate evaluation "
+              "per step (kernel ~1.7x faster) but at dt 0.05 ms spike times drift by ~4 ms per "
+              "second (eab4 is unstable there); use them only with dt <= 0.0125 ms. etdrk4_f32: "
+              "etdrk4 with the rate evaluation in single precision (twice the SIMD lanes, kernel "
+              "~1.6x faster; state, counters and synapses stay double; spike times as etdrk4 to "
+              "1e-3 ms)");
+}
+
 }  // namespace
 
 void add_neuroblox_blocks(Registry& r) {
@@ -51,16 +65,7 @@ void add_neuroblox_blocks(Registry& r) {
        num("tau_inhib", "ms", 70.0, positive(), "decay of the inhibitory synapses"),
        num("I_bg", "uA/cm^2", 0.0, any_value(),
            "background current scale: excitatory cell k gets I_bg * U(0,1)"),
-       text("integrator", "etdrk4", {"etdrk4", "eab2", "eab3", "eab4", "etdrk4_f32"},
-            "HH integrator of the block's cells (models/hh_neuroblox.hpp). etdrk4: exponential "
-            "RK4, 4 rate evaluations per step, spike times within 0.02 ms of dt/10 over 1 s at dt "
-            "0.05 ms. "
-            "eab2/eab3/eab4: exponential Adams-Bashforth of order 2/3/4, one rate evaluation per "
-            "step (kernel ~1.7x faster) but at dt 0.05 ms spike times drift by ~4 ms per second "
-            "(eab4 is unstable there); use them only with dt <= 0.0125 ms. etdrk4_f32: etdrk4 "
-            "with the rate evaluation in single precision (twice the SIMD lanes, kernel ~1.6x "
-            "faster; state, counters and synapses stay double; spike times as etdrk4 to 1e-3 "
-            "ms)")},
+       hh_integrator_param()},
       only_in_category_learning,
       [](const BlockDesc& b) {
         return static_cast<std::uint32_t>(
@@ -122,17 +127,7 @@ void add_neuroblox_blocks(Registry& r) {
       {integer("n_inhib", 25, at_least(1), "MSN-like cells"),
        num("G_syn_inhib", "", 1.2, non_negative(), "transmitter drive of the MSN synapse"),
        num("E_syn_inhib", "mV", -70.0, any_value(), "reversal of the MSN synapse"),
-       num("tau_inhib", "ms", 70.0, positive(), "decay of the MSN synapse"),
-       text("integrator", "etdrk4", {"etdrk4", "eab2", "eab3", "eab4", "etdrk4_f32"},
-            "HH integrator of the block's cells (models/hh_neuroblox.hpp). etdrk4: exponential "
-            "RK4, 4 rate evaluations per step, spike times within 0.02 ms of dt/10 over 1 s at dt "
-            "0.05 ms. "
-            "eab2/eab3/eab4: exponential Adams-Bashforth of order 2/3/4, one rate evaluation per "
-            "step (kernel ~1.7x faster) but at dt 0.05 ms spike times drift by ~4 ms per second "
-            "(eab4 is unstable there); use them only with dt <= 0.0125 ms. etdrk4_f32: etdrk4 "
-            "with the rate evaluation in single precision (twice the SIMD lanes, kernel ~1.6x "
-            "faster; state, counters and synapses stay double; spike times as etdrk4 to 1e-3 "
-            "ms)")},
+       num("tau_inhib", "ms", 70.0, positive(), "decay of the MSN synapse"), hh_integrator_param()},
       only_in_category_learning,
       [](const BlockDesc& b) { return static_cast<std::uint32_t>(b.params.integer("n_inhib")); }});
   r.add(BlockTypeSpec{"tan",
