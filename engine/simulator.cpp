@@ -94,6 +94,7 @@ std::uint32_t Simulator::add_population(std::string name, std::unique_ptr<Popula
   prediction_key_.push_back(next_prediction_key_);
   if (pop->dynamics() == Dynamics::event_driven) next_prediction_key_ += pop->size();
   pops_.push_back({std::move(name), std::move(pop), {}, {}});
+  coupling_plan_.invalidate();  // a new clocked population's inputs must be zeroed too
   return id;
 }
 
@@ -390,33 +391,14 @@ void Simulator::process_events_upto(Tick t) {
 }
 
 void Simulator::do_step() {
-  // Continuous couplings, held constant over the step (operator splitting).
-  for (std::uint32_t id : clocked_) {
-    Population& p = *pops_[id].pop;
-    const std::uint32_t n = p.size();
-    if (double* g = p.conductance_input()) std::fill(g, g + n, 0.0);
-    if (double* ge = p.conductance_reversal_input()) std::fill(ge, ge + n, 0.0);
-    if (double* i = p.current_input()) std::fill(i, i + n, 0.0);
+  // Continuous couplings, held constant over the step (operator splitting), summed by the
+  // compiled plan (engine/coupling_plan.hpp), rebuilt when couplings or populations changed.
+  if (coupling_plan_.stale(conts_)) {
+    std::vector<Population*> pops(pops_.size());
+    for (std::size_t i = 0; i < pops_.size(); ++i) pops[i] = pops_[i].pop.get();
+    coupling_plan_.build(conts_, pops, clocked_);
   }
-  for (const ContinuousProjection& c : conts_) {
-    Population& pre = *pops_[c.pre_population].pop;
-    Population& post = *pops_[c.post_population].pop;
-    const double* out = pre.continuous_output();
-    const std::size_t n = c.pre.size();
-    if (c.kind == CouplingKind::conductance) {
-      const double* rev = pre.output_reversal();
-      double* g = post.conductance_input();
-      double* ge = post.conductance_reversal_input();
-      for (std::size_t k = 0; k < n; ++k) {
-        const double x = c.weight[k] * out[c.pre[k]];
-        g[c.post[k]] += x;
-        ge[c.post[k]] += x * rev[c.pre[k]];
-      }
-    } else {
-      double* cur = post.current_input();
-      for (std::size_t k = 0; k < n; ++k) cur[c.post[k]] += c.weight[k] * out[c.pre[k]];
-    }
-  }
+  coupling_plan_.apply();
   StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};
   const Tick t_end = now_ + dt_;
   // Threads only when some population is worth splitting (see Population::range_granularity):

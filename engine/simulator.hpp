@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/coupling_plan.hpp"
 #include "engine/event_queue.hpp"
 #include "engine/population.hpp"
 #include "engine/projection.hpp"
@@ -180,6 +181,7 @@ class Simulator final : public SpikeScheduler {
   std::vector<SpikeProjection> projs_;
   std::vector<ProjRuntime> proj_rt_;
   std::vector<ContinuousProjection> conts_;
+  CouplingPlan coupling_plan_;  // conts_ compiled for do_step
   std::vector<std::unique_ptr<SpikeLearningRule>> rules_;
   std::vector<ControlFn> controls_;
   std::vector<Probe> probes_;

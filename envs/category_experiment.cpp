@@ -5,10 +5,12 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "engine/errors.hpp"
 #include "models/hh_neuroblox.hpp"
+#include "models/hh_neuroblox_pool.hpp"
 
 namespace sbx {
 
@@ -246,29 +248,53 @@ void CategoryExperiment::build() {
           "unknown HH integrator '" + name + "' (allowed: etdrk4, eab2, eab3, eab4, etdrk4_f32)"});
     return integ;
   };
-  auto add_cortical = [&](const CorticalBlockSpec& c, CorticalLayout& L) {
-    Rng bg = Rng::stream(seed, c.name + "/I_bg");
-    auto pop = std::make_unique<NeurobloxHHPopulation>(cortical_params(c, bg),
-                                                       integrator_of(c.name, c.integrator));
-    NeurobloxHHPopulation* raw = pop.get();
-    L.n_wta = c.n_wta;
-    L.n_exci = c.n_exci;
-    L.population = sim.add_population(c.name, std::move(pop));
-    return raw;
+  // HH blocks: VAC, AC, then the striata. Blocks with the same integrator share one pool, i.e.
+  // one SIMD kernel call (models/hh_neuroblox_pool.hpp); each stays a population of its own.
+  struct HHBlockSpec {
+    std::string name;
+    std::vector<NeurobloxHHParams> params;
+    NeurobloxIntegrator integrator;
   };
-  vac_ = add_cortical(spec_.vac, layout_.vac);
-  ac_ = add_cortical(spec_.ac, layout_.ac);
+  std::vector<HHBlockSpec> hh;
+  for (const CorticalBlockSpec* c : {&spec_.vac, &spec_.ac}) {
+    Rng bg = Rng::stream(seed, c->name + "/I_bg");
+    hh.push_back({c->name, cortical_params(*c, bg), integrator_of(c->name, c->integrator)});
+  }
   for (std::size_t s = 0; s < (spec_.closed_loop ? 2u : 0u); ++s) {
     const StriatumBlockSpec& st = spec_.striata[s];
     NeurobloxHHParams msn = NeurobloxHHParams::inhibitory();
     msn.E_syn = st.E_syn_inhib;
     msn.G_syn = st.G_syn_inhib;
     msn.tau = st.tau_inhib;
-    auto pop = std::make_unique<NeurobloxHHPopulation>(
-        std::vector<NeurobloxHHParams>(st.n_inhib, msn), integrator_of(st.name, st.integrator));
-    str_[s] = pop.get();
-    layout_.striatum_population[s] = sim.add_population(st.name, std::move(pop));
+    hh.push_back({st.name, std::vector<NeurobloxHHParams>(st.n_inhib, msn),
+                  integrator_of(st.name, st.integrator)});
   }
+  std::vector<std::unique_ptr<NeurobloxHHBlock>> hh_pops(hh.size());
+  for (std::size_t first = 0; first < hh.size(); ++first) {
+    if (hh_pops[first]) continue;  // already in the pool of an earlier block
+    std::vector<std::size_t> members;
+    std::vector<std::vector<NeurobloxHHParams>> params;
+    for (std::size_t k = first; k < hh.size(); ++k)
+      if (!hh_pops[k] && hh[k].integrator == hh[first].integrator) {
+        members.push_back(k);
+        params.push_back(hh[k].params);
+      }
+    auto blocks = NeurobloxHHPool::make(params, hh[first].integrator);
+    for (std::size_t j = 0; j < members.size(); ++j) hh_pops[members[j]] = std::move(blocks[j]);
+  }
+  auto add_hh = [&](std::size_t k) {
+    Population* raw = hh_pops[k].get();
+    const std::uint32_t id = sim.add_population(hh[k].name, std::move(hh_pops[k]));
+    return std::pair{raw, id};
+  };
+  std::tie(vac_, layout_.vac.population) = add_hh(0);
+  layout_.vac.n_wta = spec_.vac.n_wta;
+  layout_.vac.n_exci = spec_.vac.n_exci;
+  std::tie(ac_, layout_.ac.population) = add_hh(1);
+  layout_.ac.n_wta = spec_.ac.n_wta;
+  layout_.ac.n_exci = spec_.ac.n_exci;
+  for (std::size_t s = 0; s < (spec_.closed_loop ? 2u : 0u); ++s)
+    std::tie(str_[s], layout_.striatum_population[s]) = add_hh(2 + s);
 
   // ---- cortical internal wiring ----
   {
@@ -450,7 +476,7 @@ void CategoryExperiment::on_event(Tick t, ExperimentEvent e, std::uint32_t /*arg
       set_msn_background();
       break;
     case ExperimentEvent::reset_windows:
-      for (NeurobloxHHPopulation* p : {vac_, ac_}) {
+      for (Population* p : {vac_, ac_}) {
         double* cwin = p->state("C_win");
         std::fill(cwin, cwin + p->size(), 0.0);
       }

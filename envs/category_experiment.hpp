@@ -249,9 +249,10 @@ class CategoryExperiment {
   ClassificationEnvironment env_;
   std::unique_ptr<Simulator> sim_;
   CategoryCircuitLayout layout_;
-  NeurobloxHHPopulation* vac_ = nullptr;
-  NeurobloxHHPopulation* ac_ = nullptr;
-  std::array<NeurobloxHHPopulation*, 2> str_{};
+  // The HH blocks (NeurobloxHHBlock views of one or more pools, hh_neuroblox_pool.hpp).
+  Population* vac_ = nullptr;
+  Population* ac_ = nullptr;
+  std::array<Population*, 2> str_{};
   std::uint32_t control_ = 0;
 
   std::array<StriatumUnits, 2> units_{};

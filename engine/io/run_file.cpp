@@ -356,9 +356,10 @@ H5::CompType episode_file_type() {
                       {"truncated", &PredType::STD_U8LE}});
 }
 
-// 32 KiB chunks: every flush recompresses the partly filled last chunk, so per-trial flushing
-// favours smaller chunks than the 128 KiB of ecosystem.md §2.3 (measured: ~1 ms per trial + flush).
-constexpr std::size_t kSpikeChunk = 4096;
+// 8 KiB chunks: every flush recompresses the partly filled last chunk, so per-trial flushing
+// favours smaller chunks than the 128 KiB of ecosystem.md §2.3. (Measured with callgrind on the
+// category run, two flushes per 1-s trial: 4096-entry chunks spent 6 % of the run in deflate.)
+constexpr std::size_t kSpikeChunk = 1024;
 constexpr std::size_t kSpikeBufferMax = 65536;  // write (without file flush) beyond this
 constexpr std::uint8_t kSortingNone = 0;
 constexpr std::uint8_t kSortingByTime = 2;
@@ -829,7 +830,8 @@ void RunFile::enable_trials() {
   im.require_declaring("enable_trials");
   if (im.trials_enabled) return;
   try {
-    im.trials.create(im.group("/"), "trials", trial_file_type(), trial_mem_type(), 1, 1, 256, 1,
+    // 64 rows (~8 KiB) per chunk: the partly filled chunk is recompressed at every flush.
+    im.trials.create(im.group("/"), "trials", trial_file_type(), trial_mem_type(), 1, 1, 64, 1,
                      im.opt.deflate);
   } catch (const H5::Exception& e) {
     im.fail("creating /trials", e);

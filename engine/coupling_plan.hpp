@@ -1,0 +1,78 @@
+// Continuous couplings compiled for the step loop.
+//
+// Before every step of the clocked populations the simulator zeroes their continuous inputs and
+// sums every continuous coupling into them (simulator.hpp, phase 2). Done coupling by coupling
+// as `g[post] += w·out[pre]`, consecutive synapses onto the same cell make a chain of
+// read-modify-writes through memory (each add waits for the previous store), and every coupling
+// pays virtual calls for its arrays. The plan instead groups the synapses by target cell: each
+// row adds its inputs in registers and stores the total once. It keeps, for each target cell,
+// the order of the additions of the plain loop (coupling by coupling, synapse by synapse), so the
+// sums are the same up to the last bit where the compiler fuses a multiply-add differently
+// (the category-learning run file came out bitwise identical). Weights and presynaptic outputs are
+// read through pointers at every step, so learning that changes weight values needs no rebuild; the
+// plan is rebuilt when a coupling or population is added or a coupling's arrays are resized or
+// reallocated (stale()). The zeroing of inputs is merged over adjacent arrays (e.g. the blocks of
+// one HH pool).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/population.hpp"
+#include "engine/projection.hpp"
+
+namespace sbx {
+
+class CouplingPlan {
+ public:
+  // `pops`: every population by id; `clocked`: the ids of the clocked ones.
+  void build(std::span<const ContinuousProjection> conts, std::span<Population* const> pops,
+             std::span<const std::uint32_t> clocked);
+  // True if build() has not run for these couplings (count, array sizes or addresses changed).
+  bool stale(std::span<const ContinuousProjection> conts) const;
+  void invalidate() { built_ = false; }
+  // Zero the continuous inputs of the clocked populations, then sum every coupling into them.
+  void apply() const;
+
+ private:
+  struct Span {
+    double* begin;
+    std::size_t n;
+  };
+  struct ConductanceRow {  // one target cell: g = Σ w·out, gE = Σ w·out·E_rev
+    double* g;
+    double* ge;
+    std::uint32_t begin, end;  // entries
+  };
+  struct ConductanceEntry {
+    const double* out;
+    const double* rev;
+    const double* w;
+  };
+  struct CurrentRow {  // one target cell: I = Σ w·out
+    double* cur;
+    std::uint32_t begin, end;
+  };
+  struct CurrentEntry {
+    const double* out;
+    const double* w;
+  };
+  struct Signature {  // what build() saw of each coupling
+    const void* pre;
+    const void* post;
+    const void* weight;
+    std::size_t n;
+  };
+
+  bool built_ = false;
+  std::vector<Signature> signature_;
+  std::vector<Span> zero_;
+  std::vector<ConductanceRow> g_rows_;
+  std::vector<ConductanceEntry> g_entries_;
+  std::vector<CurrentRow> i_rows_;
+  std::vector<CurrentEntry> i_entries_;
+};
+
+}  // namespace sbx
