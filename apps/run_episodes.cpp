@@ -198,16 +198,31 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
     p.multiplier = lp.number("multiplier");
     p.mask_p = lp.number("mask_p");
     p.t_floor = lp.number("t_floor");
-    p.fixed_member_rates = lp.text("member_rates") == "fixed";
+    p.fixed_member_rates = lp.text("member_rates") != "scaled";
+    p.floored_member_rates = lp.text("member_rates") == "floored";
     p.ensemble_rate = lp.number("ensemble_rate");
     p.na_gain = lp.number("na_gain");
-    // A member rate above 2 makes q += a (r - q) overshoot and diverge.
-    if ((p.fixed_member_rates ? p.ensemble_rate : 1.0) * p.multiplier > 2.0)
+    p.aleatoric_within = lp.text("aleatoric") == "within";
+    const std::string reset = lp.text("change_reset");
+    p.change_reset = reset == "arm"   ? AchNaParams::Reset::arm
+                     : reset == "all" ? AchNaParams::Reset::all
+                                      : AchNaParams::Reset::none;
+    p.shift_memory = static_cast<std::uint32_t>(lp.integer("shift_memory"));
+    p.shift_threshold = lp.number("shift_threshold");
+    p.reset_sd = lp.number("reset_sd");
+    p.shift_geometric = lp.text("shift_mean") == "geometric";
+    p.reset_to_max = lp.text("reset_prior") == "max";
+    // A member rate above 2 makes q += a (r - q) overshoot and diverge (alpha_k <= 1).
+    const double top_rate = p.floored_member_rates ? std::max(p.ensemble_rate, 1.0)
+                            : p.fixed_member_rates ? p.ensemble_rate
+                                                   : 1.0;
+    if (top_rate * p.multiplier > 2.0)
       pr.add(lp.position("multiplier"), "rules." + c.learning->rule + ".multiplier",
              "the largest member rate " +
-                 std::string(p.fixed_member_rates ? "ensemble_rate x multiplier" : "multiplier") +
-                 " = " +
-                 std::to_string((p.fixed_member_rates ? p.ensemble_rate : 1.0) * p.multiplier) +
+                 std::string(p.floored_member_rates ? "max(ensemble_rate, 1) x multiplier"
+                             : p.fixed_member_rates ? "ensemble_rate x multiplier"
+                                                    : "multiplier") +
+                 " = " + std::to_string(top_rate * p.multiplier) +
                  " must be <= 2 (the estimates diverge above)");
     s.ach_na_edges.push_back({c.name, c.learning->rule, p});
   }
@@ -458,8 +473,9 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
     if (ach_na_) {
       ach_na_->update(action, r.reward, ach_na_rng_);
       auto& cp = sim_->continuous(ach_na_coupling_);
+      // Every arm's weight: a change reset (change_reset = all) also moves arms not pulled.
       for (std::size_t k = 0; k < cp.n_synapses(); ++k)
-        if (cp.post[k] / pool_size_ == action) cp.weight[k] = ach_na_->mu(action);
+        cp.weight[k] = ach_na_->mu(cp.post[k] / pool_size_);
       ach_->set(sim_->now(), ach_na_->acetylcholine());
       na_->set(sim_->now(), ach_na_->noradrenaline());
     }

@@ -187,15 +187,37 @@ void add_step_blocks(Registry& r) {
        num("mask_p", "", 0.5, left_open(0.0, 1.0),
            "bootstrap mask: a member updates with this probability"),
        num("t_floor", "", 1e-3, positive(), "lowest temperature"),
-       text("member_rates", "scaled", {"scaled", "fixed"},
+       text("member_rates", "scaled", {"scaled", "fixed", "floored"},
             "scaled: member rates alpha_e = alpha_k·multiplier·u_e and the policy reads the "
             "ensemble means (the authors' code); fixed: alpha_e = ensemble_rate·multiplier·u_e and "
             "ACh alpha_k is the learning rate of the values the policy reads (our variant, "
-            "envs/ach_na_bandit.hpp)"),
+            "envs/ach_na_bandit.hpp); floored: as fixed with alpha_e = max(alpha_k, "
+            "ensemble_rate)·multiplier·u_e"),
        num("ensemble_rate", "", 1.0, positive(),
-           "member_rates = fixed: base learning rate of the ensemble members"),
+           "member_rates = fixed / floored: base (lowest) learning rate of the ensemble members"),
        num("na_gain", "", 1.0, positive(),
-           "factor on the noradrenaline temperature (1 in the authors' code)")},
+           "factor on the noradrenaline temperature (1 in the authors' code)"),
+       text("aleatoric", "total", {"total", "within"},
+            "aleatoric A: total = mean_e S - mu^2 (the authors' code; contains U, so ACh <= 1/2); "
+            "within = mean_e (S_e - Q_e^2), the members' own noise (envs/ach_na_bandit.hpp)"),
+       text("change_reset", "none", {"none", "arm", "all"},
+            "when the likelihood-shift detector exceeds shift_threshold, re-spread the ensemble "
+            "of the pulled arm (arm: one detector memory per arm) or of every arm (all: one "
+            "memory over every pull) by reset_sd, raising U and so ACh and NA (our addition, "
+            "envs/ach_na_bandit.hpp); none = the authors' code"),
+       integer("shift_memory", 20, at_least(1),
+               "likelihood-shift detector window m (pulls): present = the newest m likelihoods, "
+               "past = the m before"),
+       num("shift_threshold", "", 0.5, positive(),
+           "detector level l_past/l_present + l_present/l_past - 2 that declares a change"),
+       text("shift_mean", "arithmetic", {"arithmetic", "geometric"},
+            "how l_present / l_past average the window's likelihoods: arithmetic (the authors' "
+            "code) or geometric (exp of the mean log-likelihood)"),
+       num("reset_sd", "", 1.0, positive(),
+           "sd of the members re-spread around the prior value after a declared change"),
+       text("reset_prior", "mean", {"mean", "max"},
+            "the value re-spread arms revert to: the mean or the largest value over arms "
+            "(max: optimistic, every re-spread arm is tried again)")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
         if (ctx.desc.experiment.type != "episodes")
           ctx.error(l.pos, "connections." + e.name + ".learning",

@@ -1,7 +1,9 @@
 // The ACh/NA bandit agent (envs/ach_na_bandit.hpp) against the authors' code line by line
 // (seed_systems.md §3.2) and its episodes wiring: per-update permutation of the member rates, the
 // running-minimum temperature with the 1e-4 baseline, each arm once first, the "fixed" variant's
-// value update, and the documented collapse of the authors' "scaled" member rates.
+// value update, the documented collapse of the authors' "scaled" member rates, and our additions
+// (floored member rates, the within-member aleatoric measure, the likelihood-shift detector and the
+// change reset) against hand-computed values.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -97,7 +99,7 @@ TEST_CASE("ach_na fixed variant: v += alpha (r - v) with ACh alpha = U/(U+A) bef
   CHECK(ens.mu(1) == ens.ensemble_mean(1));  // untouched arm
 }
 
-TEST_CASE("ach_na: the authors' scaled member rates collapse; the fixed variant keeps adapting") {
+TEST_CASE("ach_na: the authors' scaled member rates collapse, the fixed variant keeps adapting") {
   // 400 pulls of N(1, 0.5^2), then the arm changes to N(-2, 0.5^2) for 60 pulls. With scaled
   // rates (alpha_e = alpha_k·multiplier·u_e) the ensemble spread shrinks with alpha_k, alpha_k ->
   // 0 is a fixed point and the estimate stays near 1; with fixed rates it follows the change.
@@ -165,6 +167,182 @@ TEST_CASE("ach_na: a member rate above 2 is an error at the rule's key before an
     }
     CHECK(thrown);
   }
-  // The shipped values are accepted (0.6 x 1.25 = 0.75).
+  // The shipped values are accepted (floored: max(0.05, 1) x 1.25 = 1.25).
   CHECK_NOTHROW(app::episodes_setup(circuits::load_circuit_file(file, {})));
+}
+
+TEST_CASE(
+    "likelihood shift: past/present + present/past - 2 over windows of m, arithmetic or "
+    "geometric") {
+  // m = 2, memory 0: past = {0.4, 0.2}, present = {0.1, 0.1} (the newest two).
+  LikelihoodShift arith(2, 2, false, false), geo(2, 2, false, true);
+  for (double l : {0.4, 0.2, 0.1}) {
+    CHECK(arith.push(0, l) == 0.0);  // fewer than 2m = 4 entries
+    CHECK(geo.push(0, l) == 0.0);
+  }
+  // arithmetic: past 0.3, present 0.1 -> 3 + 1/3 - 2.
+  CHECK(arith.push(0, 0.1) == doctest::Approx(4.0 / 3.0).epsilon(1e-12));
+  // geometric: past sqrt(0.08) = 0.282843, present 0.1 -> 2.828427 + 0.353553 - 2.
+  CHECK(geo.push(0, 0.1) == doctest::Approx(1.1819805).epsilon(1e-7));
+  // The next push drops 0.4: past {0.2, 0.1}, present {0.1, 0.15}; arithmetic 0.15 / 0.125.
+  CHECK(arith.push(0, 0.15) == doctest::Approx(1.2 + 1.0 / 1.2 - 2.0).epsilon(1e-12));
+  // Memories are independent; equal windows give 0.
+  for (int i = 0; i < 4; ++i) arith.push(1, 0.3);
+  CHECK(arith.shift(1) == doctest::Approx(0.0).epsilon(1e-12));
+  // clear(): the memory is forgotten and its next m = 2 likelihoods are not recorded.
+  arith.clear(0);
+  CHECK(arith.push(0, 9.0) == 0.0);
+  CHECK(arith.push(0, 9.0) == 0.0);
+  for (double l : {0.5, 0.5, 0.5}) CHECK(arith.push(0, l) == 0.0);
+  CHECK(arith.push(0, 0.25) == doctest::Approx(0.5 / 0.375 + 0.375 / 0.5 - 2.0).epsilon(1e-12));
+  // skip_first: every memory starts as after clear().
+  LikelihoodShift skip(1, 1, true, false);
+  CHECK(skip.push(0, 1.0) == 0.0);
+  CHECK(skip.push(0, 1.0) == 0.0);
+  CHECK(skip.push(0, 2.0) == doctest::Approx(0.5 + 2.0 - 2.0));  // the first 1.0 was skipped
+}
+
+TEST_CASE("ach_na likelihood: mean over members of N(r, Q_e, clip(S_e - Q_e^2, 1e-3, 100))") {
+  // Constant reward 2 with every member updating: Q_e -> 2, S_e -> 4, so every member's noise
+  // S_e - Q_e^2 -> 0 is clipped to 1e-3 and l(r) = exp(-(r-2)^2 / 2e-3) / sqrt(2 pi 1e-3).
+  AchNaParams p;
+  p.ensemble = 5;
+  p.mask_p = 1.0;
+  p.fixed_member_rates = true;
+  p.ensemble_rate = 0.8;
+  Rng rng(2);
+  AchNaEnsemble ens(p, 1, rng);
+  for (int i = 0; i < 400; ++i) ens.update(0, 2.0, rng);
+  const double peak = 1.0 / std::sqrt(2.0 * 3.14159265358979323846 * 1e-3);  // 12.6157
+  CHECK(ens.likelihood(0, 2.0) == doctest::Approx(peak).epsilon(1e-6));
+  CHECK(ens.likelihood(0, 2.1) == doctest::Approx(peak * std::exp(-5.0)).epsilon(1e-5));
+}
+
+TEST_CASE("ach_na aleatoric: total = within + U (law of total variance), within alone otherwise") {
+  // Same seed, fixed member rates: the members' updates do not depend on the aleatoric measure,
+  // so both ensembles hold the same Q, S.
+  auto make = [](bool within) {
+    AchNaParams p;
+    p.fixed_member_rates = true;
+    p.ensemble_rate = 0.4;
+    p.aleatoric_within = within;
+    return p;
+  };
+  Rng r1(9), r2(9), env(10);
+  AchNaEnsemble total(make(false), 1, r1), within(make(true), 1, r2);
+  for (int i = 0; i < 30; ++i) {
+    const double r = env.normal(0.5, 0.7);
+    total.update(0, r, r1);
+    within.update(0, r, r2);
+  }
+  REQUIRE(total.epistemic(0) == within.epistemic(0));
+  CHECK(total.epistemic(0) > 0.0);
+  CHECK(total.aleatoric(0) ==
+        doctest::Approx(within.aleatoric(0) + within.epistemic(0)).epsilon(1e-12));
+  CHECK(within.alpha(0) ==
+        doctest::Approx(within.epistemic(0) / (within.epistemic(0) + within.aleatoric(0))));
+  CHECK(within.alpha(0) > total.alpha(0));
+}
+
+TEST_CASE(
+    "ach_na member rates with one member: scaled alpha_k, fixed and floored >= ensemble_rate") {
+  // E = 1 (u = 1), q0 = 0: Q = 0, S = |N(0, 1)| > 0, so U = 0, A = S > 0 and alpha_k = 0. One
+  // update with r = 2 (mask 1, multiplier 1): scaled -> rate alpha_k = 0, Q stays 0; fixed ->
+  // rate 0.3, Q = 0.6; floored -> rate max(0, 0.3) = 0.3, Q = 0.6.
+  for (int mode = 0; mode < 3; ++mode) {
+    AchNaParams p;
+    p.ensemble = 1;
+    p.q0 = 0.0;
+    p.s0 = 1.0;
+    p.mask_p = 1.0;
+    p.multiplier = 1.0;
+    p.fixed_member_rates = mode > 0;
+    p.floored_member_rates = mode == 2;
+    p.ensemble_rate = 0.3;
+    Rng rng(4);
+    AchNaEnsemble ens(p, 1, rng);
+    REQUIRE(ens.alpha(0) == 0.0);
+    ens.update(0, 2.0, rng);
+    CHECK(ens.ensemble_mean(0) == doctest::Approx(mode == 0 ? 0.0 : 0.6).epsilon(1e-12));
+  }
+  // floored with alpha_k = 1 (U + A = 0: Q = S = 0 via q0 = s0 = 0): the rate is max(1, 0.3) = 1.
+  AchNaParams p;
+  p.ensemble = 1;
+  p.q0 = 0.0;
+  p.s0 = 0.0;
+  p.mask_p = 1.0;
+  p.multiplier = 1.0;
+  p.fixed_member_rates = p.floored_member_rates = true;
+  p.ensemble_rate = 0.3;
+  Rng rng(4);
+  AchNaEnsemble ens(p, 1, rng);
+  REQUIRE(ens.alpha(0) == 1.0);
+  ens.update(0, 2.0, rng);
+  CHECK(ens.ensemble_mean(0) == doctest::Approx(2.0).epsilon(1e-12));
+}
+
+TEST_CASE(
+    "ach_na change reset: the global detector fires on a jump, every arm re-spread at the max") {
+  // 2 arms, 400 members, fixed rates: 60 pulls of arm 0 at r = 1, then one pull at r = 6. The
+  // global memory (m = 2) skips the first 2 pulls; from then on equal likelihoods give shift ~0.
+  // The likelihood of 6 under members that agree on 1 (noise clipped at 1e-3) is ~exp(-12500),
+  // so the geometric shift explodes and the change is declared at that pull.
+  AchNaParams p;
+  p.ensemble = 400;
+  p.mask_p = 1.0;
+  p.fixed_member_rates = true;
+  p.ensemble_rate = 0.5;
+  p.aleatoric_within = true;
+  p.change_reset = AchNaParams::Reset::all;
+  p.shift_memory = 2;
+  p.shift_threshold = 1.0;
+  p.shift_geometric = true;
+  p.reset_sd = 1.5;
+  p.reset_to_max = true;
+  Rng rng(21);
+  AchNaEnsemble ens(p, 2, rng);
+  for (int i = 0; i < 60; ++i) ens.update(0, 1.0, rng);
+  CHECK(ens.resets() == 0);
+  CHECK(ens.last_shift() < 1e-6);
+  const double v0 = ens.mu(0), v1 = ens.mu(1);
+  const double prior = std::max(v0, v1);
+  CHECK(v0 == doctest::Approx(1.0).epsilon(1e-3));
+  ens.update(0, 6.0, rng);
+  CHECK(ens.resets() == 1);
+  CHECK(ens.last_shift() > 1e6);
+  // Arm 1 was re-spread without being pulled: its value is the prior, its spread ~ reset_sd^2
+  // (400 draws: sd of the sample variance ~7%), its noise estimate kept (~0), so alpha ~ 1.
+  CHECK(ens.mu(1) == prior);
+  CHECK(ens.epistemic(1) == doctest::Approx(2.25).epsilon(0.25));
+  CHECK(ens.alpha(1) > 0.99);
+  // Arm 0's value restarted at the prior and moved to 6 with the post-reset rate.
+  const double a = ens.acetylcholine();
+  CHECK(a > 0.99);
+  CHECK(ens.mu(0) == doctest::Approx(prior + a * (6.0 - prior)).epsilon(1e-12));
+  // The fired memory skips the next 2 likelihoods and needs 4 more: no second reset on relearning.
+  for (int i = 0; i < 5; ++i) ens.update(0, 6.0, rng);
+  CHECK(ens.resets() == 1);
+}
+
+TEST_CASE("ach_na change reset none: no detector, the authors' behaviour") {
+  AchNaParams p;
+  Rng rng(5);
+  AchNaEnsemble ens(p, 1, rng);
+  for (int i = 0; i < 50; ++i) ens.update(0, i < 40 ? 1.0 : 8.0, rng);
+  CHECK(ens.resets() == 0);
+  CHECK(ens.last_shift() == 0.0);
+}
+
+TEST_CASE("ach_na: a bad change_reset is an error at its key, listing the allowed values") {
+  const std::string file = std::string(SBX_SOURCE_DIR) + "/circuits_toml/bandit_ach_na.toml";
+  bool thrown = false;
+  try {
+    app::episodes_setup(circuits::load_circuit_file(file, {"rules.ach_na.change_reset=sometimes"}));
+  } catch (const UserError& e) {
+    thrown = true;
+    REQUIRE(!e.diagnostics.empty());
+    CHECK(e.diagnostics[0].key_path == "rules.ach_na.change_reset");
+    CHECK(e.diagnostics[0].message.find("all") != std::string::npos);
+  }
+  CHECK(thrown);
 }
