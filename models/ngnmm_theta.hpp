@@ -32,6 +32,9 @@
 // (max_substep_ms = 0.05; the tutorial limit cycle has a 62 ms period and the fastest rate
 // a = 10/ms of the default setting gives a·h = 0.5, well inside RK4's stability region).
 // The population has no inputs (nothing drives the mass in the Neuroblox circuits).
+// Trajectory replay: after load_state() the trajectory is recorded, and a later load_state() of
+// the same state replays it bitwise instead of integrating (a trial-based experiment restarts
+// every trial from the same state; see "Trajectory replay" below).
 #pragma once
 
 #include <algorithm>
@@ -100,6 +103,8 @@ class NgnmmThetaPopulation : public Population {
     (void)spiked;  // a neural mass does not spike
     const double dt = ctx.dt_ms;
     if (!(dt > 0.0)) throw InternalError("NgnmmThetaPopulation::step: dt must be positive");
+    if (replay_step(dt)) return;
+    const bool record = recording_allowed(dt);
     const int n_sub = std::max(1, static_cast<int>(std::ceil(dt / max_substep_ms - 1e-9)));
     const double h = dt / n_sub;
     for (std::uint32_t i = 0; i < n_; ++i) {
@@ -109,6 +114,7 @@ class NgnmmThetaPopulation : public Population {
       for (std::uint32_t k = 0; k < n_dynamic_states; ++k) x_[k][i] = y[k];
     }
     update_rates();
+    if (record) record_step();
   }
 
   const double* continuous_output() const override { return R_E_.data(); }
@@ -138,7 +144,11 @@ class NgnmmThetaPopulation : public Population {
       std::copy(in.begin() + static_cast<std::ptrdiff_t>(k * n_),
                 in.begin() + static_cast<std::ptrdiff_t>((k + 1) * n_), x_[k].begin());
     update_rates();
+    start_replay(in);
   }
+
+  // Steps taken from the recorded trajectory since the last load_state() (for tests and tools).
+  std::uint64_t replayed_steps() const { return replayed_; }
   long first_nonfinite(std::string& variable) const override {
     static constexpr const char* names[n_dynamic_states] = {"A_E",  "B_E",  "A_I",  "B_I",
                                                             "g_EE", "g_EI", "g_IE", "g_II"};
@@ -215,6 +225,86 @@ class NgnmmThetaPopulation : public Population {
       R_I_[i] = rate(x_[A_I][i], x_[B_I][i], p_.C_I);
     }
   }
+
+  // ---- Trajectory replay ---------------------------------------------------------------------
+  // Why: a trial-based experiment restarts every trial from the same post-warm-up state, and the
+  // mass has no inputs, so its trajectory is the same in every trial. After a load_state() the
+  // states after each step are recorded; a later load_state() of bitwise the same state replays
+  // them instead of integrating — bitwise the same numbers. Replay and recording stop (and the
+  // kernel integrates) on a different dt, or as soon as the state is not the one the last step left
+  // (a write from outside, e.g. through state()). Replay beyond the recorded steps records on.
+  void start_replay(std::span<const double> in) {
+    replayed_ = 0;
+    replay_pos_ = 0;
+    if (replay_start_.size() == in.size() &&
+        std::equal(in.begin(), in.end(), replay_start_.begin())) {
+      mode_ = Replay::replaying;
+      return;
+    }
+    replay_start_.assign(in.begin(), in.end());
+    replay_.clear();
+    replay_dt_ = 0.0;
+    mode_ = Replay::recording;
+  }
+  // True if the state the last step left is still in x_ (nothing wrote it since).
+  bool state_is(const double* expected) const {
+    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
+      for (std::uint32_t i = 0; i < n_; ++i)
+        if (x_[k][i] != expected[k * n_ + i]) return false;
+    return true;
+  }
+  const double* replay_state(std::size_t pos) const {  // state after recorded step pos − 1
+    return pos == 0 ? replay_start_.data() : replay_.data() + (pos - 1) * n_dynamic_states * n_;
+  }
+  bool replay_step(double dt) {
+    if (mode_ != Replay::replaying) return false;
+    const std::size_t recorded = replay_.size() / (std::size_t{n_dynamic_states} * n_);
+    if (recorded == 0 && replay_pos_ == 0 && state_is(replay_start_.data())) {
+      mode_ = Replay::recording;  // nothing recorded yet (e.g. loaded twice without a step)
+      return false;
+    }
+    if (dt != replay_dt_ || !state_is(replay_state(replay_pos_))) {
+      mode_ = Replay::off;
+      return false;
+    }
+    if (replay_pos_ == recorded) {  // past the recording: integrate and record on
+      mode_ = Replay::recording;
+      return false;
+    }
+    const double* next = replay_state(replay_pos_ + 1);
+    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
+      std::copy(next + k * n_, next + (k + 1) * n_, x_[k].begin());
+    update_rates();
+    ++replay_pos_;
+    ++replayed_;
+    return true;
+  }
+  // Checked before a step: may this step extend the recording? (Same dt, room left, and the state
+  // is the one the recording ends with — nothing wrote it since.)
+  bool recording_allowed(double dt) {
+    if (mode_ != Replay::recording) return false;
+    if (replay_dt_ == 0.0) replay_dt_ = dt;
+    const std::size_t per_step = std::size_t{n_dynamic_states} * n_;
+    if (dt != replay_dt_ || replay_.size() + per_step > max_replay_values ||
+        replay_.size() != replay_pos_ * per_step || !state_is(replay_state(replay_pos_))) {
+      mode_ = Replay::off;
+      return false;
+    }
+    return true;
+  }
+  void record_step() {
+    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
+      replay_.insert(replay_.end(), x_[k].begin(), x_[k].end());
+    ++replay_pos_;
+  }
+
+  enum class Replay : std::uint8_t { off, recording, replaying };
+  static constexpr std::size_t max_replay_values = std::size_t{1} << 22;  // 32 MiB
+  Replay mode_ = Replay::off;
+  std::vector<double> replay_start_, replay_;
+  double replay_dt_ = 0.0;
+  std::size_t replay_pos_ = 0;
+  std::uint64_t replayed_ = 0;
 
   NgnmmThetaParams p_;
   std::uint32_t n_;
