@@ -272,8 +272,10 @@ class NgnmmThetaPopulation : public Population {
       return false;
     }
     const double* next = replay_state(replay_pos_ + 1);
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-      std::copy(next + k * n_, next + (k + 1) * n_, x_[k].begin());
+    for (std::uint32_t k = 0; k < n_dynamic_states; ++k) {
+      double* x = x_[k].data();  // (a plain loop: std::copy of one value is a memmove call)
+      for (std::uint32_t i = 0; i < n_; ++i) x[i] = next[k * n_ + i];
+    }
     update_rates();
     ++replay_pos_;
     ++replayed_;
