@@ -15,8 +15,11 @@
 // Reported: ns per synaptic event of static and plastic runs, their ratio (whole network), the
 // cost of one E->E event with learning vs without, bytes per static and per plastic synapse.
 //
-//   brunel_stdp [--rate HZ] [--duration MS] [--repeats R] [--seed S] [--scale F]
-// (--scale 0.1 shrinks both populations and in-degrees by F for a quick check.)
+//   brunel_stdp [--rate HZ] [--duration MS] [--repeats R] [--seed S] [--scale F] [--mode M]
+// (--scale 0.1 shrinks both populations and in-degrees by F for a quick check. --mode 0|1|2 runs
+// only that variant (empty, static, plastic) once: for instruction counts,
+//   valgrind --tool=callgrind '--toggle-collect=sbx::Simulator::run_until*' brunel_stdp
+//       --duration 200 --mode 2     (build with -DSBX_AVX512=OFF: valgrind has no AVX-512).)
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -33,7 +36,7 @@ using namespace sbx::bench;
 
 int main(int argc, char** argv) {
   double rate = 10.0, duration = 1000.0, scale = 1.0;
-  int repeats = 3;
+  int repeats = 3, only_mode = -1;
   std::uint64_t seed = 1;
   for (int k = 1; k + 1 < argc; k += 2) {
     const std::string a = argv[k];
@@ -48,9 +51,12 @@ int main(int argc, char** argv) {
       seed = std::strtoull(v, nullptr, 10);
     else if (a == "--scale")
       scale = std::atof(v);
+    else if (a == "--mode")
+      only_mode = std::atoi(v);
     else {
       std::fprintf(stderr,
-                   "usage: %s [--rate HZ] [--duration MS] [--repeats R] [--seed S] [--scale F]\n",
+                   "usage: %s [--rate HZ] [--duration MS] [--repeats R] [--seed S] [--scale F] "
+                   "[--mode M]\n",
                    argv[0]);
       return 2;
     }
@@ -123,6 +129,13 @@ int main(int argc, char** argv) {
     r.spikes = sim.stats().spikes;
     return r;
   };
+  if (only_mode >= 0) {
+    const Result r = run(only_mode);
+    std::printf("mode %d: %.3f s thread CPU, %llu synaptic events, %llu spikes\n", only_mode, r.cpu,
+                static_cast<unsigned long long>(r.events),
+                static_cast<unsigned long long>(r.spikes));
+    return 0;
+  }
   Result best[3];
   for (auto& b : best) b.cpu = 1e300;
   for (int k = 0; k < repeats; ++k)

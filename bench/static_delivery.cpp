@@ -10,13 +10,19 @@
 // the projection ("empty": replay, buffer clearing, loop) and that time is subtracted.
 // Memory: SpikeProjection::memory_bytes() per synapse (steady storage), the growth of the
 // resident set over the build (steady, input list released) and the peak during the build.
+// --build two-pass (default) replays the target draws twice into a SpikeProjectionBuilder (row
+// counts, then placement: no synapse list, as circuits built from TOML do); --build list fills a
+// 24-byte SynapseSpec list first and calls build_spike_projection. --pre-index store keeps the
+// per-synapse presynaptic index (4 bytes) that static projections no longer store.
 //
 //   static_delivery [--n-pre N] [--n-post N] [--out-degree K] [--rate HZ] [--duration MS]
-//                   [--delays D] [--repeats R] [--seed S]
-// Default run: ~1.2 GB steady, ~3.6 GB peak during the build (the 24-byte SynapseSpec list).
+//                   [--delays D] [--repeats R] [--seed S] [--build two-pass|list]
+//                   [--pre-index view|store]
+// Default run: ~0.8 GB steady and peak (two-pass build); --build list peaks at ~3.2 GB.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +38,8 @@ int main(int argc, char** argv) {
   double rate = 10.0, duration = 500.0, dt_ms = 0.1;
   int repeats = 3;
   std::uint64_t seed = 1;
+  bool two_pass = true;
+  PreIndex pre_index = PreIndex::view;
   for (int k = 1; k + 1 < argc; k += 2) {
     const std::string a = argv[k];
     const char* v = argv[k + 1];
@@ -51,10 +59,15 @@ int main(int argc, char** argv) {
       repeats = std::atoi(v);
     else if (a == "--seed")
       seed = std::strtoull(v, nullptr, 10);
+    else if (a == "--build" && (std::string(v) == "two-pass" || std::string(v) == "list"))
+      two_pass = std::string(v) == "two-pass";
+    else if (a == "--pre-index" && (std::string(v) == "view" || std::string(v) == "store"))
+      pre_index = std::string(v) == "store" ? PreIndex::store : PreIndex::view;
     else {
       std::fprintf(stderr,
                    "usage: %s [--n-pre N] [--n-post N] [--out-degree K] [--rate HZ] "
-                   "[--duration MS] [--delays D] [--repeats R] [--seed S]\n",
+                   "[--duration MS] [--delays D] [--repeats R] [--seed S] "
+                   "[--build two-pass|list] [--pre-index view|store]\n",
                    argv[0]);
       return 2;
     }
@@ -66,23 +79,40 @@ int main(int argc, char** argv) {
 
   const auto [rss0, hwm0] = rss_bytes();
   const double b0 = thread_cpu_s();
-  std::vector<SynapseSpec> syn;
-  syn.reserve(static_cast<std::size_t>(n_pre) * out_degree);
-  for (std::uint32_t i = 0; i < n_pre; ++i)
-    for (std::uint32_t m = 0; m < out_degree; ++m)
-      syn.push_back(
-          {i, static_cast<std::uint32_t>(rng.below(n_post)), 0.001,
-           grid.from_ms(1.0) * (delays > 1 ? 1 + static_cast<Tick>(rng.below(delays)) : 1)});
-  const double b1 = thread_cpu_s();
-  SpikeProjection proj =
-      build_spike_projection("pre->post", 0, 1, n_pre, n_post, 0, std::move(syn));
+  // The synapses in draw order: (pre, post, delay) for every draw of `r`.
+  auto draw = [&](Rng& r, auto&& emit) {
+    for (std::uint32_t i = 0; i < n_pre; ++i)
+      for (std::uint32_t m = 0; m < out_degree; ++m) {
+        const auto post = static_cast<std::uint32_t>(r.below(n_post));
+        emit(i, post,
+             grid.from_ms(1.0) * (delays > 1 ? 1 + static_cast<Tick>(r.below(delays)) : 1));
+      }
+  };
+  double b1 = 0.0;
+  SpikeProjection proj;
+  if (two_pass) {
+    SpikeProjectionBuilder b("pre->post", 0, 1, n_pre, n_post, 0);
+    Rng replay = rng;
+    draw(rng, [&](std::uint32_t i, std::uint32_t j, Tick) { b.count(i, j); });
+    b.start_fill(delays > 1 ? std::nullopt : std::optional<Tick>(grid.from_ms(1.0)));
+    b1 = thread_cpu_s();
+    draw(replay, [&](std::uint32_t i, std::uint32_t j, Tick d) { b.place(i, j, 0.001, d); });
+    proj = b.finish(pre_index);
+  } else {
+    std::vector<SynapseSpec> syn;
+    syn.reserve(static_cast<std::size_t>(n_pre) * out_degree);
+    draw(rng, [&](std::uint32_t i, std::uint32_t j, Tick d) { syn.push_back({i, j, 0.001, d}); });
+    b1 = thread_cpu_s();
+    proj = build_spike_projection("pre->post", 0, 1, n_pre, n_post, 0, std::move(syn), pre_index);
+  }
   const double b2 = thread_cpu_s();
   const auto [rss1, hwm1] = rss_bytes();
   const double n_syn = static_cast<double>(proj.n_synapses());
   std::printf(
-      "network: %u -> %u, out-degree %u, %.3g synapses, %u delay segments; draw %.2f s, CSR "
-      "build %.2f s\n",
-      n_pre, n_post, out_degree, n_syn, proj.n_segments(), b1 - b0, b2 - b1);
+      "network: %u -> %u, out-degree %u, %.3g synapses, %u delay segments; %s build: first "
+      "pass %.2f s, second pass + CSR %.2f s\n",
+      n_pre, n_post, out_degree, n_syn, proj.n_segments(), two_pass ? "two-pass" : "list", b1 - b0,
+      b2 - b1);
   std::printf(
       "memory: storage %.2f bytes/synapse (memory_bytes), resident growth %.2f bytes/synapse, "
       "peak during build %.2f bytes/synapse (peak RSS %.0f MB)\n",

@@ -58,5 +58,14 @@ std::vector<SynapseSpec> connect_structure(const ConnectionDesc& c, std::uint32_
 // Structure, then weights, then delays (absent delay = one tick), all from `rng`.
 std::vector<SynapseSpec> make_synapses(const ConnectionDesc& c, std::uint32_t n_pre,
                                        std::uint32_t n_post, const TimeGrid& grid, Rng& rng);
+// The same synapses as build_spike_projection(make_synapses(...)) — same CSR arrays, same final
+// stream position — without the 24-byte-per-synapse list: the structure is drawn twice from the
+// same stream position (row counts, then placement into the CSR arrays), and weights and delays
+// are drawn in synapse order from where make_synapses draws them. Peak memory is the projection
+// (8 bytes per synapse, + 8 of delay scratch when delays are drawn) plus O(n_pre + n_post).
+SpikeProjection make_spike_projection(const ConnectionDesc& c, std::uint32_t pre_pop,
+                                      std::uint32_t post_pop, std::uint32_t n_pre,
+                                      std::uint32_t n_post, const TimeGrid& grid, Rng& rng,
+                                      PreIndex pre_index = PreIndex::view);
 
 }  // namespace sbx::circuits

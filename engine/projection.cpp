@@ -1,6 +1,8 @@
 #include "engine/projection.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -15,12 +17,57 @@ Tick SpikeProjection::min_delay() const {
 std::size_t SpikeProjection::memory_bytes() const {
   auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
   return bytes(row_ptr) + bytes(post) + bytes(weight) + bytes(seg_ptr) + bytes(seg_begin) +
-         bytes(seg_delay) + bytes(col_ptr) + bytes(pre_of_syn);
+         bytes(seg_delay) + bytes(col_ptr) + pre_of_syn.memory_bytes();
 }
 
 std::uint32_t SpikeProjection::segment_of(std::uint32_t k) const {
   const auto it = std::upper_bound(seg_begin.begin(), seg_begin.end() - 1, k);
   return static_cast<std::uint32_t>(it - seg_begin.begin()) - 1;
+}
+
+// ---- presynaptic index --------------------------------------------------------------------------
+
+PresynapticIndex::iterator::iterator(const std::uint32_t* rows, std::uint32_t n_rows, std::size_t k)
+    : rows_(rows), n_rows_(n_rows), k_(k) {
+  // First row whose range contains k (skips empty rows); n_rows for the end iterator.
+  row_ = static_cast<std::uint32_t>(std::upper_bound(rows, rows + n_rows + 1, k) - rows) - 1;
+  while (row_ < n_rows_ && rows_[row_ + 1] <= k_) ++row_;
+}
+
+PresynapticIndex::iterator& PresynapticIndex::iterator::operator++() {
+  ++k_;
+  while (row_ < n_rows_ && rows_[row_ + 1] <= k_) ++row_;
+  return *this;
+}
+
+std::size_t PresynapticIndex::size() const {
+  return rows_ && !rows_->empty() ? rows_->back() : 0;
+}
+
+std::uint32_t PresynapticIndex::operator[](std::size_t k) const {
+  if (!stored_.empty()) return stored_[k];
+  const auto& r = *rows_;
+  return static_cast<std::uint32_t>(std::upper_bound(r.begin(), r.end(), k) - r.begin()) - 1;
+}
+
+PresynapticIndex::iterator PresynapticIndex::begin() const {
+  if (size() == 0) return iterator{};
+  return iterator(rows_->data(), static_cast<std::uint32_t>(rows_->size() - 1), 0);
+}
+
+PresynapticIndex::iterator PresynapticIndex::end() const {
+  if (size() == 0) return iterator{};
+  return iterator(rows_->data(), static_cast<std::uint32_t>(rows_->size() - 1), size());
+}
+
+const std::uint32_t* PresynapticIndex::data() const {
+  if (stored_.empty() && size() > 0) {
+    const auto& r = *rows_;
+    stored_.resize(size());
+    for (std::uint32_t i = 0; i + 1 < r.size(); ++i)
+      std::fill(stored_.begin() + r[i], stored_.begin() + r[i + 1], i);
+  }
+  return stored_.data();
 }
 
 std::vector<std::uint32_t> reverse_synapse_index(const SpikeProjection& p) {
@@ -31,100 +78,138 @@ std::vector<std::uint32_t> reverse_synapse_index(const SpikeProjection& p) {
   return out;
 }
 
-SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
-                                       std::uint32_t post_pop, std::uint32_t n_pre,
-                                       std::uint32_t n_post, std::uint32_t receptor,
-                                       std::vector<SynapseSpec> syn) {
-  bool one_delay = true;
-  for (const auto& s : syn) {
-    if (s.pre >= n_pre || s.post >= n_post)
-      throw std::invalid_argument("projection " + name + ": synapse index out of range");
-    if (s.delay < 0) throw std::invalid_argument("projection " + name + ": negative delay");
-    one_delay = one_delay && s.delay == syn.front().delay;
+// ---- construction -------------------------------------------------------------------------------
+
+SpikeProjectionBuilder::SpikeProjectionBuilder(std::string name, std::uint32_t pre_pop,
+                                               std::uint32_t post_pop, std::uint32_t n_pre,
+                                               std::uint32_t n_post, std::uint32_t receptor) {
+  p_.name = std::move(name);
+  p_.pre_population = pre_pop;
+  p_.post_population = post_pop;
+  p_.receptor = receptor;
+  p_.n_pre = n_pre;
+  p_.n_post = n_post;
+  p_.row_ptr.assign(static_cast<std::size_t>(n_pre) + 1, 0);
+  p_.col_ptr.assign(static_cast<std::size_t>(n_post) + 1, 0);
+}
+
+void SpikeProjectionBuilder::count(std::uint32_t pre, std::uint32_t post) {
+  if (pre >= p_.n_pre || post >= p_.n_post)
+    throw std::invalid_argument("projection " + p_.name + ": synapse index out of range");
+  if (++n_counted_ > std::numeric_limits<std::uint32_t>::max())
+    throw std::invalid_argument("projection " + p_.name + ": more than 2^32 - 1 synapses");
+  p_.row_ptr[pre + 1]++;
+  p_.col_ptr[post + 1]++;
+}
+
+void SpikeProjectionBuilder::start_fill(std::optional<Tick> common_delay) {
+  std::partial_sum(p_.row_ptr.begin(), p_.row_ptr.end(), p_.row_ptr.begin());
+  std::partial_sum(p_.col_ptr.begin(), p_.col_ptr.end(), p_.col_ptr.begin());
+  if (common_delay && *common_delay < 0)
+    throw std::invalid_argument("projection " + p_.name + ": negative delay");
+  common_delay_ = common_delay;
+  p_.post.resize(n_counted_);
+  p_.weight.resize(n_counted_);
+  if (!common_delay_) delay_.resize(n_counted_);
+  fill_.assign(p_.row_ptr.begin(), p_.row_ptr.end() - 1);
+}
+
+void SpikeProjectionBuilder::place(std::uint32_t pre, std::uint32_t post, double weight,
+                                   Tick delay) {
+  if (pre >= p_.n_pre || post >= p_.n_post || fill_[pre] >= p_.row_ptr[pre + 1])
+    throw std::invalid_argument("projection " + p_.name +
+                                ": second pass does not match the counted synapses");
+  if (delay < 0) throw std::invalid_argument("projection " + p_.name + ": negative delay");
+  if (common_delay_ && delay != *common_delay_)
+    throw std::invalid_argument("projection " + p_.name + ": delay differs from the common one");
+  const std::uint32_t k = fill_[pre]++;
+  p_.post[k] = post;
+  p_.weight[k] = static_cast<float>(weight);
+  if (!common_delay_) delay_[k] = delay;
+  ++n_placed_;
+}
+
+SpikeProjection SpikeProjectionBuilder::finish(PreIndex pre_index) {
+  if (n_placed_ != n_counted_)
+    throw std::invalid_argument("projection " + p_.name +
+                                ": second pass placed a different number of synapses");
+  std::vector<std::uint32_t>().swap(fill_);
+  SpikeProjection& p = p_;
+  const std::uint32_t n_pre = p.n_pre;
+  const std::size_t n = p.post.size();
+  // Delays that turn out equal need no sort and one segment per row.
+  if (!common_delay_ &&
+      std::adjacent_find(delay_.begin(), delay_.end(), std::not_equal_to<>()) == delay_.end()) {
+    common_delay_ = delay_.empty() ? Tick{0} : delay_.front();
+    std::vector<Tick>().swap(delay_);
   }
-  SpikeProjection p;
-  p.name = std::move(name);
-  p.pre_population = pre_pop;
-  p.post_population = post_pop;
-  p.receptor = receptor;
-  p.n_pre = n_pre;
-  p.n_post = n_post;
-  const std::size_t n = syn.size();
-  // Row and column counts, then a stable counting sort by row straight into the final arrays.
-  p.row_ptr.assign(n_pre + 1, 0);
-  p.col_ptr.assign(n_post + 1, 0);
-  for (const auto& s : syn) {
-    p.row_ptr[s.pre + 1]++;
-    p.col_ptr[s.post + 1]++;
-  }
-  std::partial_sum(p.row_ptr.begin(), p.row_ptr.end(), p.row_ptr.begin());
-  std::partial_sum(p.col_ptr.begin(), p.col_ptr.end(), p.col_ptr.begin());
-  p.post.resize(n);
-  p.weight.resize(n);
-  p.pre_of_syn.resize(n);
-  std::vector<Tick> delay;  // scratch, only when delays differ
-  const Tick common_delay = n ? syn.front().delay : 0;
-  if (!one_delay) delay.resize(n);
-  {
-    std::vector<std::uint32_t> fill(p.row_ptr.begin(), p.row_ptr.end() - 1);
-    for (const auto& s : syn) {
-      const std::uint32_t k = fill[s.pre]++;
-      p.post[k] = s.post;
-      p.weight[k] = static_cast<float>(s.weight);
-      p.pre_of_syn[k] = s.pre;
-      if (!one_delay) delay[k] = s.delay;
-    }
-  }
-  std::vector<SynapseSpec>().swap(syn);  // release the input list before the segment pass
-  // Sort each row by delay (stable: the caller's order is kept inside a delay segment).
-  if (!one_delay) {
+  if (!common_delay_) {
+    // Sort each row by delay (stable: the generator's order is kept inside a delay segment).
     std::vector<std::uint32_t> perm;
     std::vector<std::uint32_t> tmp_post;
     std::vector<float> tmp_w;
     std::vector<Tick> tmp_d;
     for (std::uint32_t i = 0; i < n_pre; ++i) {
       const std::uint32_t b = p.row_ptr[i], e = p.row_ptr[i + 1];
-      if (std::is_sorted(delay.begin() + b, delay.begin() + e)) continue;
+      if (std::is_sorted(delay_.begin() + b, delay_.begin() + e)) continue;
       perm.resize(e - b);
       std::iota(perm.begin(), perm.end(), b);
       std::stable_sort(perm.begin(), perm.end(),
-                       [&](std::uint32_t x, std::uint32_t y) { return delay[x] < delay[y]; });
+                       [&](std::uint32_t x, std::uint32_t y) { return delay_[x] < delay_[y]; });
       tmp_post.clear(), tmp_w.clear(), tmp_d.clear();
       for (std::uint32_t k : perm) {
         tmp_post.push_back(p.post[k]);
         tmp_w.push_back(p.weight[k]);
-        tmp_d.push_back(delay[k]);
+        tmp_d.push_back(delay_[k]);
       }
       std::copy(tmp_post.begin(), tmp_post.end(), p.post.begin() + b);
       std::copy(tmp_w.begin(), tmp_w.end(), p.weight.begin() + b);
-      std::copy(tmp_d.begin(), tmp_d.end(), delay.begin() + b);
+      std::copy(tmp_d.begin(), tmp_d.end(), delay_.begin() + b);
     }
   }
   // Delay segments.
-  p.seg_ptr.assign(n_pre + 1, 0);
-  if (one_delay) {
+  p.seg_ptr.assign(static_cast<std::size_t>(n_pre) + 1, 0);
+  if (common_delay_) {
     // One segment per non-empty row.
     for (std::uint32_t i = 0; i < n_pre; ++i) {
       p.seg_ptr[i] = static_cast<std::uint32_t>(p.seg_begin.size());
       if (p.row_ptr[i + 1] > p.row_ptr[i]) p.seg_begin.push_back(p.row_ptr[i]);
     }
-    p.seg_delay.assign(p.seg_begin.size(), common_delay);
+    p.seg_delay.assign(p.seg_begin.size(), *common_delay_);
   } else {
     for (std::uint32_t i = 0; i < n_pre; ++i) {
       p.seg_ptr[i] = static_cast<std::uint32_t>(p.seg_delay.size());
       for (std::uint32_t k = p.row_ptr[i]; k < p.row_ptr[i + 1]; ++k) {
-        if (k == p.row_ptr[i] || delay[k] != delay[k - 1]) {
+        if (k == p.row_ptr[i] || delay_[k] != delay_[k - 1]) {
           p.seg_begin.push_back(k);
-          p.seg_delay.push_back(delay[k]);
+          p.seg_delay.push_back(delay_[k]);
         }
       }
     }
+    std::vector<Tick>().swap(delay_);
   }
   p.seg_ptr[n_pre] = static_cast<std::uint32_t>(p.seg_delay.size());
   p.seg_begin.push_back(static_cast<std::uint32_t>(n));
   p.seg_begin.shrink_to_fit();
   p.seg_delay.shrink_to_fit();
-  return p;
+  if (pre_index == PreIndex::store) p.pre_of_syn.store();
+  return std::move(p_);
+}
+
+SpikeProjection build_spike_projection(std::string name, std::uint32_t pre_pop,
+                                       std::uint32_t post_pop, std::uint32_t n_pre,
+                                       std::uint32_t n_post, std::uint32_t receptor,
+                                       std::vector<SynapseSpec> syn, PreIndex pre_index) {
+  SpikeProjectionBuilder b(std::move(name), pre_pop, post_pop, n_pre, n_post, receptor);
+  bool one_delay = true;
+  for (const auto& s : syn) {
+    b.count(s.pre, s.post);
+    one_delay = one_delay && s.delay == syn.front().delay;
+  }
+  b.start_fill(one_delay && !syn.empty() ? std::optional<Tick>(syn.front().delay) : std::nullopt);
+  for (const auto& s : syn) b.place(s.pre, s.post, s.weight, s.delay);
+  std::vector<SynapseSpec>().swap(syn);  // release the input list before the segment pass
+  return b.finish(pre_index);
 }
 
 }  // namespace sbx

@@ -1,0 +1,78 @@
+// Engine-only build and run of a TOML circuit, for bench/scaling.py: the circuit is built and run
+// exactly as `spikeblox run` does (circuits::build, Simulator::run_until) but without the HDF5 run
+// file, whose /edges datasets (source, target, weight, delay and three index columns per synapse,
+// written before the loop) would otherwise set the process's peak memory. Prints one JSON line:
+//   build_s, loop_s, simulated_ms, spikes, synaptic_events, synapses, projection_bytes (sum of
+//   SpikeProjection::memory_bytes()), rss_built_mb (resident after the build), peak_build_mb
+//   (VmHWM after the build), peak_mb (VmHWM at the end).
+//
+//   scaling_engine FILE.toml [--set key=value ...] [--no-run]
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/replay_population.hpp"
+#include "circuits/build.hpp"
+#include "circuits/loader.hpp"
+
+using namespace sbx;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s FILE.toml [--set key=value ...] [--no-run]\n", argv[0]);
+    return 2;
+  }
+  std::vector<std::string> sets;
+  bool run = true;
+  for (int k = 2; k < argc; ++k) {
+    const std::string a = argv[k];
+    if (a == "--set" && k + 1 < argc)
+      sets.emplace_back(argv[++k]);
+    else if (a == "--no-run")
+      run = false;
+    else {
+      std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point a) {
+    return std::chrono::duration<double>(clock::now() - a).count();
+  };
+  try {
+    const auto t0 = clock::now();
+    const circuits::CircuitDescription desc = circuits::load_circuit_file(argv[1], sets);
+    auto sim = circuits::make_simulator(desc);
+    circuits::BuildOptions opt;
+    opt.add_probes = false;  // nothing is recorded
+    circuits::build(desc, *sim, opt);
+    const double build_s = seconds(t0);
+    const auto [rss_built, hwm_built] = bench::rss_bytes();
+    std::size_t synapses = 0, bytes = 0;
+    for (std::uint32_t i = 0; i < sim->n_projections(); ++i) {
+      synapses += sim->projection(i).n_synapses();
+      bytes += sim->projection(i).memory_bytes();
+    }
+    double loop_s = 0.0;
+    if (run) {
+      const auto tl = clock::now();
+      sim->run_until(circuits::run_ticks(desc));
+      loop_s = seconds(tl);
+    }
+    const auto [rss_end, hwm_end] = bench::rss_bytes();
+    (void)rss_end;
+    std::printf(
+        "{\"build_s\": %.6f, \"loop_s\": %.6f, \"simulated_ms\": %.3f, \"spikes\": %llu, "
+        "\"synaptic_events\": %llu, \"synapses\": %zu, \"projection_bytes\": %zu, "
+        "\"rss_built_mb\": %.2f, \"peak_build_mb\": %.2f, \"peak_mb\": %.2f}\n",
+        build_s, loop_s, run ? desc.run.duration : 0.0,
+        static_cast<unsigned long long>(sim->stats().spikes),
+        static_cast<unsigned long long>(sim->stats().synaptic_events), synapses, bytes,
+        rss_built / 1048576.0, hwm_built / 1048576.0, hwm_end / 1048576.0);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scaling_engine: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
