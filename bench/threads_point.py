@@ -6,6 +6,7 @@ For each benchmark: one warm-up, then --reps rounds of (--threads 1, --threads 2
 (median 1 thread / median 2 threads) and checks that both thread counts give the same spikes
 (count and, with h5py, the spike files). Issue 6: 2 threads never slower than 1 (CUBA), COBAHH
 >= 1.7x faster on 2. Run it on an idle machine: under load a 2-thread run waits for a core.
+On a loaded machine use bench/threads_serial_fraction.py instead (serial vs parallel CPU samples).
 
 Usage:  /usr/bin/python3 bench/threads_point.py [--reps 5] [--bench cuba cobahh]
                                                [--bin build/spikeblox] [--set KEY=VALUE ...]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -19,13 +20,27 @@ class Simulator::WorkerPool {
   // Spinning only pays when every worker has a core: with more threads than cores a spinning
   // thread keeps the one it waits for off the CPU, so then block at once.
   int spins_ = 1 << 14;
-  // Yield rather than pause: on an idle machine it returns at once (a spin), on a loaded one it
-  // lets the thread we wait for run (a pure spin made 2 threads 100× slower under load).
-  static void cpu_relax() { std::this_thread::yield(); }
+  // The first rounds pause (a few µs in all), then yield. Yielding alone costs a system call per
+  // round (~1 µs in this VM), and a wait that ends during one is noticed late: twice per step, on
+  // the critical path (COBAHH 2 threads: ~15 % of the loop in __schedule/sched_yield; pausing
+  // first: 1.70× -> 1.76× over 1 thread on the idle machine, but 0.87× -> 0.75× with one core
+  // taken by another process). Yield rather than pause after that: on a loaded machine it lets
+  // the thread we wait for run (a pure spin made 2 threads 100× slower under load).
+  int pause_spins_ = 128;
+  void cpu_relax(int spin) const {
+#if defined(__x86_64__) || defined(__i386__)
+    if (spin < pause_spins_) {
+      __builtin_ia32_pause();
+      return;
+    }
+#endif
+    (void)spin;
+    std::this_thread::yield();
+  }
 
  public:
   WorkerPool(unsigned n, bool spin) : n_(n) {
-    if (!spin || n > std::max(1u, std::thread::hardware_concurrency())) spins_ = 0;
+    if (!spin || n > std::max(1u, std::thread::hardware_concurrency())) spins_ = pause_spins_ = 0;
     for (unsigned k = 1; k < n; ++k) threads_.emplace_back([this, k] { loop(k); });
   }
   ~WorkerPool() {
@@ -46,15 +61,21 @@ class Simulator::WorkerPool {
     epoch_.fetch_add(1, std::memory_order_release);
     epoch_.notify_all();
     job(0u);
+    wait_workers();
+  }
+
+ private:
+  // Not inlined so that profiles show the waiting apart from the work
+  // (bench/threads_serial_fraction.py counts it as neither serial nor parallel work).
+  [[gnu::noinline]] void wait_workers() {
     for (int spin = 0;; ++spin) {
       const unsigned left = pending_.load(std::memory_order_acquire);
       if (left == 0) break;
       if (spin > spins_) pending_.wait(left, std::memory_order_acquire);
-      cpu_relax();
+      cpu_relax(spin);
     }
   }
 
- private:
   void loop(unsigned k) {
     std::uint64_t seen = 0;
     for (;;) {
@@ -63,7 +84,7 @@ class Simulator::WorkerPool {
         e = epoch_.load(std::memory_order_acquire);
         if (e != seen) break;
         if (spin > spins_) epoch_.wait(seen, std::memory_order_acquire);
-        cpu_relax();
+        cpu_relax(spin);
       }
       seen = e;
       if (stop_.load(std::memory_order_acquire)) return;
@@ -118,6 +139,14 @@ std::uint32_t Simulator::add_projection(SpikeProjection proj) {
           std::string(post.model()) + ") has no receptor " + std::to_string(proj.receptor));
     rt.buffer = post.receptor_buffer(proj.receptor);
   }
+  rt.staged = std::all_of(proj.seg_delay.begin(), proj.seg_delay.end(),
+                          [&](Tick d) { return d % dt_ == 0 && d / dt_ < kMaxStagedSteps; });
+  if (!proj.seg_delay.empty() && std::all_of(proj.seg_delay.begin(), proj.seg_delay.end(),
+                                             [&](Tick d) { return d == proj.seg_delay[0]; }))
+    rt.common_delay = proj.seg_delay[0];
+  rt.row_segments = proj.n_segments() == proj.n_pre;
+  for (std::uint32_t i = 0; i <= proj.n_pre && rt.row_segments; ++i)
+    rt.row_segments = proj.seg_ptr[i] == i;
   const auto id = static_cast<std::uint32_t>(projs_.size());
   pops_[proj.pre_population].out_projections.push_back(id);
   projs_.push_back(std::move(proj));
@@ -247,9 +276,39 @@ bool Simulator::ensure_ranges() {
       ranges_[j] = std::move(b);
     }
     thread_spikes_.assign(threads_, std::vector<std::vector<std::uint32_t>>(nc));
+    range_events_.assign(8 * std::size_t{threads_}, 0);
     any_ranged_ =
         std::any_of(ranges_.begin(), ranges_.end(), [](const auto& r) { return !r.empty(); });
+    ranged_projections_ = 0;  // reclassify every projection against the new ranges
   }
+  for (std::size_t pid = ranged_projections_; pid < projs_.size(); ++pid) {
+    ProjRuntime& rt = proj_rt_[pid];
+    const SpikeProjection& p = projs_[pid];
+    rt.ranged_target = -1;
+    rt.split.clear();
+    if (rt.event_target) continue;
+    const auto it = std::find(clocked_.begin(), clocked_.end(), p.post_population);
+    const auto j = static_cast<std::size_t>(it - clocked_.begin());
+    if (ranges_[j].empty()) continue;
+    rt.ranged_target = static_cast<int>(j);
+    rt.sorted_segments = true;
+    for (std::uint32_t s = 0; s < p.n_segments() && rt.sorted_segments; ++s)
+      rt.sorted_segments =
+          std::is_sorted(p.post.begin() + p.seg_begin[s], p.post.begin() + p.seg_begin[s + 1]);
+    if (!rt.sorted_segments) continue;
+    // Split points, found once here: a binary search per delivery and thread cost ~40 % of the
+    // parallel delivery (mispredicted branches).
+    const unsigned m = threads_ - 1;
+    rt.split.resize(static_cast<std::size_t>(p.n_segments()) * m);
+    for (std::uint32_t s = 0; s < p.n_segments(); ++s) {
+      const auto first = p.post.begin() + p.seg_begin[s],
+                 last = p.post.begin() + p.seg_begin[s + 1];
+      for (unsigned k = 1; k < threads_; ++k)
+        rt.split[static_cast<std::size_t>(s) * m + k - 1] = static_cast<std::uint32_t>(
+            std::lower_bound(first, last, ranges_[j][k]) - p.post.begin());
+    }
+  }
+  ranged_projections_ = projs_.size();
   return any_ranged_;
 }
 
@@ -267,6 +326,8 @@ void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
       p.prepare_step(ctx);
   }
   auto job = [&](unsigned k) {
+    // The deliveries of the events just processed, into this thread's range.
+    range_events_[8 * k] = apply_pending_range(k);
     for (std::size_t j = 0; j < nc; ++j) {
       if (ranges_[j].empty()) continue;
       auto& out = thread_spikes_[k][j];
@@ -276,6 +337,8 @@ void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
     }
   };
   pool_->run(job);
+  for (unsigned k = 0; k < threads_; ++k) stats_.synaptic_events += range_events_[8 * k];
+  pending_.clear();
   // Emit in population order, ranges in index order: the same sequence as one thread.
   for (std::size_t j = 0; j < nc; ++j) {
     spiked_.clear();
@@ -284,7 +347,7 @@ void Simulator::step_clocked_parallel(const StepContext& ctx, Tick t_end) {
       const auto& v = thread_spikes_[k][j];
       spiked_.insert(spiked_.end(), v.begin(), v.end());
     }
-    if (!spiked_.empty()) emit_spikes(clocked_[j], spiked_, t_end);
+    if (!spiked_.empty()) emit(clocked_[j], spiked_, t_end, true);
   }
 }
 
@@ -302,6 +365,24 @@ Simulator::Checkpoint Simulator::save_checkpoint() const {
   for (std::size_t i = 0; i < pops_.size(); ++i) pops_[i].pop->save_state(cp.states[i]);
   for (const Event& e : queue_->snapshot())
     if (e.kind != EventKind::spike_prediction) cp.events.push_back(e);
+  // Staged deliveries go in as queue events, after the queued ones they tie with on (tick,
+  // priority, target): the order process_events_upto() gives them.
+  for (const StagedSlot& slot : staged_)
+    for (const StagedDelivery& d : slot.items) {
+      Event e;
+      e.tick = slot.tick;
+      e.priority = priority::spike_delivery;
+      e.kind = EventKind::spike_delivery;
+      e.target = e.a = d.projection;
+      e.b = d.neuron;
+      e.c = d.segment;
+      cp.events.push_back(e);
+    }
+  std::stable_sort(cp.events.begin(), cp.events.end(), [](const Event& x, const Event& y) {
+    if (x.tick != y.tick) return x.tick < y.tick;
+    if (x.priority != y.priority) return x.priority < y.priority;
+    return x.target < y.target;
+  });
   return cp;
 }
 
@@ -312,6 +393,7 @@ void Simulator::load_checkpoint(const Checkpoint& cp) {
                                 std::to_string(pops_.size()) + ")");
   if (!started_) start();
   queue_->clear();
+  clear_staged();
   reset_clock(cp.now);
   event_tick_ = cp.event_tick;  // pending spikes may lie between the last event and now
   next_progress_ = now_ + progress_period_;
@@ -321,14 +403,63 @@ void Simulator::load_checkpoint(const Checkpoint& cp) {
 }
 
 void Simulator::emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t) {
+  emit(pop, neurons, t, false);
+}
+
+// Deliveries of a clocked step's spikes whose delay is a whole number of steps land on a later
+// step boundary: they are staged in the slot of that tick (a push_back) instead of the event queue
+// (a push, a sort and a pop each, 3-5 % of a COBAHH step), and process_events_upto() merges the
+// slot into the queue's (tick, priority, target, seq) order, so the result is the same as queued.
+bool Simulator::stage(Tick when, const StagedDelivery& d) {
+  StagedSlot* slot = staged_slot(when);
+  if (!slot) return false;
+  slot->tick = when;
+  slot->items.push_back(d);
+  ++n_staged_;
+  return true;
+}
+
+Simulator::StagedSlot* Simulator::staged_slot(Tick when) {
+  const auto ahead = static_cast<std::size_t>((when - now_) / dt_) + 2;
+  if (staged_.size() < ahead) {  // grow to a power of two; slots move to their new index
+    std::vector<StagedSlot> ring(std::bit_ceil(std::max<std::size_t>(ahead, 8)));
+    for (StagedSlot& slot : staged_)
+      if (!slot.items.empty())
+        ring[static_cast<std::size_t>(slot.tick / dt_) & (ring.size() - 1)] = std::move(slot);
+    staged_ = std::move(ring);
+  }
+  StagedSlot& slot = staged_[static_cast<std::size_t>(when / dt_) & (staged_.size() - 1)];
+  if (!slot.items.empty() && slot.tick != when) return nullptr;
+  slot.tick = when;
+  return &slot;
+}
+
+void Simulator::clear_staged() {
+  for (StagedSlot& slot : staged_) slot.items.clear();
+  n_staged_ = 0;
+}
+
+void Simulator::emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t,
+                     bool from_step) {
   if (neurons.empty()) return;
   stats_.spikes += neurons.size();
   if (recorder_) recorder_->on_spikes(pop, neurons, t);
   const PopEntry& pe = pops_[pop];
   for (std::uint32_t pid : pe.out_projections) {
     const SpikeProjection& p = projs_[pid];
+    const ProjRuntime& rt = proj_rt_[pid];
+    const bool staged = from_step && rt.staged;
+    // One delay and one segment per row (the usual edge): one slot, no CSR reads.
+    if (staged && rt.common_delay >= 0 && rt.row_segments) {
+      if (StagedSlot* slot = staged_slot(t + rt.common_delay)) {
+        for (std::uint32_t n : neurons) slot->items.push_back({pid, n, n});
+        n_staged_ += neurons.size();
+        continue;
+      }
+    }
     for (std::uint32_t n : neurons) {
       for (std::uint32_t s = p.seg_ptr[n]; s < p.seg_ptr[n + 1]; ++s) {
+        if (staged && stage(t + p.seg_delay[s], {pid, n, s})) continue;
         Event e;
         e.tick = t + p.seg_delay[s];
         e.priority = priority::spike_delivery;
@@ -348,9 +479,23 @@ void Simulator::emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> ne
   }
 }
 
+// Deliveries into a population split across threads are deferred: deliver() only queues
+// (projection, segment) in pop order, and at the start of the next parallel step each thread adds
+// the pending segments' weights into its own neuron range, just before stepping that range. Every
+// buffer element then receives its additions in the same order as on one thread (bit-identical
+// results for any thread count), the serial part of a step loses the synaptic additions, and the
+// buffers are written by the core that reads them. Plastic segments are applied at once (their
+// rule may change weights between two deliveries), after the pending ones, to keep the order.
 void Simulator::deliver(const Event& e) {
   SpikeProjection& p = projs_[e.a];
   const ProjRuntime& rt = proj_rt_[e.a];
+  if (defer_ && rt.ranged_target >= 0) {
+    if (!p.rule) {  // counted in synaptic_events when applied
+      pending_.push_back({e.a, e.c});
+      return;
+    }
+    flush_pending();
+  }
   const std::uint32_t begin = p.seg_begin[e.c];
   const std::uint32_t end = p.seg_begin[e.c + 1];
   if (p.rule) p.rule->on_pre_segment(p, e.c, e.tick);
@@ -366,15 +511,104 @@ void Simulator::deliver(const Event& e) {
   }
 }
 
+std::uint64_t Simulator::apply_pending_range(unsigned k) {
+  std::uint64_t applied = 0;
+  for (const PendingDelivery& d : pending_) {
+    const SpikeProjection& p = projs_[d.projection];
+    const ProjRuntime& rt = proj_rt_[d.projection];
+    const auto& r = ranges_[static_cast<std::size_t>(rt.ranged_target)];
+    const std::uint32_t lo = r[k], hi = r[k + 1];
+    if (lo >= hi) continue;
+    const std::uint32_t* post = p.post.data();
+    const float* w = p.weight.data();
+    double* buf = rt.buffer;
+    std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
+    if (rt.sorted_segments) {
+      const std::uint32_t* split = rt.split.data() + std::size_t{d.segment} * (threads_ - 1);
+      if (k > 0) b = split[k - 1];
+      if (k + 1 < threads_) e = split[k];
+      for (std::uint32_t s = b; s < e; ++s) buf[post[s]] += w[s];
+      applied += e - b;
+    } else {
+      for (std::uint32_t s = b; s < e; ++s)
+        if (post[s] - lo < hi - lo) {
+          buf[post[s]] += w[s];
+          ++applied;
+        }
+    }
+  }
+  return applied;
+}
+
+void Simulator::flush_pending() {
+  for (const PendingDelivery& d : pending_) {
+    const SpikeProjection& p = projs_[d.projection];
+    double* buf = proj_rt_[d.projection].buffer;
+    const std::uint32_t* post = p.post.data();
+    const float* w = p.weight.data();
+    const std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
+    for (std::uint32_t s = b; s < e; ++s) buf[post[s]] += w[s];
+    stats_.synaptic_events += e - b;
+  }
+  pending_.clear();
+}
+
 void Simulator::process_events_upto(Tick t) {
   std::uint32_t fired[1];
-  while (!queue_->empty() && queue_->top().tick <= t) {
+  // The staged deliveries of tick t (see stage()), in projection order (ties keep emission order).
+  StagedSlot* slot = nullptr;
+  std::size_t next = 0;
+  if (n_staged_ > 0) {
+    StagedSlot& s = staged_[static_cast<std::size_t>(t / dt_) & (staged_.size() - 1)];
+    if (!s.items.empty() && s.tick <= t) {
+      slot = &s;
+      const auto by_projection = [](const StagedDelivery& x, const StagedDelivery& y) {
+        return x.projection < y.projection;
+      };
+      if (!std::is_sorted(s.items.begin(), s.items.end(), by_projection))
+        std::stable_sort(s.items.begin(), s.items.end(), by_projection);
+    }
+  }
+  for (;;) {
+    const bool queued = !queue_->empty() && queue_->top().tick <= t;
+    if (slot && next < slot->items.size()) {
+      // A staged delivery (tick, spike_delivery, projection) goes before a queued event only if
+      // strictly earlier: on a tie the queued one came from an earlier emission (a checkpoint).
+      const StagedDelivery d = slot->items[next];
+      bool first = !queued;
+      if (!first) {
+        const Event& q = queue_->top();
+        if (slot->tick != q.tick)
+          first = slot->tick < q.tick;
+        else if (q.priority != priority::spike_delivery)
+          first = priority::spike_delivery < q.priority;
+        else
+          first = d.projection < q.target;
+      }
+      if (first) {
+        ++next;
+        --n_staged_;
+        ++stats_.queue_events;
+        Event e;
+        e.tick = event_tick_ = slot->tick;
+        e.priority = priority::spike_delivery;
+        e.kind = EventKind::spike_delivery;
+        e.target = e.a = d.projection;
+        e.b = d.neuron;
+        e.c = d.segment;
+        deliver(e);
+        continue;
+      }
+    } else if (!queued) {
+      break;
+    }
     const Event e = queue_->top();
     queue_->pop();
     ++stats_.queue_events;
     event_tick_ = e.tick;
     switch (e.kind) {
       case EventKind::control:
+        flush_pending();  // a control may read or reset receptor buffers or change weights
         controls_[e.a](e.tick, e.b, e.c);
         break;
       case EventKind::spike_delivery:
@@ -388,6 +622,7 @@ void Simulator::process_events_upto(Tick t) {
         break;
     }
   }
+  if (slot) slot->items.clear();
 }
 
 void Simulator::do_step() {
@@ -408,10 +643,11 @@ void Simulator::do_step() {
     ++stats_.steps;
     return;
   }
+  flush_pending();  // (empty unless the threads or the populations changed within a run)
   for (std::uint32_t id : clocked_) {
     spiked_.clear();
     pops_[id].pop->step(ctx, spiked_);
-    if (!spiked_.empty()) emit_spikes(id, spiked_, t_end);
+    if (!spiked_.empty()) emit(id, spiked_, t_end, true);
   }
   ++stats_.steps;
 }
@@ -448,9 +684,16 @@ void Simulator::run_until(Tick t_end) {
         "run_until: the run length (" + std::to_string(grid_.to_ms(t_end - now_)) +
         " ms) is not a multiple of dt (" + std::to_string(grid_.to_ms(dt_)) + " ms)");
   const Tick flush_period = std::max<Tick>(grid_.round_ms(1000.0), 1);
+  defer_ = clocked && threads_ > 1 && ensure_ranges();
   while (now_ < t_end) {
     process_events_upto(now_);
-    if (!probes_.empty()) sample(now_);
+    if (!probes_.empty()) {
+      // A probe may read a receptor buffer (LIF g_e is one): apply pending deliveries first.
+      if (!pending_.empty() && std::any_of(probes_.begin(), probes_.end(),
+                                           [&](const Probe& pr) { return now_ % pr.every == 0; }))
+        flush_pending();
+      sample(now_);
+    }
     if (clocked) {
       do_step();
       now_ += dt_;

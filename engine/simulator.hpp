@@ -19,6 +19,15 @@
 // the target's update in step n + 1); delay d > 0 ticks lands at now + dt + d, i.e. for clocked
 // targets ceil(d/dt) steps later. From an event-driven population, delay 0 reaches the target at
 // the spike's own tick (in the same pass of the event loop, after the spike itself).
+//
+// Two shortcuts that give the same results as the plain scheme above (bit for bit, tested):
+//  * staging: deliveries of a clocked population's spikes whose delay is a whole number of steps
+//    skip the event queue; they wait in a ring of per-step slots and are merged into the queue's
+//    order when their tick is processed (Simulator::stage, process_events_upto);
+//  * deferral (threads > 1): deliveries into a population split across threads are not applied
+//    when popped but by each worker into its own neuron range at the start of the next parallel
+//    step (Simulator::deliver); controls, probes and plastic deliveries apply the pending ones
+//    first, so they see the buffers as with one thread.
 #pragma once
 
 #include <cstdint>
@@ -99,8 +108,10 @@ class Simulator final : public SpikeScheduler {
   // Worker threads for the clocked step (default 1). Populations that support ranged stepping
   // (Population::range_granularity() > 0) are split into `n` contiguous ranges stepped
   // concurrently; everything else (events, deliveries, couplings, recording) stays on the calling
-  // thread. Results are bit-identical for every n: each neuron's update does not depend on the
-  // split, and spikes are emitted in the same order (tested).
+  // thread, except static deliveries into split populations: each thread applies them to its own
+  // range before stepping it. Results are bit-identical for every n: each neuron's update does not
+  // depend on the split, every buffer element receives its inputs in the same order, and spikes are
+  // emitted in the same order (tested).
   // spin = false: workers block at once between steps (no busy-waiting; slower per step, for
   // loaded or oversubscribed machines and tests).
   void set_threads(unsigned n, bool spin = true);
@@ -112,7 +123,10 @@ class Simulator final : public SpikeScheduler {
   // Restart support: drop every pending event and set the clock (used between trials).
   // After clear_events(), restore event-driven populations with load_population_state() (not
   // Population::load_state() alone) so they schedule their pending spikes again.
-  void clear_events() { queue_->clear(); }
+  void clear_events() {
+    queue_->clear();
+    clear_staged();
+  }
   // Population::load_state(), then, for an event-driven population once the simulator has
   // started, Population::resume() so its pending spikes are scheduled again from the loaded state.
   void load_population_state(std::uint32_t id, std::span<const double> state);
@@ -136,6 +150,7 @@ class Simulator final : public SpikeScheduler {
   }
 
   const SimulatorStats& stats() const { return stats_; }
+  // The queue of pending events, without the staged deliveries (see the top of this file).
   EventQueue& queue() { return *queue_; }
 
   // SpikeScheduler
@@ -156,6 +171,34 @@ class Simulator final : public SpikeScheduler {
     double* buffer = nullptr;  // receptor buffer of a clocked target
     Population* target = nullptr;
     bool event_target = false;
+    // Set by ensure_ranges(): index of the target in clocked_ when that population is split
+    // across threads (-1 otherwise), and whether every delay segment lists its targets in
+    // ascending order (then each thread's share of a segment is a contiguous run, see split).
+    int ranged_target = -1;
+    bool sorted_segments = false;
+    // With sorted segments: for segment s and thread k = 1..threads-1, the first synapse of the
+    // segment whose target is in thread k's range or beyond: split[s * (threads - 1) + k - 1].
+    std::vector<std::uint32_t> split;
+    // Every delay segment's delay is a whole number of steps (< kMaxStagedSteps): deliveries of a
+    // clocked presynaptic population are staged instead of queued.
+    bool staged = false;
+    Tick common_delay = -1;     // the delay of every segment, or -1 if they differ
+    bool row_segments = false;  // one segment per row: segment i is row i
+  };
+  // A delivery into a split clocked population, applied at the start of the next parallel step
+  // by every thread into its own neuron range (see deliver()).
+  struct PendingDelivery {
+    std::uint32_t projection, segment;
+  };
+  // A delivery of a spike a clocked population emitted at the end of a step, whose delay is a
+  // whole number of steps: kept out of the event queue in a ring of per-step slots (see
+  // stage()) and merged into the event order when its tick is processed.
+  struct StagedDelivery {
+    std::uint32_t projection, neuron, segment;
+  };
+  struct StagedSlot {
+    Tick tick = 0;
+    std::vector<StagedDelivery> items;
   };
 
   class WorkerPool;
@@ -165,6 +208,20 @@ class Simulator final : public SpikeScheduler {
 
   void process_events_upto(Tick t);
   void deliver(const Event& e);
+  // Applies the pending deliveries to neuron range `k` (of threads_) of their targets; returns
+  // the number of synapses applied.
+  std::uint64_t apply_pending_range(unsigned k);
+  // Applies every pending delivery on this thread (before anything that may read or write the
+  // receptor buffers out of the step: control events, plastic deliveries, probes).
+  void flush_pending();
+  // emit_spikes() with `from_step`: spikes of a clocked step at its end tick t.
+  void emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t, bool from_step);
+  // Puts d in the slot of tick `when`; false if that slot holds another tick (then queue it).
+  bool stage(Tick when, const StagedDelivery& d);
+  // The ring slot of tick `when` (grows the ring), or nullptr if it holds another tick.
+  StagedSlot* staged_slot(Tick when);
+  void clear_staged();
+  static constexpr Tick kMaxStagedSteps = 4096;
   void do_step();
   void sample(Tick t);
 
@@ -200,6 +257,12 @@ class Simulator final : public SpikeScheduler {
   // Per clocked population: range bounds per thread (threads_ + 1 entries; empty = serial).
   std::vector<std::vector<std::uint32_t>> ranges_;
   std::vector<std::vector<std::vector<std::uint32_t>>> thread_spikes_;  // [thread][clocked index]
+  std::size_t ranged_projections_ = 0;  // projections classified by the last ensure_ranges()
+  bool defer_ = false;  // deliveries into split populations are deferred (threads_ > 1)
+  std::vector<PendingDelivery> pending_;
+  std::vector<std::uint64_t> range_events_;  // synapses applied per thread (stride 8: own line)
+  std::vector<StagedSlot> staged_;           // ring, slot (tick / dt_) % size; size a power of two
+  std::size_t n_staged_ = 0;
 };
 
 }  // namespace sbx

@@ -158,6 +158,12 @@ class NeurobloxHHBlock final : public Population {
     pool_->restart_history();
   }
   long first_nonfinite(std::string& variable) const override {
+    // Fast path (called every few steps as a NaN guard): x·0 is 0 for finite x and NaN for
+    // NaN/inf, so one branch-free sum tells whether any value needs the search below.
+    double probe = 0.0;
+    for (const double* p : dynamic_)
+      for (std::uint32_t i = 0; i < n_; ++i) probe += p[i] * 0.0;
+    if (probe == 0.0) return -1;
     long best = -1;
     for (std::size_t a = 0; a < dynamic_.size(); ++a)
       for (std::uint32_t i = 0; i < n_ && (best < 0 || static_cast<long>(i) < best); ++i)
