@@ -463,7 +463,10 @@ class NeurobloxHHPopulation : public Population {
   // Stiffness (× 1/dt) that RK4 handles itself; only the excess is integrated exponentially.
   static constexpr double stiffness_cap = 1.0;
 
-  static constexpr std::uint32_t n_dynamic_states = 8;  // V, n, m, h, C_cum, C_win, z, G
+  static constexpr std::uint32_t n_dynamic_states = 8;
+  // The dynamic states in save_state() order (also state() names).
+  static constexpr const char* dynamic_state_names[n_dynamic_states] = {"V",     "n",     "m", "h",
+                                                                        "C_cum", "C_win", "z", "G"};
 
   // One cell per entry; initial state V = −65, n = 0.32, m = 0.05, h = 0.59, others 0 (§1.1).
   // Throws UserError for non-finite parameters, negative conductances, V_range ≤ 0 or tau ≤ 0.
@@ -599,14 +602,13 @@ class NeurobloxHHPopulation : public Population {
     restart_history();
   }
   long first_nonfinite(std::string& variable) const override {
-    static constexpr const char* names[] = {"V", "n", "m", "h", "C_cum", "C_win", "z", "G"};
     long best = -1;
     const auto arrays = dynamic_arrays();
     for (std::size_t a = 0; a < arrays.size(); ++a)
       for (std::uint32_t i = 0; i < n_ && (best < 0 || static_cast<long>(i) < best); ++i)
         if (!std::isfinite((*arrays[a])[i])) {
           best = static_cast<long>(i);
-          variable = names[a];
+          variable = dynamic_state_names[a];
           break;
         }
     return best;
@@ -1376,7 +1378,9 @@ class NeurobloxHHPopulation : public Population {
   NeurobloxIntegrator integrator_ = NeurobloxIntegrator::etdrk4;
   std::vector<double> hist_, last_, hist_valid_;
   std::uint32_t head_ = 0;
-  void restart_history() { std::fill(hist_valid_.begin(), hist_valid_.end(), 0.0); }
+  void restart_history() {
+    std::fill(hist_valid_.begin(), hist_valid_.end(), 0.0);
+  }
 };
 
 }  // namespace sbx

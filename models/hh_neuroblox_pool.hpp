@@ -104,14 +104,14 @@ class NeurobloxHHBlock final : public Population {
         block_(block),
         offset_(pool_->offset(block)),
         n_(pool_->block_size(block)) {
-    for (std::size_t k = 0; k < dynamic_.size(); ++k) dynamic_[k] = state(dynamic_names[k]);
+    for (std::size_t k = 0; k < dynamic_.size(); ++k)
+      dynamic_[k] = state(NeurobloxHHPopulation::dynamic_state_names[k]);
   }
 
   NeurobloxHHPool& pool() { return *pool_; }
   NeurobloxCellType cell_type(std::uint32_t i) const {
     return pool_->cells().cell_type(offset_ + i);
   }
-  NeurobloxIntegrator integrator() const { return pool_->cells().integrator(); }
 
   std::string_view model() const override { return "neuroblox_hh"; }
   std::uint32_t size() const override { return n_; }
@@ -169,15 +169,13 @@ class NeurobloxHHBlock final : public Population {
       for (std::uint32_t i = 0; i < n_ && (best < 0 || static_cast<long>(i) < best); ++i)
         if (!std::isfinite(dynamic_[a][i])) {
           best = static_cast<long>(i);
-          variable = dynamic_names[a];
+          variable = NeurobloxHHPopulation::dynamic_state_names[a];
           break;
         }
     return best;
   }
 
  private:
-  // The order of NeurobloxHHPopulation::save_state (its checkpoints and ours are interchangeable).
-  static constexpr const char* dynamic_names[] = {"V", "n", "m", "h", "C_cum", "C_win", "z", "G"};
   NeurobloxHHPopulation& cells() { return pool_->cells(); }
 
   std::shared_ptr<NeurobloxHHPool> pool_;

@@ -259,16 +259,12 @@ class NgnmmThetaPopulation : public Population {
   bool replay_step(double dt) {
     if (mode_ != Replay::replaying) return false;
     const std::size_t recorded = replay_.size() / (std::size_t{n_dynamic_states} * n_);
-    if (recorded == 0 && replay_pos_ == 0 && state_is(replay_start_.data())) {
-      mode_ = Replay::recording;  // nothing recorded yet (e.g. loaded twice without a step)
+    if (replay_pos_ == recorded) {  // past the recording (or none yet): integrate and record on;
+      mode_ = Replay::recording;    // recording_allowed() checks dt and the state
       return false;
     }
     if (dt != replay_dt_ || !state_is(replay_state(replay_pos_))) {
       mode_ = Replay::off;
-      return false;
-    }
-    if (replay_pos_ == recorded) {  // past the recording: integrate and record on
-      mode_ = Replay::recording;
       return false;
     }
     const double* next = replay_state(replay_pos_ + 1);
@@ -288,7 +284,7 @@ class NgnmmThetaPopulation : public Population {
     if (replay_dt_ == 0.0) replay_dt_ = dt;
     const std::size_t per_step = std::size_t{n_dynamic_states} * n_;
     if (dt != replay_dt_ || replay_.size() + per_step > max_replay_values ||
-        replay_.size() != replay_pos_ * per_step || !state_is(replay_state(replay_pos_))) {
+        !state_is(replay_state(replay_pos_))) {
       mode_ = Replay::off;
       return false;
     }
