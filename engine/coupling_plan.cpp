@@ -1,6 +1,10 @@
 #include "engine/coupling_plan.hpp"
 
 #include <algorithm>
+#include <cstring>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 #include <map>
 #include <string>
 
@@ -20,34 +24,68 @@ bool CouplingPlan::stale(std::span<const ContinuousProjection> conts) const {
   return false;
 }
 
+namespace {
+
+// Merges sorted ranges [begin, begin + n) that touch or overlap.
+template <class Range, class Begin, class Joinable>
+std::vector<Range> merge_adjacent(std::vector<Range> v, Begin begin, Joinable joinable) {
+  std::sort(v.begin(), v.end(),
+            [&](const Range& a, const Range& b) { return begin(a) < begin(b); });
+  std::vector<Range> merged;
+  for (const Range& r : v) {
+    if (!merged.empty() && joinable(merged.back(), r)) {
+      Range& m = merged.back();
+      m.n = std::max<std::size_t>(m.n, static_cast<std::size_t>(begin(r) - begin(m)) + r.n);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  return merged;
+}
+
+}  // namespace
+
 void CouplingPlan::build(std::span<const ContinuousProjection> conts,
                          std::span<Population* const> pops,
                          std::span<const std::uint32_t> clocked) {
   signature_.clear();
   zero_.clear();
+  sources_.clear();
+  pairs_.clear();
   g_rows_.clear();
   g_entries_.clear();
   i_rows_.clear();
   i_entries_.clear();
 
-  // Zeroing: every input array of a clocked population, adjacent ranges merged.
-  for (std::uint32_t id : clocked) {
-    Population& p = *pops[id];
-    for (double* a : {p.conductance_input(), p.conductance_reversal_input(), p.current_input()})
-      if (a && p.size() > 0) zero_.push_back({a, p.size()});
+  // Sources: the presynaptic populations of conductance couplings; ranges whose out and E_rev
+  // arrays both continue where the previous one ends (views into one pool) become one range.
+  std::vector<Source> src;
+  for (const ContinuousProjection& c : conts) {
+    if (c.kind != CouplingKind::conductance || c.pre.empty()) continue;
+    const Population& pre = *pops[c.pre_population];
+    if (!pre.continuous_output() || !pre.output_reversal())
+      throw InternalError("coupling '" + c.name + "': the presynaptic population has no " +
+                          (pre.continuous_output() ? "output reversal" : "output"));
+    src.push_back({pre.continuous_output(), pre.output_reversal(), pre.size(), 0});
   }
-  std::sort(zero_.begin(), zero_.end(),
-            [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  std::vector<Span> merged;
-  for (const Span& s : zero_) {
-    if (!merged.empty() && merged.back().begin + merged.back().n >= s.begin) {
-      Span& m = merged.back();
-      m.n = std::max<std::size_t>(m.n, static_cast<std::size_t>(s.begin - m.begin) + s.n);
-    } else {
-      merged.push_back(s);
-    }
+  sources_ = merge_adjacent(
+      std::move(src), [](const Source& x) { return x.out; },
+      [](const Source& a, const Source& b) {
+        const auto shift = b.out - a.out;  // out and E_rev advance together
+        return a.out + a.n >= b.out && b.rev - a.rev == shift;
+      });
+  std::size_t n_pairs = 0;
+  for (Source& s : sources_) {
+    s.pair = n_pairs;
+    n_pairs += s.n;
   }
-  zero_ = std::move(merged);
+  pairs_.assign(2 * n_pairs, 0.0);
+  const auto pair_of = [&](const double* out) -> const double* {
+    for (const Source& s : sources_)
+      if (out >= s.out && out < s.out + s.n)
+        return pairs_.data() + 2 * (s.pair + static_cast<std::size_t>(out - s.out));
+    throw InternalError("CouplingPlan: a presynaptic cell outside every source");
+  };
 
   // Synapses grouped by target cell, in coupling order then synapse order within each cell.
   std::map<double*, std::vector<ConductanceEntry>> g_by_cell;
@@ -63,13 +101,12 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
     if (!out && !c.pre.empty())
       throw InternalError("coupling '" + c.name + "': the presynaptic population has no output");
     if (c.kind == CouplingKind::conductance) {
-      const double* rev = pre.output_reversal();
       double* g = post.conductance_input();
       double* ge = post.conductance_reversal_input();
-      if ((!rev || !g || !ge) && !c.pre.empty())
+      if ((!g || !ge) && !c.pre.empty())
         throw InternalError("coupling '" + c.name + "': conductance arrays missing");
       for (std::size_t k = 0; k < c.pre.size(); ++k) {
-        g_by_cell[g + c.post[k]].push_back({out + c.pre[k], rev + c.pre[k], &c.weight[k]});
+        g_by_cell[g + c.post[k]].push_back({&c.weight[k], pair_of(out + c.pre[k])});
         ge_of[g + c.post[k]] = ge + c.post[k];
       }
     } else {
@@ -81,38 +118,102 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
     }
   }
   for (auto& [g, entries] : g_by_cell) {
-    const auto begin = static_cast<std::uint32_t>(g_entries_.size());
     g_entries_.insert(g_entries_.end(), entries.begin(), entries.end());
-    g_rows_.push_back({g, ge_of[g], begin, static_cast<std::uint32_t>(g_entries_.size())});
+    g_rows_.push_back({g, ge_of[g], static_cast<std::uint32_t>(g_entries_.size())});
   }
   for (auto& [cur, entries] : i_by_cell) {
     const auto begin = static_cast<std::uint32_t>(i_entries_.size());
     i_entries_.insert(i_entries_.end(), entries.begin(), entries.end());
     i_rows_.push_back({cur, begin, static_cast<std::uint32_t>(i_entries_.size())});
   }
+
+  // Zeroing: every input cell of a clocked population that no row writes.
+  std::vector<const double*> written;
+  for (const ConductanceRow& r : g_rows_) written.insert(written.end(), {r.g, r.ge});
+  for (const CurrentRow& r : i_rows_) written.push_back(r.cur);
+  std::sort(written.begin(), written.end());
+  std::vector<Span> zero;
+  for (std::uint32_t id : clocked) {
+    Population& p = *pops[id];
+    for (double* a : {p.conductance_input(), p.conductance_reversal_input(), p.current_input()}) {
+      if (!a) continue;
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        if (std::binary_search(written.begin(), written.end(), a + i)) continue;
+        if (!zero.empty() && zero.back().begin + zero.back().n == a + i)
+          ++zero.back().n;
+        else
+          zero.push_back({a + i, 1});
+      }
+    }
+  }
+  zero_ = merge_adjacent(
+      std::move(zero), [](const Span& x) { return x.begin; },
+      [](const Span& a, const Span& b) { return a.begin + a.n >= b.begin; });
   built_ = true;
 }
 
+namespace {
+
+// (out, E_rev) of n cells into interleaved pairs; vectorised (this runs every step).
+void interleave(const double* __restrict out, const double* __restrict rev, std::size_t n,
+                double* __restrict pairs) {
+  for (std::size_t i = 0; i < n; ++i) {
+    pairs[2 * i] = out[i];
+    pairs[2 * i + 1] = rev[i];
+  }
+}
+
+}  // namespace
+
+void CouplingPlan::apply() {
+  for (const Span& s : zero_) std::fill(s.begin, s.begin + s.n, 0.0);
+  for (const Source& s : sources_) interleave(s.out, s.rev, s.n, pairs_.data() + 2 * s.pair);
+  sum_rows();
+}
+
+// Each sum starts from 0.0, as the plain `g[post] += …` loop on the zeroed input did.
 // Not vectorised: GCC's SLP vectoriser packs the pointer gathers of a row into vector lanes and
 // is slower than the scalar loop, whose rows overlap in the out-of-order core.
-__attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::apply() const {
-  for (const Span& s : zero_) std::fill(s.begin, s.begin + s.n, 0.0);
-  // Each sum starts from the zeroed input, as the plain `g[post] += …` loop did.
-  const ConductanceEntry* ge = g_entries_.data();
+__attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() const {
+  const ConductanceEntry* e = g_entries_.data();
+  std::uint32_t k = 0;
+#if defined(__SSE2__)
+  // The pair (g, gE) is one vector: with v = (out, E_rev) loaded at once (one load, not two) and
+  // x = w·out, (g, gE) += (x, x·E_rev) is one multiply-add of t = (x, E_rev) by u = (1, x):
+  // lane 0 adds x exactly (x·1 is exact), lane 1 gives x·E_rev + gE rounded as the scalar form
+  // (fused where the target has FMA, like the compiler's contraction of the scalar form).
+  const __m128d one = _mm_set1_pd(1.0);
+  for (const ConductanceRow& r : g_rows_) {
+    __m128d acc = _mm_setzero_pd();
+    for (; k < r.end; ++k) {
+      const __m128d v = _mm_loadu_pd(e[k].pair);
+      const __m128d t = _mm_mul_pd(v, _mm_move_sd(one, _mm_load_sd(e[k].w)));  // (x, E_rev)
+      const __m128d u = _mm_unpacklo_pd(one, t);                               // (1, x)
+#if defined(__FMA__)
+      acc = _mm_fmadd_pd(t, u, acc);
+#else
+      acc = _mm_add_pd(acc, _mm_mul_pd(t, u));
+#endif
+    }
+    _mm_store_sd(r.g, acc);
+    _mm_storeh_pd(r.ge, acc);
+  }
+#else
   for (const ConductanceRow& r : g_rows_) {
     double g = 0.0, gE = 0.0;
-    for (std::uint32_t k = r.begin; k < r.end; ++k) {
-      const double x = *ge[k].w * *ge[k].out;
+    for (; k < r.end; ++k) {
+      const double x = *e[k].w * e[k].pair[0];
       g += x;
-      gE += x * *ge[k].rev;
+      gE += x * e[k].pair[1];
     }
     *r.g = g;
     *r.ge = gE;
   }
+#endif
   const CurrentEntry* ie = i_entries_.data();
   for (const CurrentRow& r : i_rows_) {
     double s = 0.0;
-    for (std::uint32_t k = r.begin; k < r.end; ++k) s += *ie[k].w * *ie[k].out;
+    for (std::uint32_t j = r.begin; j < r.end; ++j) s += *ie[j].w * *ie[j].out;
     *r.cur = s;
   }
 }

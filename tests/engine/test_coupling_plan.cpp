@@ -143,6 +143,8 @@ TEST_CASE("coupling plan: weight values are read at every apply; resizing makes 
   for (auto& c : net.conts)
     for (double& w : c.weight) w *= 1.5;
   net.out[3] = 7.0;  // presynaptic outputs change every step
+  net.rev[20] = -33.0;  // (copied at every apply too)
+  net.out3[2] = 0.25;
   CHECK_FALSE(plan.stale(net.conts));
   plan.apply();
   const std::vector<double> got = net.inputs();
