@@ -165,8 +165,11 @@ void interleave(const double* __restrict out, const double* __restrict rev, std:
 
 }  // namespace
 
-void CouplingPlan::apply() {
-  for (const Span& s : zero_) std::fill(s.begin, s.begin + s.n, 0.0);
+// (The zero ranges are short — tens of cells — so they are stored inline rather than through a
+// memset call, which GCC would otherwise substitute for the loop: ~ 1 % of a category run.)
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void CouplingPlan::apply() {
+  for (const Span& s : zero_)
+    for (std::size_t i = 0; i < s.n; ++i) s.begin[i] = 0.0;
   for (const Source& s : sources_) interleave(s.out, s.rev, s.n, pairs_.data() + 2 * s.pair);
   sum_rows();
 }

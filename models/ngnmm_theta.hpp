@@ -40,6 +40,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numbers>
 #include <span>
 #include <string>
@@ -89,7 +90,8 @@ class NgnmmThetaPopulation : public Population {
     if (p.a_EE < 0 || p.a_EI < 0 || p.a_IE < 0 || p.a_II < 0)
       throw UserError("NGNMM_theta: synaptic rates a_XY must be >= 0");
     constexpr double init[n_dynamic_states] = {-0.6, 0.18, 0.02, 0.21, 0.0, 0.23, 0.26, 0.0};
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k) x_[k].assign(n_, init[k]);
+    x_.resize(std::size_t{n_dynamic_states} * n_);
+    for (std::uint32_t k = 0; k < n_dynamic_states; ++k) std::fill(x(k), x(k) + n_, init[k]);
     R_E_.assign(n_, 0.0);
     R_I_.assign(n_, 0.0);
     update_rates();
@@ -109,9 +111,9 @@ class NgnmmThetaPopulation : public Population {
     const double h = dt / n_sub;
     for (std::uint32_t i = 0; i < n_; ++i) {
       State y;
-      for (std::uint32_t k = 0; k < n_dynamic_states; ++k) y[k] = x_[k][i];
+      for (std::uint32_t k = 0; k < n_dynamic_states; ++k) y[k] = x(k)[i];
       for (int s = 0; s < n_sub; ++s) y = rk4(y, h);
-      for (std::uint32_t k = 0; k < n_dynamic_states; ++k) x_[k][i] = y[k];
+      for (std::uint32_t k = 0; k < n_dynamic_states; ++k) x(k)[i] = y[k];
     }
     update_rates();
     if (record) record_step();
@@ -123,7 +125,7 @@ class NgnmmThetaPopulation : public Population {
     static constexpr const char* names[n_dynamic_states] = {"A_E",  "B_E",  "A_I",  "B_I",
                                                             "g_EE", "g_EI", "g_IE", "g_II"};
     for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-      if (name == names[k]) return x_[k].data();
+      if (name == names[k]) return x(k);
     if (name == "R_E") return R_E_.data();
     if (name == "R_I") return R_I_.data();
     return nullptr;
@@ -133,16 +135,14 @@ class NgnmmThetaPopulation : public Population {
   }
   void save_state(std::vector<double>& out) const override {
     out.clear();
-    for (const auto& a : x_) out.insert(out.end(), a.begin(), a.end());
+    out.assign(x_.begin(), x_.end());
   }
   void load_state(std::span<const double> in) override {
     if (in.size() != std::size_t{n_dynamic_states} * n_)
       throw InternalError("NgnmmThetaPopulation::load_state: expected " +
                           std::to_string(std::size_t{n_dynamic_states} * n_) + " values, got " +
                           std::to_string(in.size()));
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-      std::copy(in.begin() + static_cast<std::ptrdiff_t>(k * n_),
-                in.begin() + static_cast<std::ptrdiff_t>((k + 1) * n_), x_[k].begin());
+    std::copy(in.begin(), in.end(), x_.begin());
     update_rates();
     start_replay(in);
   }
@@ -154,7 +154,7 @@ class NgnmmThetaPopulation : public Population {
                                                             "g_EE", "g_EI", "g_IE", "g_II"};
     for (std::uint32_t i = 0; i < n_; ++i)
       for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-        if (!std::isfinite(x_[k][i])) {
+        if (!std::isfinite(x(k)[i])) {
           variable = names[k];
           return static_cast<long>(i);
         }
@@ -221,8 +221,8 @@ class NgnmmThetaPopulation : public Population {
 
   void update_rates() {
     for (std::uint32_t i = 0; i < n_; ++i) {
-      R_E_[i] = rate(x_[A_E][i], x_[B_E][i], p_.C_E);
-      R_I_[i] = rate(x_[A_I][i], x_[B_I][i], p_.C_I);
+      R_E_[i] = rate(x(A_E)[i], x(B_E)[i], p_.C_E);
+      R_I_[i] = rate(x(A_I)[i], x(B_I)[i], p_.C_I);
     }
   }
 
@@ -247,20 +247,22 @@ class NgnmmThetaPopulation : public Population {
     mode_ = Replay::recording;
   }
   // True if the state the last step left is still in x_ (nothing wrote it since).
+  // (Branch-free, so that it vectorises: it runs every replayed step.)
   bool state_is(const double* expected) const {
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-      for (std::uint32_t i = 0; i < n_; ++i)
-        if (x_[k][i] != expected[k * n_ + i]) return false;
-    return true;
+    bool same = true;
+    for (std::size_t j = 0; j < x_.size(); ++j) same &= x_[j] == expected[j];
+    return same;
   }
   const double* replay_state(std::size_t pos) const {  // state after recorded step pos − 1
     return pos == 0 ? replay_start_.data() : replay_.data() + (pos - 1) * n_dynamic_states * n_;
   }
   bool replay_step(double dt) {
     if (mode_ != Replay::replaying) return false;
-    const std::size_t recorded = replay_.size() / (std::size_t{n_dynamic_states} * n_);
-    if (replay_pos_ == recorded) {  // past the recording (or none yet): integrate and record on;
-      mode_ = Replay::recording;    // recording_allowed() checks dt and the state
+    // Past the recording (or none yet): integrate and record on; recording_allowed() checks dt
+    // and the state. (Recorded steps = replay_.size() / values per step, compared by a multiply:
+    // the division was a visible part of a replayed step.)
+    if (replay_pos_ * (std::size_t{n_dynamic_states} * n_) == replay_.size()) {
+      mode_ = Replay::recording;
       return false;
     }
     if (dt != replay_dt_ || !state_is(replay_state(replay_pos_))) {
@@ -268,10 +270,7 @@ class NgnmmThetaPopulation : public Population {
       return false;
     }
     const double* next = replay_state(replay_pos_ + 1);
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k) {
-      double* x = x_[k].data();  // (a plain loop: std::copy of one value is a memmove call)
-      for (std::uint32_t i = 0; i < n_; ++i) x[i] = next[k * n_ + i];
-    }
+    std::memcpy(x_.data(), next, x_.size() * sizeof(double));
     update_rates();
     ++replay_pos_;
     ++replayed_;
@@ -291,8 +290,7 @@ class NgnmmThetaPopulation : public Population {
     return true;
   }
   void record_step() {
-    for (std::uint32_t k = 0; k < n_dynamic_states; ++k)
-      replay_.insert(replay_.end(), x_[k].begin(), x_[k].end());
+    replay_.insert(replay_.end(), x_.begin(), x_.end());
     ++replay_pos_;
   }
 
@@ -306,7 +304,9 @@ class NgnmmThetaPopulation : public Population {
 
   NgnmmThetaParams p_;
   std::uint32_t n_;
-  std::vector<double> x_[n_dynamic_states];
+  std::vector<double> x_;  // variable k of cell i at [k·n + i] (the layout of save_state)
+  double* x(std::uint32_t k) { return x_.data() + std::size_t{k} * n_; }
+  const double* x(std::uint32_t k) const { return x_.data() + std::size_t{k} * n_; }
   std::vector<double> R_E_, R_I_;
 };
 
