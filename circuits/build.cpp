@@ -100,11 +100,12 @@ void lower_spike_edge(const ConnectionDesc& c, BuildContext& ctx) {
   const std::uint32_t n_pre = ctx.sim.population(pre).size(),
                       n_post = ctx.sim.population(post).size();
   Rng rng = ctx.edge_rng(c);
-  // Straight into CSR form (no synapse list). Learning rules may sweep the synapses by presynaptic
-  // neuron (pre_of_syn.data()), so plastic edges store that index; static ones read it from the
-  // row pointers when needed (output), which saves 4 of 12 bytes per synapse.
-  SpikeProjection proj = make_spike_projection(c, pre, post, n_pre, n_post, ctx.grid(), rng,
-                                               c.learning ? PreIndex::store : PreIndex::view);
+  // Straight into CSR form (no synapse list), without the presynaptic index (4 bytes per
+  // synapse): the STDP rules never read it, output reads it from the row pointers, and the rules
+  // that sweep synapses by presynaptic neuron materialise it when they are set up
+  // (pre_of_syn.data() / store()).
+  SpikeProjection proj =
+      make_spike_projection(c, pre, post, n_pre, n_post, ctx.grid(), rng, PreIndex::view);
   const std::uint32_t id = ctx.sim.add_projection(std::move(proj));
   EdgeBuilt& e = new_edge(c, ctx);
   e.projections.push_back(id);

@@ -154,12 +154,12 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
 
 namespace {
 
-// (out, E_rev) of n cells into interleaved pairs; vectorised (this runs every step).
+// (out, out·E_rev) of n cells into interleaved pairs; vectorised (this runs every step).
 void interleave(const double* __restrict out, const double* __restrict rev, std::size_t n,
                 double* __restrict pairs) {
   for (std::size_t i = 0; i < n; ++i) {
     pairs[2 * i] = out[i];
-    pairs[2 * i + 1] = rev[i];
+    pairs[2 * i + 1] = out[i] * rev[i];
   }
 }
 
@@ -174,28 +174,22 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void CouplingPlan:
   sum_rows();
 }
 
-// Each sum starts from 0.0, as the plain `g[post] += …` loop on the zeroed input did.
-// Not vectorised: GCC's SLP vectoriser packs the pointer gathers of a row into vector lanes and
-// is slower than the scalar loop, whose rows overlap in the out-of-order core.
+// Each sum starts from 0.0, as the plain `g[post] += …` loop on the zeroed input did; the pair
+// (g, gE) is one vector, (g, gE) += w·(G, G·E_rev) one multiply-add.
+// Not vectorised further: GCC's SLP vectoriser packs the pointer gathers of a row into vector lanes
+// and is slower than the scalar loop, whose rows overlap in the out-of-order core.
 __attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() const {
   const ConductanceEntry* e = g_entries_.data();
   std::uint32_t k = 0;
 #if defined(__SSE2__)
-  // The pair (g, gE) is one vector: with v = (out, E_rev) loaded at once (one load, not two) and
-  // x = w·out, (g, gE) += (x, x·E_rev) is one multiply-add of t = (x, E_rev) by u = (1, x):
-  // lane 0 adds x exactly (x·1 is exact), lane 1 gives x·E_rev + gE rounded as the scalar form
-  // (fused where the target has FMA, like the compiler's contraction of the scalar form).
-  const __m128d one = _mm_set1_pd(1.0);
   for (const ConductanceRow& r : g_rows_) {
     __m128d acc = _mm_setzero_pd();
     for (; k < r.end; ++k) {
-      const __m128d v = _mm_loadu_pd(e[k].pair);
-      const __m128d t = _mm_mul_pd(v, _mm_move_sd(one, _mm_load_sd(e[k].w)));  // (x, E_rev)
-      const __m128d u = _mm_unpacklo_pd(one, t);                               // (1, x)
+      const __m128d w = _mm_set1_pd(*e[k].w);
 #if defined(__FMA__)
-      acc = _mm_fmadd_pd(t, u, acc);
+      acc = _mm_fmadd_pd(w, _mm_loadu_pd(e[k].pair), acc);
 #else
-      acc = _mm_add_pd(acc, _mm_mul_pd(t, u));
+      acc = _mm_add_pd(acc, _mm_mul_pd(w, _mm_loadu_pd(e[k].pair)));
 #endif
     }
     _mm_store_sd(r.g, acc);
@@ -205,9 +199,8 @@ __attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() con
   for (const ConductanceRow& r : g_rows_) {
     double g = 0.0, gE = 0.0;
     for (; k < r.end; ++k) {
-      const double x = *e[k].w * e[k].pair[0];
-      g += x;
-      gE += x * e[k].pair[1];
+      g += *e[k].w * e[k].pair[0];
+      gE += *e[k].w * e[k].pair[1];
     }
     *r.g = g;
     *r.ge = gE;

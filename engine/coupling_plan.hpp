@@ -5,20 +5,21 @@
 // as `g[post] += w·out[pre]`, consecutive synapses onto the same cell make a chain of
 // read-modify-writes through memory (each add waits for the previous store), and every coupling
 // pays virtual calls for its arrays. The plan instead groups the synapses by target cell: each
-// row adds its inputs in registers and stores the total once. It keeps, for each target cell,
-// the order of the additions of the plain loop (coupling by coupling, synapse by synapse), so the
-// sums are the same up to the last bit where the compiler fuses a multiply-add differently
-// (the category-learning run file came out bitwise identical). Weights are read through pointers
-// at every step, so learning that changes weight values needs no rebuild; the plan is rebuilt when
-// a coupling or population is added or a coupling's arrays are resized or reallocated (stale()).
+// row adds its inputs in registers and stores the total once, keeping, for each target cell, the
+// order of the additions of the plain loop (coupling by coupling, synapse by synapse). Weights are
+// read through pointers at every step, so learning that changes weight values needs no rebuild;
+// the plan is rebuilt when a coupling or population is added or a coupling's arrays are resized
+// or reallocated (stale()).
 //
-// Loads are what the sum costs (it is load-bound: ~ 2 loads per cycle). So the presynaptic
-// output G and reversal E of every source cell are first copied, once per step, into one
-// interleaved array of (G, E) pairs (sources whose arrays are adjacent, e.g. the blocks of one
-// HH pool, are copied as one range); a conductance entry is then a weight pointer and a pair
-// pointer, and reads its G and E with one 16-byte load: 4 loads per synapse instead of 6.
-// Inputs that no row writes are zeroed (rows store their totals, so their cells need no zeroing);
-// adjacent zero ranges are merged.
+// The sum is load- and uop-bound, so its data are laid out for it: once per step the presynaptic
+// output G and the product G·E_rev of every source cell are written, vectorised, into one
+// interleaved array of pairs (sources whose arrays are adjacent, e.g. the blocks of one HH pool,
+// as one range); a conductance synapse is then a weight pointer and a pair pointer, and
+// (g, gE) += w·(G, G·E_rev) is one broadcast and one vector multiply-add. Arithmetic: gE sums
+// w·(G·E_rev) where the plain loop summed (w·G)·E_rev — the same up to the last bit of each term
+// (tests compare with the plain loop to 1e-14; the category-learning run file kept every spike
+// time and weight). Inputs that no row writes are zeroed (rows store their totals); adjacent zero
+// ranges are merged.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +57,7 @@ class CouplingPlan {
   };
   struct ConductanceEntry {
     const double* w;
-    const double* pair;  // (out, E_rev) of the presynaptic cell in pairs_
+    const double* pair;  // (out, out·E_rev) of the presynaptic cell in pairs_
   };
   struct Source {  // presynaptic cells copied into pairs_ before the sum
     const double* out;
@@ -83,7 +84,7 @@ class CouplingPlan {
   std::vector<Signature> signature_;
   std::vector<Span> zero_;
   std::vector<Source> sources_;
-  std::vector<double> pairs_;  // interleaved (out, E_rev) of every source cell
+  std::vector<double> pairs_;  // interleaved (out, out·E_rev) of every source cell
   std::vector<ConductanceRow> g_rows_;
   std::vector<ConductanceEntry> g_entries_;
   std::vector<CurrentRow> i_rows_;

@@ -116,6 +116,7 @@ class EligibilityDopamineAgent final : public Recorder {
         sub_rows_(n_sub) {
     if (n_pre > n_post)
       throw std::invalid_argument("eligibility_dopamine: encoder larger than the network");
+    proj_.pre_of_syn.store();  // the update reads it per synapse (a lookup if not stored)
   }
 
   const EligibilityDopamineParams& params() const { return p_; }
