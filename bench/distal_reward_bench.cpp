@@ -79,6 +79,10 @@ class RasterRecorder final : public Recorder {
 struct ReplayResult {
   double cpu_s = 0.0;
   std::uint64_t events = 0;
+  // mode 2: bytes of the plastic synapses (the projections' memory_bytes() + the rules'), of
+  // which the stored presynaptic index (no rule of circuits/plasticity.hpp reads it), and count
+  double plastic_bytes = 0.0, pre_index_bytes = 0.0;
+  std::uint64_t plastic_synapses = 0;
 };
 
 // mode 0: no projections, 1: static, 2: plastic.
@@ -91,6 +95,7 @@ ReplayResult replay(const DistalRewardExperiment& net, const RasterRecorder& rec
   const auto i = sim.add_population(
       "inh", std::make_unique<Replay>(src.population(net.inh_population()).size(), rec.inh));
   Modulator da("dopamine", 0.002, 200.0, sim.grid());
+  ReplayResult res;
   if (mode > 0) {
     for (std::uint32_t pid : {net.proj_ee(), net.proj_ei(), net.proj_ie()}) {
       SpikeProjection p = src.projection(pid);  // a copy: same synapses
@@ -99,16 +104,33 @@ ReplayResult replay(const DistalRewardExperiment& net, const RasterRecorder& rec
       p.pre_population = pid == net.proj_ie() ? i : e;
       p.post_population = pid == net.proj_ei() ? i : e;
       const auto id = sim.add_projection(std::move(p));
-      if (mode == 2 && pid != net.proj_ie())
-        sim.set_rule(id, std::make_unique<ThreeFactorStdp>(sim.projection(id), ThreeFactorParams{},
-                                                           da, sim.grid()));
+      if (mode == 2 && pid != net.proj_ie()) {
+        auto rule = std::make_unique<ThreeFactorStdp>(sim.projection(id), ThreeFactorParams{}, da,
+                                                      sim.grid());
+        res.plastic_bytes += static_cast<double>(sim.projection(id).memory_bytes()) +
+                             static_cast<double>(rule->memory_bytes());
+        res.pre_index_bytes += static_cast<double>(sim.projection(id).pre_of_syn.memory_bytes());
+        res.plastic_synapses += sim.projection(id).n_synapses();
+        sim.set_rule(id, std::move(rule));
+      }
     }
   }
   const auto ctl = sim.add_control([&](Tick t, std::uint32_t, std::uint32_t) { da.pulse(t, 0.5); });
   for (Tick t = 18000; t < end; t += 18000) sim.schedule_control(t, ctl);
   const double c0 = thread_cpu_s();
   sim.run_until(end);
-  return {thread_cpu_s() - c0, sim.stats().synaptic_events};
+  res.cpu_s = thread_cpu_s() - c0;
+  res.events = sim.stats().synaptic_events;
+  return res;
+}
+
+void print_bytes(const ReplayResult& r) {
+  const double n = static_cast<double>(r.plastic_synapses);
+  std::printf(
+      "plastic synapses: %llu, %.2f bytes each (synapse arrays + rule state, memory_bytes()), of "
+      "which %.2f for the stored presynaptic index (%.2f without it)\n",
+      static_cast<unsigned long long>(r.plastic_synapses), r.plastic_bytes / n,
+      r.pre_index_bytes / n, (r.plastic_bytes - r.pre_index_bytes) / n);
 }
 
 }  // namespace
@@ -130,7 +152,8 @@ int main(int argc, char** argv) {
     else if (a == "--mode")
       only_mode = std::atoi(argv[k + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--duration S] [--replay S] [--repeats K] [--seed N] [--mode M]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--duration S] [--replay S] [--repeats K] [--seed N] [--mode M]\n",
                    argv[0]);
       return 2;
     }
@@ -161,16 +184,20 @@ int main(int argc, char** argv) {
     const ReplayResult rr = replay(x, rec, end, only_mode);
     std::printf("replay mode %d: %.3f s thread CPU, %llu synaptic events\n", only_mode, rr.cpu_s,
                 static_cast<unsigned long long>(rr.events));
+    if (only_mode == 2) print_bytes(rr);
     return 0;
   }
   double best[3] = {1e300, 1e300, 1e300};
   std::uint64_t events[3] = {0, 0, 0};
+  ReplayResult plastic;
   for (int k = 0; k < repeats; ++k)
     for (int mode : {1, 2, 0}) {
       const ReplayResult rr = replay(x, rec, end, mode);
       best[mode] = std::min(best[mode], rr.cpu_s);
       events[mode] = rr.events;
+      if (mode == 2) plastic = rr;
     }
+  print_bytes(plastic);
   const double ns_static = 1e9 * (best[1] - best[0]) / static_cast<double>(events[1]);
   const double ns_plastic = 1e9 * (best[2] - best[0]) / static_cast<double>(events[2]);
   std::printf(

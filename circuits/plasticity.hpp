@@ -30,9 +30,12 @@
 //   its c decays exponentially and m(t) is known analytically (baseline + phasic exponential with
 //   jumps at modulator events), so the weight change is exact:
 //     ∫ η c(s) m(s) ds = η ĉ_k (K(t) − K(t_k)),  K(t) = ∫_{t_E}^{t} e^{−(s−t_E)/τ_c} m(s) ds,
-//   with K a single global running integral (closed in closed form at every modulator change)
-//   and K(t_k) stored per synapse. A synapse's weight is brought up to date whenever a spike
-//   touches it (before it is delivered or potentiated) and for output (sync_all).
+//   with K a single global running integral (closed in closed form at every modulator change).
+//   K(t_k) is not stored per synapse: proj.weight holds a virtual weight relative to K at the
+//   segment's last presynaptic pass (one value per segment; see three_factor_pre_pass). A
+//   synapse's weight is brought up to date whenever a spike touches it (before it is delivered
+//   or potentiated), for weight(k) and for output (sync_all: proj.weight is the weight only after
+//   it).
 //   Bounds: c keeps its sign between events, so when m ≥ 0 (dopamine with baseline ≥ 0) the
 //   weight moves monotonically and clipping once at the next event equals clipping continuously
 //   (exact). A modulator that goes negative (an RPE) can reverse the direction between events;
@@ -41,9 +44,9 @@
 //   uses the rule's own column list {synapse, segment} (8 B). Presynaptic traces are kept per
 //   delay segment, not per synapse: every synapse of a segment receives the same spikes at the
 //   same ticks, so their traces are equal (bit for bit) and one value serves them all
-//   (PairStdp: 20 B per plastic synapse in all). ThreeFactorStdp adds the eligibility ĉ (f64)
-//   and the index of K(t_k) in a per-epoch table of the running integral's values (u32) instead
-//   of K(t_k) itself: 12 B, 32 B per plastic synapse in all.
+//   (PairStdp: 20 B per plastic synapse in all). ThreeFactorStdp adds the eligibility ĉ (f32)
+//   and nothing for K(t_k) (virtual weights): 12 B, 24 B per plastic synapse in all (was 32:
+//   ĉ f64 + a u32 index of K(t_k); session 5, BENCHMARKS.md).
 //   The hooks get whole delay segments (the simulator delivers segment by segment; on_pre with a
 //   synapse range must cover whole segments, as a row does).
 //   Every `rebase` interval (≤ 10 τ_c and ≤ 300 min τ±, so the scaled values stay within double
@@ -202,55 +205,56 @@ void for_segments(const SpikeProjection& p, std::uint32_t begin, std::uint32_t e
     f(s, std::max(begin, p.seg_begin[s]), std::min(end, p.seg_begin[s + 1]));
 }
 
+// ThreeFactorStdp keeps no per-synapse K(t_k): proj.weight[k] holds a "virtual" weight v_k,
+// relative to K at its segment's last presynaptic pass (K_s, one value per segment), such that
+// the synapse's weight at a tick t before its segment's next pass is
+//   w_k(t) = clip(v_k + η·ĉ_k·(K(t) − K_s)).
+// The presynaptic pass sets v_k = w_k(t) (the weight delivered) and K_s = K(t); a post spike at t
+// brings w_k to t (clipped, as the immediate rule did), adds the potentiation to ĉ_k and stores
+// v_k = w_k(t) − η·ĉ_k'·(K(t) − K_s), so that the formula holds with the new ĉ_k'. Same
+// mathematics as a K(t_k) per synapse; the f32 roundings fall on v_k instead of w_k.
+
 // ThreeFactorStdp's presynaptic pass over synapses [b, e) of one segment: each weight brought
-// up to date (w += η·ĉ·(K(t) − K(t_k)), clipped), then the depression into ĉ. A free function with
-// restrict pointers (no aliasing between the arrays and the rule's members) so that the compiler
-// vectorises it (gathers for K(t_k) and y[post[k]]); same operations, same order as
-// ThreeFactorStdp::advance_weight(), so the results are bit-identical to the scalar loop.
-inline void three_factor_pre_pass(float* __restrict w, double* __restrict c,
-                                  std::uint32_t* __restrict k_at, const double* __restrict k_hist,
+// up to date (w = v + η·ĉ·(K(t) − K_s), clipped), then the depression into ĉ. A free function
+// with restrict pointers (no aliasing between the arrays and the rule's members) so that the
+// compiler vectorises it (one gather, y[post[k]]).
+inline void three_factor_pre_pass(float* __restrict w, float* __restrict c,
                                   const std::uint32_t* __restrict post, const double* __restrict y,
-                                  double dep, double shrink_minus, double k_now, double eta,
-                                  double lo, double hi, std::uint32_t k_idx, std::uint32_t b,
-                                  std::uint32_t e) {
+                                  double dep, double shrink_minus, double dk, double eta, double lo,
+                                  double hi, std::uint32_t b, std::uint32_t e) {
   for (std::uint32_t k = b; k < e; ++k) {
-    const double dk = k_now - k_hist[k_at[k]];
-    k_at[k] = k_idx;
-    const double x = static_cast<double>(w[k]) + eta * c[k] * dk;
+    const double ck = c[k];
+    const double x = static_cast<double>(w[k]) + eta * ck * dk;
     w[k] = static_cast<float>(std::clamp(x, lo, hi));
-    c[k] -= dep * (y[post[k]] * shrink_minus);
+    c[k] = static_cast<float>(ck - dep * (y[post[k]] * shrink_minus));
   }
 }
 
 // ThreeFactorStdp's postsynaptic pass over the column entries [c0, c1) of one neuron: weight
-// brought up to date, then the potentiation into ĉ (scalar: the synapses are scattered, but the
-// restrict pointers keep the rule's constants in registers). The three arrays are prefetched 8
-// entries ahead: ~7 more instructions per entry, but ~9 % less plastic time on the distal-reward
-// replay (indicative, loaded machine), whose arrays spill out of L2.
-inline void three_factor_post_pass(float* __restrict w, double* __restrict c,
-                                   std::uint32_t* __restrict k_at, const double* __restrict k_hist,
-                                   const ColEntry* c0, const ColEntry* c1,
+// brought to t and clipped, potentiation into ĉ, virtual weight stored (see above). Scalar (the
+// synapses are scattered); two arrays prefetched kColAhead entries ahead (the distal-reward
+// network's arrays spill out of L2) without a bounds check: the column list has kColAhead
+// padding entries at its end. K_s and the pre trace are per segment (small, cached).
+inline constexpr std::ptrdiff_t kColAhead = 8;
+inline void three_factor_post_pass(float* __restrict w, float* __restrict c, const ColEntry* c0,
+                                   const ColEntry* c1, const double* __restrict k_seg,
                                    const double* __restrict x_pre, double pot, double k_now,
-                                   double eta, double lo, double hi, std::uint32_t k_idx) {
-  constexpr std::ptrdiff_t kAhead = 8;  // the column's synapses are scattered: fetch ahead
-  for (std::ptrdiff_t q = 0; q < std::min(c1 - c0, kAhead); ++q) {
+                                   double eta, double lo, double hi) {
+  for (std::ptrdiff_t q = 0; q < std::min(c1 - c0, kColAhead); ++q) {
     __builtin_prefetch(w + c0[q].syn, 1);
     __builtin_prefetch(c + c0[q].syn, 1);
-    __builtin_prefetch(k_at + c0[q].syn, 1);
   }
   for (const ColEntry* it = c0; it != c1; ++it) {
-    if (c1 - it > kAhead) {
-      const std::uint32_t kp = it[kAhead].syn;
-      __builtin_prefetch(w + kp, 1);
-      __builtin_prefetch(c + kp, 1);
-      __builtin_prefetch(k_at + kp, 1);
-    }
-    const std::uint32_t k = it->syn;
-    const double dk = k_now - k_hist[k_at[k]];
-    k_at[k] = k_idx;
-    const double x = static_cast<double>(w[k]) + eta * c[k] * dk;
-    w[k] = static_cast<float>(std::clamp(x, lo, hi));
-    c[k] += pot * x_pre[it->seg];
+    const std::uint32_t kp = it[kColAhead].syn;  // next column's or padding: harmless
+    __builtin_prefetch(w + kp, 1);
+    __builtin_prefetch(c + kp, 1);
+    const std::uint32_t k = it->syn, s = it->seg;
+    const double dk = k_now - k_seg[s];
+    const double ck = c[k];
+    const double x = std::clamp(static_cast<double>(w[k]) + eta * ck * dk, lo, hi);
+    const float cn = static_cast<float>(ck + pot * x_pre[s]);
+    c[k] = cn;
+    w[k] = static_cast<float>(x - eta * static_cast<double>(cn) * dk);
   }
 }
 
@@ -384,11 +388,16 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     if (!std::isfinite(p.eta)) throw std::invalid_argument("three-factor STDP: eta must be finite");
     tick_ms_ = grid.tick_ms();
     traces_.init(proj.n_segments(), proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
-    c_hat_.assign(proj.n_synapses(), 0.0);
-    k_at_.assign(proj.n_synapses(), 0);
-    cols_ = detail::column_entries(proj);
+    c_hat_.assign(proj.n_synapses(), 0.0f);
+    k_seg_.assign(proj.n_segments(), 0.0);
+    {
+      const std::vector<detail::ColEntry> cols = detail::column_entries(proj);
+      cols_.reserve(cols.size() + detail::kColAhead);  // exact: + the prefetch padding
+      cols_.assign(cols.begin(), cols.end());
+      cols_.resize(cols.size() + detail::kColAhead, detail::ColEntry{0, 0});
+    }
     seg_begin_ = proj.seg_begin;
-    k_hist_.assign(1, 0.0);
+    n_post_ = proj.n_post;
     rebase_ticks_ = std::max<Tick>(
         1, grid.round_ms(std::min(10.0 * p.tau_c, 300.0 * std::min(p.tau_plus, p.tau_minus))));
     mod.add_listener(this);
@@ -408,10 +417,10 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, &proj);
     const double pot = p_.A_plus * grow_c_ * traces_.shrink_plus();
-    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(), k_at_.data(), k_hist_.data(),
+    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(),
                                    cols_.data() + proj.col_ptr[j],
-                                   cols_.data() + proj.col_ptr[j + 1], traces_.pre_hat(), pot,
-                                   k_now_, p_.eta, p_.w_min, p_.w_max, k_idx_);
+                                   cols_.data() + proj.col_ptr[j + 1], k_seg_.data(),
+                                   traces_.pre_hat(), pot, k_now_, p_.eta, p_.w_min, p_.w_max);
     traces_.spike_post(j);
   }
 
@@ -427,13 +436,14 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // Brings every weight up to date at tick t (before reading proj.weight as a whole).
   void sync_all(SpikeProjection& proj, Tick t) {
     prepare(t, &proj);
-    float* w = proj.weight.data();
-    for (std::size_t k = 0; k < c_hat_.size(); ++k) advance_weight(w, k);
+    for (std::uint32_t s = 0; s < proj.n_segments(); ++s) advance_segment(proj, s);
   }
+  // Weight of synapse k at tick t (computed: the stored value is the virtual weight).
   double weight(SpikeProjection& proj, std::size_t k, Tick t) {
     prepare(t, &proj);
-    advance_weight(proj.weight.data(), k);
-    return proj.weight[k];
+    const double x = static_cast<double>(proj.weight[k]) +
+                     p_.eta * static_cast<double>(c_hat_[k]) * (k_now_ - k_seg_[segment_of(k)]);
+    return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
   }
   double eligibility(std::size_t k, Tick t) {
     prepare(t, nullptr);
@@ -448,11 +458,12 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     return traces_.post(j);
   }
   double modulator_value(Tick t) const { return mod_->value(t); }
-  // Bytes this rule keeps per synapse and in all (state, column list, traces, K table).
+  // Bytes this rule keeps per synapse and in all (ĉ, column list, per segment: start, K_s and
+  // pre trace, per post neuron: trace).
   std::size_t memory_bytes() const {
-    return c_hat_.capacity() * 8 + k_at_.capacity() * 4 +
-           cols_.capacity() * sizeof(detail::ColEntry) + seg_begin_.capacity() * 4 +
-           k_hist_.capacity() * 8 + seg_begin_.size() * 8;
+    return c_hat_.capacity() * sizeof(float) + cols_.capacity() * sizeof(detail::ColEntry) +
+           seg_begin_.capacity() * 4 + k_seg_.capacity() * 8 + seg_begin_.size() * 8 +
+           static_cast<std::size_t>(n_post_) * 8;
   }
 
  private:
@@ -461,18 +472,21 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   void pre_segment(SpikeProjection& proj, std::uint32_t seg, std::uint32_t b, std::uint32_t e,
                    Tick t) {
     prepare(t, &proj);
-    detail::three_factor_pre_pass(proj.weight.data(), c_hat_.data(), k_at_.data(), k_hist_.data(),
-                                  proj.post.data(), traces_.post_hat(), p_.A_minus * grow_c_,
-                                  traces_.shrink_minus(), k_now_, p_.eta, p_.w_min, p_.w_max,
-                                  k_idx_, b, e);
+    detail::three_factor_pre_pass(proj.weight.data(), c_hat_.data(), proj.post.data(),
+                                  traces_.post_hat(), p_.A_minus * grow_c_, traces_.shrink_minus(),
+                                  k_now_ - k_seg_[seg], p_.eta, p_.w_min, p_.w_max, b, e);
+    k_seg_[seg] = k_now_;
     traces_.spike_pre(seg);
   }
-
-  void advance_weight(float* w, std::size_t k) {
-    const double dk = k_now_ - k_hist_[k_at_[k]];
-    k_at_[k] = k_idx_;
-    const double x = static_cast<double>(w[k]) + p_.eta * c_hat_[k] * dk;
-    w[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+  // Segment s's weights brought to the current tick (virtual weights -> weights, K_s = K(t)).
+  void advance_segment(SpikeProjection& proj, std::uint32_t s) {
+    float* w = proj.weight.data();
+    const double dk = k_now_ - k_seg_[s];
+    for (std::uint32_t k = proj.seg_begin[s]; k < proj.seg_begin[s + 1]; ++k) {
+      const double x = static_cast<double>(w[k]) + p_.eta * static_cast<double>(c_hat_[k]) * dk;
+      w[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+    }
+    k_seg_[s] = k_now_;
   }
 
   std::uint32_t segment_of(std::size_t k) const {
@@ -508,54 +522,41 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     if (t != cached_) prepare_new_tick(t, proj);
   }
   void prepare_new_tick(Tick t, SpikeProjection* proj) {
-    // The K table grows by one entry per distinct event tick; a rebase empties it.
-    if (proj && (t - epoch_ > rebase_ticks_ || k_hist_.size() >= kMaxHist)) rebase(*proj, t);
+    if (proj && t - epoch_ > rebase_ticks_) rebase(*proj, t);
     cached_ = t;
     traces_.at(t, epoch_);
     const double s = static_cast<double>(t - epoch_) * tick_ms_;
     grow_c_ = std::exp(s / p_.tau_c);
     shrink_c_ = 1.0 / grow_c_;
     k_now_ = integral_to(t);
-    if (k_now_ != k_hist_.back()) k_hist_.push_back(k_now_);
-    k_idx_ = static_cast<std::uint32_t>(k_hist_.size() - 1);
   }
 
   // All weights brought to t, then every scaled quantity re-expressed relative to epoch t.
   void rebase(SpikeProjection& proj, Tick t) {
     k_now_ = integral_to(t);
-    k_hist_.push_back(k_now_);
-    k_idx_ = static_cast<std::uint32_t>(k_hist_.size() - 1);
-    float* w = proj.weight.data();
+    for (std::uint32_t seg = 0; seg < proj.n_segments(); ++seg) advance_segment(proj, seg);
     const double s = static_cast<double>(t - epoch_) * tick_ms_;
     const double fc = std::exp(-s / p_.tau_c);
-    for (std::size_t k = 0; k < c_hat_.size(); ++k) {
-      advance_weight(w, k);
-      c_hat_[k] *= fc;
-      k_at_[k] = 0;
-    }
+    for (float& c : c_hat_) c = static_cast<float>(static_cast<double>(c) * fc);
+    std::fill(k_seg_.begin(), k_seg_.end(), 0.0);
     traces_.rebase(s);
-    k_hist_.assign(1, 0.0);
     epoch_ = t;
     t_ref_ = t;
     k_ref_ = 0.0;
     k_now_ = 0.0;
-    k_idx_ = 0;
   }
-
-  static constexpr std::size_t kMaxHist = std::size_t{1} << 22;  // 32 MB of K values at most
 
   ThreeFactorParams p_;
   Modulator* mod_;
   double tick_ms_ = 1.0, r_ = 0.0;
   detail::LazyTraces traces_;
-  // Per synapse, scaled to the epoch (see the header comment): the eligibility ĉ and the index
-  // into k_hist_ of K at the synapse's last update (structure of arrays: the pre pass vectorises).
-  std::vector<double> c_hat_;
-  std::vector<std::uint32_t> k_at_;
+  // Per synapse, scaled to the epoch (see the header comment): the eligibility ĉ (f32: 4 B per
+  // synapse fewer; relative rounding 6e-8 per update, see BENCHMARKS.md session 5).
+  std::vector<float> c_hat_;
+  std::vector<double> k_seg_;  // per segment: K at its last presynaptic pass (K_s)
   std::vector<detail::ColEntry> cols_;
   std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
-  std::vector<double> k_hist_;            // K at the event ticks of this epoch (k_hist_[0] = 0)
-  std::uint32_t k_idx_ = 0;               // index of k_now_ in k_hist_
+  std::uint32_t n_post_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1, t_ref_ = 0, cached_ = -1;
   double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0, shrink_c_ = 1.0;
   // integral_to()'s per-reference factors and what they were computed for.

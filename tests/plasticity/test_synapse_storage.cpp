@@ -25,7 +25,7 @@ SpikeProjection random_projection(std::uint32_t n_pre, std::uint32_t n_post, std
 
 }  // namespace
 
-TEST_CASE("synapse storage: 12 bytes per static synapse, 20 per pair-STDP synapse") {
+TEST_CASE("synapse storage: 12 bytes per static synapse, 20 per pair-STDP, 24 per R-STDP synapse") {
   Rng rng = Rng::stream(3, "storage");
   SpikeProjection p = random_projection(1000, 1000, 200, 1, rng);  // one delay: one segment/row
   const double n = static_cast<double>(p.n_synapses());
@@ -37,7 +37,7 @@ TEST_CASE("synapse storage: 12 bytes per static synapse, 20 per pair-STDP synaps
   CHECK(static_cast<double>(r.memory_bytes()) / n < 8.2);
   Modulator da("dopamine", 0.0, 200.0, TimeGrid(0.1));
   ThreeFactorStdp t(p, ThreeFactorParams{}, da, TimeGrid(0.1));
-  CHECK(static_cast<double>(t.memory_bytes()) / n < 20.2);  // + eligibility (8) + K index (4)
+  CHECK(static_cast<double>(t.memory_bytes()) / n < 12.2);  // + eligibility f32 (4), no K index
 }
 
 TEST_CASE("pair STDP with per-segment pre traces equals the all-pairs sum (several delays/row)") {

@@ -1,0 +1,128 @@
+// ThreeFactorStdp's 24-byte form (circuits/plasticity.hpp, session 5: ĉ in f32, no per-synapse
+// K(t_k) — proj.weight holds a virtual weight relative to K at the segment's last presynaptic
+// pass) against the 32-byte rule it replaced (eager_reference.hpp, a verbatim copy): the same
+// weights and eligibilities up to f32 rounding on random spike trains with several delays per
+// row, same-tick pre/post events in both orders, epoch rebases, both bounds reached, and a
+// dopamine-like and an RPE-like (sign-changing) modulator.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "circuits/plasticity.hpp"
+#include "engine/rng.hpp"
+#include "tests/plasticity/eager_reference.hpp"
+
+using namespace sbx;
+
+namespace {
+
+SpikeProjection random_projection(std::uint32_t n_pre, std::uint32_t n_post, std::uint32_t k,
+                                  std::uint32_t n_delays, double w0, Rng& rng) {
+  std::vector<SynapseSpec> s;
+  for (std::uint32_t i = 0; i < n_pre; ++i)
+    for (std::uint32_t m = 0; m < k; ++m)
+      s.push_back({i, static_cast<std::uint32_t>(rng.below(n_post)), w0,
+                   static_cast<Tick>(10 * (1 + rng.below(n_delays)))});
+  return build_spike_projection("a->b", 0, 1, n_pre, n_post, 0, std::move(s));
+}
+
+// Random event stream: at each tick, tick(t) first (modulator pulses), then each post neuron fires
+// with p_post and each segment is delivered with p_pre (post spikes first or pre first at random:
+// both same-tick orders occur).
+template <class Tk, class Post, class Pre>
+void drive(Rng& rng, const SpikeProjection& p, Tick end, double p_post, double p_pre, Tk&& tick,
+           Post&& post, Pre&& pre) {
+  for (Tick t = 1; t < end; ++t) {
+    tick(t);
+    const bool post_first = rng.uniform() < 0.5;
+    auto posts = [&] {
+      for (std::uint32_t j = 0; j < p.n_post; ++j)
+        if (rng.uniform() < p_post) post(j, t);
+    };
+    if (post_first) posts();
+    for (std::uint32_t s = 0; s < p.n_segments(); ++s)
+      if (rng.uniform() < p_pre) pre(s, t);
+    if (!post_first) posts();
+  }
+}
+
+struct Compared {
+  double max_dw = 0, max_dc = 0, max_c = 0;
+  std::size_t moved = 0, at_bound = 0;
+};
+
+Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick end) {
+  const TimeGrid grid(0.1);
+  Rng rng = Rng::stream(seed, "rstdp-24b");
+  SpikeProjection a = random_projection(30, 10, 12, 3, 1.0, rng);
+  SpikeProjection b = a;
+  eager_ref::ThreeFactorStdp ref(a, prm, m, grid);
+  ThreeFactorStdp r(b, prm, m, grid);
+  Compared out;
+  drive(
+      rng, a, end, 0.003, 0.002,
+      [&](Tick t) {  // a reward or (RPE-like) punishment every 150 ms
+        if (t % 1500 == 700) m.pulse(t, rng.uniform() < 0.5 ? 2.0 : -1.5);
+      },
+      [&](std::uint32_t j, Tick t) { ref.on_post(a, j, t), r.on_post(b, j, t); },
+      [&](std::uint32_t s, Tick t) {
+        ref.on_pre_segment(a, s, t), r.on_pre_segment(b, s, t);
+        // What is delivered: proj.weight of the segment right after on_pre equals the weight.
+        for (std::uint32_t k = a.seg_begin[s]; k < a.seg_begin[s + 1]; ++k)
+          out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - double(b.weight[k])));
+      });
+  for (std::size_t k = 0; k < a.n_synapses(); ++k) {
+    const double ca = ref.eligibility(k, end), cb = r.eligibility(k, end);
+    out.max_dc = std::max(out.max_dc, std::abs(ca - cb));
+    out.max_c = std::max(out.max_c, std::abs(ca));
+    const double wb = r.weight(b, k, end);  // computed from the virtual weight
+    ref.weight(a, k, end);
+    out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - wb));
+  }
+  ref.sync_all(a, end);
+  r.sync_all(b, end);
+  for (std::size_t k = 0; k < a.n_synapses(); ++k) {
+    out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - double(b.weight[k])));
+    out.moved += a.weight[k] != 1.0f;
+    out.at_bound += a.weight[k] == float(prm.w_min) || a.weight[k] == float(prm.w_max);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("rstdp 24-byte form equals the 32-byte rule up to f32 rounding (dopamine, RPE)") {
+  const TimeGrid grid(0.1);
+  ThreeFactorParams prm;
+  prm.tau_c = 60.0;  // rebase every 600 ms: ~50 rebases
+  prm.w_min = 0.9, prm.w_max = 1.1;
+  for (int kind = 0; kind < 2; ++kind) {
+    CAPTURE(kind);
+    Modulator m(kind == 0 ? "dopamine" : "rpe", 0.01, 50.0, grid);
+    const Compared c = compare(m, prm, 21 + kind, 30000);
+    CHECK(c.moved > 300);    // of 360 synapses: learning happened
+    CHECK(c.at_bound > 10);  // and reached the bounds
+    CHECK(c.max_c > 0.01);   // eligibilities of the order of A+ = 0.1 (scaled back)
+    // f32: ulp(1.1) = 1.2e-7; measured 4.8e-7 / 3.6e-7 (≤ 4 ulp) for weights, 5e-8 / 4e-8 of
+    // the largest eligibility (ĉ in f32: 6e-8 relative per rounding).
+    CHECK(c.max_dw < 2e-6);
+    CHECK(c.max_dc < 2e-7 * c.max_c);
+  }
+}
+
+TEST_CASE("rstdp 24-byte form: 12 bytes of rule state per synapse") {
+  const TimeGrid grid(0.1);
+  Rng rng = Rng::stream(3, "storage");
+  SpikeProjection p = random_projection(1000, 1000, 200, 1, 0.5, rng);
+  const double n = static_cast<double>(p.n_synapses());
+  Modulator da("dopamine", 0.0, 200.0, grid);
+  ThreeFactorStdp t(p, ThreeFactorParams{}, da, grid);
+  // ĉ (4) + column entry {synapse, segment} (8); per segment start, K_s, pre trace and per post
+  // neuron trace: (4 + 8 + 8 + 8) / 200.
+  CHECK(static_cast<double>(t.memory_bytes()) / n ==
+        doctest::Approx(12.0 + 28.0 / 200).epsilon(0.01));
+  CHECK((static_cast<double>(p.memory_bytes()) + static_cast<double>(t.memory_bytes())) / n <=
+        24.3);
+}
