@@ -38,6 +38,12 @@ TEST_CASE("synapse storage: 12 bytes per static synapse, 20 per pair-STDP, 24 pe
   Modulator da("dopamine", 0.0, 200.0, TimeGrid(0.1));
   ThreeFactorStdp t(p, ThreeFactorParams{}, da, TimeGrid(0.1));
   CHECK(static_cast<double>(t.memory_bytes()) / n < 12.2);  // + eligibility f32 (4), no K index
+  // Edges built from TOML keep no presynaptic index (circuits/build.cpp): the totals per synapse.
+  p.pre_of_syn.release();
+  const double base = static_cast<double>(p.memory_bytes()) / n;
+  CHECK(base == doctest::Approx(8.0 + 24.0 / 200).epsilon(0.01));
+  CHECK(base + static_cast<double>(r.memory_bytes()) / n < 16.4);  // pair STDP
+  CHECK(base + static_cast<double>(t.memory_bytes()) / n < 20.4);  // R-STDP (target <= 24)
 }
 
 TEST_CASE("pair STDP with per-segment pre traces equals the all-pairs sum (several delays/row)") {
