@@ -3,9 +3,10 @@
 
 Runs bench/scaling_cuba.toml (CUBA LIF, fixed in-degree 80: synapses grow linearly with neurons)
 for N = 1e3 ... 1e6 neurons through BUILD/tests/circuits/scaling_engine, which builds and runs the
-circuit exactly as `spikeblox run` does but without the HDF5 run file (the u64/f64/i64 columns
-of its /edges datasets, built before the loop, would otherwise set the peak memory). Reports per N: build
-and loop wall time, loop time per neuron-step and per synaptic event, steady synapse storage
+circuit exactly as `spikeblox run` does but without the HDF5 run file (whose /edges datasets are
+streamed in blocks since session 5, so they no longer set the peak memory; --runner checks that).
+Reports per N: build and loop wall time, loop time per neuron-step and per synaptic event, loop
+thread-CPU time per event (less sensitive to other processes), steady synapse storage
 (SpikeProjection::memory_bytes per synapse) and peak RSS; then least-squares slopes of
 log(loop time) against log(N) and log(peak RSS) against log(synapses), and the memory per synapse
 as the slope of RSS against the synapse count at N = 1e5 (in-degree 80/160/320, build only), so
@@ -81,18 +82,20 @@ def main():
     sizes = [n for n in (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000) if n <= a.max_n]
     rows = []
     print(f"{'N':>9} {'synapses':>11} {'build s':>8} {'loop s':>8} {'ns/neuron-step':>15} "
-          f"{'ns/syn-event':>13} {'spikes/cell/s':>13} {'B/synapse':>10} {'peak RSS MB':>12}")
+          f"{'ns/syn-event':>13} {'CPU ns/event':>13} {'spikes/cell/s':>13} {'B/synapse':>10} {'peak RSS MB':>12}")
     for n in sizes:
         reps = [run_engine(a.build, n) for _ in range(a.reps if n < 300_000 else 1)]
         r = sorted(reps, key=lambda x: x["loop_s"])[len(reps) // 2]
         steps = r["simulated_ms"] / 0.1
         ns_step = r["loop_s"] / (n * steps) * 1e9
         ns_ev = r["loop_s"] / max(r["synaptic_events"], 1) * 1e9
+        # Thread CPU time of the loop: on a shared machine wall time also counts other processes.
+        cpu_ev = r.get("loop_cpu_s", float("nan")) / max(r["synaptic_events"], 1) * 1e9
         rate = r["spikes"] / n / (r["simulated_ms"] / 1000.0)
         bps = r["projection_bytes"] / r["synapses"]
-        rows.append(dict(r, ns_step=ns_step, ns_ev=ns_ev, rate=rate, bps=bps))
+        rows.append(dict(r, ns_step=ns_step, ns_ev=ns_ev, cpu_ev=cpu_ev, rate=rate, bps=bps))
         print(f"{n:>9} {r['synapses']:>11} {r['build_s']:>8.3f} {r['loop_s']:>8.3f} {ns_step:>15.2f} "
-              f"{ns_ev:>13.2f} {rate:>13.1f} {bps:>10.2f} {r['peak_mb']:>12.1f}", flush=True)
+              f"{ns_ev:>13.2f} {cpu_ev:>13.2f} {rate:>13.1f} {bps:>10.2f} {r['peak_mb']:>12.1f}", flush=True)
     ns = [r["n"] for r in rows]
     if len(rows) >= 2:
         print(f"\nlog-log slope, loop time vs N: {loglog_slope(ns, [r['loop_s'] for r in rows]):.3f}"

@@ -1,14 +1,17 @@
 // Engine-only build and run of a TOML circuit, for bench/scaling.py: the circuit is built and run
 // exactly as `spikeblox run` does (circuits::build, Simulator::run_until) but without the HDF5 run
-// file, whose /edges datasets (source, target, weight, delay and three index columns per synapse,
-// written before the loop) would otherwise set the process's peak memory. Prints one JSON line:
-//   build_s, loop_s, simulated_ms, spikes, synaptic_events, synapses, projection_bytes (sum of
-//   SpikeProjection::memory_bytes()), rss_built_mb (resident after the build), peak_build_mb
-//   (VmHWM after the build), peak_mb (VmHWM at the end).
+// file (its /edges datasets, one row per synapse, are streamed in blocks before the loop; the
+// loop and the memory figures here are the engine's alone). Prints one JSON line:
+//   build_s, loop_s, loop_cpu_s (thread CPU time of the loop), simulated_ms, spikes,
+//   synaptic_events, synapses, projection_bytes (sum of SpikeProjection::memory_bytes()),
+//   rss_built_mb (resident after the build), peak_build_mb (VmHWM after the build), peak_mb (VmHWM
+//   at the end).
 //
-//   scaling_engine FILE.toml [--set key=value ...] [--no-run]
+//   scaling_engine FILE.toml [--set key=value ...] [--no-run] [--no-prefetch]
+// (--no-prefetch: Simulator::set_prefetch(false), to measure what the delivery prefetch saves)
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -18,19 +21,29 @@
 
 using namespace sbx;
 
+// CPU time of this thread (s): on a loaded machine wall time also counts the time other
+// processes hold the core.
+static double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s FILE.toml [--set key=value ...] [--no-run]\n", argv[0]);
     return 2;
   }
   std::vector<std::string> sets;
-  bool run = true;
+  bool run = true, prefetch = true;
   for (int k = 2; k < argc; ++k) {
     const std::string a = argv[k];
     if (a == "--set" && k + 1 < argc)
       sets.emplace_back(argv[++k]);
     else if (a == "--no-run")
       run = false;
+    else if (a == "--no-prefetch")
+      prefetch = false;
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -54,19 +67,23 @@ int main(int argc, char** argv) {
       synapses += sim->projection(i).n_synapses();
       bytes += sim->projection(i).memory_bytes();
     }
-    double loop_s = 0.0;
+    sim->set_prefetch(prefetch);
+    double loop_s = 0.0, loop_cpu_s = 0.0;
     if (run) {
       const auto tl = clock::now();
+      const double c0 = thread_cpu_s();
       sim->run_until(circuits::run_ticks(desc));
+      loop_cpu_s = thread_cpu_s() - c0;
       loop_s = seconds(tl);
     }
     const auto [rss_end, hwm_end] = bench::rss_bytes();
     (void)rss_end;
     std::printf(
-        "{\"build_s\": %.6f, \"loop_s\": %.6f, \"simulated_ms\": %.3f, \"spikes\": %llu, "
+        "{\"build_s\": %.6f, \"loop_s\": %.6f, \"loop_cpu_s\": %.6f, \"simulated_ms\": %.3f, "
+        "\"spikes\": %llu, "
         "\"synaptic_events\": %llu, \"synapses\": %zu, \"projection_bytes\": %zu, "
         "\"rss_built_mb\": %.2f, \"peak_build_mb\": %.2f, \"peak_mb\": %.2f}\n",
-        build_s, loop_s, run ? desc.run.duration : 0.0,
+        build_s, loop_s, loop_cpu_s, run ? desc.run.duration : 0.0,
         static_cast<unsigned long long>(sim->stats().spikes),
         static_cast<unsigned long long>(sim->stats().synaptic_events), synapses, bytes,
         rss_built / 1048576.0, hwm_built / 1048576.0, hwm_end / 1048576.0);

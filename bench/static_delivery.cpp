@@ -17,7 +17,7 @@
 //
 //   static_delivery [--n-pre N] [--n-post N] [--out-degree K] [--rate HZ] [--duration MS]
 //                   [--delays D] [--repeats R] [--seed S] [--build two-pass|list]
-//                   [--pre-index view|store]
+//                   [--pre-index view|store] [--prefetch on|off]
 // Default run: ~0.8 GB steady and peak (two-pass build); --build list peaks at ~3.2 GB.
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   bool two_pass = true;
   PreIndex pre_index = PreIndex::view;
+  bool prefetch = true;  // Simulator::set_prefetch (off: to measure what it changes)
   for (int k = 1; k + 1 < argc; k += 2) {
     const std::string a = argv[k];
     const char* v = argv[k + 1];
@@ -63,11 +64,13 @@ int main(int argc, char** argv) {
       two_pass = std::string(v) == "two-pass";
     else if (a == "--pre-index" && (std::string(v) == "view" || std::string(v) == "store"))
       pre_index = std::string(v) == "store" ? PreIndex::store : PreIndex::view;
+    else if (a == "--prefetch" && (std::string(v) == "on" || std::string(v) == "off"))
+      prefetch = std::string(v) == "on";
     else {
       std::fprintf(stderr,
                    "usage: %s [--n-pre N] [--n-post N] [--out-degree K] [--rate HZ] "
                    "[--duration MS] [--delays D] [--repeats R] [--seed S] "
-                   "[--build two-pass|list] [--pre-index view|store]\n",
+                   "[--build two-pass|list] [--pre-index view|store] [--prefetch on|off]\n",
                    argv[0]);
       return 2;
     }
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
   // One run; `with` = with the projection (moved in and back out).
   auto run = [&](bool with, std::uint64_t& events, double& checksum) {
     Simulator sim(grid, dt);
+    sim.set_prefetch(prefetch);
     const auto a = sim.add_population("pre", std::make_unique<ReplayPopulation>(n_pre, &schedule));
     const auto b = sim.add_population("post", std::make_unique<ReplayPopulation>(n_post, nullptr));
     std::uint32_t id = 0;

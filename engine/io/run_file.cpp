@@ -842,6 +842,79 @@ std::uint32_t RunFile::add_edges(const std::string& edge, const std::string& sou
   return static_cast<std::uint32_t>(im.edges.size() - 1);
 }
 
+// The same datasets as add_edges() (write_fixed's layout: chunks of 64 Ki rows with shuffle +
+// deflate from 4096 rows, contiguous below), written block by block through hyperslabs; HDF5
+// converts the u32 / f32 memory columns to the u64 / f64 file types.
+std::uint32_t RunFile::add_edges_streamed(
+    const std::string& edge, const std::string& source_population,
+    const std::string& target_population, std::size_t n_edges,
+    const std::function<void(std::size_t, std::size_t, const EdgeBlock&)>& fill,
+    const std::string& learning_rule, std::size_t block) {
+  Impl& im = *impl_;
+  im.require_declaring("add_edges_streamed");
+  check_name("edge population", edge);
+  Impl::Edge ed;
+  ed.name = edge;
+  ed.n_edges = n_edges;
+  const hsize_t n = n_edges;
+  const int z = im.opt.deflate;
+  block = std::max<std::size_t>(block, 1);
+  try {
+    im.ensure_group("edges");
+    const Group g = im.file.createGroup("edges/" + edge);
+    attr_str(g, "learning_rule", learning_rule);
+    DataSpace space(1, &n);
+    DSetCreatPropList plist;
+    if (n >= 4096 && z > 0) {
+      const hsize_t chunk = std::min<hsize_t>(n, 65536);
+      plist.setChunk(1, &chunk);
+      plist.setShuffle();
+      plist.setDeflate(z);
+    }
+    // Creation order as in add_edges (the file's link order is the same).
+    DataSet src = g.createDataSet("source_node_id", PredType::STD_U64LE, space, plist);
+    DataSet tgt = g.createDataSet("target_node_id", PredType::STD_U64LE, space, plist);
+    attr_str(src, "node_population", source_population);
+    attr_str(tgt, "node_population", target_population);
+    DataSet type_id = g.createDataSet("edge_type_id", PredType::STD_I64LE, space, plist);
+    DataSet group_id = g.createDataSet("edge_group_id", PredType::STD_I64LE, space, plist);
+    DataSet group_index = g.createDataSet("edge_group_index", PredType::STD_I64LE, space, plist);
+    const Group g0 = g.createGroup("0");
+    DataSet w = g0.createDataSet("syn_weight", PredType::IEEE_F64LE, space, plist);
+    DataSet delay = g0.createDataSet("delay", PredType::IEEE_F64LE, space, plist);
+    attr_str(delay, "units", "ms");
+    const std::size_t b = std::min<std::size_t>(block, n_edges);
+    std::vector<std::uint32_t> s_buf(b), t_buf(b);
+    std::vector<float> w_buf(b);
+    std::vector<double> d_buf(b);
+    std::vector<std::int64_t> zeros(b, 0), index(b);
+    for (std::size_t first = 0; first < n_edges; first += b) {
+      const std::size_t count = std::min(b, n_edges - first);
+      fill(first, count, EdgeBlock{s_buf.data(), t_buf.data(), w_buf.data(), d_buf.data()});
+      std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
+                static_cast<std::int64_t>(first));
+      const hsize_t off = first, cnt = count;
+      DataSpace mem(1, &cnt);
+      auto put = [&](DataSet& ds, const void* data, const DataType& mem_type) {
+        DataSpace file_space = ds.getSpace();
+        file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &off);
+        ds.write(data, mem_type, mem, file_space);
+      };
+      put(src, s_buf.data(), PredType::NATIVE_UINT32);
+      put(tgt, t_buf.data(), PredType::NATIVE_UINT32);
+      put(type_id, zeros.data(), PredType::NATIVE_INT64);
+      put(group_id, zeros.data(), PredType::NATIVE_INT64);
+      put(group_index, index.data(), PredType::NATIVE_INT64);
+      put(w, w_buf.data(), PredType::NATIVE_FLOAT);
+      put(delay, d_buf.data(), PredType::NATIVE_DOUBLE);
+    }
+  } catch (const H5::Exception& e) {
+    im.fail(("declaring edge population '" + edge + "'").c_str(), e);
+  }
+  im.edges.push_back(std::move(ed));
+  return static_cast<std::uint32_t>(im.edges.size() - 1);
+}
+
 void RunFile::enable_trials() {
   Impl& im = *impl_;
   im.require_declaring("enable_trials");

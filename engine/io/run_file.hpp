@@ -60,6 +60,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -170,6 +171,22 @@ class RunFile final : public Recorder {
                           std::vector<std::uint64_t> tgt, std::vector<double> initial_w,
                           std::vector<double> delay_ms, const std::string& learning_rule,
                           bool snapshot_weights);
+  // /edges/<edge> as add_edges() writes it (same datasets, types, chunking and filters), without
+  // the whole columns in memory: the columns are written in blocks of `block` synapses, each
+  // filled by fill(first, count, src, tgt, w, delay_ms) for synapses first..first+count-1 (blocks
+  // in ascending order). Peak memory ~ 36 bytes x block instead of ~ 48 bytes per synapse: run
+  // files of 10^8-synapse circuits (apps/run_plain.cpp). No /weights snapshot.
+  struct EdgeBlock {
+    std::uint32_t* src;
+    std::uint32_t* tgt;
+    float* w;
+    double* delay_ms;
+  };
+  std::uint32_t add_edges_streamed(
+      const std::string& edge, const std::string& source_population,
+      const std::string& target_population, std::size_t n_edges,
+      const std::function<void(std::size_t first, std::size_t count, const EdgeBlock& out)>& fill,
+      const std::string& learning_rule, std::size_t block = std::size_t{1} << 18);
   void enable_trials();
   void enable_episodes();
   // names: N node names; before: N*N row-major (before[i*N + j] = weight i -> j).
