@@ -3,7 +3,15 @@
 // benchmark (plastic vs static synapses on the same network).
 //
 //   distal_reward_run [--seed N] [--duration S] [--control RATE_PER_S] [--static]
-//                     [--samples FILE.csv]
+//                     [--samples FILE.csv] [--ltp-prev-step]
+//
+// --ltp-prev-step: A+ × e^{1 ms/τ+}. daspnet.m's LTP reads the presynaptic trace one step back,
+// STDP(:, t), which includes a pre spike of the previous ms undecayed (0.1 for a 1-ms lag); the
+// rule reads the trace at the post spike's own tick, which excludes that tick's pre spikes (the
+// simulator delivers them after the post spikes) but has decayed once more (0.1·e^{-1/20} for a
+// 1-ms lag). Since no pre spike of tick T is in the trace yet, x(T − 1) = x(T)·e^{1/τ+} exactly:
+// scaling A+ gives daspnet's LTP kernel 0.1·0.95^{Δ−1} (with e^{-1/20} for 0.95) for this run.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,10 +41,12 @@ int main(int argc, char** argv) {
       cfg.plastic = false;
     else if (a == "--samples")
       samples_path = next();
+    else if (a == "--ltp-prev-step")
+      cfg.rule.A_plus *= std::exp(1.0 / cfg.rule.tau_plus);
     else {
       std::fprintf(stderr,
                    "usage: %s [--seed N] [--duration S] [--control RATE_PER_S] [--static] "
-                   "[--samples FILE.csv]\n",
+                   "[--samples FILE.csv] [--ltp-prev-step]\n",
                    argv[0]);
       return 2;
     }
@@ -46,7 +56,7 @@ int main(int argc, char** argv) {
   std::printf(
       "seed=%llu mode=%s n2=%u n2_exc=%d rate_hz=%.3f coincidences=%llu rewards=%llu "
       "t90_s=%.1f t95_s=%.1f w_final=%.3f pct_final=%.2f p90=%.3f median=%.3f mean=%.3f "
-      "p99=%.3f frac_at_max=%.4f spikes=%llu syn_events=%llu loop_s=%.2f\n",
+      "p99=%.3f frac_at_max=%.4f spikes=%llu syn_events=%llu loop_s=%.2f a_plus=%.5f\n",
       static_cast<unsigned long long>(r.seed),
       !cfg.plastic ? "static" : (r.contingent ? "contingent" : "control"), r.n2,
       r.n2_excitatory ? 1 : 0, r.rate_hz, static_cast<unsigned long long>(r.coincidences),
@@ -54,7 +64,7 @@ int main(int argc, char** argv) {
       r.t_reach_90 < 0 ? -1.0 : r.t_reach_90 / 1000.0,
       r.t_reach_95 < 0 ? -1.0 : r.t_reach_95 / 1000.0, r.w_final, r.percentile_final, r.p90_exc,
       r.median_exc, r.mean_exc, r.p99_exc, r.frac_at_max, static_cast<unsigned long long>(r.spikes),
-      static_cast<unsigned long long>(r.synaptic_events), r.loop_s);
+      static_cast<unsigned long long>(r.synaptic_events), r.loop_s, cfg.rule.A_plus);
   if (!samples_path.empty()) {
     FILE* f = std::fopen(samples_path.c_str(), "w");
     if (!f) {

@@ -81,13 +81,15 @@ void DistalRewardExperiment::wire(std::uint32_t exc, long inh) {
   const bool chosen_in_ee = n2_pop_ == exc_;
   // Synapse 0 of row 0 keeps index 0 in the CSR arrays (rows are in order, delays all 0).
   chosen_syn_ = 0;
-  ee_ = sim_->add_projection(
-      build_spike_projection("exc->exc", exc_, exc_, cfg.n_exc, cfg.n_exc, 0, std::move(ee)));
+  // No stored presynaptic index (4 B per synapse): the R-STDP rule never reads it, and the run
+  // file's /edges reads it from the row pointers.
+  ee_ = sim_->add_projection(build_spike_projection("exc->exc", exc_, exc_, cfg.n_exc, cfg.n_exc, 0,
+                                                    std::move(ee), PreIndex::view));
   if (cfg.n_inh > 0) {
-    ei_ = sim_->add_projection(
-        build_spike_projection("exc->inh", exc_, inh_, cfg.n_exc, cfg.n_inh, 0, std::move(ei)));
-    ie_ = sim_->add_projection(
-        build_spike_projection("inh->exc", inh_, exc_, cfg.n_inh, cfg.n_exc, 0, std::move(ie)));
+    ei_ = sim_->add_projection(build_spike_projection("exc->inh", exc_, inh_, cfg.n_exc, cfg.n_inh,
+                                                      0, std::move(ei), PreIndex::view));
+    ie_ = sim_->add_projection(build_spike_projection("inh->exc", inh_, exc_, cfg.n_inh, cfg.n_exc,
+                                                      0, std::move(ie), PreIndex::view));
   }
   chosen_proj_ = chosen_in_ee ? ee_ : ei_;
   if (sim_->projection(chosen_proj_).weight.at(chosen_syn_) != 0.0f)

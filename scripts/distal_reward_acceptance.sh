@@ -5,6 +5,8 @@
 # (§5.4 (e), the decay constants and the STDP kernel, is the unit test suite tests/plasticity.)
 #
 #   scripts/distal_reward_acceptance.sh [BUILD_DIR] [N_SEEDS] [DURATION_S]
+#   EXTRA_ARGS="--ltp-prev-step" passes options to every distal_reward_run (e.g. daspnet's LTP
+#   read of the presynaptic trace one step back, see bench/distal_reward_run.cpp).
 #
 # Prints one line per run (every seed's figures) and the pass/fail of each criterion. Per-run
 # chosen-synapse time courses (t_ms, w, c, d every 100 ms) go to $OUT (default runs/distal_reward).
@@ -22,13 +24,13 @@ LOG="$OUT/summary.txt"
 if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
 : > "$LOG"
 for s in $(seq 1 "$N"); do
-  "$BIN" --seed "$s" --duration "$DUR" --samples "$OUT/contingent_$s.csv" | tee -a "$LOG"
+  "$BIN" --seed "$s" --duration "$DUR" --samples "$OUT/contingent_$s.csv" ${EXTRA_ARGS:-} | tee -a "$LOG"
 done
 for s in $(seq 1 "$N"); do
   rew=$(awk -v s="$s" '$1 == "seed="s && $2 == "mode=contingent" { split($7, a, "="); print a[2] }' "$LOG")
   rate=$(awk -v r="$rew" -v d="$DUR" 'BEGIN { printf "%.6f", r / d }')
   "$BIN" --seed "$((1000 + s))" --duration "$DUR" --control "$rate" --samples "$OUT/control_$s.csv" \
-    | tee -a "$LOG"
+    ${EXTRA_ARGS:-} | tee -a "$LOG"
 done
 fi
 grep '^seed=' "$LOG" | awk -v wmax=4 '
