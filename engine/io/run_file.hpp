@@ -75,7 +75,10 @@ namespace sbx {
 struct RunFileOptions {
   bool swmr = true;    // latest file format + SWMR write mode after start()
   bool force = false;  // overwrite an existing file
-  int deflate = 4;     // gzip level for growing datasets (0 = no compression, no shuffle)
+  // gzip level for growing datasets (0 = no compression, no shuffle). Level 1: after shuffle the
+  // spike and trial columns compress almost as well as at 4 (category run file +3 %), and the
+  // compression was ~ 3 % of a 400-trial category run at level 4.
+  int deflate = 1;
 };
 
 struct RunMeta {
