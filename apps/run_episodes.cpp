@@ -1,4 +1,5 @@
 #include "apps/run_episodes.hpp"
+#include "engine/learning.hpp"
 
 #include "apps/runner_util.hpp"
 
@@ -341,7 +342,7 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
     const circuits::EdgeBuilt* e = built_.edge(name);
     if (!e) throw InternalError("episodes: prune edge " + name + " not built");
     for (auto c : e->couplings) prune_weights_.push_back(&sim_->continuous(c).weight);
-    for (auto p : e->projections) prune_weights_f_.push_back(&sim_->projection(p).weight);
+    for (auto p : e->projections) prune_projections_.push_back(p);
   }
   decoder_ = s.decoder_params;
   if (!s.ach_na_edges.empty()) {
@@ -490,7 +491,12 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
   sim_->check_finite();
   if (sleep_due(episode, s_.prune_every)) {
     for (auto* w : prune_weights_) res.pruned += sleep_prune(*w, s_.prune_below);
-    for (auto* w : prune_weights_f_) res.pruned += sleep_prune(*w, s_.prune_below);
+    for (std::uint32_t id : prune_projections_) {
+      SpikeProjection& p = sim_->projection(id);
+      // A rule may hold weights relative to a pending integral (rstdp): make them current first.
+      if (p.rule) p.rule->sync_weights(p, sim_->now());
+      res.pruned += sleep_prune(p.weight, s_.prune_below);
+    }
   }
   if (lane && s_.lane_curriculum && learning_) curriculum_.end_episode(res.ret);
   return res;

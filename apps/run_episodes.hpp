@@ -153,7 +153,7 @@ class EpisodeRunner {
   std::unique_ptr<ActorCriticRuntime> ac_;
   DecoderParams decoder_;
   std::vector<std::vector<double>*> prune_weights_;
-  std::vector<std::vector<float>*> prune_weights_f_;
+  std::vector<std::uint32_t> prune_projections_;  // spike projections pruned by weight
   Rng policy_rng_;
   std::uint64_t seed_ = 1;
   LaneCurriculum curriculum_;

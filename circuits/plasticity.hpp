@@ -438,6 +438,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     prepare(t, &proj);
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s) advance_segment(proj, s);
   }
+  void sync_weights(SpikeProjection& proj, Tick t) override { sync_all(proj, t); }
   // Weight of synapse k at tick t (computed: the stored value is the virtual weight).
   double weight(SpikeProjection& proj, std::size_t k, Tick t) {
     prepare(t, &proj);

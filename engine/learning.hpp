@@ -29,6 +29,13 @@ class SpikeLearningRule {
   // Called when postsynaptic neuron `post` of proj spikes at tick t.
   virtual void on_post(SpikeProjection& proj, std::uint32_t post, Tick t) = 0;
   virtual bool needs_post() const { return true; }
+  // Makes proj.weight the weights at tick t, for code that reads or writes them as a whole in the
+  // middle of a run (pruning, output). Rules whose stored weights are always the current ones
+  // need not override it; a rule that stores weights relative to a pending integral must.
+  virtual void sync_weights(SpikeProjection& proj, Tick t) {
+    (void)proj;
+    (void)t;
+  }
 };
 
 }  // namespace sbx

@@ -126,3 +126,38 @@ TEST_CASE("rstdp 24-byte form: 12 bytes of rule state per synapse") {
   CHECK((static_cast<double>(p.memory_bytes()) + static_cast<double>(t.memory_bytes())) / n <=
         24.3);
 }
+
+TEST_CASE("rstdp: sync_weights mid-run makes proj.weight current and changes nothing after") {
+  // Code that reads or writes proj.weight as a whole mid-run (pruning in apps/run_episodes.cpp)
+  // calls SpikeLearningRule::sync_weights first: the stored values are virtual weights otherwise.
+  const TimeGrid grid(0.1);
+  ThreeFactorParams prm;
+  prm.w_min = 0.0, prm.w_max = 2.0;
+  Modulator m("dopamine", 0.01, 50.0, grid);
+  Rng rng = Rng::stream(7, "rstdp-sync");
+  SpikeProjection a = random_projection(30, 10, 12, 3, 1.0, rng);
+  SpikeProjection b = a;
+  ThreeFactorStdp ra(a, prm, m, grid), rb(b, prm, m, grid);
+  SpikeLearningRule& base = rb;
+  const Tick mid = 15000, end = 30000;
+  double max_virtual = 0.0, max_after_sync = 0.0, max_end = 0.0;
+  drive(
+      rng, a, end, 0.003, 0.002,
+      [&](Tick t) {
+        if (t % 1500 == 700) m.pulse(t, 2.0);
+        if (t == mid) {
+          for (std::size_t k = 0; k < b.n_synapses(); ++k)
+            max_virtual = std::max(max_virtual, std::abs(b.weight[k] - rb.weight(b, k, t)));
+          base.sync_weights(b, t);
+          for (std::size_t k = 0; k < b.n_synapses(); ++k)
+            max_after_sync = std::max(max_after_sync, std::abs(b.weight[k] - rb.weight(b, k, t)));
+        }
+      },
+      [&](std::uint32_t j, Tick t) { ra.on_post(a, j, t), rb.on_post(b, j, t); },
+      [&](std::uint32_t s, Tick t) { ra.on_pre_segment(a, s, t), rb.on_pre_segment(b, s, t); });
+  for (std::size_t k = 0; k < a.n_synapses(); ++k)
+    max_end = std::max(max_end, std::abs(ra.weight(a, k, end) - rb.weight(b, k, end)));
+  CHECK(max_virtual > 1e-3);     // before the sync the stored values are not the weights
+  CHECK(max_after_sync == 0.0);  // after it they are
+  CHECK(max_end < 1e-6);         // and the run goes on as without the sync (f32 rounding)
+}
