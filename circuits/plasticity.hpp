@@ -106,6 +106,10 @@ struct ThreeFactorParams {
   double w_max = 4.0;
   double tau_c = 1000.0;
   double eta = 0.1;
+  // LTP reads the presynaptic trace one tick before the postsynaptic spike (daspnet.m's
+  // STDP(N*t+aux): a pre spike one tick earlier counts the full A_plus, not A_plus·e^{-tick/τ+});
+  // implemented as the factor e^{tick/τ+} on the trace read at the spike.
+  bool ltp_previous_tick = false;
 };
 
 namespace detail {
@@ -387,6 +391,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
       throw std::invalid_argument("three-factor STDP: tau_c must be > 0 ms");
     if (!std::isfinite(p.eta)) throw std::invalid_argument("three-factor STDP: eta must be finite");
     tick_ms_ = grid.tick_ms();
+    a_plus_ = p.A_plus * (p.ltp_previous_tick ? std::exp(tick_ms_ / p.tau_plus) : 1.0);
     traces_.init(proj.n_segments(), proj.n_post, p.tau_plus, p.tau_minus, tick_ms_, p.trace);
     c_hat_.assign(proj.n_synapses(), 0.0f);
     k_seg_.assign(proj.n_segments(), 0.0);
@@ -416,7 +421,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   }
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, &proj);
-    const double pot = p_.A_plus * grow_c_ * traces_.shrink_plus();
+    const double pot = a_plus_ * grow_c_ * traces_.shrink_plus();
     detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(),
                                    cols_.data() + proj.col_ptr[j],
                                    cols_.data() + proj.col_ptr[j + 1], k_seg_.data(),
@@ -547,6 +552,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     k_now_ = 0.0;
   }
 
+  double a_plus_ = 0.0;  // A_plus, times e^{tick/τ+} with ltp_previous_tick
   ThreeFactorParams p_;
   Modulator* mod_;
   double tick_ms_ = 1.0, r_ = 0.0;

@@ -52,6 +52,10 @@ std::vector<ParamSpec> three_factor_keys(bool rstdp) {
                   "eligibility time constant (daspnet: x0.99 every 10 ms)"));
   k.push_back(num("eta", "1/ms", 0.1, any_value(),
                   "dw/dt = eta*c*m (daspnet: w += (0.002 + DA)*c every 10 ms, eta = 1/(10 ms))"));
+  k.push_back(text("ltp_read", "current_tick", {"current_tick", "previous_tick"},
+                   "presynaptic trace read by potentiation: at the postsynaptic spike's tick, or "
+                   "one tick earlier as daspnet.m does (a pre spike one tick before the post "
+                   "spike then counts the full A_plus)"));
   if (rstdp) {
     k.push_back(
         text("modulator", "dopamine", {}, "name of the modulator read as the third factor"));
@@ -112,6 +116,7 @@ ThreeFactorParams three_factor_params_from(const ParamMap& p) {
   s.w_max = p.number("w_max");
   s.tau_c = p.number("tau_c");
   s.eta = p.number("eta");
+  s.ltp_previous_tick = p.text("ltp_read") == "previous_tick";
   return s;
 }
 

@@ -244,7 +244,7 @@ class Puppet final : public Population {
 };
 
 double eligibility_after(std::vector<std::uint64_t> pre_steps,
-                         std::vector<std::uint64_t> post_steps) {
+                         std::vector<std::uint64_t> post_steps, bool ltp_previous_tick = false) {
   const TimeGrid g(1.0);
   Simulator sim(g, 1);
   const auto a = sim.add_population("pre", std::make_unique<Puppet>(std::move(pre_steps)));
@@ -252,7 +252,9 @@ double eligibility_after(std::vector<std::uint64_t> pre_steps,
   const auto pid =
       sim.add_projection(build_spike_projection("pre->post", a, b, 1, 1, 0, {{0, 0, 1.0, 0}}));
   Modulator da("dopamine", 0.0, 200.0, g);
-  auto rule = std::make_unique<ThreeFactorStdp>(sim.projection(pid), ThreeFactorParams{}, da, g);
+  ThreeFactorParams prm;
+  prm.ltp_previous_tick = ltp_previous_tick;
+  auto rule = std::make_unique<ThreeFactorStdp>(sim.projection(pid), prm, da, g);
   ThreeFactorStdp* r = rule.get();
   sim.set_rule(pid, std::move(rule));
   sim.run_until(30);
@@ -269,4 +271,11 @@ TEST_CASE("three-factor: simulator event order reproduces daspnet's same-ms conv
   CHECK(eligibility_after({10}, {11}) == doctest::Approx(0.1 * std::exp(-1.0 / 20.0)));
   // Post one step before pre: LTD = A- e^{-1/20}.
   CHECK(eligibility_after({11}, {10}) == doctest::Approx(-0.15 * std::exp(-1.0 / 20.0)));
+  // ltp_read = "previous_tick" (daspnet reads the pre trace one step back): pre one step before
+  // post counts the full A+, two steps A+ e^{-1/20}; same step still no LTP; LTD unchanged.
+  CHECK(eligibility_after({10}, {11}, true) == doctest::Approx(0.1).epsilon(1e-6));  // (ĉ is f32)
+  CHECK(eligibility_after({9}, {11}, true) ==
+        doctest::Approx(0.1 * std::exp(-1.0 / 20.0)).epsilon(1e-6));
+  CHECK(eligibility_after({11}, {11}, true) == doctest::Approx(-0.15));
+  CHECK(eligibility_after({11}, {10}, true) == doctest::Approx(-0.15 * std::exp(-1.0 / 20.0)));
 }
