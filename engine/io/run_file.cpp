@@ -192,12 +192,11 @@ void check_name(const std::string& what, const std::string& name) {
 
 // A fixed-size dataset written at once. Large ones are chunked and compressed (edge tables can
 // hold millions of rows); small ones stay contiguous.
-void write_fixed(const Group& g, const std::string& name, const DataType& file_type,
-                 const DataType& mem_type, const void* data, std::vector<hsize_t> dims,
-                 int deflate) {
+// The layout of a fixed-size dataset: 1-D ones of 4096 rows or more in chunks of up to 64 Ki rows
+// with shuffle + deflate, everything else contiguous.
+DSetCreatPropList fixed_layout(const std::vector<hsize_t>& dims, int deflate) {
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
-  DataSpace space(static_cast<int>(dims.size()), dims.data());
   DSetCreatPropList plist;
   if (dims.size() == 1 && total >= 4096 && deflate > 0) {
     const hsize_t chunk = std::min<hsize_t>(total, 65536);
@@ -205,7 +204,16 @@ void write_fixed(const Group& g, const std::string& name, const DataType& file_t
     plist.setShuffle();
     plist.setDeflate(deflate);
   }
-  DataSet ds = g.createDataSet(name, file_type, space, plist);
+  return plist;
+}
+
+void write_fixed(const Group& g, const std::string& name, const DataType& file_type,
+                 const DataType& mem_type, const void* data, std::vector<hsize_t> dims,
+                 int deflate) {
+  hsize_t total = 1;
+  for (hsize_t d : dims) total *= d;
+  DataSpace space(static_cast<int>(dims.size()), dims.data());
+  DataSet ds = g.createDataSet(name, file_type, space, fixed_layout(dims, deflate));
   if (total > 0) ds.write(data, mem_type);
 }
 
@@ -842,9 +850,8 @@ std::uint32_t RunFile::add_edges(const std::string& edge, const std::string& sou
   return static_cast<std::uint32_t>(im.edges.size() - 1);
 }
 
-// The same datasets as add_edges() (write_fixed's layout: chunks of 64 Ki rows with shuffle +
-// deflate from 4096 rows, contiguous below), written block by block through hyperslabs; HDF5
-// converts the u32 / f32 memory columns to the u64 / f64 file types.
+// The same datasets as add_edges() (write_fixed's layout, fixed_layout()), written block by block
+// through hyperslabs; HDF5 converts the u32 / f32 memory columns to the u64 / f64 file types.
 std::uint32_t RunFile::add_edges_streamed(
     const std::string& edge, const std::string& source_population,
     const std::string& target_population, std::size_t n_edges,
@@ -864,13 +871,7 @@ std::uint32_t RunFile::add_edges_streamed(
     const Group g = im.file.createGroup("edges/" + edge);
     attr_str(g, "learning_rule", learning_rule);
     DataSpace space(1, &n);
-    DSetCreatPropList plist;
-    if (n >= 4096 && z > 0) {
-      const hsize_t chunk = std::min<hsize_t>(n, 65536);
-      plist.setChunk(1, &chunk);
-      plist.setShuffle();
-      plist.setDeflate(z);
-    }
+    const DSetCreatPropList plist = fixed_layout({n}, z);
     // Creation order as in add_edges (the file's link order is the same).
     DataSet src = g.createDataSet("source_node_id", PredType::STD_U64LE, space, plist);
     DataSet tgt = g.createDataSet("target_node_id", PredType::STD_U64LE, space, plist);
