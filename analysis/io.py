@@ -5,7 +5,7 @@
     run.trials      # one row per trial: trial, start_time, stop_time (ms), stimulus, category,
                     # action (-1 = none), correct, reward, dopamine, rpe, decision_time, ...
     run.spikes      # timestamps (ms), node_ids, population  (bmtk's column names)
-    run.weights     # long format: edge, edge_index, source, target, after_trial, weight
+    run.weights     # long format: edge, edge_index, source, target, after_trial, weight, time_ms
     run.episodes    # episode, return, length, terminated, truncated
     run.steps       # per-step rows if experiment.record_steps: episode, step, action, reward,
                     # then named values (acetylcholine, noradrenaline, dopamine, regret, best_arm)
@@ -192,22 +192,36 @@ class Run:
                    else f[f"edges/{edge}/target_node_id"])[()].astype(np.int64)
         return after, values, src, tgt
 
+    def snapshot_times(self, edge):
+        """time_ms float[S] of an edge's weight snapshots (runs without trials, `spikeblox run`
+        with output.weights), or None (trial runs: rows are indexed by after_trial)."""
+        after, _, _, _ = self.weight_snapshots(edge)
+        with self._open() as f:
+            g = f[f"weights/{edge}"]
+            if "time_ms" not in g or g["time_ms"].shape[0] < len(after):
+                return None
+            return g["time_ms"][:len(after)]
+
     @functools.cached_property
     def weights(self):
+        """Long format: edge, edge_index, source, target, after_trial (in runs without trials:
+        the snapshot index, -1 = initial), weight, and time_ms where the file has it (else NaN)."""
         frames = []
         for edge in self.plastic_edges:
             after, values, src, tgt = self.weight_snapshots(edge)
             s, e = values.shape
+            times = self.snapshot_times(edge)
             frames.append(pd.DataFrame({
                 "edge": edge,
                 "edge_index": np.tile(np.arange(e, dtype=np.int64), s),
                 "source": np.tile(src, s),
                 "target": np.tile(tgt, s),
                 "after_trial": np.repeat(after, e),
-                "weight": values.reshape(-1)}))
+                "weight": values.reshape(-1),
+                "time_ms": np.repeat(times, e) if times is not None else np.nan}))
         if not frames:
             return pd.DataFrame(columns=["edge", "edge_index", "source", "target", "after_trial",
-                                         "weight"])
+                                         "weight", "time_ms"])
         return pd.concat(frames, ignore_index=True)
 
     @functools.cached_property

@@ -2,10 +2,13 @@
 
 #include "apps/runner_util.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "engine/errors.hpp"
+#include "engine/learning.hpp"
 #include "engine/progress.hpp"
 
 namespace sbx::app {
@@ -30,8 +33,10 @@ bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string
   return false;
 }
 
-void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
-                    Simulator& sim, RunFile& file, const RunOptions& opt) {
+std::vector<std::pair<std::uint32_t, std::uint32_t>> declare_common(
+    const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built, Simulator& sim,
+    RunFile& file, const RunOptions& opt) {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> spike_edges;
   write_run_meta(desc, file, opt);
   for (const auto& [name, b] : built.blocks) {
     if (!spikes_recorded(desc, name)) continue;
@@ -75,12 +80,70 @@ void declare_common(const circuits::CircuitDescription& desc, const circuits::Bu
       };
       const std::string name =
           e.projections.size() == 1 ? e.name : e.name + "#" + std::to_string(k);
-      file.add_edges_streamed(name, sim.population_name(p.pre_population),
-                              sim.population_name(p.post_population), p.n_synapses(), fill,
-                              e.learning_rule);
+      spike_edges.emplace_back(e.projections[k],
+                               file.add_edges_streamed(name, sim.population_name(p.pre_population),
+                                                       sim.population_name(p.post_population),
+                                                       p.n_synapses(), fill, e.learning_rule));
     }
   }
+  return spike_edges;
 }
+
+namespace {
+
+// output.weights: snapshots of the plastic spike edges' weights (/weights/<edge>): the initial
+// ones, every output.weights_every ms, and the final ones (also when the run stops on an error).
+class WeightSnapshots {
+ public:
+  WeightSnapshots(const circuits::CircuitDescription& desc, Simulator& sim, RunFile& file,
+                  const std::vector<std::pair<std::uint32_t, std::uint32_t>>& spike_edges)
+      : sim_(sim), file_(file) {
+    if (desc.output.weights == circuits::OutputDesc::Weights::none) return;
+    for (const auto& [pid, id] : spike_edges)
+      if (sim.projection(pid).rule) {
+        file.enable_weight_snapshots(id);
+        edges_.emplace_back(pid, id);
+      }
+    if (desc.output.weights_every > 0.0 && !edges_.empty())
+      next_ = every_ = std::max<Tick>(sim.grid().round_ms(desc.output.weights_every), 1);
+  }
+  // Simulated time of the next periodic snapshot (or never).
+  Tick next() const { return every_ > 0 ? next_ : std::numeric_limits<Tick>::max(); }
+  // The initial weights (index -1); call after RunFile::start().
+  void initial() { write(-1); }
+  // Periodic snapshots due at the current time.
+  void at_now() {
+    while (every_ > 0 && next_ <= sim_.now()) {
+      if (next_ == sim_.now()) write(index_++);
+      next_ += every_;
+    }
+  }
+  // The final weights, unless a periodic snapshot was just taken at this time.
+  void final() {
+    if (!edges_.empty() && last_ != sim_.now()) write(index_++);
+  }
+
+ private:
+  void write(int index) {
+    for (const auto& [pid, id] : edges_) {
+      const SpikeProjection& p = sim_.projection(pid);
+      // Rules that keep pending updates compute the weights; the run is not touched.
+      scratch_.resize(p.n_synapses());
+      p.rule->current_weights(p, sim_.now(), scratch_.data());
+      file_.append_weights(id, index, sim_.grid().to_ms(sim_.now()), scratch_);
+    }
+    last_ = sim_.now();
+  }
+
+  Simulator& sim_;
+  RunFile& file_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (projection, edge id)
+  Tick every_ = 0, next_ = 0, last_ = -1;
+  int index_ = 0;
+  std::vector<float> scratch_;
+};
+
+}  // namespace
 
 RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -90,9 +153,10 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   fo.force = opt.force;
   fo.swmr = desc.output.swmr;
   RunFile file(opt.out_path, sim->grid(), fo);
-  declare_common(desc, built, *sim, file, opt);
+  WeightSnapshots weights(desc, *sim, file, declare_common(desc, built, *sim, file, opt));
   file.start();
   sim->set_recorder(&file);
+  weights.initial();
 
   RunSummary s;
   s.build_s = seconds_since(t0);
@@ -110,7 +174,8 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
     Tick last_ok = sim->now();
     while (sim->now() < end) {
       const Tick remaining = end - sim->now();
-      sim->run_until(sim->now() + (remaining > chunk ? chunk : remaining));
+      sim->run_until(std::min(sim->now() + (remaining > chunk ? chunk : remaining),
+                              std::max(weights.next(), sim->now() + 1)));
       try {
         sim->check_finite();
       } catch (const NumericalError& e) {
@@ -118,9 +183,15 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
                              std::to_string(sim->grid().to_ms(last_ok)) + " ms)");
       }
       last_ok = sim->now();
+      weights.at_now();
     }
+    weights.final();
   } catch (...) {
-    file.flush();  // keep everything up to the failure
+    try {  // keep everything up to the failure, with the weights reached
+      weights.final();
+    } catch (...) {  // the file itself failed: the first error is the one to report
+    }
+    file.flush();
     throw;
   }
   s.loop_s = seconds_since(tl);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "circuits/build.hpp"
@@ -45,8 +46,10 @@ void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file, con
 bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block);
 
 // Declares /meta, /nodes + /spikes (per output.spikes), /report (per output.traces) and /edges.
-void declare_common(const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built,
-                    Simulator& sim, RunFile& file, const RunOptions& opt);
+// Returns, per spike projection of the circuit's edges, (projection id, run-file edge id).
+std::vector<std::pair<std::uint32_t, std::uint32_t>> declare_common(
+    const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built, Simulator& sim,
+    RunFile& file, const RunOptions& opt);
 
 // The "run" experiment.
 RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt);

@@ -165,6 +165,11 @@ struct OutputDesc {
   std::vector<TraceDesc> traces;
   bool swmr = true;
   double flush_every = 1000.0;  // ms of simulated time
+  // Weights of plastic spike edges (runs without trials): initial and final snapshots, or none;
+  // weights_every > 0 adds one every this many ms.
+  enum class Weights : std::uint8_t { final, none };
+  Weights weights = Weights::final;
+  double weights_every = 0.0;  // ms; 0 = only the initial and final weights
 };
 
 struct CircuitDescription {

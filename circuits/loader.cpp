@@ -529,6 +529,15 @@ class Loader {
     }
     if (auto v = r.boolean(spec_of(s, "swmr"))) o.swmr = *v;
     if (auto v = r.number(spec_of(s, "flush_every"))) o.flush_every = *v;
+    if (auto v = r.text(spec_of(s, "weights")))
+      o.weights = *v == "none" ? OutputDesc::Weights::none : OutputDesc::Weights::final;
+    if (auto v = r.number(spec_of(s, "weights_every"))) {
+      o.weights_every = *v;
+      if (o.weights == OutputDesc::Weights::none)
+        r.error_at_value("weights_every",
+                         "weights_every needs weights = \"final\" (weights = \"none\" records no "
+                         "snapshots)");
+    }
     if (const toml::node* tr = r.take("traces")) {
       const toml::array* arr = tr->as_array();
       if (!arr) {

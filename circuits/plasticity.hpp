@@ -444,6 +444,18 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s) advance_segment(proj, s);
   }
   void sync_weights(SpikeProjection& proj, Tick t) override { sync_all(proj, t); }
+  // Weights at t computed from the virtual weights, nothing stored (no rebase, no cache).
+  void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
+    const double k_now = integral_to(t);
+    for (std::uint32_t s = 0; s < proj.n_segments(); ++s) {
+      const double dk = k_now - k_seg_[s];
+      for (std::uint32_t k = proj.seg_begin[s]; k < proj.seg_begin[s + 1]; ++k) {
+        const double x =
+            static_cast<double>(proj.weight[k]) + p_.eta * static_cast<double>(c_hat_[k]) * dk;
+        out[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+      }
+    }
+  }
   // Weight of synapse k at tick t (computed: the stored value is the virtual weight).
   double weight(SpikeProjection& proj, std::size_t k, Tick t) {
     prepare(t, &proj);

@@ -379,6 +379,12 @@ Registry make_builtin_registry() {
           boolean("swmr", true, "open the HDF5 file in single-writer/multiple-reader mode"),
           num("flush_every", "ms", 1000.0, positive(),
               "flush the file every this much simulated time"),
+          text("weights", "final", {"final", "none"},
+               "weights of plastic spike edges in /weights/<edge> (values, after_trial = "
+               "snapshot index from -1, time_ms): \"final\" the initial and final weights, "
+               "\"none\" no snapshots (spikeblox run; trial and episode runs keep their own)"),
+          num_optional("weights_every", "ms", positive(),
+                       "also snapshot the plastic weights every this much simulated time"),
       }});
   r.add(SectionSpec{"trace",
                     "one entry of output.traces",

@@ -8,6 +8,7 @@
 // builds with reverse_synapse_index(), so static projections do not pay for it).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "engine/projection.hpp"
@@ -35,6 +36,13 @@ class SpikeLearningRule {
   virtual void sync_weights(SpikeProjection& proj, Tick t) {
     (void)proj;
     (void)t;
+  }
+  // Writes the weights at tick t (>= the last event) into out[0, n_synapses) WITHOUT changing
+  // the rule or the projection: for recording, which must not alter the run (sync_weights
+  // re-rounds stored values, so later weights could differ in the last bits).
+  virtual void current_weights(const SpikeProjection& proj, Tick t, float* out) const {
+    (void)t;
+    std::copy(proj.weight.begin(), proj.weight.end(), out);
   }
 };
 

@@ -268,7 +268,9 @@ struct Growing {
     ds = g.createDataSet(name, file_type, space, plist);
   }
 
-  void append(const void* data, hsize_t n) {
+  void append(const void* data, hsize_t n) { append_as(data, n, mem_type); }
+  // The same from memory of another type (HDF5 converts, e.g. f32 weights into an f64 dataset).
+  void append_as(const void* data, hsize_t n, const DataType& mem) {
     if (n == 0) return;
     const hsize_t new_dims[2] = {rows + n, cols};
     ds.extend(new_dims);
@@ -278,7 +280,7 @@ struct Growing {
       const hsize_t count[2] = {n, cols};
       file_space.selectHyperslab(H5S_SELECT_SET, count, start);
       DataSpace mem_space(rank, count);
-      ds.write(data, mem_type, mem_space, file_space, small_conversion_buffer());
+      ds.write(data, mem, mem_space, file_space, small_conversion_buffer());
     }
     rows += n;
   }
@@ -416,7 +418,8 @@ struct RunFile::Impl {
     std::string name;
     std::size_t n_edges = 0;
     bool snapshots = false;
-    Growing values, after_trial;
+    bool timed = false;  // enable_weight_snapshots(): a time_ms row per snapshot
+    Growing values, after_trial, time_ms;
   };
 
   std::string path;
@@ -1183,6 +1186,54 @@ void RunFile::append_weights(std::uint32_t edge_id, int after_trial, std::span<c
     // the rows present in both (analysis/io.py) and /trials stays the commit record.
     e.values.append(w.data(), 1);
     const std::int32_t k = after_trial;
+    e.after_trial.append(&k, 1);
+  } catch (const H5::Exception& ex) {
+    im.fail("appending a weight snapshot", ex);
+  }
+}
+
+void RunFile::enable_weight_snapshots(std::uint32_t edge_id) {
+  Impl& im = *impl_;
+  im.require_declaring("enable_weight_snapshots");
+  if (edge_id >= im.edges.size() || im.edges[edge_id].snapshots)
+    throw InternalError("run file: enable_weight_snapshots on edge id " + std::to_string(edge_id) +
+                        (edge_id < im.edges.size() ? " which has snapshots already" : ""));
+  Impl::Edge& e = im.edges[edge_id];
+  const hsize_t n = e.n_edges;
+  const int z = im.opt.deflate;
+  try {
+    im.ensure_group("weights");
+    const Group w = im.file.createGroup("weights/" + e.name);
+    // No source_ids / target_ids: readers take them from /edges/<edge> (analysis/io.py).
+    e.values.create(w, "values", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 2, n, 1,
+                    std::min<hsize_t>(std::max<hsize_t>(n, 1), 65536), z);
+    e.after_trial.create(w, "after_trial", PredType::STD_I32LE, PredType::NATIVE_INT32, 1, 1, 256,
+                         1, z);
+    e.time_ms.create(w, "time_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 1, 1, 256, 1, z);
+    attr_str(w.openDataSet("time_ms"), "units", "ms");
+  } catch (const H5::Exception& ex) {
+    im.fail(("declaring weight snapshots of '" + e.name + "'").c_str(), ex);
+  }
+  e.snapshots = e.timed = true;
+}
+
+void RunFile::append_weights(std::uint32_t edge_id, int index, double time_ms,
+                             std::span<const float> w) {
+  Impl& im = *impl_;
+  im.require_open("append_weights");
+  if (edge_id >= im.edges.size() || !im.edges[edge_id].timed)
+    throw InternalError("run file: timed append_weights on edge id " + std::to_string(edge_id) +
+                        " which has no timed weight snapshots");
+  Impl::Edge& e = im.edges[edge_id];
+  if (w.size() != e.n_edges)
+    throw InternalError("run file: weight snapshot of '" + e.name + "' has " +
+                        std::to_string(w.size()) + " values, expected " +
+                        std::to_string(e.n_edges));
+  try {
+    // values and time first, after_trial (the index readers check) last, as append_weights.
+    e.values.append_as(w.data(), 1, PredType::NATIVE_FLOAT);
+    e.time_ms.append(&time_ms, 1);
+    const std::int32_t k = index;
     e.after_trial.append(&k, 1);
   } catch (const H5::Exception& ex) {
     im.fail("appending a weight snapshot", ex);

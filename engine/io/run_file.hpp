@@ -215,6 +215,12 @@ class RunFile final : public Recorder {
                                   const std::string& learning_rule, const std::string& modulator);
   void append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row);
   void append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w);
+  // Weight snapshots of an edge declared by add_edges_streamed (runs without trials):
+  // /weights/<edge>/{values (f64, snapshots x edges), after_trial (snapshot index: -1 the
+  // initial weights, then 0, 1, ...), time_ms}; no source/target columns (they are /edges').
+  // Declaration phase; rows are appended with the timed append_weights below.
+  void enable_weight_snapshots(std::uint32_t edge_id);
+  void append_weights(std::uint32_t edge_id, int index, double time_ms, std::span<const float> w);
   // Writes buffered spikes and samples, updates report stop times, then H5Fflush.
   void flush() override;
   // Writes /adjacency/after (if adjacency_after is non-empty; it must be N*N), closes the file,
