@@ -9,6 +9,7 @@
 
 #include "apps/checkpoint.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/state_stream.hpp"
 #include "models/hh_neuroblox.hpp"
 
@@ -576,6 +577,14 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
       }
       if (!opt.quiet && (n % 50 == 0 || n == setup.n_trials || !setup.spec.closed_loop))
         std::fprintf(stderr, "trial %zu/%zu: %s (%.1f s)\n", n, setup.n_trials, detail, secs(tl));
+      // Ctrl-C / SIGTERM: stop after this trial (its row, weights and spikes are in the file); with
+      // checkpoints on, one more at this trial so that --resume continues from here.
+      if (interrupt_signal() != 0 && ex.trials_done() < setup.n_trials) {
+        if (opt.checkpoint_every && ex.trials_done() % opt.checkpoint_every != 0)
+          write_checkpoint_now();
+        throw_if_interrupted("the end of trial " + std::to_string(n) + " of " +
+                             std::to_string(setup.n_trials));
+      }
     });
   } catch (...) {
     file.flush();

@@ -10,6 +10,7 @@
 #include "circuits/build.hpp"
 #include "circuits/rate_blocks.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/progress.hpp"
 
 namespace sbx::app {
@@ -320,6 +321,13 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
         file.append_weights(edge_id, static_cast<int>(k), net.J());
       file.flush();
       progress.update(static_cast<double>(k + 1));
+      if (interrupt_signal() != 0 && k + 1 < setup.n_trials) {  // keep the weights reached
+        if (!(setup.snapshot_every > 0 && (k + 1) % setup.snapshot_every == 0))
+          file.append_weights(edge_id, static_cast<int>(k), net.J());
+        file.flush();
+        throw_if_interrupted("the end of trial " + std::to_string(k + 1) + " of " +
+                             std::to_string(setup.n_trials));
+      }
     }
   } catch (...) {
     file.flush();

@@ -10,6 +10,7 @@
 #include "circuits/lane_blocks.hpp"
 #include "circuits/step_blocks.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/progress.hpp"
 #include "envs/bandit.hpp"
 #include "envs/cartpole.hpp"
@@ -603,6 +604,9 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       file.append_episode(row);
       file.flush();
       progress.update(static_cast<double>(e + 1));
+      if (e + 1 < setup.n_episodes)
+        throw_if_interrupted("the end of episode " + std::to_string(e + 1) + " of " +
+                             std::to_string(setup.n_episodes));
     }
   } catch (...) {
     file.flush();

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/learning.hpp"
 #include "engine/progress.hpp"
 
@@ -184,6 +186,11 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
       }
       last_ok = sim->now();
       weights.at_now();
+      if (interrupt_signal() != 0) {
+        char where[64];
+        std::snprintf(where, sizeof where, "t = %.1f ms", sim->grid().to_ms(sim->now()));
+        throw_if_interrupted(where);
+      }
     }
     weights.final();
   } catch (...) {

@@ -20,6 +20,7 @@
 #include "apps/sweep.hpp"
 #include "circuits/loader.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/io/run_file.hpp"
 
 namespace {
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
     return sbx::app::exec_plot(args);
   }
 
+  std::string run_path;  // for the resume hint after an interruption
   try {
     if (seed >= 0) sets.push_back("meta.seed=" + std::to_string(seed));
     if (threads >= 0) sets.push_back("run.threads=" + std::to_string(threads));
@@ -188,6 +190,8 @@ int main(int argc, char** argv) {
     sbx::app::check_checkpoint_options(desc, opt);
     // Refuse an existing file / unwritable place before any work is done.
     if (!opt.resume) sbx::RunFile::check_target(opt.out_path, force);
+    run_path = opt.out_path;
+    sbx::install_interrupt_handlers();  // Ctrl-C stops at the next safe point, file kept
     const sbx::app::RunSummary s = sbx::app::run_experiment(desc, opt);
     const double ev_rate = s.loop_s > 0 ? static_cast<double>(s.synaptic_events) / s.loop_s : 0.0;
     if (json) {
@@ -217,6 +221,14 @@ int main(int argc, char** argv) {
     std::cerr << "spikeblox: numerical error: " << e.what()
               << "\n(the run file keeps everything up to the last flush)\n";
     return 3;
+  } catch (const sbx::Interrupted& e) {
+    std::cerr << "\nspikeblox: " << e.what()
+              << "; the run file keeps everything up to there (not marked completed)"
+              << (checkpoint_every > 0 || !resume.empty()
+                      ? "; continue with: spikeblox run --resume " + run_path
+                      : std::string())
+              << "\n";
+    return 128 + e.signal();
   } catch (const std::exception& e) {
     std::cerr << "spikeblox: error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,35 @@
+// Graceful interruption of long runs (Ctrl-C = SIGINT, SIGTERM from a batch system).
+//
+// The signal handler only sets a flag. Runners poll it at safe points — between simulation
+// chunks (plain runs: every 10 ms of simulated time), trials, episodes — and stop by throwing
+// Interrupted, so their error paths keep everything (run file flushed, final weight snapshot of
+// plastic edges written) and the command exits with 128 + the signal number. A second signal
+// while the first is being handled kills the process at once (the default action).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace sbx {
+
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(int signal, const std::string& where);
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
+// Installs the handlers for SIGINT and SIGTERM (the spikeblox command does, at start).
+void install_interrupt_handlers();
+// The signal received since the last clear (0: none).
+int interrupt_signal();
+// Throws Interrupted if a signal was received; `where` says what was reached (e.g.
+// "t = 1200.0 ms", "trial 17").
+void throw_if_interrupted(const std::string& where);
+// Tests: pretend that `signal` arrived / forget it.
+void request_interrupt(int signal);
+void clear_interrupt();
+
+}  // namespace sbx
