@@ -273,8 +273,9 @@ def weight_matrix(run, axes=None):
 
 
 def weight_trajectories(run, axes=None, max_edges=40):
-    """Weight of each plastic edge after every snapshot (x = after_trial; -1 = initial), one
-    panel per edge population; at most max_edges evenly chosen edges per panel."""
+    """Weight of each plastic edge after every snapshot (x = trials completed, or simulated time
+    for runs without trials), one panel per edge population; at most max_edges evenly chosen
+    edges per panel."""
     edges = run.plastic_edges
     if not edges:
         return None
@@ -288,11 +289,16 @@ def weight_trajectories(run, axes=None, max_edges=40):
         after, values, src, tgt = run.weight_snapshots(edge)
         e = values.shape[1]
         pick = np.unique(np.linspace(0, e - 1, min(e, max_edges)).round().astype(int)) if e else []
-        x = after + 1  # trials completed
+        times = None if run.has_trials else run.snapshot_times(edge)
+        if times is not None:  # `spikeblox run`: snapshots in simulated time
+            x = np.asarray(times) / 1000.0
+            ax.set_xlabel("time (s)")
+        else:
+            x = after + 1  # trials completed
+            ax.set_xlabel("trials completed")
         for k in pick:
             ax.plot(x, values[:, k], lw=0.8)
         ax.set_title(f"{edge} ({len(pick)} of {e} edges)", fontsize=8)
-        ax.set_xlabel("trials completed")
         ax.set_ylabel("weight")
     for ax in list(axes)[len(edges):]:
         ax.set_visible(False)
