@@ -1170,17 +1170,26 @@ void RunFile::append_steps(std::span<const StepRow> rows, std::span<const double
   }
 }
 
+namespace {
+// The edge a snapshot of `n` weights goes to: it must have (timed) snapshots and n edges.
+template <class Im>
+auto& snapshot_edge(Im& im, std::uint32_t edge_id, bool timed, std::size_t n) {
+  im.require_open("append_weights");
+  if (edge_id >= im.edges.size() || !im.edges[edge_id].snapshots ||
+      (timed && !im.edges[edge_id].timed))
+    throw InternalError("run file: append_weights on edge id " + std::to_string(edge_id) +
+                        " which has no " + (timed ? "timed " : "") + "weight snapshots");
+  auto& e = im.edges[edge_id];
+  if (n != e.n_edges)
+    throw InternalError("run file: weight snapshot of '" + e.name + "' has " + std::to_string(n) +
+                        " values, expected " + std::to_string(e.n_edges));
+  return e;
+}
+}  // namespace
+
 void RunFile::append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w) {
   Impl& im = *impl_;
-  im.require_open("append_weights");
-  if (edge_id >= im.edges.size() || !im.edges[edge_id].snapshots)
-    throw InternalError("run file: append_weights on edge id " + std::to_string(edge_id) +
-                        " which has no weight snapshots");
-  Impl::Edge& e = im.edges[edge_id];
-  if (w.size() != e.n_edges)
-    throw InternalError("run file: weight snapshot of '" + e.name + "' has " +
-                        std::to_string(w.size()) + " values, expected " +
-                        std::to_string(e.n_edges));
+  Impl::Edge& e = snapshot_edge(im, edge_id, false, w.size());
   try {
     // values first, after_trial last; HDF5 may still write either extent first, so readers keep
     // the rows present in both (analysis/io.py) and /trials stays the commit record.
@@ -1220,15 +1229,7 @@ void RunFile::enable_weight_snapshots(std::uint32_t edge_id) {
 void RunFile::append_weights(std::uint32_t edge_id, int index, double time_ms,
                              std::span<const float> w) {
   Impl& im = *impl_;
-  im.require_open("append_weights");
-  if (edge_id >= im.edges.size() || !im.edges[edge_id].timed)
-    throw InternalError("run file: timed append_weights on edge id " + std::to_string(edge_id) +
-                        " which has no timed weight snapshots");
-  Impl::Edge& e = im.edges[edge_id];
-  if (w.size() != e.n_edges)
-    throw InternalError("run file: weight snapshot of '" + e.name + "' has " +
-                        std::to_string(w.size()) + " values, expected " +
-                        std::to_string(e.n_edges));
+  Impl::Edge& e = snapshot_edge(im, edge_id, true, w.size());
   try {
     // values and time first, after_trial (the index readers check) last, as append_weights.
     e.values.append_as(w.data(), 1, PredType::NATIVE_FLOAT);
