@@ -14,7 +14,18 @@ neuron state and the binary do not count. With --runner it also measures that sl
 `spikeblox run` process (run file included). Writes a table to stdout and docs/img/scaling.png.
 
 Usage: /usr/bin/python3 bench/scaling.py [--max-n 1000000] [--reps 3] [--build build]
-                                         [--runner]
+                                         [--runner] [--precision double|float|both]
+                                         [--compare OTHER/scaling_engine] [--reps-large 1]
+                                         [--duration 200] [--no-memory] [--set KEY=VALUE ...]
+                                         [--compare-set KEY=VALUE ...]
+
+--precision sets `precision` of both lif_cuba blocks (lif_cuba.hpp: float = 16 instead of 32
+bytes per cell); `both` runs double and float alternately at every size and repetition.
+--compare also runs another scaling_engine binary (e.g. an older build, default precision) in the
+same alternation, so old and new see the same machine load; its rows are labelled "compare"
+(--compare-set: overrides for its runs only, e.g. the one-tick delays of the session-5 network).
+Medians are taken over the repetitions (by loop wall time; the CPU column is the median of the
+CPU times); slopes are printed for wall and thread-CPU loop time of every configuration.
 """
 import argparse, json, math, os, subprocess, sys, tempfile
 
@@ -31,9 +42,15 @@ def sets(n, k_e, k_i, duration):
     return out
 
 
-def run_engine(build, n, k_e=64, k_i=16, duration=200.0, run=True):
-    cmd = [os.path.join(build, "tests", "circuits", "scaling_engine"), TOML] + \
+def run_engine(build, n, k_e=64, k_i=16, duration=200.0, run=True, precision=None, engine=None,
+               extra=()):
+    cmd = [engine or os.path.join(build, "tests", "circuits", "scaling_engine"), TOML] + \
         sets(n, k_e, k_i, duration) + ([] if run else ["--no-run"])
+    for kv in extra:
+        cmd += ["--set", kv]
+    if precision:
+        cmd += ["--set", f'blocks.E.precision="{precision}"', "--set",
+                f'blocks.I.precision="{precision}"']
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"run failed ({' '.join(cmd)}):\n{p.stderr}")
@@ -78,34 +95,71 @@ def main():
     ap.add_argument("--runner", action="store_true",
                     help="also measure the memory slope of the whole spikeblox run process")
     ap.add_argument("--png", default=os.path.join(ROOT, "docs", "img", "scaling.png"))
+    ap.add_argument("--precision", choices=("double", "float", "both"), default="double",
+                    help="precision of the lif_cuba blocks (both: alternate double and float)")
+    ap.add_argument("--compare", metavar="ENGINE",
+                    help="another scaling_engine binary run alternately (default precision)")
+    ap.add_argument("--reps-large", type=int, default=1, help="repetitions from N = 3e5 up")
+    ap.add_argument("--duration", type=float, default=200.0, help="simulated ms per run")
+    ap.add_argument("--no-memory", action="store_true", help="skip the bytes-per-synapse part")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra override for every timed run, e.g. connections[0].delay=0.001")
+    ap.add_argument("--compare-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra override for the --compare binary's runs only")
     a = ap.parse_args()
     sizes = [n for n in (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000) if n <= a.max_n]
-    rows = []
-    print(f"{'N':>9} {'synapses':>11} {'build s':>8} {'loop s':>8} {'ns/neuron-step':>15} "
+    # (label, engine binary or None = this build's, precision key or None = not set)
+    configs = [("compare", a.compare, None, a.set + a.compare_set)] if a.compare else []
+    configs += [(p, None, None if p == "double" else p, a.set) for p in
+                (("double", "float") if a.precision == "both" else (a.precision,))]
+    label_w = max(len(c[0]) for c in configs)
+    results = {c[0]: [] for c in configs}
+    print(f"{'config':>{label_w}} {'N':>9} {'synapses':>11} {'build s':>8} {'loop s':>8} {'ns/neuron-step':>15} "
           f"{'ns/syn-event':>13} {'CPU ns/event':>13} {'spikes/cell/s':>13} {'B/synapse':>10} {'peak RSS MB':>12}")
     for n in sizes:
-        reps = [run_engine(a.build, n) for _ in range(a.reps if n < 300_000 else 1)]
-        r = sorted(reps, key=lambda x: x["loop_s"])[len(reps) // 2]
-        steps = r["simulated_ms"] / 0.1
-        ns_step = r["loop_s"] / (n * steps) * 1e9
-        ns_ev = r["loop_s"] / max(r["synaptic_events"], 1) * 1e9
-        # Thread CPU time of the loop: on a shared machine wall time also counts other processes.
-        cpu_ev = r.get("loop_cpu_s", float("nan")) / max(r["synaptic_events"], 1) * 1e9
-        rate = r["spikes"] / n / (r["simulated_ms"] / 1000.0)
-        bps = r["projection_bytes"] / r["synapses"]
-        rows.append(dict(r, ns_step=ns_step, ns_ev=ns_ev, cpu_ev=cpu_ev, rate=rate, bps=bps))
-        print(f"{n:>9} {r['synapses']:>11} {r['build_s']:>8.3f} {r['loop_s']:>8.3f} {ns_step:>15.2f} "
-              f"{ns_ev:>13.2f} {cpu_ev:>13.2f} {rate:>13.1f} {bps:>10.2f} {r['peak_mb']:>12.1f}", flush=True)
-    ns = [r["n"] for r in rows]
-    if len(rows) >= 2:
-        print(f"\nlog-log slope, loop time vs N: {loglog_slope(ns, [r['loop_s'] for r in rows]):.3f}"
+        reps = {c[0]: [] for c in configs}
+        for _ in range(a.reps if n < 300_000 else a.reps_large):
+            for label, engine, prec, extra in configs:  # alternated: all see the same load
+                reps[label].append(run_engine(a.build, n, duration=a.duration, precision=prec,
+                                              engine=engine, extra=extra))
+        for label, *_ in configs:
+            rr = reps[label]
+            r = dict(sorted(rr, key=lambda x: x["loop_s"])[len(rr) // 2])
+            r["loop_cpu_s"] = sorted(x.get("loop_cpu_s", float("nan")) for x in rr)[len(rr) // 2]
+            steps = r["simulated_ms"] / 0.1
+            ns_step = r["loop_s"] / (n * steps) * 1e9
+            ns_ev = r["loop_s"] / max(r["synaptic_events"], 1) * 1e9
+            # Thread CPU time of the loop: on a shared machine wall time also counts other processes.
+            cpu_ev = r["loop_cpu_s"] / max(r["synaptic_events"], 1) * 1e9
+            rate = r["spikes"] / n / (r["simulated_ms"] / 1000.0)
+            bps = r["projection_bytes"] / r["synapses"]
+            results[label].append(dict(r, ns_step=ns_step, ns_ev=ns_ev, cpu_ev=cpu_ev, rate=rate,
+                                       bps=bps, cpu_all=[x.get("loop_cpu_s") for x in rr]))
+            print(f"{label:>{label_w}} {n:>9} {r['synapses']:>11} {r['build_s']:>8.3f} {r['loop_s']:>8.3f} {ns_step:>15.2f} "
+                  f"{ns_ev:>13.2f} {cpu_ev:>13.2f} {rate:>13.1f} {bps:>10.2f} {r['peak_mb']:>12.1f}", flush=True)
+    for label, *_ in configs:
+        rows = results[label]
+        ns = [r["n"] for r in rows]
+        if len(rows) < 2:
+            continue
+        print(f"\n[{label}] loop CPU ms per repetition: " + "; ".join(
+            f"{r['n']}: " + " ".join(f"{c * 1e3:.3f}" for c in r["cpu_all"]) for r in rows))
+        print(f"[{label}] log-log slope, loop time vs N: {loglog_slope(ns, [r['loop_s'] for r in rows]):.3f}"
               f" (all sizes); {loglog_slope(ns[-3:], [r['loop_s'] for r in rows[-3:]]):.3f} (largest 3)")
-        print(f"log-log slope, synaptic events vs N: "
+        print(f"[{label}] log-log slope, loop thread-CPU time vs N: "
+              f"{loglog_slope(ns, [r['loop_cpu_s'] for r in rows]):.3f} (all sizes); "
+              f"{loglog_slope(ns[-3:], [r['loop_cpu_s'] for r in rows[-3:]]):.3f} (largest 3)")
+        print(f"[{label}] log-log slope, synaptic events vs N: "
               f"{loglog_slope(ns, [r['synaptic_events'] for r in rows]):.3f}")
-        print(f"log-log slope, peak RSS vs synapses: "
+        print(f"[{label}] log-log slope, peak RSS vs synapses: "
               f"{loglog_slope([r['synapses'] for r in rows], [r['peak_mb'] for r in rows]):.3f}"
               f" (all sizes); {loglog_slope([r['synapses'] for r in rows[-3:]], [r['peak_mb'] for r in rows[-3:]]):.3f}"
               " (largest 3)")
+    main_label = configs[-1][0] if a.precision != "both" else "double"
+    rows = results[main_label]
+    ns = [r["n"] for r in rows]
+    if a.no_memory:
+        return
     # Bytes per synapse: RSS slope over the synapse count at fixed N (build only).
     n_mem = min(100_000, a.max_n)
     ks = (16, 32, 64)
@@ -128,7 +182,11 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(1, 3, figsize=(14, 4))
-        ax[0].loglog(ns, [r["loop_s"] for r in rows], "o-", label="loop time")
+        for label in results:
+            if label != main_label and len(results[label]) == len(rows):
+                ax[0].loglog(ns, [r["loop_s"] for r in results[label]], "^-",
+                             label=f"loop time ({label})")
+        ax[0].loglog(ns, [r["loop_s"] for r in rows], "o-", label=f"loop time ({main_label})")
         ax[0].loglog(ns, [rows[0]["loop_s"] * n / ns[0] for n in ns], "k--", lw=0.8,
                      label="linear from 10³")
         ax[0].loglog(ns, [rows[-1]["loop_s"] * n / ns[-1] for n in ns], "k:", lw=0.8,
@@ -138,6 +196,10 @@ def main():
         ax[0].legend()
         ax[1].semilogx(ns, [r["ns_step"] for r in rows], "o-", label="ns per neuron-step")
         ax[1].semilogx(ns, [r["ns_ev"] for r in rows], "s-", label="ns per synaptic event")
+        for label in results:
+            if label != main_label and len(results[label]) == len(rows):
+                ax[1].semilogx(ns, [r["ns_ev"] for r in results[label]], "^-",
+                               label=f"ns per synaptic event ({label})")
         ax[1].set_xlabel("neurons"); ax[1].set_ylim(bottom=0); ax[1].legend()
         syn_n = [r["synapses"] for r in rows]
         ax[2].loglog(syn_n, [r["peak_mb"] for r in rows], "o-", label="peak RSS")

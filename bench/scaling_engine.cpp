@@ -7,8 +7,10 @@
 //   rss_built_mb (resident after the build), peak_build_mb (VmHWM after the build), peak_mb (VmHWM
 //   at the end).
 //
-//   scaling_engine FILE.toml [--set key=value ...] [--no-run] [--no-prefetch]
-// (--no-prefetch: Simulator::set_prefetch(false), to measure what the delivery prefetch saves)
+//   scaling_engine FILE.toml [--set key=value ...] [--no-run] [--no-prefetch] [--describe]
+// (--no-prefetch: Simulator::set_prefetch(false), to measure what the delivery prefetch saves;
+//  --describe: rows, delay segments and delays of every projection on stderr)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -35,7 +37,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> sets;
-  bool run = true, prefetch = true;
+  bool run = true, prefetch = true, describe = false;
   for (int k = 2; k < argc; ++k) {
     const std::string a = argv[k];
     if (a == "--set" && k + 1 < argc)
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
       run = false;
     else if (a == "--no-prefetch")
       prefetch = false;
+    else if (a == "--describe")
+      describe = true;
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -67,6 +71,21 @@ int main(int argc, char** argv) {
       synapses += sim->projection(i).n_synapses();
       bytes += sim->projection(i).memory_bytes();
     }
+    if (describe)  // delivery structure per projection (on stderr): rows, segments, delays
+      for (std::uint32_t i = 0; i < sim->n_projections(); ++i) {
+        const SpikeProjection& p = sim->projection(i);
+        std::size_t not_one = 0;
+        for (std::uint32_t r = 0; r < p.n_pre; ++r) not_one += p.seg_ptr[r + 1] - p.seg_ptr[r] != 1;
+        Tick dmin = 0, dmax = 0;
+        if (!p.seg_delay.empty())
+          dmin = *std::min_element(p.seg_delay.begin(), p.seg_delay.end()),
+          dmax = *std::max_element(p.seg_delay.begin(), p.seg_delay.end());
+        std::fprintf(stderr,
+                     "projection %u '%s': %u rows, %u segments, %zu rows without exactly one "
+                     "segment, delays %lld..%lld ticks, %zu synapses\n",
+                     i, p.name.c_str(), p.n_pre, p.n_segments(), not_one,
+                     static_cast<long long>(dmin), static_cast<long long>(dmax), p.n_synapses());
+      }
     sim->set_prefetch(prefetch);
     double loop_s = 0.0, loop_cpu_s = 0.0;
     if (run) {

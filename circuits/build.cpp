@@ -52,6 +52,11 @@ void lower_population_block(const BlockDesc& b, BuildContext& ctx) {
   // Initial states, drawn from the block's stream in state-name order, neuron by neuron.
   Rng rng = ctx.block_rng(b.name);
   for (const auto& [state, dist] : b.init) {
+    // A float state array (lif_cuba precision = "float"): the same draws, rounded to float.
+    if (const StateView v = pop->state_view(state); v.type == StateType::f32 && v) {
+      for (std::uint32_t i = 0; i < pop->size(); ++i) v.set(i, dist.sample(rng));
+      continue;
+    }
     double* x = pop->state(state);
     if (!x) throw InternalError("model '" + b.model + "' has no state '" + state + "'");
     for (std::uint32_t i = 0; i < pop->size(); ++i) x[i] = dist.sample(rng);

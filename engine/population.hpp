@@ -10,6 +10,7 @@
 // works on whole arrays.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,6 +22,33 @@
 namespace sbx {
 
 enum class Dynamics : std::uint8_t { clocked, event_driven };
+
+// Element type of a state array or receptor buffer. Almost every model stores double; a model may
+// store float (lif_cuba with precision = "float": half the memory traffic, see lif_cuba.hpp).
+enum class StateType : std::uint8_t { f64, f32 };
+
+// Typed view of one state array (Population::state_view): the pointer and its element type, for
+// code that reads or writes state of any population (probes, initial states). Resolved once at
+// build time; element access converts to and from double.
+struct StateView {
+  void* data = nullptr;
+  StateType type = StateType::f64;
+
+  explicit operator bool() const { return data != nullptr; }
+  double* f64() const { return type == StateType::f64 ? static_cast<double*>(data) : nullptr; }
+  float* f32() const { return type == StateType::f32 ? static_cast<float*>(data) : nullptr; }
+  double get(std::size_t i) const {
+    return type == StateType::f32 ? static_cast<double>(static_cast<const float*>(data)[i])
+                                  : static_cast<const double*>(data)[i];
+  }
+  // Stores x (rounded to float in a float array).
+  void set(std::size_t i, double x) const {
+    if (type == StateType::f32)
+      static_cast<float*>(data)[i] = static_cast<float>(x);
+    else
+      static_cast<double*>(data)[i] = x;
+  }
+};
 
 // Implemented by the simulator: lets an event-driven population schedule a predicted spike.
 // `version` must change whenever the neuron's state is changed by an input, so stale predictions
@@ -75,6 +103,13 @@ class Population {
     (void)receptor;
     return nullptr;
   }
+  // A receptor buffer of float elements, for a population that keeps it in float (then
+  // receptor_buffer() returns nullptr for that receptor). The simulator asks once per projection
+  // at build time and adds the float weights into whichever buffer the target provides.
+  virtual float* receptor_buffer_f32(std::uint32_t receptor) {
+    (void)receptor;
+    return nullptr;
+  }
 
   // ---- event-driven interface -------------------------------------------------------------
   // Inputs for neurons post[0..n) with weights w[0..n) arrive at tick t on `receptor`.
@@ -116,7 +151,10 @@ class Population {
   // ---- state access (recording, learning, trial restarts) ---------------------------------
   // Contiguous array of a state variable or parameter by name, or nullptr. Resolved once at
   // build time; hot loops keep the pointer.
+  // state() returns nullptr for a variable stored in float: generic code (probes, initial
+  // states) uses state_view(), which sees both.
   virtual double* state(std::string_view name) = 0;
+  virtual StateView state_view(std::string_view name) { return {state(name), StateType::f64}; }
   virtual std::vector<std::string> state_names() const = 0;
   // Full dynamic state for trial restarts and checkpoints.
   virtual void save_state(std::vector<double>& out) const = 0;

@@ -1,13 +1,46 @@
 #include "engine/projection.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace sbx {
+
+namespace {
+
+// Sizes an empty v to n zeros, asking the kernel to back the storage of a large array with
+// transparent huge pages (2 MiB) before it is first touched. Why: delivery reads a random row of
+// `post` and `weight` per spike; with 4-KiB pages each row is also a TLB miss and a page walk,
+// which the delivery prefetches (engine/simulator.cpp) cannot hide. Measured (session 6, alternated
+// with the advice switched off): CUBA at 10^6 float cells (640 MB of synapses) loop 0.54-0.64 s vs
+// 0.76-0.79 s per 100 ms; static delivery of 10^8 synapses 1.39-1.41 vs 1.58-1.61 ns/event;
+// build time and peak RSS unchanged. Only an advice: with THP `never` nothing changes, and values
+// and layout never change. Arrays below 8 MiB (which fit the TLB's reach anyway) are left alone.
+template <class T>
+void resize_huge(std::vector<T>& v, std::size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (v.empty() && n * sizeof(T) >= 4 * kHuge) {
+    v.shrink_to_fit();
+    v.reserve(n);  // fresh, untouched pages (malloc maps large blocks)
+    const auto first = reinterpret_cast<std::uintptr_t>(v.data());
+    const std::uintptr_t lo = (first + kHuge - 1) & ~(kHuge - 1);
+    const std::uintptr_t hi = (first + n * sizeof(T)) & ~(kHuge - 1);
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+  }
+#endif
+  v.resize(n);
+}
+
+}  // namespace
 
 Tick SpikeProjection::min_delay() const {
   if (seg_delay.empty()) return 0;
@@ -108,8 +141,8 @@ void SpikeProjectionBuilder::start_fill(std::optional<Tick> common_delay) {
   if (common_delay && *common_delay < 0)
     throw std::invalid_argument("projection " + p_.name + ": negative delay");
   common_delay_ = common_delay;
-  p_.post.resize(n_counted_);
-  p_.weight.resize(n_counted_);
+  resize_huge(p_.post, n_counted_);
+  resize_huge(p_.weight, n_counted_);
   if (!common_delay_) delay_.resize(n_counted_);
   fill_.assign(p_.row_ptr.begin(), p_.row_ptr.end() - 1);
 }

@@ -12,6 +12,16 @@
 
 namespace sbx {
 
+namespace {
+// buf[post[k]] += w[k] for k in [b, e): the synaptic additions of one delivery into a double or a
+// float receptor buffer (float weights; into a double buffer they are widened first, exactly).
+template <class T>
+inline void add_weights(T* buf, const std::uint32_t* post, const float* w, std::uint32_t b,
+                        std::uint32_t e) {
+  for (std::uint32_t k = b; k < e; ++k) buf[post[k]] += w[k];
+}
+}  // namespace
+
 // A fixed set of worker threads running one job per step. The caller is worker 0. Waiting spins
 // (yielding) for up to 2^14 rounds (a futex wake-up costs tens of microseconds, as much
 // as a whole step of a 4000-cell network) and then blocks on the atomic, so idle workers do not
@@ -138,6 +148,12 @@ std::uint32_t Simulator::add_projection(SpikeProjection proj) {
           "projection " + proj.name + ": population '" + pops_[proj.post_population].name + "' (" +
           std::string(post.model()) + ") has no receptor " + std::to_string(proj.receptor));
     rt.buffer = post.receptor_buffer(proj.receptor);
+    if (!rt.buffer) rt.buffer_f32 = post.receptor_buffer_f32(proj.receptor);
+    if (!rt.buffer && !rt.buffer_f32)
+      throw std::invalid_argument("projection " + proj.name + ": population '" +
+                                  pops_[proj.post_population].name + "' (" +
+                                  std::string(post.model()) + ") has no buffer for receptor " +
+                                  std::to_string(proj.receptor));
     rt.prefetch = post.size() >= kPrefetchMinTargets;
   }
   rt.staged = std::all_of(proj.seg_delay.begin(), proj.seg_delay.end(),
@@ -184,7 +200,7 @@ std::uint32_t Simulator::add_continuous(ContinuousProjection proj) {
 std::uint32_t Simulator::add_probe(Probe probe) {
   if (probe.population >= pops_.size()) throw std::invalid_argument("probe: unknown population");
   Population& p = *pops_[probe.population].pop;
-  probe.data = p.state(probe.variable);
+  probe.data = p.state_view(probe.variable);
   if (!probe.data)
     throw std::invalid_argument("probe: population '" + pops_[probe.population].name +
                                 "' has no variable '" + probe.variable + "'");
@@ -504,11 +520,10 @@ void Simulator::deliver(const Event& e) {
   if (rt.event_target) {
     rt.target->receive(e.tick, p.post.data() + begin, p.weight.data() + begin, end - begin,
                        p.receptor, *this);
+  } else if (rt.buffer) {
+    add_weights(rt.buffer, p.post.data(), p.weight.data(), begin, end);
   } else {
-    double* buf = rt.buffer;
-    const std::uint32_t* post = p.post.data();
-    const float* w = p.weight.data();
-    for (std::uint32_t k = begin; k < end; ++k) buf[post[k]] += w[k];
+    add_weights(rt.buffer_f32, p.post.data(), p.weight.data(), begin, end);
   }
 }
 
@@ -522,20 +537,28 @@ std::uint64_t Simulator::apply_pending_range(unsigned k) {
     if (lo >= hi) continue;
     const std::uint32_t* post = p.post.data();
     const float* w = p.weight.data();
-    double* buf = rt.buffer;
     std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
     if (rt.sorted_segments) {
       const std::uint32_t* split = rt.split.data() + std::size_t{d.segment} * (threads_ - 1);
       if (k > 0) b = split[k - 1];
       if (k + 1 < threads_) e = split[k];
-      for (std::uint32_t s = b; s < e; ++s) buf[post[s]] += w[s];
+      if (rt.buffer)
+        add_weights(rt.buffer, post, w, b, e);
+      else
+        add_weights(rt.buffer_f32, post, w, b, e);
       applied += e - b;
     } else {
-      for (std::uint32_t s = b; s < e; ++s)
-        if (post[s] - lo < hi - lo) {
-          buf[post[s]] += w[s];
-          ++applied;
-        }
+      auto add_in_range = [&](auto* buf) {
+        for (std::uint32_t s = b; s < e; ++s)
+          if (post[s] - lo < hi - lo) {
+            buf[post[s]] += w[s];
+            ++applied;
+          }
+      };
+      if (rt.buffer)
+        add_in_range(rt.buffer);
+      else
+        add_in_range(rt.buffer_f32);
     }
   }
   return applied;
@@ -544,11 +567,12 @@ std::uint64_t Simulator::apply_pending_range(unsigned k) {
 void Simulator::flush_pending() {
   for (const PendingDelivery& d : pending_) {
     const SpikeProjection& p = projs_[d.projection];
-    double* buf = proj_rt_[d.projection].buffer;
-    const std::uint32_t* post = p.post.data();
-    const float* w = p.weight.data();
+    const ProjRuntime& rt = proj_rt_[d.projection];
     const std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
-    for (std::uint32_t s = b; s < e; ++s) buf[post[s]] += w[s];
+    if (rt.buffer)
+      add_weights(rt.buffer, p.post.data(), p.weight.data(), b, e);
+    else
+      add_weights(rt.buffer_f32, p.post.data(), p.weight.data(), b, e);
     stats_.synaptic_events += e - b;
   }
   pending_.clear();
@@ -556,13 +580,16 @@ void Simulator::flush_pending() {
 
 // A staged delivery into a large population is a chain of dependent cache misses
 // (seg_begin[segment] -> post[k], weight[k] -> buffer[post[k]]). The staged slot lists the coming
-// deliveries, so the loads are issued ahead as a pipeline: segment bounds 3 items ahead, rows 2
+// deliveries, so the loads are issued ahead as a pipeline: segment bounds 6 items ahead, rows 4
 // ahead, buffer entries 1 ahead. Prefetches change no value (bit-identical runs, tested).
 // Measured (BENCHMARKS.md, "Session 5: scaling"): static delivery of 10^8 synapses (rows of 1000)
 // ~7 % faster; CUBA at 10^6 cells (rows of 64) unchanged within noise, where the loop is bound by
 // streaming the 32-MB neuron state and the row misses; longer distances (up to 48/32/8 items)
 // and binning deliveries per block of targets (applied just before the block's step) did not
-// help there (binning: +20 %).
+// help there (binning: +20 %). Session 6: those CUBA runs had one-tick delays, so their
+// deliveries were queued, never staged, and never prefetched. Staged (one-step delays), the
+// prefetch takes ~20 % off that loop at 10^6 float cells, and 6/4/1 instead of 3/2/1 another
+// ~10 %; static delivery of 10^8 synapses unchanged (1.59-1.62 ns/event for 3/2/1, 6/4/1, 6/4/2).
 void Simulator::prefetch_segment(const StagedDelivery& d) const {
   if (proj_rt_[d.projection].prefetch)
     __builtin_prefetch(projs_[d.projection].seg_begin.data() + d.segment);
@@ -585,8 +612,11 @@ void Simulator::prefetch_targets(const StagedDelivery& d) const {
   if (!rt.prefetch || (defer_ && rt.ranged_target >= 0)) return;
   const SpikeProjection& p = projs_[d.projection];
   const std::uint32_t* post = p.post.data();
-  for (std::uint32_t k = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1]; k < e; ++k)
-    __builtin_prefetch(rt.buffer + post[k], 1);
+  const std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
+  if (rt.buffer)
+    for (std::uint32_t k = b; k < e; ++k) __builtin_prefetch(rt.buffer + post[k], 1);
+  else
+    for (std::uint32_t k = b; k < e; ++k) __builtin_prefetch(rt.buffer_f32 + post[k], 1);
 }
 
 void Simulator::process_events_upto(Tick t) {
@@ -623,8 +653,8 @@ void Simulator::process_events_upto(Tick t) {
       }
       if (first && prefetch_) {
         const std::size_t m = slot->items.size();
-        if (next + 3 < m) prefetch_segment(slot->items[next + 3]);
-        if (next + 2 < m) prefetch_rows(slot->items[next + 2]);
+        if (next + 6 < m) prefetch_segment(slot->items[next + 6]);
+        if (next + 4 < m) prefetch_rows(slot->items[next + 4]);
         if (next + 1 < m) prefetch_targets(slot->items[next + 1]);
       }
       if (first) {
@@ -701,7 +731,11 @@ void Simulator::sample(Tick t) {
     Population& p = *pops_[pr.population].pop;
     if (p.dynamics() == Dynamics::event_driven) p.advance_all_to(t);
     sample_buf_.resize(pr.neurons.size());
-    for (std::size_t k = 0; k < pr.neurons.size(); ++k) sample_buf_[k] = pr.data[pr.neurons[k]];
+    if (const double* x = pr.data.f64())
+      for (std::size_t k = 0; k < pr.neurons.size(); ++k) sample_buf_[k] = x[pr.neurons[k]];
+    else
+      for (std::size_t k = 0; k < pr.neurons.size(); ++k)
+        sample_buf_[k] = pr.data.get(pr.neurons[k]);
     if (recorder_) recorder_->on_sample(i, t, sample_buf_);
   }
 }

@@ -60,8 +60,8 @@ struct Probe {
   std::uint32_t population = 0;
   std::string variable;
   std::vector<std::uint32_t> neurons;
-  Tick every = 1;  // sampling period in ticks (a multiple of dt for clocked populations)
-  const double* data = nullptr;  // resolved at add_probe
+  Tick every = 1;       // sampling period in ticks (a multiple of dt for clocked populations)
+  StateView data = {};  // resolved at add_probe (double or float array)
 };
 
 class Simulator final : public SpikeScheduler {
@@ -122,7 +122,7 @@ class Simulator final : public SpikeScheduler {
   // process_events_upto()). Never changes results; off only to measure what it saves.
   void set_prefetch(bool on) { prefetch_ = on; }
   // Clocked targets with at least this many neurons get the prefetches (their buffer, 8 bytes per
-  // neuron, and state no longer stay in L2).
+  // neuron (4 for a float buffer), and state no longer stay in L2).
   static constexpr std::uint32_t kPrefetchMinTargets = 1u << 15;
   void check_finite() const;  // throws NumericalError naming block, neuron, variable, time
 
@@ -174,7 +174,10 @@ class Simulator final : public SpikeScheduler {
     std::vector<std::uint32_t> in_plastic;       // plastic projections with this post population
   };
   struct ProjRuntime {
-    double* buffer = nullptr;  // receptor buffer of a clocked target
+    // Receptor buffer of a clocked target: double, or float when the target keeps it in float
+    // (Population::receptor_buffer_f32); exactly one is set.
+    double* buffer = nullptr;
+    float* buffer_f32 = nullptr;
     Population* target = nullptr;
     bool event_target = false;
     // Set by ensure_ranges(): index of the target in clocked_ when that population is split

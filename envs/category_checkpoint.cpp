@@ -13,6 +13,7 @@
 // The environment's order is restored by replaying next_stimulus() (its only input is its own
 // Rng stream, seeded from the master seed), then checked against the saved position. Within-trial
 // state (pending events, diagnostics, latch counter) is empty between trials by construction.
+#include <stdexcept>
 #include <string>
 
 #include "envs/category_experiment.hpp"
@@ -39,9 +40,13 @@ void CategoryExperiment::save_checkpoint(StateWriter& w) const {
     const auto names = pop.state_names();
     w.put<std::uint32_t>(static_cast<std::uint32_t>(names.size()));
     for (const std::string& n : names) {
-      const double* a = pop.state(n);
+      const StateView a = pop.state_view(n);  // double or float arrays (lif_cuba precision)
+      if (!a) throw std::logic_error("'" + sim.population_name(p) + "' lists state '" + n +
+                                     "' but has no array for it");
+      std::vector<double> values(pop.size());
+      for (std::uint32_t i = 0; i < pop.size(); ++i) values[i] = a.get(i);
       w.put_string(n);
-      w.put_vector(std::vector<double>(a, a + pop.size()));
+      w.put_vector(values);
     }
   }
   w.tag("couplings");
@@ -99,9 +104,9 @@ void CategoryExperiment::load_checkpoint(StateReader& r) {
     for (std::uint32_t k = 0; k < n_named; ++k) {
       const std::string name = r.get_string();
       const auto v = r.get_vector_of<double>(pop.size(), sim.population_name(p) + "." + name);
-      double* a = pop.state(name);
+      const StateView a = pop.state_view(name);
       if (!a) StateReader::fail("'" + sim.population_name(p) + "' has no state '" + name + "'");
-      std::copy(v.begin(), v.end(), a);
+      for (std::uint32_t i = 0; i < pop.size(); ++i) a.set(i, v[i]);
     }
   }
   r.expect_tag("couplings");

@@ -36,6 +36,17 @@
 //
 // State variables: "V" (mV), "g_e", "g_i" (mV). Initial state: V = V_reset, g_e = g_i = 0
 // (CUBA randomises V uniformly in [V_reset, V_th] through state("V")).
+//
+// Precision (LifCubaParams::precision, TOML key `precision`): "double" (default), or "float":
+// V, g_e, g_i (and so the receptor buffers) are float arrays and the refractory "first free
+// step" an int32 array compared with an int32 step counter: 16 bytes per cell instead of 32, and
+// full-width float vectors (twice the lanes). Why: at 10^6 cells the double state (32 MB) no
+// longer fits the last-level cache and the kernel and the random receptor-buffer additions become
+// memory-bound (BENCHMARKS.md, "Scaling with network size"). The propagators are computed in
+// double and rounded to float once. Float state is reached through state_view() (state() returns
+// nullptr for it) and receptor_buffer_f32(); save_state/load_state keep the double layout
+// (float → double is exact, so a float population's save/load round trip is exact).
+// Accuracy cost: tests/models_point/test_lif_cuba_f32.cpp and BENCHMARKS.md "Session 6".
 #pragma once
 
 #include <algorithm>
@@ -62,6 +73,8 @@ struct LifCubaParams {
   double V_th = -50.0;     // mV
   double V_reset = -60.0;  // mV
   double t_ref = 5.0;      // ms
+  // Element type of the state arrays and receptor buffers (see the top of this file).
+  point::Precision precision = point::Precision::f64;
 
   std::vector<std::string> validate() const {
     point::ParamCheck c;
@@ -86,21 +99,34 @@ class LifCubaPopulation final : public Population {
  public:
   static constexpr double default_dt_ms = 0.1;
 
-  explicit LifCubaPopulation(std::uint32_t n, LifCubaParams p = {}) : n_(n), p_(p) {
+  explicit LifCubaPopulation(std::uint32_t n, LifCubaParams p = {})
+      : n_(n), p_(p), f32_(p.precision == point::Precision::f32) {
     point::throw_if_invalid("LifCuba", p.validate());
-    const std::size_t np = simd::padded(n);
-    v_.assign(np, p.V_reset);
-    ge_.assign(np, 0.0), gi_.assign(np, 0.0), free_from_.assign(np, 0.0);
+    if (f32_) {
+      const std::size_t np = simd::padded_f(n);
+      vf_.assign(np, static_cast<float>(p.V_reset));
+      gef_.assign(np, 0.0f), gif_.assign(np, 0.0f), free_from_i_.assign(np, 0);
+    } else {
+      const std::size_t np = simd::padded(n);
+      v_.assign(np, p.V_reset);
+      ge_.assign(np, 0.0), gi_.assign(np, 0.0), free_from_.assign(np, 0.0);
+    }
   }
 
   const LifCubaParams& params() const { return p_; }
+  bool single_precision() const { return f32_; }
 
   std::string_view model() const override { return "lif_cuba"; }
   std::uint32_t size() const override { return n_; }
   Dynamics dynamics() const override { return Dynamics::clocked; }
   std::uint32_t n_receptors() const override { return 2; }
   double* receptor_buffer(std::uint32_t r) override {
+    if (f32_) return nullptr;
     return r == 0 ? ge_.data() : r == 1 ? gi_.data() : nullptr;
+  }
+  float* receptor_buffer_f32(std::uint32_t r) override {
+    if (!f32_) return nullptr;
+    return r == 0 ? gef_.data() : r == 1 ? gif_.data() : nullptr;
   }
 
   void step(const StepContext& ctx, std::vector<std::uint32_t>& spiked) override {
@@ -111,7 +137,7 @@ class LifCubaPopulation final : public Population {
   // neuron-step: below ~65k cells a step is shorter than handing it to a worker thread (measured:
   // CUBA 4000 cells, 2 threads 30 % slower).
   std::uint32_t range_granularity() const override {
-    return n_ >= min_split_ ? static_cast<std::uint32_t>(simd::kLanes) : 0u;
+    return n_ >= min_split_ ? static_cast<std::uint32_t>(f32_ ? simd::kLanesF : simd::kLanes) : 0u;
   }
   // Tests lower it to exercise ranged stepping on small populations.
   void set_min_neurons_per_split(std::uint32_t n) { min_split_ = n; }
@@ -119,10 +145,80 @@ class LifCubaPopulation final : public Population {
   void prepare_step(const StepContext& ctx) override {
     if (ctx.dt_ms != dt_) prepare(ctx.dt_ms);
     step_ += 1.0;  // once per step (the simulator calls it serially before any step_range)
+    if (f32_ && ++step_i_ >= kRebase) rebase_steps();
   }
   void step_range(const StepContext& ctx, std::uint32_t begin, std::uint32_t end,
                   std::vector<std::uint32_t>& spiked) override {
     (void)ctx;
+    if (f32_)
+      step_range_f32(begin, end, spiked);
+    else
+      step_range_f64(begin, end, spiked);
+  }
+
+  double* state(std::string_view name) override {
+    if (f32_) return nullptr;  // float arrays: state_view()
+    if (name == "V") return v_.data();
+    if (name == "g_e") return ge_.data();
+    if (name == "g_i") return gi_.data();
+    return nullptr;
+  }
+  StateView state_view(std::string_view name) override {
+    if (!f32_) return {state(name), StateType::f64};
+    float* x = name == "V"     ? vf_.data()
+               : name == "g_e" ? gef_.data()
+               : name == "g_i" ? gif_.data()
+                               : nullptr;
+    return {x, StateType::f32};
+  }
+  std::vector<std::string> state_names() const override { return {"V", "g_e", "g_i"}; }
+
+  // Layout: V, g_e, g_i, refractory steps left (before the next step), pending receptor inputs
+  // e, i (n each). Pending inputs are already in g_e, g_i, so they are saved as zeros; loaded ones
+  // (states saved before inputs went straight into g) are added to g_e, g_i. A float population
+  // saves its values widened to double and rounds loaded ones to float.
+  void save_state(std::vector<double>& out) const override {
+    const point::Array zeros(n_, 0.0);
+    point::Array left(n_);
+    if (f32_) {
+      point::Array v(vf_.begin(), vf_.begin() + n_), ge(gef_.begin(), gef_.begin() + n_),
+          gi(gif_.begin(), gif_.begin() + n_);
+      for (std::uint32_t k = 0; k < n_; ++k)
+        left[k] = static_cast<double>(
+            std::max<std::int64_t>(std::int64_t{free_from_i_[k]} - step_i_ - 1, 0));
+      point::save_arrays<point::Array>(out, n_, {&v, &ge, &gi, &left, &zeros, &zeros});
+      return;
+    }
+    for (std::uint32_t k = 0; k < n_; ++k) left[k] = std::max(free_from_[k] - (step_ + 1.0), 0.0);
+    point::save_arrays<point::Array>(out, n_, {&v_, &ge_, &gi_, &left, &zeros, &zeros});
+  }
+  void load_state(std::span<const double> in) override {
+    point::Array left(n_), pe(n_), pi(n_);
+    if (f32_) {
+      point::Array v(n_), ge(n_), gi(n_);
+      point::load_arrays<point::Array>(in, n_, "LifCuba", {&v, &ge, &gi, &left, &pe, &pi});
+      for (std::uint32_t k = 0; k < n_; ++k) {
+        vf_[k] = static_cast<float>(v[k]);
+        gef_[k] = static_cast<float>(ge[k] + pe[k]);
+        gif_[k] = static_cast<float>(gi[k] + pi[k]);
+        free_from_i_[k] = step_i_ + 1 + static_cast<std::int32_t>(std::min(left[k], hold_max()));
+      }
+      return;
+    }
+    point::load_arrays<point::Array>(in, n_, "LifCuba", {&v_, &ge_, &gi_, &left, &pe, &pi});
+    for (std::uint32_t k = 0; k < n_; ++k)
+      ge_[k] += pe[k], gi_[k] += pi[k], free_from_[k] = step_ + 1.0 + left[k];
+  }
+  long first_nonfinite(std::string& variable) const override {
+    if (f32_)
+      return point::first_nonfinite<point::ArrayF>(
+          n_, {{"V", &vf_}, {"g_e", &gef_}, {"g_i", &gif_}}, variable);
+    return point::first_nonfinite<point::Array>(n_, {{"V", &v_}, {"g_e", &ge_}, {"g_i", &gi_}},
+                                                variable);
+  }
+
+ private:
+  void step_range_f64(std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spiked) {
     using simd::vd;
     using simd::vi;
     const double EL = p_.E_L, Vth = p_.V_th, Vr = p_.V_reset;
@@ -152,35 +248,51 @@ class LifCubaPopulation final : public Population {
     }
   }
 
-  double* state(std::string_view name) override {
-    if (name == "V") return v_.data();
-    if (name == "g_e") return ge_.data();
-    if (name == "g_i") return gi_.data();
-    return nullptr;
+  // The same update on float arrays, kLanesF cells per vector; refractoriness as int32 step
+  // indices (`free_from_i_` against `step_i_`). Same operation order as the double kernel.
+  void step_range_f32(std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spiked) {
+    using simd::wf;
+    using simd::wfi;
+    const float EL = static_cast<float>(p_.E_L), Vth = static_cast<float>(p_.V_th),
+                Vr = static_cast<float>(p_.V_reset);
+    const std::int32_t now = step_i_, until = step_i_ + hold_i_;
+    const float Pm = static_cast<float>(prop_m_), Pve = static_cast<float>(prop_ve_),
+                Pvi = static_cast<float>(prop_vi_), Pe = static_cast<float>(decay_e_),
+                Pi = static_cast<float>(decay_i_);
+    float *V = vf_.data(), *GE = gef_.data(), *GI = gif_.data();
+    std::int32_t* F = free_from_i_.data();
+    const std::size_t np = std::min(simd::padded_f(end), vf_.size());
+    const std::uint32_t n = n_;
+    const wf vr = wf{} + Vr;
+    for (std::size_t i = begin; i < np; i += simd::kLanesF) {
+      const wf v = simd::load(V + i);
+      const wf ge = simd::load(GE + i), gi = simd::load(GI + i);
+      const wfi free = simd::load(F + i) <= now;
+      const wf v_prop = EL + (v - EL) * Pm + ge * Pve + gi * Pvi;
+      const wf v_new = simd::select(free, v_prop, v);
+      const wfi spike = free & (v_new > Vth);
+      simd::store(V + i, simd::select(spike, vr, v_new));
+      simd::store(GE + i, ge * Pe);
+      simd::store(GI + i, gi * Pi);
+      if (unsigned bits = simd::mask_bits(spike)) {
+        for (; bits != 0; bits &= bits - 1u) {
+          const std::uint32_t j = static_cast<std::uint32_t>(i) + std::countr_zero(bits);
+          F[j] = until;
+          if (j < n) spiked.push_back(j);
+        }
+      }
+    }
   }
-  std::vector<std::string> state_names() const override { return {"V", "g_e", "g_i"}; }
 
-  // Layout: V, g_e, g_i, refractory steps left (before the next step), pending receptor inputs
-  // e, i (n each). Pending inputs are already in g_e, g_i, so they are saved as zeros; loaded ones
-  // (states saved before inputs went straight into g) are added to g_e, g_i.
-  void save_state(std::vector<double>& out) const override {
-    const point::Array zeros(n_, 0.0);
-    point::Array left(n_);
-    for (std::uint32_t k = 0; k < n_; ++k) left[k] = std::max(free_from_[k] - (step_ + 1.0), 0.0);
-    point::save_arrays<point::Array>(out, n_, {&v_, &ge_, &gi_, &left, &zeros, &zeros});
-  }
-  void load_state(std::span<const double> in) override {
-    point::Array left(n_), pe(n_), pi(n_);
-    point::load_arrays<point::Array>(in, n_, "LifCuba", {&v_, &ge_, &gi_, &left, &pe, &pi});
-    for (std::uint32_t k = 0; k < n_; ++k)
-      ge_[k] += pe[k], gi_[k] += pi[k], free_from_[k] = step_ + 1.0 + left[k];
-  }
-  long first_nonfinite(std::string& variable) const override {
-    return point::first_nonfinite<point::Array>(n_, {{"V", &v_}, {"g_e", &ge_}, {"g_i", &gi_}},
-                                                variable);
+  // The int32 step counter restarts near 0 every 2^30 steps (~30 h of simulated time at 0.1 ms);
+  // free-from indices move with it (those already passed become 0), so comparisons are unchanged.
+  static constexpr std::int32_t kRebase = std::int32_t{1} << 30;
+  static double hold_max() { return static_cast<double>(kRebase - 1); }
+  void rebase_steps() {
+    for (std::int32_t& f : free_from_i_) f = f > kRebase ? f - kRebase : 0;
+    step_i_ -= kRebase;
   }
 
- private:
   void prepare(double dt) {
     if (!(dt > 0.0)) throw std::invalid_argument("LifCuba: dt must be > 0");
     dt_ = dt;
@@ -190,14 +302,21 @@ class LifCubaPopulation final : public Population {
     decay_e_ = std::exp(-dt / p_.tau_e);
     decay_i_ = std::exp(-dt / p_.tau_i);
     nref_ = simd::refractory_steps(p_.t_ref, dt);
+    // (refractory periods beyond 2^30 − 1 steps are clamped there in float mode)
+    hold_i_ = static_cast<std::int32_t>(std::min(std::max(nref_, 1.0), hold_max()));
   }
 
   std::uint32_t n_;
   LifCubaParams p_;
+  bool f32_;  // precision = "float": the *f_ / *_i_ arrays below are used, the double ones empty
   double dt_ = -1.0, prop_m_ = 0, prop_ve_ = 0, prop_vi_ = 0, decay_e_ = 0, decay_i_ = 0, nref_ = 0;
   double step_ = -1.0;  // index of the current (last prepared) step; exact in double up to 2^53
   point::Array v_, ge_, gi_;
   point::Array free_from_;  // first step index at which the cell integrates again
+  // precision = "float"
+  point::ArrayF vf_, gef_, gif_;
+  point::ArrayI32 free_from_i_;  // as free_from_, against step_i_
+  std::int32_t step_i_ = -1, hold_i_ = 1;
 };
 
 }  // namespace sbx

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <new>
 #include <span>
 #include <stdexcept>
@@ -74,6 +75,9 @@ struct CacheAligned {
 };
 // A state array of a clocked point model.
 using Array = std::vector<double, CacheAligned<double>>;
+// The float and int32 state arrays of a single-precision kernel (lif_cuba precision = "float").
+using ArrayF = std::vector<float, CacheAligned<float>>;
+using ArrayI32 = std::vector<std::int32_t, CacheAligned<std::int32_t>>;
 
 // Appends the first n entries of every array, in order (the model documents the layout).
 template <class Vec = std::vector<double>>
@@ -105,11 +109,13 @@ inline long first_nonfinite(std::uint32_t n,
                             std::string& variable) {
   // Fast path (run every ~10 ms of simulated time over every state array): an OR of "not
   // finite" flags, which the compiler vectorises; the exact scan below runs only on a hit.
+  using T = typename Vec::value_type;  // double or float
   bool bad = false;
   for (const auto& [name, a] : arrays) {
     (void)name;
-    const double* x = a->data();
-    for (std::uint32_t i = 0; i < n; ++i) bad |= !(std::fabs(x[i]) <= 1.7976931348623157e308);
+    const T* x = a->data();
+    for (std::uint32_t i = 0; i < n; ++i)
+      bad |= !(std::fabs(x[i]) <= std::numeric_limits<T>::max());
   }
   if (!bad) return -1;
   for (std::uint32_t i = 0; i < n; ++i)

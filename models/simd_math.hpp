@@ -225,6 +225,49 @@ inline float exp(float x) {
   return exp(splatf(x))[0];
 }
 
+// ---- full-width float vectors (state arrays stored as float) -----------------------------------
+// For kernels whose arrays are float (lif_cuba with precision = "float"): one register holds
+// kLanesF = 2·kLanes floats, so a neuron-step costs half the loads, stores and instructions of
+// the double kernel. Integer lanes (wfi) are 32-bit: masks from float compares, and int32 arrays
+// (step indices) compared without conversion. Float arrays are padded to whole wf vectors.
+inline constexpr std::size_t kLanesF = kBytes / sizeof(float);
+using wf = float __attribute__((vector_size(kBytes)));
+using wfi = std::int32_t __attribute__((vector_size(kBytes)));
+
+inline constexpr std::size_t padded_f(std::size_t n) {
+  return (n + kLanesF - 1) / kLanesF * kLanesF;
+}
+SBX_SIMD_INLINE wf load(const float* p) {
+  wf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+SBX_SIMD_INLINE void store(float* p, wf v) {
+  std::memcpy(p, &v, sizeof v);
+}
+SBX_SIMD_INLINE wfi load(const std::int32_t* p) {
+  wfi v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+SBX_SIMD_INLINE wf select(wfi mask, wf a, wf b) {
+  return mask ? a : b;
+}
+// Bit k set when lane k of the mask is non-zero (kLanesF ≤ 16 bits).
+SBX_SIMD_INLINE unsigned mask_bits(wfi mask) {
+#if defined(__AVX512F__)
+  return static_cast<unsigned>(_mm512_test_epi32_mask((__m512i)mask, (__m512i)mask));
+#elif defined(__AVX__)
+  return static_cast<unsigned>(_mm256_movemask_ps((__m256)(mask != 0)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_ps((__m128)(mask != 0)));
+#else
+  unsigned bits = 0;
+  for (std::size_t k = 0; k < kLanesF; ++k) bits |= (mask[k] != 0 ? 1u : 0u) << k;
+  return bits;
+#endif
+}
+
 // ---- ETDRK4 (Cox–Matthews) coefficients --------------------------------------------------------
 // For dx/dt = L·x + N(x) with a diagonal linear part frozen over the step, z = L·dt ≤ 0:
 //   a = E2·x + dt·q·N(x),  b = E2·x + dt·q·N(a),  c = E2·a + dt·q·(2N(b) − N(x)),
