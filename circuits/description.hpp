@@ -87,9 +87,9 @@ struct MetaDesc {
 };
 
 struct RunDesc {
-  double duration = 1000.0;  // ms
-  double dt = 0.1;           // ms, clock of clocked populations
-  double tick = 0.001;       // ms, time resolution of every event
+  double duration = 1000.0;   // ms
+  double dt = 0.1;            // ms, clock of clocked populations
+  double tick = 0.001;        // ms, time resolution of every event
   std::uint32_t threads = 1;  // worker threads of the clocked step (Simulator::set_threads)
 };
 

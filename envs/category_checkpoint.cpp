@@ -41,8 +41,9 @@ void CategoryExperiment::save_checkpoint(StateWriter& w) const {
     w.put<std::uint32_t>(static_cast<std::uint32_t>(names.size()));
     for (const std::string& n : names) {
       const StateView a = pop.state_view(n);  // double or float arrays (lif_cuba precision)
-      if (!a) throw std::logic_error("'" + sim.population_name(p) + "' lists state '" + n +
-                                     "' but has no array for it");
+      if (!a)
+        throw std::logic_error("'" + sim.population_name(p) + "' lists state '" + n +
+                               "' but has no array for it");
       std::vector<double> values(pop.size());
       for (std::uint32_t i = 0; i < pop.size(); ++i) values[i] = a.get(i);
       w.put_string(n);
