@@ -64,6 +64,8 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.delay_span = ex.number("delay_span");
   c.reward_amount = ex.number("reward");
   c.sample_every = ex.number("sample_every");
+  // daspnet.m's duplicate-target delivery (DistalRewardConfig::matlab_duplicates).
+  c.matlab_duplicates = ex.boolean("matlab_duplicates");
   c.duration = d.run.duration;
   c.seed = d.meta.seed;
   if (c.w_exc < c.rule.w_min || c.w_exc > c.rule.w_max)

@@ -37,6 +37,11 @@ generator): results are statistical evidence, compared over seeds.
   /usr/bin/python3 bench/daspnet_port.py --seeds 1 2 3 [--control RATE | --rates c R2 R3]
       [--duration S] [--samples PREFIX]
 
+Part-by-part switches for fidelity checks against distal_reward_run: --static (weights frozen),
+--ltp-scale / --ltd-scale (0 switches LTP / LTD off), --da-baseline, --reward-amount,
+--progress S (every S seconds a line to stderr with the rates per population over the last S
+seconds and the excitatory weight statistics, the keys of distal_reward_run --progress).
+
 Prints one line of key=value figures per seed (the same keys as bench/distal_reward_run.cpp
 where they exist). Cost: ~1-3 min of CPU per seed and simulated hour (dominated by the every-10-ms
 weight update over the 80 000 excitatory synapses).
@@ -63,7 +68,8 @@ def build(seed):
 
 
 def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_dup=True,
-        ltp_scale=1.0):
+        ltp_scale=1.0, plastic=True, ltd_scale=1.0, da_base=0.002, reward_amount=0.5,
+        progress_every=60):
     """rates[b]: None = contingent (daspnet), else the control reward rate (1/s) of seed b."""
     B = len(seeds)
     contingent = [r is None for r in rates]
@@ -105,6 +111,8 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
     coinc = np.zeros(B, dtype=np.int64)
     rewards = np.zeros(B, dtype=np.int64)
     spikes = np.zeros(B, dtype=np.int64)
+    spikes_exc = np.zeros(B, dtype=np.int64)
+    is_exc = (np.arange(BN) % N) < NE
     t95 = [-1.0] * B
     t90 = [-1.0] * B
     samples = [[] for _ in range(B)]
@@ -113,6 +121,8 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
     tmp = np.empty((B, NE, M))
     seed_of = np.arange(BN) // N
     t_wall = time.time()
+    last_exc = np.zeros(B, dtype=np.int64)
+    last_all = np.zeros(B, dtype=np.int64)
     for sec in range(1, int(duration_s) + 1):
         noise = np.concatenate([r.random((1000, N)) for r in noise_rng], axis=1)
         ctl = np.stack([r.random(1000) for r in ctl_rng], axis=1) < ctl_p  # control rewards
@@ -126,11 +136,13 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
                 u[fired] += d[fired]
                 C[fired] = 0.1
                 spikes += np.bincount(seed_of[fired], minlength=B)
+                spikes_exc += np.bincount(seed_of[fired], weights=is_exc[fired],
+                                          minlength=B).astype(np.int64)
                 # LTP: every excitatory synapse onto a fired neuron, pre trace one step back.
                 if fired.size == 1:
                     j = fired[0]
                     sl = slice(in_ptr[j], in_ptr[j + 1])
-                    sd.ravel()[in_syn[sl]] += ltp_scale * P[in_pre[sl]]
+                    sd.ravel()[in_syn[sl]] += ltp_scale * P[in_pre[sl]]  # ids distinct
                 else:
                     idx = np.concatenate([np.arange(in_ptr[j], in_ptr[j + 1]) for j in fired])
                     sd.ravel()[in_syn[idx]] += ltp_scale * P[in_pre[idx]]  # ids distinct
@@ -138,15 +150,15 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
                 tg = post[fired]
                 I += np.bincount(tg.ravel(), weights=(s[fired] * live[fired]).ravel(),
                                  minlength=BN)
-                sd[fired] -= 1.5 * C[tg]
+                sd[fired] -= (1.5 * ltd_scale) * C[tg]
             for _ in range(2):  # two 0.5-ms half-steps for v
                 v += 0.5 * ((0.04 * v + 5.0) * v + 140.0 - u + I)
             u += a * (0.2 * v - u)
             P = C  # STDP(:, t+2) = 0.95·STDP(:, t+1) is taken at the start of the next ms
             DA *= 0.995
-            if t % 10 == 0:
+            if t % 10 == 0 and plastic:
                 se = s3[:, :NE, :]
-                np.multiply(sd3[:, :NE, :], (0.002 + DA)[:, None, None], out=tmp)
+                np.multiply(sd3[:, :NE, :], (da_base + DA)[:, None, None], out=tmp)
                 tmp += se
                 np.clip(tmp, 0.0, SM, out=tmp)
                 se[...] = tmp
@@ -164,7 +176,7 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
             for b in range(B):
                 due = pending[b].pop(now, 0) if contingent[b] else int(ctl[t - 1, b])
                 if due:
-                    DA[b] += 0.5
+                    DA[b] += reward_amount
                     rewards[b] += due
             if t % sample_every_ms == 0:
                 for b in range(B):
@@ -174,10 +186,21 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
                         t90[b] = (now - 1000) / 1000.0
                     if t95[b] < 0 and w >= 0.95 * SM:
                         t95[b] = (now - 1000) / 1000.0
-        if sec % 60 == 0 and log:
+        if sec % progress_every == 0 and log:
             ws = " ".join(f"{s[n1[b], 0]:.3f}" for b in range(B))
             print(f"[{sec} s, {time.time() - t_wall:.0f} s wall] chosen w: {ws}", file=log,
                   flush=True)
+            # Same keys as distal_reward_run --progress (rates over the last interval).
+            for b in range(B):
+                we = s3[b, :NE, :].ravel()
+                print(f"progress seed={seeds[b]} t_s={sec} "
+                      f"rate_exc_hz={(spikes_exc[b] - last_exc[b]) / (NE * progress_every):.4f} "
+                      f"rate_inh_hz={(spikes[b] - spikes_exc[b] - last_all[b] + last_exc[b]) / (NI * progress_every):.4f} "
+                      f"median={np.median(we):.4f} mean={we.mean():.4f} "
+                      f"p99={np.quantile(we, 0.99):.4f} frac_at_max={np.mean(we >= SM):.5f} "
+                      f"rewards={rewards[b]}", file=log, flush=True)
+            last_exc = spikes_exc.copy()
+            last_all = spikes.copy()
     out = []
     for b in range(B):
         we = s3[b, :NE, :].ravel()
@@ -187,7 +210,9 @@ def run(seeds, duration_s, rates, sample_every_ms=100, log=sys.stderr, matlab_du
             chosen_live=int(live[n1[b], 0]),
             mode="contingent" if contingent[b] else "control", rate=rates[b],
             n2=int(n2[b] - b * N), n2_exc=int(n2[b] - b * N < NE),
-            rate_hz=spikes[b] / (N * duration_s), coincidences=int(coinc[b]),
+            rate_hz=spikes[b] / (N * duration_s),
+            rate_exc_hz=spikes_exc[b] / (NE * duration_s),
+            rate_inh_hz=(spikes[b] - spikes_exc[b]) / (NI * duration_s), coincidences=int(coinc[b]),
             rewards=int(rewards[b]), t90_s=t90[b], t95_s=t95[b], w_final=wc,
             pct_final=100.0 * np.mean(we < wc), p90=np.quantile(we, 0.9),
             median=np.median(we), mean=we.mean(), p99=np.quantile(we, 0.99),
@@ -211,6 +236,15 @@ def main():
     ap.add_argument("--ltp-current-step", action="store_true",
                     help="LTP reads the pre trace decayed once more (0.95·STDP(:, t)), i.e. "
                          "spikeblox's rule without --ltp-prev-step (for comparison only)")
+    ap.add_argument("--ltp-scale", type=float, default=None,
+                    help="multiply the LTP read by this (0: no LTP); overrides --ltp-current-step")
+    ap.add_argument("--ltd-scale", type=float, default=1.0, help="multiply A- (0: no LTD)")
+    ap.add_argument("--da-baseline", type=float, default=0.002, help="tonic DA (0.002)")
+    ap.add_argument("--reward-amount", type=float, default=0.5, help="DA per reward (0.5)")
+    ap.add_argument("--progress", type=int, default=60,
+                    help="seconds between progress lines on stderr")
+    ap.add_argument("--static", action="store_true",
+                    help="weights frozen at their initial values (tags still computed)")
     ap.add_argument("--samples", default=None, help="write PREFIX_<seed>.csv (t_ms, w, c, d)")
     args = ap.parse_args()
     if args.rates:
@@ -220,11 +254,14 @@ def main():
     else:
         rates = [args.control] * len(args.seeds)
     for r in run(args.seeds, args.duration, rates, matlab_dup=not args.additive_duplicates,
-                 ltp_scale=0.95 if args.ltp_current_step else 1.0):
+                 ltp_scale=(args.ltp_scale if args.ltp_scale is not None
+                            else 0.95 if args.ltp_current_step else 1.0),
+                 plastic=not args.static, ltd_scale=args.ltd_scale, da_base=args.da_baseline,
+                 reward_amount=args.reward_amount, progress_every=args.progress):
         smp = r.pop("samples")
         keys = ["seed", "mode", "dup", "ltp_scale", "chosen_live", "n2", "n2_exc", "rate_hz", "coincidences", "rewards", "t90_s",
                 "t95_s", "w_final", "pct_final", "p90", "median", "mean", "p99", "frac_at_max",
-                "frac_below_0p1", "w_max_seen"]
+                "frac_below_0p1", "w_max_seen", "rate_exc_hz", "rate_inh_hz"]
         line = " ".join(f"{k}={r[k]:.3f}" if isinstance(r[k], float) else f"{k}={r[k]}"
                         for k in keys)
         if r["rate"] is not None:

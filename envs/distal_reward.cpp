@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 namespace sbx {
@@ -62,22 +63,64 @@ void DistalRewardExperiment::wire(std::uint32_t exc, long inh) {
   const std::uint32_t N = cfg.n_exc + cfg.n_inh, M = cfg.synapses_per_neuron;
   std::vector<SynapseSpec> ee, ei, ie;
   n2_pop_ = exc_;
-  for (std::uint32_t i = 0; i < cfg.n_exc; ++i)
+  // matlab_duplicates: which synapses of a row carry current in daspnet.m (the last of each
+  // repeated target) and how many synapses each kept one stands for.
+  std::vector<std::uint32_t> tg(M), mult(M);
+  std::vector<std::uint8_t> dup(M);
+  auto mark_row = [&](bool first_row_has_chosen) {
+    std::fill(mult.begin(), mult.end(), 1u);
     for (std::uint32_t m = 0; m < M; ++m) {
-      const auto tgt = static_cast<std::uint32_t>(conn.below(N));
+      dup[m] = 0;
+      for (std::uint32_t q = 0; q < M; ++q) dup[m] |= q != m && tg[q] == tg[m];
+    }
+    if (first_row_has_chosen)
+      for (std::uint32_t q = 1; q < M; ++q) res_.chosen_shadowed |= tg[q] == tg[0];
+    if (!cfg.matlab_duplicates) return;
+    for (std::uint32_t m = 0; m < M; ++m) {
+      if (first_row_has_chosen && m == 0) continue;  // the chosen synapse is always kept
+      for (std::uint32_t q = m + 1; q < M; ++q)
+        if (tg[q] == tg[m]) {  // a later synapse onto the same target: m carries no current
+          mult[q] += mult[m];
+          mult[m] = 0;
+          break;
+        }
+    }
+  };
+  for (std::uint32_t i = 0; i < cfg.n_exc; ++i) {
+    for (std::uint32_t m = 0; m < M; ++m) tg[m] = static_cast<std::uint32_t>(conn.below(N));
+    mark_row(i == 0);
+    for (std::uint32_t m = 0; m < M; ++m) {
+      const std::uint32_t t = tg[m];
       const bool chosen = i == 0 && m == 0;
+      if (mult[m] == 0) {
+        ++res_.dropped_exc;
+        continue;
+      }
       const double w = chosen ? 0.0 : cfg.w_exc;
-      if (tgt < cfg.n_exc) {
-        if (chosen) n2_pop_ = exc_, n2_ = tgt;
-        ee.push_back({i, tgt, w, 0});
+      if (t < cfg.n_exc) {
+        if (chosen) n2_pop_ = exc_, n2_ = t;
+        ee.push_back({i, t, w, 0});
+        mult_ee_.push_back(mult[m]);
+        dup_ee_.push_back(dup[m]);
       } else {
-        if (chosen) n2_pop_ = inh_, n2_ = tgt - cfg.n_exc;
-        ei.push_back({i, tgt - cfg.n_exc, w, 0});
+        if (chosen) n2_pop_ = inh_, n2_ = t - cfg.n_exc;
+        ei.push_back({i, t - cfg.n_exc, w, 0});
+        mult_ei_.push_back(mult[m]);
+        dup_ei_.push_back(dup[m]);
       }
     }
-  for (std::uint32_t i = 0; i < cfg.n_inh; ++i)
-    for (std::uint32_t m = 0; m < M; ++m)
-      ie.push_back({i, static_cast<std::uint32_t>(conn.below(cfg.n_exc)), cfg.w_inh, 0});
+  }
+  for (std::uint32_t i = 0; i < cfg.n_inh; ++i) {
+    for (std::uint32_t m = 0; m < M; ++m) tg[m] = static_cast<std::uint32_t>(conn.below(cfg.n_exc));
+    mark_row(false);
+    for (std::uint32_t m = 0; m < M; ++m) {
+      if (mult[m] == 0) {
+        ++res_.dropped_inh;
+        continue;
+      }
+      ie.push_back({i, tg[m], cfg.w_inh, 0});
+    }
+  }
   const bool chosen_in_ee = n2_pop_ == exc_;
   // Synapse 0 of row 0 keeps index 0 in the CSR arrays (rows are in order, delays all 0).
   chosen_syn_ = 0;
@@ -121,6 +164,21 @@ void DistalRewardExperiment::wire(std::uint32_t exc, long inh) {
     sim_->schedule_control(t + std::max<Tick>(1, sim_->grid().round_ms(cfg_.sample_every)),
                            sample_ctl_, 1);
   });
+  if (cfg.matlab_duplicates && res_.chosen_shadowed) {
+    // daspnet.m: a later synapse of n1 onto n2 overwrites the chosen one's I(n2) += s. At every
+    // n1 spike (scheduled by on_spikes at its tick, run before the next step like the delivery)
+    // the chosen synapse's weight of that tick is subtracted from n2's input again. The weight
+    // is the one the delivery adds: both are w(t) = clip(v + η·ĉ·(K(t) − K_s)), whatever their
+    // order within the tick.
+    shadow_ctl_ = sim_->add_control([this](Tick t, std::uint32_t, std::uint32_t) {
+      SpikeProjection& p = sim_->projection(chosen_proj_);
+      const double w = chosen_rule_ ? chosen_rule_->weight(p, chosen_syn_, t)
+                                    : static_cast<double>(p.weight[chosen_syn_]);
+      double* buf = sim_->population(n2_pop_).receptor_buffer(p.receptor);
+      if (!buf) throw std::logic_error("distal reward: n2's population has no double buffer");
+      buf[n2_] -= static_cast<double>(static_cast<float>(w));
+    });
+  }
   res_.seed = cfg.seed;
   res_.contingent = cfg.contingent;
   res_.n2 = n2_pop_ == exc_ ? n2_ : cfg.n_exc + n2_;
@@ -132,7 +190,11 @@ DistalRewardExperiment::~DistalRewardExperiment() = default;
 void DistalRewardExperiment::on_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons,
                                        Tick t) {
   res_.spikes += neurons.size();
-  if (pop == exc_ && !neurons.empty() && neurons.front() == 0) last_n1_ = t;  // n1 = exc 0
+  (pop == exc_ ? res_.spikes_exc : res_.spikes_inh) += neurons.size();
+  if (pop == exc_ && !neurons.empty() && neurons.front() == 0) {  // n1 = exc 0
+    last_n1_ = t;
+    if (shadow_ctl_ >= 0) sim_->schedule_control(t, static_cast<std::uint32_t>(shadow_ctl_));
+  }
   if (pop != n2_pop_ || !cfg_.contingent) return;
   if (!std::binary_search(neurons.begin(), neurons.end(), n2_)) return;
   // daspnet: (t − n1f(end) < interval) & (n2f(end) > n1f(end)).
@@ -164,10 +226,50 @@ void DistalRewardExperiment::take_sample(Tick t) {
   if (res_.t_reach_95 < 0 && s.w >= 0.95 * wmax) res_.t_reach_95 = s.t_ms;
   res_.samples.push_back(s);
   if (sample_cb_) sample_cb_(s);
+  if (cfg_.progress_every > 0.0 && t > last_progress_ &&
+      sim_->grid().to_ms(t - last_progress_) >= cfg_.progress_every - 1e-9)
+    print_progress(t);
+}
+
+std::vector<float> DistalRewardExperiment::excitatory_weights(Tick t) {
+  for (std::size_t k = 0; k < rules_.size(); ++k)
+    rules_[k]->sync_all(sim_->projection(plastic_projections()[k]), t);
+  std::vector<float> w;
+  w.reserve(static_cast<std::size_t>(cfg_.n_exc) * cfg_.synapses_per_neuron);
+  for (std::uint32_t pid : plastic_projections()) {
+    const auto& p = sim_->projection(pid);
+    const auto& mult = pid == ee_ ? mult_ee_ : mult_ei_;
+    for (std::size_t k = 0; k < p.weight.size(); ++k) w.insert(w.end(), mult[k], p.weight[k]);
+  }
+  return w;
+}
+
+void DistalRewardExperiment::print_progress(Tick t) {
+  std::vector<float> w = excitatory_weights(t);
+  double sum = 0.0;
+  std::size_t at_max = 0;
+  for (float x : w) sum += x, at_max += x >= cfg_.rule.w_max;
+  std::sort(w.begin(), w.end());
+  const double secs = sim_->grid().to_ms(t - last_progress_) * 1e-3;
+  std::fprintf(
+      stderr,
+      "progress t_s=%.0f rate_exc_hz=%.4f rate_inh_hz=%.4f median=%.4f mean=%.4f "
+      "p99=%.4f frac_at_max=%.5f rewards=%llu\n",
+      sim_->grid().to_ms(t - t_start_) * 1e-3,
+      static_cast<double>(res_.spikes_exc - progress_exc_) / (cfg_.n_exc * secs),
+      cfg_.n_inh ? static_cast<double>(res_.spikes_inh - progress_inh_) / (cfg_.n_inh * secs) : 0.0,
+      static_cast<double>(w[w.size() / 2]), sum / static_cast<double>(w.size()),
+      static_cast<double>(w[static_cast<std::size_t>(0.99 * (w.size() - 1))]),
+      static_cast<double>(at_max) / static_cast<double>(w.size()),
+      static_cast<unsigned long long>(res_.rewards_delivered));
+  last_progress_ = t;
+  progress_exc_ = res_.spikes_exc;
+  progress_inh_ = res_.spikes_inh;
 }
 
 DistalRewardResult DistalRewardExperiment::run() {
   const Tick t_start = sim_->now();
+  t_start_ = last_progress_ = t_start;
   const Tick end = t_start + sim_->grid().round_ms(cfg_.duration);
   sim_->schedule_control(t_start, sample_ctl_, 1);
   if (!cfg_.contingent && cfg_.control_rate > 0.0)
@@ -177,12 +279,25 @@ DistalRewardResult DistalRewardExperiment::run() {
   res_.loop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   take_sample(end);
 
-  for (std::size_t k = 0; k < rules_.size(); ++k)
-    rules_[k]->sync_all(sim_->projection(plastic_projections()[k]), end);
-  std::vector<float> w;
-  for (std::uint32_t pid : plastic_projections()) {
-    const auto& p = sim_->projection(pid);
-    w.insert(w.end(), p.weight.begin(), p.weight.end());
+  std::vector<float> w = excitatory_weights(end);
+  {
+    double n[2] = {0, 0}, cap[2] = {0, 0}, sum[2] = {0, 0};
+    for (std::uint32_t pid : plastic_projections()) {
+      const auto& p = sim_->projection(pid);
+      const auto& mult = pid == ee_ ? mult_ee_ : mult_ei_;
+      const auto& dup = pid == ee_ ? dup_ee_ : dup_ei_;
+      for (std::size_t k = 0; k < p.weight.size(); ++k) {
+        const int g = dup[k];
+        n[g] += mult[k];
+        cap[g] += mult[k] * (p.weight[k] >= cfg_.rule.w_max);
+        sum[g] += mult[k] * static_cast<double>(p.weight[k]);
+      }
+    }
+    res_.frac_dup = n[1] / std::max(1.0, n[0] + n[1]);
+    res_.frac_at_max_single = cap[0] / std::max(1.0, n[0]);
+    res_.frac_at_max_dup = cap[1] / std::max(1.0, n[1]);
+    res_.mean_single = sum[0] / std::max(1.0, n[0]);
+    res_.mean_dup = sum[1] / std::max(1.0, n[1]);
   }
   const double wc = sim_->projection(chosen_proj_).weight[chosen_syn_];
   res_.w_final = wc;
@@ -206,6 +321,10 @@ DistalRewardResult DistalRewardExperiment::run() {
   res_.synaptic_events = sim_->stats().synaptic_events;
   res_.rate_hz = static_cast<double>(res_.spikes) / (static_cast<double>(cfg_.n_exc + cfg_.n_inh) *
                                                      sim_->grid().to_ms(end - t_start) * 1e-3);
+  const double secs = sim_->grid().to_ms(end - t_start) * 1e-3;
+  res_.rate_exc_hz = static_cast<double>(res_.spikes_exc) / (cfg_.n_exc * secs);
+  res_.rate_inh_hz =
+      cfg_.n_inh > 0 ? static_cast<double>(res_.spikes_inh) / (cfg_.n_inh * secs) : 0.0;
   return res_;
 }
 

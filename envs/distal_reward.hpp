@@ -44,8 +44,21 @@ struct DistalRewardConfig {
   double control_rate = 0.0;    // rewards per second in the control protocol
   double duration = 3600e3;     // ms
   double sample_every = 100.0;  // ms, chosen-synapse samples
+  // > 0: every progress_every ms (a multiple of sample_every) one line to stderr with the rates
+  // per population over the last interval and the excitatory weight statistics (fidelity checks).
+  double progress_every = 0.0;
   std::uint64_t seed = 1;
   bool plastic = true;  // false: static excitatory synapses (benchmark baseline)
+  // daspnet.m's delivery I(ind) = I(ind) + s(n, del)': MATLAB keeps only the LAST of repeated
+  // indices, so when a neuron has several synapses onto one target only the last one carries
+  // current. Those earlier duplicates see exactly the same pre and post spikes as the last one
+  // and start at the same weight, so their tags and weights stay equal to it: dropping them and
+  // counting the last one with their multiplicity in the weight statistics is the same network
+  // and the same statistics. Exception: the chosen synapse starts at 0, so it is always kept; if
+  // a later synapse of n1 also targets n2 (chosen_shadowed, ~9 % of seeds), MATLAB delivers only
+  // that one's weight: the chosen synapse stays plastic but its current is taken back out of
+  // n2's input at every n1 spike. false: every synapse adds its weight (the default).
+  bool matlab_duplicates = false;
 };
 
 struct DistalRewardSample {
@@ -58,12 +71,23 @@ struct DistalRewardResult {
   std::uint32_t n2 = 0;
   bool n2_excitatory = true;
   std::uint64_t coincidences = 0, rewards_delivered = 0, spikes = 0, synaptic_events = 0;
-  double rate_hz = 0.0;                         // mean firing rate of all neurons
+  double rate_hz = 0.0;                          // mean firing rate of all neurons
+  std::uint64_t spikes_exc = 0, spikes_inh = 0;  // per population
+  double rate_exc_hz = 0.0, rate_inh_hz = 0.0;
   double t_reach_90 = -1.0, t_reach_95 = -1.0;  // ms; −1 = never (on the sample grid)
   double w_final = 0.0;
   double percentile_final = 0.0;  // % of excitatory weights strictly below the chosen one
   double median_exc = 0.0, mean_exc = 0.0, p90_exc = 0.0, p99_exc = 0.0, frac_at_max = 0.0;
   double loop_s = 0.0;  // wall time of the simulation loop
+  // matlab_duplicates: synapses dropped (carried no current in daspnet.m) per kind. In either
+  // mode: whether a later synapse of n1 onto n2 shadows the chosen synapse in daspnet.m.
+  std::uint64_t dropped_exc = 0, dropped_inh = 0;
+  bool chosen_shadowed = false;
+  // Excitatory synapses whose neuron has another synapse onto the same target ("duplicates",
+  // about 9.5 %) vs the others: share at w_max and mean weight at the end (each counted with its
+  // multiplicity), to see where the saturated tail comes from.
+  double frac_dup = 0.0, frac_at_max_dup = 0.0, frac_at_max_single = 0.0;
+  double mean_dup = 0.0, mean_single = 0.0;
   std::vector<DistalRewardSample> samples;
 };
 
@@ -111,6 +135,9 @@ class DistalRewardExperiment {
   class Observer;
   void on_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t);
   void take_sample(Tick t);
+  void print_progress(Tick t);
+  // Every excitatory weight at tick t (brought up to date), each repeated by its multiplicity.
+  std::vector<float> excitatory_weights(Tick t);
   void wire(std::uint32_t exc, long inh);
   Tick control_gap(double u) const;
 
@@ -126,9 +153,16 @@ class DistalRewardExperiment {
   std::uint32_t n2_pop_ = 0, n2_ = 0;
   ThreeFactorStdp* chosen_rule_ = nullptr;
   std::vector<ThreeFactorStdp*> rules_;
+  // Per synapse of E->E and E->I (CSR order): how many daspnet synapses it stands for (all 1
+  // unless matlab_duplicates).
+  std::vector<std::uint32_t> mult_ee_, mult_ei_;
+  std::vector<std::uint8_t> dup_ee_, dup_ei_;  // 1: the neuron has another synapse onto the target
   Rng reward_rng_;
   std::uint32_t reward_ctl_ = 0, sample_ctl_ = 0;
+  long shadow_ctl_ = -1;  // matlab_duplicates with a shadowed chosen synapse: removes its current
   Tick last_n1_ = -1000000000;
+  Tick t_start_ = 0, last_progress_ = 0;
+  std::uint64_t progress_exc_ = 0, progress_inh_ = 0;
   DistalRewardResult res_;
 };
 

@@ -5,8 +5,12 @@
 # (§5.4 (e), the decay constants and the STDP kernel, is the unit test suite tests/plasticity.)
 #
 #   scripts/distal_reward_acceptance.sh [BUILD_DIR] [N_SEEDS] [DURATION_S]
-#   EXTRA_ARGS="--ltp-prev-step" passes options to every distal_reward_run (e.g. daspnet's LTP
-#   read of the presynaptic trace one step back, see bench/distal_reward_run.cpp).
+#   EXTRA_ARGS passes options to every distal_reward_run. Default (unset): daspnet.m's own
+#   algorithm, as circuits_toml/izhikevich_distal_reward.toml runs it: "--ltp-prev-step
+#   --matlab-duplicates" (LTP reads the presynaptic trace one step back; MATLAB's I(ind) += s
+#   keeps only the last of repeated targets; BENCHMARKS.md "Session 6: excitability gap ours vs
+#   daspnet port"). EXTRA_ARGS="" runs the rule's plain defaults (trace at the spike, every
+#   synapse carries current).
 #
 # Prints one line per run (every seed's figures) and the pass/fail of each criterion. Per-run
 # chosen-synapse time courses (t_ms, w, c, d every 100 ms) go to $OUT (default runs/distal_reward).
@@ -17,6 +21,7 @@ N=${2:-10}
 DUR=${3:-3600}
 OUT=${OUT:-runs/distal_reward}
 BIN="$BUILD/tests/plasticity/distal_reward_run"
+EXTRA=${EXTRA_ARGS---ltp-prev-step --matlab-duplicates}
 [ -x "$BIN" ] || cmake --build "$BUILD" -j1 --target distal_reward_run
 mkdir -p "$OUT"
 LOG="$OUT/summary.txt"
@@ -24,13 +29,13 @@ LOG="$OUT/summary.txt"
 if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
 : > "$LOG"
 for s in $(seq 1 "$N"); do
-  "$BIN" --seed "$s" --duration "$DUR" --samples "$OUT/contingent_$s.csv" ${EXTRA_ARGS:-} | tee -a "$LOG"
+  "$BIN" --seed "$s" --duration "$DUR" --samples "$OUT/contingent_$s.csv" $EXTRA | tee -a "$LOG"
 done
 for s in $(seq 1 "$N"); do
   rew=$(awk -v s="$s" '$1 == "seed="s && $2 == "mode=contingent" { split($7, a, "="); print a[2] }' "$LOG")
   rate=$(awk -v r="$rew" -v d="$DUR" 'BEGIN { printf "%.6f", r / d }')
   "$BIN" --seed "$((1000 + s))" --duration "$DUR" --control "$rate" --samples "$OUT/control_$s.csv" \
-    ${EXTRA_ARGS:-} | tee -a "$LOG"
+    $EXTRA | tee -a "$LOG"
 done
 fi
 grep '^seed=' "$LOG" | awk -v wmax=4 '

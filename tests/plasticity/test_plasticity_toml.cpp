@@ -5,6 +5,8 @@
 
 #include <H5Cpp.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -122,7 +124,9 @@ TEST_CASE("toml: distal_reward rejects a rule of the wrong type and non-izhikevi
     try {
       (void)app::distal_setup(load_circuit_file(path, ov));
     } catch (const UserError& e) {
-      return e.diagnostics.at(0).format();
+      std::string all;  // every diagnostic (the circuit's rstdp-only keys add their own)
+      for (const auto& dg : e.diagnostics) all += dg.format() + "\n";
+      return all;
     }
     return std::string();
   };
@@ -130,8 +134,24 @@ TEST_CASE("toml: distal_reward rejects a rule of the wrong type and non-izhikevi
   std::string m = message({"experiment.rule=nope"});
   CHECK(m.find("experiment.rule") != std::string::npos);
   CHECK(m.find("no rule 'nope'") != std::string::npos);
+  // A plain stdp rule has no ltp_read key: the loader names it...
   m = message({"rules.da_stdp.type=stdp"});
-  CHECK(m.find("needs an rstdp or three_factor rule") != std::string::npos);
+  CHECK(m.find("'rules.da_stdp.ltp_read': unknown key") != std::string::npos);
+  // ...and without it the experiment rejects the rule type.
+  {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t at = text.find("ltp_read");
+    REQUIRE(at != std::string::npos);
+    text.erase(at, text.find('\n', at) - at);
+    try {
+      (void)app::distal_setup(load_circuit_string(text, "c.toml", {"rules.da_stdp.type=stdp"}));
+      FAIL("accepted an stdp rule");
+    } catch (const UserError& e) {
+      CHECK(e.diagnostics.at(0).format().find("needs an rstdp or three_factor rule") !=
+            std::string::npos);
+    }
+  }
   m = message({"blocks.inh.model=lif_cuba"});
   CHECK(!m.empty());
 }
@@ -147,7 +167,9 @@ TEST_CASE("toml: the ready distal-reward circuit equals the direct C++ build (20
                                    static_cast<long>(built.population("inh")));
   const DistalRewardResult a = from_toml.run();
 
-  DistalRewardConfig cfg;  // daspnet defaults
+  DistalRewardConfig cfg;  // daspnet defaults, and the circuit's daspnet.m-faithful options
+  cfg.rule.ltp_previous_tick = true;
+  cfg.matlab_duplicates = true;
   cfg.duration = 20000.0;
   cfg.seed = d.meta.seed;
   DistalRewardExperiment direct(cfg);
