@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "circuits/build.hpp"
 #include "circuits/plasticity_registry.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
+#include "engine/learning.hpp"
 #include "engine/progress.hpp"
 
 namespace sbx::app {
@@ -114,6 +117,11 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
                                                      x.n2(), setup.rule_name, setup.cfg.modulator);
   x.set_sample_callback([&](const DistalRewardSample& s) {
     file.append_synapse_sample(probe, {s.t_ms, s.w, s.c, s.d});
+    if (interrupt_signal() != 0) {  // Ctrl-C / SIGTERM: stop here (every sample_every ms)
+      char where[64];
+      std::snprintf(where, sizeof where, "t = %.1f ms", s.t_ms);
+      throw_if_interrupted(where);
+    }
   });
   file.start();
   x.set_extra_recorder(&file);
@@ -127,6 +135,17 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   DistalRewardResult r;
   try {
     r = x.run();
+  } catch (const Interrupted&) {
+    // Keep the weights reached (the rule's stored weights are virtual between events).
+    std::vector<float> w;
+    for (const auto& [pid, id] : plastic_edge_ids) {
+      const SpikeProjection& p = sim->projection(pid);
+      w.resize(p.n_synapses());
+      p.rule->current_weights(p, sim->now(), w.data());
+      file.append_weights(id, 0, std::vector<double>(w.begin(), w.end()));
+    }
+    file.flush();
+    throw;
   } catch (...) {
     file.flush();
     throw;

@@ -5,7 +5,9 @@
    time stops it at the next 10-ms chunk with exit status 130 and a message naming the signal and
    the simulated time; the run file is readable, not marked completed, holds the spikes up to that
    time and a last weight snapshot of the plastic edge AT that time (not only the periodic ones).
-2. Category learning with --checkpoint-every 7 (200 short trials): SIGTERM ~0.1 s after the first
+2. The distal-reward experiment: the same at the next chosen-synapse sample (every 100 ms),
+   with its samples and a second weight snapshot (the weights reached) in the file.
+3. Category learning with --checkpoint-every 7 (200 short trials): SIGTERM ~0.1 s after the first
    checkpoint stops it at the end of a trial (exit 143, "at the end of trial N of 200"); /trials
    holds exactly N rows; a checkpoint at trial N was written (also when N is not a multiple of 7),
    so `spikeblox run --resume` continues from N and the finished file is bit-identical to an
@@ -82,6 +84,28 @@ def plain(tmp):
     print(f"plain: SIGINT -> exit 130 at t = {t_stop:.0f} ms, final weights and spikes kept")
 
 
+def distal(tmp):
+    d = os.path.join(tmp, "distal")
+    os.mkdir(d)
+    t0 = time.time()
+    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", "izhikevich_distal_reward.toml"),
+                            "--out", "run.h5", "--quiet"], signal.SIGINT,
+                        lambda: time.time() - t0 > 1.0)
+    if rc != 130:
+        fail(f"distal run: exit {rc}, expected 130\n{err}")
+    m = re.search(r"interrupted by SIGINT at t = ([0-9.]+) ms", err)
+    if not m:
+        fail(f"distal run: message: {err}")
+    t_stop = float(m.group(1))
+    with h5py.File(os.path.join(d, "run.h5"), "r") as f:
+        chosen = f["synapses/chosen"][()]
+        w = f["weights/exc->exc"]
+        if chosen["time"][-1] != t_stop or w["values"].shape[0] != 2 or list(w["after_trial"]) != [-1, 0]:
+            fail(f"distal: last sample {chosen['time'][-1]} (stopped at {t_stop}), "
+                 f"weight rows {w['values'].shape[0]}")
+    print(f"distal: SIGINT -> exit 130 at t = {t_stop:.0f} ms, samples and weights kept")
+
+
 def category(tmp):
     ref = os.path.join(tmp, "ref")
     os.mkdir(ref)
@@ -127,6 +151,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sbx_int_")
     try:
         plain(tmp)
+        distal(tmp)
         category(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
