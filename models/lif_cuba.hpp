@@ -219,66 +219,55 @@ class LifCubaPopulation final : public Population {
 
  private:
   void step_range_f64(std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spiked) {
-    using simd::vd;
-    using simd::vi;
-    const double EL = p_.E_L, Vth = p_.V_th, Vr = p_.V_reset;
     // A cell spiking in this step is free again `hold` steps later (Brian2: 50 at 5 ms / 0.1 ms).
     const double now = step_, until = step_ + std::max(nref_, 1.0);
-    const double Pm = prop_m_, Pve = prop_ve_, Pvi = prop_vi_, Pe = decay_e_, Pi = decay_i_;
-    double *V = v_.data(), *GE = ge_.data(), *GI = gi_.data(), *F = free_from_.data();
     const std::size_t np = std::min(simd::padded(end), v_.size());  // padding lanes ride along
+    kernel<simd::kLanes>(v_.data(), ge_.data(), gi_.data(), free_from_.data(), begin, np, now,
+                         until, simd::splat(p_.V_reset), Coefficients<double>::of(*this), spiked);
+  }
+  // The same update on float arrays, kLanesF cells per vector; refractoriness as int32 step
+  // indices (`free_from_i_` against `step_i_`).
+  void step_range_f32(std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spiked) {
+    const std::size_t np = std::min(simd::padded_f(end), vf_.size());
+    kernel<simd::kLanesF>(vf_.data(), gef_.data(), gif_.data(), free_from_i_.data(), begin, np,
+                          step_i_, step_i_ + hold_i_, simd::wf{} + static_cast<float>(p_.V_reset),
+                          Coefficients<float>::of(*this), spiked);
+  }
+
+  // Propagators and thresholds of one step in the kernel's element type (float: computed in
+  // double, rounded once).
+  template <class Real>
+  struct Coefficients {
+    Real EL, Vth, Pm, Pve, Pvi, Pe, Pi;
+    static Coefficients of(const LifCubaPopulation& c) {
+      auto r = [](double x) { return static_cast<Real>(x); };
+      return {r(c.p_.E_L),   r(c.p_.V_th),  r(c.prop_m_), r(c.prop_ve_),
+              r(c.prop_vi_), r(c.decay_e_), r(c.decay_i_)};
+    }
+  };
+  // One step of cells [begin, np) (np a multiple of Lanes): the exact propagator, refractoriness
+  // as "first free step" F compared with `now`, one code for both precisions (Real = double with
+  // double step indices, or float with int32 ones). Branch-free over the lanes; spikes appended.
+  template <std::size_t Lanes, class Real, class Free, class Vec>
+  void kernel(Real* V, Real* GE, Real* GI, Free* F, std::size_t begin, std::size_t np, Free now,
+              Free until, Vec vr, const Coefficients<Real>& c,
+              std::vector<std::uint32_t>& spiked) const {
     const std::uint32_t n = n_;  // a local: `spiked` could alias a member, n_ would be reloaded
-    for (std::size_t i = begin; i < np; i += simd::kLanes) {
-      const vd v = simd::load(V + i);
-      const vd ge = simd::load(GE + i), gi = simd::load(GI + i);
-      const vi free = simd::load(F + i) <= now;
-      const vd v_prop = EL + (v - EL) * Pm + ge * Pve + gi * Pvi;
-      const vd v_new = simd::select(free, v_prop, v);
-      const vi spike = free & (v_new > Vth);
-      simd::store(V + i, simd::select(spike, simd::splat(Vr), v_new));
-      simd::store(GE + i, ge * Pe);
-      simd::store(GI + i, gi * Pi);
+    for (std::size_t i = begin; i < np; i += Lanes) {
+      const Vec v = simd::load(V + i);
+      const Vec ge = simd::load(GE + i), gi = simd::load(GI + i);
+      const auto free = simd::load(F + i) <= now;
+      const Vec v_prop = c.EL + (v - c.EL) * c.Pm + ge * c.Pve + gi * c.Pvi;
+      const Vec v_new = simd::select(free, v_prop, v);
+      const auto spike = free & (v_new > c.Vth);
+      simd::store(V + i, simd::select(spike, vr, v_new));
+      simd::store(GE + i, ge * c.Pe);
+      simd::store(GI + i, gi * c.Pi);
       if (unsigned bits = simd::mask_bits(spike)) {
         for (; bits != 0; bits &= bits - 1u) {
           const std::uint32_t j = static_cast<std::uint32_t>(i) + std::countr_zero(bits);
           F[j] = until;
           if (j < n) spiked.push_back(j);  // padding lanes ride along but never spike
-        }
-      }
-    }
-  }
-
-  // The same update on float arrays, kLanesF cells per vector; refractoriness as int32 step
-  // indices (`free_from_i_` against `step_i_`). Same operation order as the double kernel.
-  void step_range_f32(std::uint32_t begin, std::uint32_t end, std::vector<std::uint32_t>& spiked) {
-    using simd::wf;
-    using simd::wfi;
-    const float EL = static_cast<float>(p_.E_L), Vth = static_cast<float>(p_.V_th),
-                Vr = static_cast<float>(p_.V_reset);
-    const std::int32_t now = step_i_, until = step_i_ + hold_i_;
-    const float Pm = static_cast<float>(prop_m_), Pve = static_cast<float>(prop_ve_),
-                Pvi = static_cast<float>(prop_vi_), Pe = static_cast<float>(decay_e_),
-                Pi = static_cast<float>(decay_i_);
-    float *V = vf_.data(), *GE = gef_.data(), *GI = gif_.data();
-    std::int32_t* F = free_from_i_.data();
-    const std::size_t np = std::min(simd::padded_f(end), vf_.size());
-    const std::uint32_t n = n_;
-    const wf vr = wf{} + Vr;
-    for (std::size_t i = begin; i < np; i += simd::kLanesF) {
-      const wf v = simd::load(V + i);
-      const wf ge = simd::load(GE + i), gi = simd::load(GI + i);
-      const wfi free = simd::load(F + i) <= now;
-      const wf v_prop = EL + (v - EL) * Pm + ge * Pve + gi * Pvi;
-      const wf v_new = simd::select(free, v_prop, v);
-      const wfi spike = free & (v_new > Vth);
-      simd::store(V + i, simd::select(spike, vr, v_new));
-      simd::store(GE + i, ge * Pe);
-      simd::store(GI + i, gi * Pi);
-      if (unsigned bits = simd::mask_bits(spike)) {
-        for (; bits != 0; bits &= bits - 1u) {
-          const std::uint32_t j = static_cast<std::uint32_t>(i) + std::countr_zero(bits);
-          F[j] = until;
-          if (j < n) spiked.push_back(j);
         }
       }
     }
