@@ -21,6 +21,7 @@
 #include <bit>
 #include <cmath>
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -253,8 +254,12 @@ SBX_SIMD_INLINE wfi load(const std::int32_t* p) {
 SBX_SIMD_INLINE wf select(wfi mask, wf a, wf b) {
   return mask ? a : b;
 }
-// Bit k set when lane k of the mask is non-zero (kLanesF ≤ 16 bits).
-SBX_SIMD_INLINE unsigned mask_bits(wfi mask) {
+// Bit k set when lane k of the mask is non-zero (kLanesF ≤ 16 bits). A template taking exactly
+// wfi: clang converts between same-size vector types implicitly, so a plain overload would make
+// mask_bits of a double compare (a vector of long long there, neither vi nor wfi) ambiguous.
+template <class M>
+  requires std::same_as<M, wfi>
+SBX_SIMD_INLINE unsigned mask_bits(M mask) {
 #if defined(__AVX512F__)
   return static_cast<unsigned>(_mm512_test_epi32_mask((__m512i)mask, (__m512i)mask));
 #elif defined(__AVX__)
