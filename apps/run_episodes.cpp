@@ -528,7 +528,11 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   fo.force = opt.force;
   fo.swmr = desc.output.swmr;
   RunFile file(opt.out_path, runner.simulator().grid(), fo);
-  declare_common(desc, runner.built(), runner.simulator(), file, opt);
+  // Plastic spike edges (e.g. td_three_factor rules): /weights/<edge> with the initial and final
+  // weights and one per output.weights_every ms (taken at the end of the episode it falls in).
+  PlasticWeightSnapshots spike_weights(
+      desc, runner.simulator(), file,
+      declare_common(desc, runner.built(), runner.simulator(), file, opt));
   file.enable_episodes();
   // Plastic couplings (td_dopamine edges): /edges + /weights (initial, then after the last
   // episode), so the learnt map can be analysed.
@@ -579,6 +583,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   };
   file.start();
   runner.set_recorder(&file);
+  spike_weights.initial();
 
   RunSummary sum;
   sum.build_s = seconds_since(t0);
@@ -604,15 +609,21 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       file.append_episode(row);
       file.flush();
       progress.update(static_cast<double>(e + 1));
+      spike_weights.at_now();
       if (e + 1 < setup.n_episodes)
         throw_if_interrupted("the end of episode " + std::to_string(e + 1) + " of " +
                              std::to_string(setup.n_episodes));
     }
   } catch (...) {
+    try {  // keep the weights reached
+      spike_weights.final();
+    } catch (...) {  // the file itself failed: the first error is the one to report
+    }
     file.flush();
     throw;
   }
   sum.loop_s = seconds_since(tl);
+  spike_weights.final();  // after training (test episodes do not learn)
   // Test episodes (learning frozen), after the training rows.
   std::vector<double> test_returns;
   if (setup.test_episodes > 0) {

@@ -35,10 +35,10 @@ bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string
   return false;
 }
 
-std::vector<std::pair<std::uint32_t, std::uint32_t>> declare_common(
-    const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built, Simulator& sim,
-    RunFile& file, const RunOptions& opt) {
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> spike_edges;
+std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription& desc,
+                                              const circuits::BuiltCircuit& built, Simulator& sim,
+                                              RunFile& file, const RunOptions& opt) {
+  std::vector<DeclaredSpikeEdge> spike_edges;
   write_run_meta(desc, file, opt);
   for (const auto& [name, b] : built.blocks) {
     if (!spikes_recorded(desc, name)) continue;
@@ -82,70 +82,57 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> declare_common(
       };
       const std::string name =
           e.projections.size() == 1 ? e.name : e.name + "#" + std::to_string(k);
-      spike_edges.emplace_back(e.projections[k],
-                               file.add_edges_streamed(name, sim.population_name(p.pre_population),
+      const std::uint32_t id = file.add_edges_streamed(name, sim.population_name(p.pre_population),
                                                        sim.population_name(p.post_population),
-                                                       p.n_synapses(), fill, e.learning_rule));
+                                                       p.n_synapses(), fill, e.learning_rule);
+      spike_edges.push_back({e.projections[k], id, !e.learning_rule.empty()});
     }
   }
   return spike_edges;
 }
 
-namespace {
-
-// output.weights: snapshots of the plastic spike edges' weights (/weights/<edge>): the initial
-// ones, every output.weights_every ms, and the final ones (also when the run stops on an error).
-class WeightSnapshots {
- public:
-  WeightSnapshots(const circuits::CircuitDescription& desc, Simulator& sim, RunFile& file,
-                  const std::vector<std::pair<std::uint32_t, std::uint32_t>>& spike_edges)
-      : sim_(sim), file_(file) {
-    if (desc.output.weights == circuits::OutputDesc::Weights::none) return;
-    for (const auto& [pid, id] : spike_edges)
-      if (sim.projection(pid).rule) {
-        file.enable_weight_snapshots(id);
-        edges_.emplace_back(pid, id);
-      }
-    if (desc.output.weights_every > 0.0 && !edges_.empty())
-      next_ = every_ = std::max<Tick>(sim.grid().round_ms(desc.output.weights_every), 1);
-  }
-  // Simulated time of the next periodic snapshot (or never).
-  Tick next() const { return every_ > 0 ? next_ : std::numeric_limits<Tick>::max(); }
-  // The initial weights (index -1); call after RunFile::start().
-  void initial() { write(-1); }
-  // Periodic snapshots due at the current time.
-  void at_now() {
-    while (every_ > 0 && next_ <= sim_.now()) {
-      if (next_ == sim_.now()) write(index_++);
-      next_ += every_;
+PlasticWeightSnapshots::PlasticWeightSnapshots(const circuits::CircuitDescription& desc,
+                                               Simulator& sim, RunFile& file,
+                                               const std::vector<DeclaredSpikeEdge>& spike_edges)
+    : sim_(sim), file_(file) {
+  if (desc.output.weights == circuits::OutputDesc::Weights::none) return;
+  for (const DeclaredSpikeEdge& e : spike_edges)
+    if (e.learning || sim.projection(e.projection).rule) {
+      file.enable_weight_snapshots(e.edge_id);
+      edges_.emplace_back(e.projection, e.edge_id);
     }
-  }
-  // The final weights, unless a periodic snapshot was just taken at this time.
-  void final() {
-    if (!edges_.empty() && last_ != sim_.now()) write(index_++);
-  }
+  if (desc.output.weights_every > 0.0 && !edges_.empty())
+    next_ = every_ = std::max<Tick>(sim.grid().round_ms(desc.output.weights_every), 1);
+}
 
- private:
-  void write(int index) {
-    for (const auto& [pid, id] : edges_) {
-      const SpikeProjection& p = sim_.projection(pid);
-      // Rules that keep pending updates compute the weights; the run is not touched.
-      scratch_.resize(p.n_synapses());
+Tick PlasticWeightSnapshots::next() const {
+  return every_ > 0 ? next_ : std::numeric_limits<Tick>::max();
+}
+
+void PlasticWeightSnapshots::at_now() {
+  if (every_ <= 0 || next_ > sim_.now()) return;
+  write(index_++);  // at the period's end, or the first safe point after it
+  while (next_ <= sim_.now()) next_ += every_;
+}
+
+void PlasticWeightSnapshots::final() {
+  if (!edges_.empty() && last_ != sim_.now()) write(index_++);
+}
+
+void PlasticWeightSnapshots::write(int index) {
+  for (const auto& [pid, id] : edges_) {
+    const SpikeProjection& p = sim_.projection(pid);
+    // Rules that keep pending updates compute the weights; the run is not touched. (Without a
+    // SpikeLearningRule the experiment writes proj.weight itself: it is current.)
+    scratch_.resize(p.n_synapses());
+    if (p.rule)
       p.rule->current_weights(p, sim_.now(), scratch_.data());
-      file_.append_weights(id, index, sim_.grid().to_ms(sim_.now()), scratch_);
-    }
-    last_ = sim_.now();
+    else
+      std::copy(p.weight.begin(), p.weight.end(), scratch_.begin());
+    file_.append_weights(id, index, sim_.grid().to_ms(sim_.now()), scratch_);
   }
-
-  Simulator& sim_;
-  RunFile& file_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (projection, edge id)
-  Tick every_ = 0, next_ = 0, last_ = -1;
-  int index_ = 0;
-  std::vector<float> scratch_;
-};
-
-}  // namespace
+  last_ = sim_.now();
+}
 
 RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -155,7 +142,7 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   fo.force = opt.force;
   fo.swmr = desc.output.swmr;
   RunFile file(opt.out_path, sim->grid(), fo);
-  WeightSnapshots weights(desc, *sim, file, declare_common(desc, built, *sim, file, opt));
+  PlasticWeightSnapshots weights(desc, *sim, file, declare_common(desc, built, *sim, file, opt));
   file.start();
   sim->set_recorder(&file);
   weights.initial();

@@ -45,11 +45,44 @@ void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file, con
 // Whether [output].spikes asks for the spikes of `block`.
 bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block);
 
+// A spike projection of the circuit's edges and its run-file edge id; `learning` when the edge
+// names a learning rule (the rule may be a SpikeLearningRule or applied by the experiment).
+struct DeclaredSpikeEdge {
+  std::uint32_t projection = 0, edge_id = 0;
+  bool learning = false;
+};
 // Declares /meta, /nodes + /spikes (per output.spikes), /report (per output.traces) and /edges.
-// Returns, per spike projection of the circuit's edges, (projection id, run-file edge id).
-std::vector<std::pair<std::uint32_t, std::uint32_t>> declare_common(
-    const circuits::CircuitDescription& desc, const circuits::BuiltCircuit& built, Simulator& sim,
-    RunFile& file, const RunOptions& opt);
+std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription& desc,
+                                              const circuits::BuiltCircuit& built, Simulator& sim,
+                                              RunFile& file, const RunOptions& opt);
+
+// output.weights: snapshots of the plastic spike edges' weights in /weights/<edge> (values,
+// after_trial = snapshot index from -1, time_ms): the initial ones (initial(), after
+// RunFile::start()), one per output.weights_every ms (at_now() at safe points: at the period's
+// end, or the first safe point after it), and the final ones (final(), also after an error or an
+// interruption). Computed with SpikeLearningRule::current_weights: the run is not changed.
+class PlasticWeightSnapshots {
+ public:
+  // spike_edges: declare_common's; those with a learning rule (or a SpikeLearningRule) count.
+  PlasticWeightSnapshots(const circuits::CircuitDescription& desc, Simulator& sim, RunFile& file,
+                         const std::vector<DeclaredSpikeEdge>& spike_edges);
+  // Simulated time of the next periodic snapshot (or the largest Tick: none).
+  Tick next() const;
+  void initial() { write(-1); }
+  void at_now();
+  // The weights now, unless a snapshot was just taken at this time.
+  void final();
+
+ private:
+  void write(int index);
+
+  Simulator& sim_;
+  RunFile& file_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges_;  // (projection, edge id)
+  Tick every_ = 0, next_ = 0, last_ = -1;
+  int index_ = 0;
+  std::vector<float> scratch_;
+};
 
 // The "run" experiment.
 RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions& opt);

@@ -380,11 +380,13 @@ Registry make_builtin_registry() {
           num("flush_every", "ms", 1000.0, positive(),
               "flush the file every this much simulated time"),
           text("weights", "final", {"final", "none"},
-               "weights of plastic spike edges in /weights/<edge> (values, after_trial = "
-               "snapshot index from -1, time_ms): \"final\" the initial and final weights, "
-               "\"none\" no snapshots (spikeblox run; trial and episode runs keep their own)"),
+               "weights of plastic spike edges (edges with a learning rule) in /weights/<edge> "
+               "(values, after_trial = snapshot index from -1, time_ms): \"final\" the initial "
+               "and final weights, \"none\" no snapshots (plain and episode runs; trial runs "
+               "keep their per-trial snapshots)"),
           num_optional("weights_every", "ms", positive(),
-                       "also snapshot the plastic weights every this much simulated time"),
+                       "also snapshot the plastic weights every this much simulated time (episode "
+                       "runs: at the end of the episode the time falls in)"),
       }});
   r.add(SectionSpec{"trace",
                     "one entry of output.traces",

@@ -234,3 +234,47 @@ spikes = "all"
   H5Fclose(f);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("episodes: the spiking actor-critic's learning edges get weight snapshots in time") {
+  const std::string file = std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml";
+  const auto desc = circuits::load_circuit_file(
+      file, {"experiment.n_episodes=20", "output.weights_every=2000", "output.spikes=\"none\""});
+  const auto path =
+      (std::filesystem::temp_directory_path() / "sbx_test_step_envs_weights.h5").string();
+  app::RunOptions opt;
+  opt.out_path = path;
+  opt.force = true;
+  opt.quiet = true;
+  const app::RunSummary sum = app::run_experiment(desc, opt);
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  for (const char* edge : {"obs->motor", "obs->critic"}) {
+    CAPTURE(edge);
+    const std::string g = std::string("/weights/") + edge;
+    const hid_t t = H5Dopen2(f, (g + "/time_ms").c_str(), H5P_DEFAULT);
+    const hid_t a = H5Dopen2(f, (g + "/after_trial").c_str(), H5P_DEFAULT);
+    REQUIRE(t >= 0);
+    REQUIRE(a >= 0);
+    hsize_t n = 0;
+    const hid_t sp = H5Dget_space(t);
+    H5Sget_simple_extent_dims(sp, &n, nullptr);
+    std::vector<double> time(n);
+    std::vector<int> index(n);
+    REQUIRE(H5Dread(t, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, time.data()) >= 0);
+    REQUIRE(H5Dread(a, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, index.data()) >= 0);
+    // Initial, one at the end of the episode each 2000-ms period falls in, final.
+    REQUIRE(n >= 3);
+    CHECK(time.front() == 0.0);
+    CHECK(time.back() == doctest::Approx(sum.simulated_ms));
+    for (std::size_t k = 0; k < n; ++k) CHECK(index[k] == static_cast<int>(k) - 1);
+    for (std::size_t k = 1; k + 1 < n; ++k) {
+      CHECK(time[k] >= 2000.0 * static_cast<double>(k));
+      CHECK(time[k] < 2000.0 * static_cast<double>(k + 1));
+    }
+    H5Sclose(sp);
+    H5Dclose(t);
+    H5Dclose(a);
+  }
+  H5Fclose(f);
+  std::filesystem::remove(path);
+}
