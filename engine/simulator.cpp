@@ -520,10 +520,9 @@ void Simulator::deliver(const Event& e) {
   if (rt.event_target) {
     rt.target->receive(e.tick, p.post.data() + begin, p.weight.data() + begin, end - begin,
                        p.receptor, *this);
-  } else if (rt.buffer) {
-    add_weights(rt.buffer, p.post.data(), p.weight.data(), begin, end);
   } else {
-    add_weights(rt.buffer_f32, p.post.data(), p.weight.data(), begin, end);
+    rt.with_buffer(
+        [&](auto* buf) { add_weights(buf, p.post.data(), p.weight.data(), begin, end); });
   }
 }
 
@@ -542,23 +541,16 @@ std::uint64_t Simulator::apply_pending_range(unsigned k) {
       const std::uint32_t* split = rt.split.data() + std::size_t{d.segment} * (threads_ - 1);
       if (k > 0) b = split[k - 1];
       if (k + 1 < threads_) e = split[k];
-      if (rt.buffer)
-        add_weights(rt.buffer, post, w, b, e);
-      else
-        add_weights(rt.buffer_f32, post, w, b, e);
+      rt.with_buffer([&](auto* buf) { add_weights(buf, post, w, b, e); });
       applied += e - b;
     } else {
-      auto add_in_range = [&](auto* buf) {
+      rt.with_buffer([&](auto* buf) {
         for (std::uint32_t s = b; s < e; ++s)
           if (post[s] - lo < hi - lo) {
             buf[post[s]] += w[s];
             ++applied;
           }
-      };
-      if (rt.buffer)
-        add_in_range(rt.buffer);
-      else
-        add_in_range(rt.buffer_f32);
+      });
     }
   }
   return applied;
@@ -569,10 +561,7 @@ void Simulator::flush_pending() {
     const SpikeProjection& p = projs_[d.projection];
     const ProjRuntime& rt = proj_rt_[d.projection];
     const std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
-    if (rt.buffer)
-      add_weights(rt.buffer, p.post.data(), p.weight.data(), b, e);
-    else
-      add_weights(rt.buffer_f32, p.post.data(), p.weight.data(), b, e);
+    rt.with_buffer([&](auto* buf) { add_weights(buf, p.post.data(), p.weight.data(), b, e); });
     stats_.synaptic_events += e - b;
   }
   pending_.clear();
@@ -613,10 +602,9 @@ void Simulator::prefetch_targets(const StagedDelivery& d) const {
   const SpikeProjection& p = projs_[d.projection];
   const std::uint32_t* post = p.post.data();
   const std::uint32_t b = p.seg_begin[d.segment], e = p.seg_begin[d.segment + 1];
-  if (rt.buffer)
-    for (std::uint32_t k = b; k < e; ++k) __builtin_prefetch(rt.buffer + post[k], 1);
-  else
-    for (std::uint32_t k = b; k < e; ++k) __builtin_prefetch(rt.buffer_f32 + post[k], 1);
+  rt.with_buffer([&](auto* buf) {
+    for (std::uint32_t k = b; k < e; ++k) __builtin_prefetch(buf + post[k], 1);
+  });
 }
 
 void Simulator::process_events_upto(Tick t) {

@@ -178,6 +178,14 @@ class Simulator final : public SpikeScheduler {
     // (Population::receptor_buffer_f32); exactly one is set.
     double* buffer = nullptr;
     float* buffer_f32 = nullptr;
+    // f(buffer) with whichever of the two is set (f is generic over double* / float*).
+    template <class F>
+    void with_buffer(F&& f) const {
+      if (buffer)
+        f(buffer);
+      else
+        f(buffer_f32);
+    }
     Population* target = nullptr;
     bool event_target = false;
     // Set by ensure_ranges(): index of the target in clocked_ when that population is split
