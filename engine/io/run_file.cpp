@@ -420,6 +420,14 @@ struct RunFile::Impl {
     bool snapshots = false;
     bool timed = false;  // enable_weight_snapshots(): a time_ms row per snapshot
     Growing values, after_trial, time_ms;
+    // /weights/<edge>/values (snapshots x edges, f64) and after_trial, empty, in group g.
+    void create_snapshots(const Group& g, int deflate) {
+      const hsize_t n = n_edges;
+      values.create(g, "values", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 2, n, 1,
+                    std::min<hsize_t>(std::max<hsize_t>(n, 1), 65536), deflate);
+      after_trial.create(g, "after_trial", PredType::STD_I32LE, PredType::NATIVE_INT32, 1, 1, 256,
+                         1, deflate);
+    }
   };
 
   std::string path;
@@ -838,10 +846,7 @@ std::uint32_t RunFile::add_edges(const std::string& edge, const std::string& sou
                   z);
       write_fixed(w, "target_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, tgt.data(), {n},
                   z);
-      ed.values.create(w, "values", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 2, n, 1,
-                       std::min<hsize_t>(n, 65536), z);
-      ed.after_trial.create(w, "after_trial", PredType::STD_I32LE, PredType::NATIVE_INT32, 1, 1,
-                            256, 1, z);
+      ed.create_snapshots(w, z);
       ed.values.append(initial_w.data(), 1);
       const std::int32_t initial = -1;
       ed.after_trial.append(&initial, 1);
@@ -1208,16 +1213,12 @@ void RunFile::enable_weight_snapshots(std::uint32_t edge_id) {
     throw InternalError("run file: enable_weight_snapshots on edge id " + std::to_string(edge_id) +
                         (edge_id < im.edges.size() ? " which has snapshots already" : ""));
   Impl::Edge& e = im.edges[edge_id];
-  const hsize_t n = e.n_edges;
   const int z = im.opt.deflate;
   try {
     im.ensure_group("weights");
     const Group w = im.file.createGroup("weights/" + e.name);
     // No source_ids / target_ids: readers take them from /edges/<edge> (analysis/io.py).
-    e.values.create(w, "values", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 2, n, 1,
-                    std::min<hsize_t>(std::max<hsize_t>(n, 1), 65536), z);
-    e.after_trial.create(w, "after_trial", PredType::STD_I32LE, PredType::NATIVE_INT32, 1, 1, 256,
-                         1, z);
+    e.create_snapshots(w, z);
     e.time_ms.create(w, "time_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 1, 1, 256, 1, z);
     attr_str(w.openDataSet("time_ms"), "units", "ms");
   } catch (const H5::Exception& ex) {
