@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include "circuits/build.hpp"
@@ -117,11 +116,7 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
                                                      x.n2(), setup.rule_name, setup.cfg.modulator);
   x.set_sample_callback([&](const DistalRewardSample& s) {
     file.append_synapse_sample(probe, {s.t_ms, s.w, s.c, s.d});
-    if (interrupt_signal() != 0) {  // Ctrl-C / SIGTERM: stop here (every sample_every ms)
-      char where[64];
-      std::snprintf(where, sizeof where, "t = %.1f ms", s.t_ms);
-      throw_if_interrupted(where);
-    }
+    throw_if_interrupted_at_ms(s.t_ms);  // Ctrl-C / SIGTERM: stop here (every sample_every ms)
   });
   file.start();
   x.set_extra_recorder(&file);
@@ -132,18 +127,19 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   const Tick end = circuits::run_ticks(desc);
   sim->set_progress([&](Tick t) { progress.update(sim->grid().to_ms(t)); },
                     std::max<Tick>(end / 1000, 1));
+  // The plastic weights reached (after x.run() the rules have synced: the same values).
+  auto append_weights_reached = [&] {
+    std::vector<float> w;
+    for (const auto& [pid, id] : plastic_edge_ids) {
+      weights_now(sim->projection(pid), sim->now(), w);
+      file.append_weights(id, 0, std::vector<double>(w.begin(), w.end()));
+    }
+  };
   DistalRewardResult r;
   try {
     r = x.run();
   } catch (const Interrupted&) {
-    // Keep the weights reached (the rule's stored weights are virtual between events).
-    std::vector<float> w;
-    for (const auto& [pid, id] : plastic_edge_ids) {
-      const SpikeProjection& p = sim->projection(pid);
-      w.resize(p.n_synapses());
-      p.rule->current_weights(p, sim->now(), w.data());
-      file.append_weights(id, 0, std::vector<double>(w.begin(), w.end()));
-    }
+    append_weights_reached();
     file.flush();
     throw;
   } catch (...) {
@@ -151,11 +147,7 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
     throw;
   }
   progress.finish();
-  for (const auto& [pid, id] : plastic_edge_ids) {
-    const SpikeProjection& p = sim->projection(pid);
-    const std::vector<double> w(p.weight.begin(), p.weight.end());
-    file.append_weights(id, 0, w);
-  }
+  append_weights_reached();
   s.loop_s = r.loop_s;
   s.simulated_ms = desc.run.duration;
   s.spikes = sim->stats().spikes;

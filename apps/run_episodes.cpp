@@ -615,10 +615,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
                              std::to_string(setup.n_episodes));
     }
   } catch (...) {
-    try {  // keep the weights reached
-      spike_weights.final();
-    } catch (...) {  // the file itself failed: the first error is the one to report
-    }
+    spike_weights.final_after_error();  // keep the weights reached
     file.flush();
     throw;
   }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include "engine/errors.hpp"
@@ -91,6 +90,14 @@ std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription
   return spike_edges;
 }
 
+void weights_now(const SpikeProjection& p, Tick t, std::vector<float>& out) {
+  out.resize(p.n_synapses());
+  if (p.rule)
+    p.rule->current_weights(p, t, out.data());
+  else
+    std::copy(p.weight.begin(), p.weight.end(), out.begin());
+}
+
 PlasticWeightSnapshots::PlasticWeightSnapshots(const circuits::CircuitDescription& desc,
                                                Simulator& sim, RunFile& file,
                                                const std::vector<DeclaredSpikeEdge>& spike_edges)
@@ -119,16 +126,16 @@ void PlasticWeightSnapshots::final() {
   if (!edges_.empty() && last_ != sim_.now()) write(index_++);
 }
 
+void PlasticWeightSnapshots::final_after_error() noexcept {
+  try {
+    final();
+  } catch (...) {  // the file itself failed: the first error is the one to report
+  }
+}
+
 void PlasticWeightSnapshots::write(int index) {
   for (const auto& [pid, id] : edges_) {
-    const SpikeProjection& p = sim_.projection(pid);
-    // Rules that keep pending updates compute the weights; the run is not touched. (Without a
-    // SpikeLearningRule the experiment writes proj.weight itself: it is current.)
-    scratch_.resize(p.n_synapses());
-    if (p.rule)
-      p.rule->current_weights(p, sim_.now(), scratch_.data());
-    else
-      std::copy(p.weight.begin(), p.weight.end(), scratch_.begin());
+    weights_now(sim_.projection(pid), sim_.now(), scratch_);
     file_.append_weights(id, index, sim_.grid().to_ms(sim_.now()), scratch_);
   }
   last_ = sim_.now();
@@ -173,18 +180,11 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
       }
       last_ok = sim->now();
       weights.at_now();
-      if (interrupt_signal() != 0) {
-        char where[64];
-        std::snprintf(where, sizeof where, "t = %.1f ms", sim->grid().to_ms(sim->now()));
-        throw_if_interrupted(where);
-      }
+      throw_if_interrupted_at_ms(sim->grid().to_ms(sim->now()));
     }
     weights.final();
   } catch (...) {
-    try {  // keep everything up to the failure, with the weights reached
-      weights.final();
-    } catch (...) {  // the file itself failed: the first error is the one to report
-    }
+    weights.final_after_error();  // keep everything up to the failure, with the weights reached
     file.flush();
     throw;
   }

@@ -56,6 +56,11 @@ std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription
                                               const circuits::BuiltCircuit& built, Simulator& sim,
                                               RunFile& file, const RunOptions& opt);
 
+// The weights of p at tick t (>= its last event) into out, without changing the run: a
+// SpikeLearningRule that keeps pending updates computes them (current_weights); without a rule
+// (static, or weights written by the experiment) proj.weight is current.
+void weights_now(const SpikeProjection& p, Tick t, std::vector<float>& out);
+
 // output.weights: snapshots of the plastic spike edges' weights in /weights/<edge> (values,
 // after_trial = snapshot index from -1, time_ms): the initial ones (initial(), after
 // RunFile::start()), one per output.weights_every ms (at_now() at safe points: at the period's
@@ -72,6 +77,8 @@ class PlasticWeightSnapshots {
   void at_now();
   // The weights now, unless a snapshot was just taken at this time.
   void final();
+  // final() on an error path: a failure to write is swallowed (the first error is reported).
+  void final_after_error() noexcept;
 
  private:
   void write(int index);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 namespace sbx {
@@ -47,6 +48,13 @@ int interrupt_signal() {
 
 void throw_if_interrupted(const std::string& where) {
   if (const int sig = interrupt_signal(); sig != 0) throw Interrupted(sig, where);
+}
+
+void throw_if_interrupted_at_ms(double t_ms) {
+  if (interrupt_signal() == 0) return;
+  char where[64];
+  std::snprintf(where, sizeof where, "t = %.1f ms", t_ms);
+  throw_if_interrupted(where);
 }
 
 void request_interrupt(int signal) {

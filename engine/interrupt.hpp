@@ -28,6 +28,8 @@ int interrupt_signal();
 // Throws Interrupted if a signal was received; `where` says what was reached (e.g.
 // "t = 1200.0 ms", "trial 17").
 void throw_if_interrupted(const std::string& where);
+// The same with where = "t = <t_ms> ms" (formatted only when a signal came).
+void throw_if_interrupted_at_ms(double t_ms);
 // Tests: pretend that `signal` arrived / forget it.
 void request_interrupt(int signal);
 void clear_interrupt();
