@@ -231,15 +231,18 @@ void DistalRewardExperiment::take_sample(Tick t) {
     print_progress(t);
 }
 
+// Computed from the rules' virtual weights without storing anything (current_weights), so that
+// progress lines do not change the run.
 std::vector<float> DistalRewardExperiment::excitatory_weights(Tick t) {
-  for (std::size_t k = 0; k < rules_.size(); ++k)
-    rules_[k]->sync_all(sim_->projection(plastic_projections()[k]), t);
-  std::vector<float> w;
+  std::vector<float> w, now;
   w.reserve(static_cast<std::size_t>(cfg_.n_exc) * cfg_.synapses_per_neuron);
-  for (std::uint32_t pid : plastic_projections()) {
-    const auto& p = sim_->projection(pid);
-    const auto& mult = pid == ee_ ? mult_ee_ : mult_ei_;
-    for (std::size_t k = 0; k < p.weight.size(); ++k) w.insert(w.end(), mult[k], p.weight[k]);
+  const std::vector<std::uint32_t> pids = plastic_projections();
+  for (std::size_t j = 0; j < pids.size(); ++j) {
+    const auto& p = sim_->projection(pids[j]);
+    now.assign(p.weight.begin(), p.weight.end());
+    if (j < rules_.size()) rules_[j]->current_weights(p, t, now.data());
+    const auto& mult = pids[j] == ee_ ? mult_ee_ : mult_ei_;
+    for (std::size_t k = 0; k < now.size(); ++k) w.insert(w.end(), mult[k], now[k]);
   }
   return w;
 }
@@ -279,6 +282,9 @@ DistalRewardResult DistalRewardExperiment::run() {
   res_.loop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   take_sample(end);
 
+  // proj.weight holds the weights from here on (statistics below, the run file's /weights).
+  for (std::size_t k = 0; k < rules_.size(); ++k)
+    rules_[k]->sync_all(sim_->projection(plastic_projections()[k]), end);
   std::vector<float> w = excitatory_weights(end);
   {
     double n[2] = {0, 0}, cap[2] = {0, 0}, sum[2] = {0, 0};
