@@ -104,3 +104,23 @@ TEST_CASE("distal reward, matlab_duplicates: a shadowed chosen synapse carries n
     }
   }
 }
+
+TEST_CASE("distal reward: progress lines do not change the run") {
+  DistalRewardConfig cfg;  // the full network, 20 s, daspnet-faithful settings
+  cfg.duration = 20000.0;
+  cfg.seed = 3;
+  cfg.rule.ltp_previous_tick = true;
+  cfg.matlab_duplicates = true;
+  DistalRewardExperiment quiet(cfg);
+  const DistalRewardResult a = quiet.run();
+  cfg.progress_every = 2000.0;  // reads every weight ten times during the run
+  DistalRewardExperiment chatty(cfg);
+  const DistalRewardResult b = chatty.run();
+  REQUIRE(a.samples.size() == b.samples.size());
+  for (std::size_t k = 0; k < a.samples.size(); ++k) {
+    CHECK(a.samples[k].w == b.samples[k].w);
+    CHECK(a.samples[k].c == b.samples[k].c);
+  }
+  CHECK(a.spikes == b.spikes);
+  CHECK(a.mean_exc == b.mean_exc);
+}
