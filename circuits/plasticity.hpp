@@ -52,6 +52,18 @@
 //   Every `rebase` interval (≤ 10 τ_c and ≤ 300 min τ±, so the scaled values stay within double
 //   range and K differences lose at most e^{10}·ε ≈ 2e-12 relative precision) all synapses are
 //   brought up to date once and the epoch moves: O(n_syn) every few simulated seconds.
+//   The per-tick factors (e^{±(t−t_E)/τ}, and K's e^{−(t−t_ref)/τ_c}, e^{−(t−t_ref)·r}) are the
+//   previous tick's times a constant, recomputed with exp every 64 ticks and after any jump:
+//   relative error < 1e-13 (test), instead of four exp calls per tick (~8 % of the distal-reward
+//   network's plastic time).
+//   Negligible potentiation skipped (ThreeFactorStdp): a post spike leaves alone the synapses
+//   whose presynaptic trace is below kLtpMin = 2^-24 (the f32 resolution of ĉ relative to A+;
+//   with the "set" trace, 333 ms after the presynaptic spike for τ+ = 20 ms), so the post pass
+//   touches the scattered weights/eligibilities only of recently active inputs (~40 % of them in
+//   the distal-reward network; BENCHMARKS.md session 7). Skipping an event is exact for the
+//   weights by the bounds argument above (c and m keep their signs), so it is done only while
+//   the modulator has never been negative; the dropped Δĉ < 2^-24·A+ per pair is below the f32
+//   rounding of ĉ itself (tests: test_three_factor.cpp, test_rstdp_storage.cpp).
 //
 // Parameters (StdpParams / ThreeFactorParams):
 //   name        unit   STDP default  three-factor default (Izhikevich 2007)
@@ -134,11 +146,34 @@ class LazyTraces {
     pre_.assign(n_seg, 0.0);
     post_.assign(n_post, 0.0);
     tau_plus_ = tau_plus, tau_minus_ = tau_minus, tick_ms_ = tick_ms, mode_ = mode;
+    step_plus_ = std::exp(tick_ms / tau_plus);
+    step_minus_ = std::exp(tick_ms / tau_minus);
     cached_ = -1;
+    since_exact_ = kExactEvery;  // the first call computes exactly
   }
   // Factors at tick t (t >= epoch).
+  // From one tick to the next the factors are multiplied by e^{tick/τ} instead of calling exp
+  // (the per-tick exp calls were ~8 % of the distal-reward network's plastic cost); every
+  // kExactEvery ticks, and after any jump, they are recomputed exactly, so the product's
+  // rounding stays below kExactEvery·2^-53 relative (≈ 1e-14).
+  static constexpr int kExactEvery = 64;
   void at(Tick t, Tick epoch) {
     if (t == cached_) return;
+    if (t == cached_ + 1 && since_exact_ < kExactEvery) {
+      ++since_exact_;
+      cached_ = t;
+      grow_plus_ *= step_plus_;
+      shrink_plus_ = 1.0 / grow_plus_;
+      if (tau_minus_ == tau_plus_) {
+        grow_minus_ = grow_plus_;
+        shrink_minus_ = shrink_plus_;
+      } else {
+        grow_minus_ *= step_minus_;
+        shrink_minus_ = 1.0 / grow_minus_;
+      }
+      return;
+    }
+    since_exact_ = 0;
     cached_ = t;
     const double s = static_cast<double>(t - epoch) * tick_ms_;
     grow_plus_ = std::exp(s / tau_plus_);
@@ -170,16 +205,22 @@ class LazyTraces {
     const double fp = std::exp(-s / tau_plus_), fm = std::exp(-s / tau_minus_);
     for (double& x : pre_) x *= fp;
     for (double& y : post_) y *= fm;
-    cached_ = -1;
+    invalidate();
   }
-  void invalidate() { cached_ = -1; }
+  // The next at() computes the factors exactly (the epoch may have changed).
+  void invalidate() {
+    cached_ = -1;
+    since_exact_ = kExactEvery;
+  }
 
  private:
   std::vector<double> pre_, post_;
   double tau_plus_ = 20, tau_minus_ = 20, tick_ms_ = 1;
   TraceMode mode_ = TraceMode::add;
   Tick cached_ = -1;
+  int since_exact_ = 0;
   double grow_plus_ = 1, grow_minus_ = 1, shrink_plus_ = 1, shrink_minus_ = 1;
+  double step_plus_ = 1, step_minus_ = 1;  // e^{tick/τ+}, e^{tick/τ−}
 };
 
 // The rule's post -> pre pass: for post neuron j, entries col_ptr[j] .. col_ptr[j+1] of `cols`
@@ -237,8 +278,8 @@ inline void three_factor_pre_pass(float* __restrict w, float* __restrict c,
 // ThreeFactorStdp's postsynaptic pass over the column entries [c0, c1) of one neuron: weight
 // brought to t and clipped, potentiation into ĉ, virtual weight stored (see above). Scalar (the
 // synapses are scattered); two arrays prefetched kColAhead entries ahead (the distal-reward
-// network's arrays spill out of L2) without a bounds check: the column list has kColAhead
-// padding entries at its end. K_s and the pre trace are per segment (small, cached).
+// network's arrays spill out of L2) without a bounds check: the entry array has kColAhead valid
+// padding entries after its end. K_s and the pre trace are per segment (small, cached).
 inline constexpr std::ptrdiff_t kColAhead = 8;
 inline void three_factor_post_pass(float* __restrict w, float* __restrict c, const ColEntry* c0,
                                    const ColEntry* c1, const double* __restrict k_seg,
@@ -249,7 +290,7 @@ inline void three_factor_post_pass(float* __restrict w, float* __restrict c, con
     __builtin_prefetch(c + c0[q].syn, 1);
   }
   for (const ColEntry* it = c0; it != c1; ++it) {
-    const std::uint32_t kp = it[kColAhead].syn;  // next column's or padding: harmless
+    const std::uint32_t kp = it[kColAhead].syn;  // a later entry or padding: harmless
     __builtin_prefetch(w + kp, 1);
     __builtin_prefetch(c + kp, 1);
     const std::uint32_t k = it->syn, s = it->seg;
@@ -260,6 +301,20 @@ inline void three_factor_post_pass(float* __restrict w, float* __restrict c, con
     c[k] = cn;
     w[k] = static_cast<float>(x - eta * static_cast<double>(cn) * dk);
   }
+}
+
+// Copies the entries of [c0, c1) whose segment's scaled presynaptic trace x_hat[seg] is >= thr,
+// in order, to out (room for c1 - c0 entries); returns the end of the copy. Branch-free: whether
+// an entry is kept is close to random. Streams over the column; the traces are small and cached.
+inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
+                                    const double* __restrict x_hat, double thr,
+                                    ColEntry* __restrict out) {
+  std::size_t m = 0;
+  for (const ColEntry* it = c0; it != c1; ++it) {
+    out[m] = *it;
+    m += x_hat[it->seg] >= thr ? 1u : 0u;
+  }
+  return out + m;
 }
 
 }  // namespace detail
@@ -400,6 +455,10 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
       cols_.reserve(cols.size() + detail::kColAhead);  // exact: + the prefetch padding
       cols_.assign(cols.begin(), cols.end());
       cols_.resize(cols.size() + detail::kColAhead, detail::ColEntry{0, 0});
+      std::uint32_t longest = 0;
+      for (std::uint32_t j = 0; j < proj.n_post; ++j)
+        longest = std::max(longest, proj.col_ptr[j + 1] - proj.col_ptr[j]);
+      active_.assign(longest + detail::kColAhead, detail::ColEntry{0, 0});
     }
     seg_begin_ = proj.seg_begin;
     n_post_ = proj.n_post;
@@ -407,6 +466,9 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
         1, grid.round_ms(std::min(10.0 * p.tau_c, 300.0 * std::min(p.tau_plus, p.tau_minus))));
     mod.add_listener(this);
     r_ = 1.0 / p.tau_c + 1.0 / mod.tau_ms();
+    step_c_ = std::exp(tick_ms_ / p.tau_c);
+    step_c_inv_ = std::exp(-tick_ms_ / p.tau_c);
+    step_r_inv_ = std::exp(-tick_ms_ * r_);
   }
   const ThreeFactorParams& params() const { return p_; }
   const Modulator& modulator() const { return *mod_; }
@@ -422,9 +484,16 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, &proj);
     const double pot = a_plus_ * grow_c_ * traces_.shrink_plus();
-    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(),
-                                   cols_.data() + proj.col_ptr[j],
-                                   cols_.data() + proj.col_ptr[j + 1], k_seg_.data(),
+    const detail::ColEntry* c0 = cols_.data() + proj.col_ptr[j];
+    const detail::ColEntry* c1 = cols_.data() + proj.col_ptr[j + 1];
+    if (modulator_never_negative()) {
+      // Only the entries with a presynaptic trace >= kLtpMin (see the header), compacted first,
+      // so the scattered weight/eligibility accesses happen only where something changes.
+      c1 = detail::entries_with_trace(c0, c1, traces_.pre_hat(), kLtpMin * traces_.grow_plus(),
+                                      active_.data());
+      c0 = active_.data();
+    }
+    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(), c0, c1, k_seg_.data(),
                                    traces_.pre_hat(), pot, k_now_, p_.eta, p_.w_min, p_.w_max);
     traces_.spike_post(j);
   }
@@ -432,6 +501,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // ModulatorListener: close the running integral K with the modulator's old state.
   // (No epoch rebase here: that needs the projection; the next spike event does it.)
   void before_modulator_change(Tick t) override {
+    modulator_never_negative();  // the state that held until now
     prepare(t, nullptr);
     k_ref_ = k_now_;
     t_ref_ = t;
@@ -446,7 +516,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   void sync_weights(SpikeProjection& proj, Tick t) override { sync_all(proj, t); }
   // Weights at t computed from the virtual weights, nothing stored (no rebase, no cache).
   void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
-    const double k_now = integral_to(t);
+    const double k_now = t == cached_ ? k_now_ : integral_to(t);
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s) {
       const double dk = k_now - k_seg_[s];
       for (std::uint32_t k = proj.seg_begin[s]; k < proj.seg_begin[s + 1]; ++k) {
@@ -479,12 +549,21 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // Bytes this rule keeps per synapse and in all (ĉ, column list, per segment: start, K_s and
   // pre trace, per post neuron: trace).
   std::size_t memory_bytes() const {
-    return c_hat_.capacity() * sizeof(float) + cols_.capacity() * sizeof(detail::ColEntry) +
+    return c_hat_.capacity() * sizeof(float) +
+           (cols_.capacity() + active_.capacity()) * sizeof(detail::ColEntry) +
            seg_begin_.capacity() * 4 + k_seg_.capacity() * 8 + seg_begin_.size() * 8 +
            static_cast<std::size_t>(n_post_) * 8;
   }
 
  private:
+  // Whether the modulator has been >= 0 at every tick so far: m(t) = b + p0·e^{-(t-t0)/τ} lies
+  // between b + p0 and b, so each state is checked while it holds (on_post) or when it is
+  // replaced (before_modulator_change). Sticky.
+  bool modulator_never_negative() {
+    if (mod_->baseline() < 0.0 || mod_->baseline() + mod_->p0() < 0.0) mod_went_negative_ = true;
+    return !mod_went_negative_;
+  }
+
   // The segment's synapses [b, e): weight brought up to date, depression into ĉ, one pass; then
   // the segment's presynaptic trace.
   void pre_segment(SpikeProjection& proj, std::uint32_t seg, std::uint32_t b, std::uint32_t e,
@@ -515,7 +594,10 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
 
   // K(t) from (k_ref_, t_ref_) and the modulator's current (t0, p0) — valid because the
   // modulator tells us before every change, so it has not changed since max(t_ref_, t0).
-  double integral_to(Tick t) const {
+  // `chain` (prepare_new_tick only): e^{-d/τ_c} and e^{-d·r} continue the product from the
+  // previous tick; other callers (current_weights) compute them exactly and leave the chain alone,
+  // so reading the weights never changes a run.
+  double integral_to(Tick t, bool chain = false) const {
     const double s_ref = static_cast<double>(t_ref_ - epoch_) * tick_ms_;
     const double d = static_cast<double>(t - t_ref_) * tick_ms_;
     if (d <= 0.0) return k_ref_;
@@ -523,16 +605,36 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     // computed once per change instead of at every tick (same values).
     if (t_ref_ != ref_.t_ref || epoch_ != ref_.epoch || mod_->t0() != ref_.t0 ||
         mod_->p0() != ref_.p0) {
-      ref_ = {t_ref_,
-              epoch_,
-              mod_->t0(),
-              mod_->p0(),
-              std::exp(-s_ref / p_.tau_c),
-              mod_->phasic(t_ref_)};
+      ref_ = RefFactors{};
+      ref_.t_ref = t_ref_;
+      ref_.epoch = epoch_;
+      ref_.t0 = mod_->t0();
+      ref_.p0 = mod_->p0();
+      ref_.scale = std::exp(-s_ref / p_.tau_c);
+      ref_.phasic = mod_->phasic(t_ref_);
     }
-    const double p_ref = ref_.phasic;
-    const double base = mod_->baseline() * p_.tau_c * -std::expm1(-d / p_.tau_c);
-    const double phas = p_ref * -std::expm1(-d * r_) / r_;
+    // e^{-d/τ_c} and e^{-d·r}: a product from tick to tick (exact every kExactEvery ticks, and
+    // whenever the reference changes or a tick is skipped), as in LazyTraces::at.
+    double decay_c, decay_r;
+    if (!chain) {
+      decay_c = std::exp(-d / p_.tau_c);
+      decay_r = std::exp(-d * r_);
+    } else {
+      if (ref_.last_t + 1 == t && ref_.since_exact < detail::LazyTraces::kExactEvery) {
+        ++ref_.since_exact;
+        ref_.decay_c *= step_c_inv_;
+        ref_.decay_r *= step_r_inv_;
+      } else {
+        ref_.since_exact = 0;
+        ref_.decay_c = std::exp(-d / p_.tau_c);
+        ref_.decay_r = std::exp(-d * r_);
+      }
+      ref_.last_t = t;
+      decay_c = ref_.decay_c;
+      decay_r = ref_.decay_r;
+    }
+    const double base = mod_->baseline() * p_.tau_c * (1.0 - decay_c);
+    const double phas = ref_.phasic * (1.0 - decay_r) / r_;
     return k_ref_ + ref_.scale * (base + phas);
   }
 
@@ -541,12 +643,17 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   }
   void prepare_new_tick(Tick t, SpikeProjection* proj) {
     if (proj && t - epoch_ > rebase_ticks_) rebase(*proj, t);
-    cached_ = t;
     traces_.at(t, epoch_);
-    const double s = static_cast<double>(t - epoch_) * tick_ms_;
-    grow_c_ = std::exp(s / p_.tau_c);
+    if (t == cached_ + 1 && since_exact_c_ < detail::LazyTraces::kExactEvery) {
+      ++since_exact_c_;  // as in LazyTraces::at: a product from tick to tick, exact every 64
+      grow_c_ *= step_c_;
+    } else {
+      since_exact_c_ = 0;
+      grow_c_ = std::exp(static_cast<double>(t - epoch_) * tick_ms_ / p_.tau_c);
+    }
     shrink_c_ = 1.0 / grow_c_;
-    k_now_ = integral_to(t);
+    cached_ = t;
+    k_now_ = integral_to(t, true);
   }
 
   // All weights brought to t, then every scaled quantity re-expressed relative to epoch t.
@@ -558,6 +665,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     for (float& c : c_hat_) c = static_cast<float>(static_cast<double>(c) * fc);
     std::fill(k_seg_.begin(), k_seg_.end(), 0.0);
     traces_.rebase(s);
+    since_exact_c_ = detail::LazyTraces::kExactEvery;  // grow_c_ recomputed for the new epoch
     epoch_ = t;
     t_ref_ = t;
     k_ref_ = 0.0;
@@ -574,14 +682,24 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   std::vector<float> c_hat_;
   std::vector<double> k_seg_;  // per segment: K at its last presynaptic pass (K_s)
   std::vector<detail::ColEntry> cols_;
+  std::vector<detail::ColEntry> active_;  // on_post's scratch: the entries with potentiation
+  // Presynaptic trace below which a postsynaptic spike potentiates nothing (see the header).
+  static constexpr double kLtpMin = 0x1p-24;
+  bool mod_went_negative_ = false;
   std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
   std::uint32_t n_post_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1, t_ref_ = 0, cached_ = -1;
   double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0, shrink_c_ = 1.0;
+  double step_c_ = 1.0, step_c_inv_ = 1.0,
+         step_r_inv_ = 1.0;  // e^{tick/τ_c}, e^{-tick/τ_c}, e^{-tick·r}
+  int since_exact_c_ = detail::LazyTraces::kExactEvery;  // the first tick is computed exactly
   // integral_to()'s per-reference factors and what they were computed for.
   struct RefFactors {
     Tick t_ref = -1, epoch = -1, t0 = -1;
     double p0 = 0.0, scale = 1.0, phasic = 0.0;
+    Tick last_t = -2;  // the tick decay_c/decay_r belong to
+    int since_exact = 0;
+    double decay_c = 1.0, decay_r = 1.0;  // e^{-d/τ_c}, e^{-d·r}, d = t − t_ref in ms
   };
   mutable RefFactors ref_;
 };

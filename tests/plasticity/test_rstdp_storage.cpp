@@ -53,7 +53,8 @@ struct Compared {
   std::size_t moved = 0, at_bound = 0;
 };
 
-Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick end) {
+Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick end,
+                 double p_post = 0.003, double p_pre = 0.002, bool rpe = true) {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(seed, "rstdp-24b");
   SpikeProjection a = random_projection(30, 10, 12, 3, 1.0, rng);
@@ -62,9 +63,9 @@ Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick e
   ThreeFactorStdp r(b, prm, m, grid);
   Compared out;
   drive(
-      rng, a, end, 0.003, 0.002,
+      rng, a, end, p_post, p_pre,
       [&](Tick t) {  // a reward or (RPE-like) punishment every 150 ms
-        if (t % 1500 == 700) m.pulse(t, rng.uniform() < 0.5 ? 2.0 : -1.5);
+        if (t % 1500 == 700) m.pulse(t, !rpe || rng.uniform() < 0.5 ? 2.0 : -1.5);
       },
       [&](std::uint32_t j, Tick t) { ref.on_post(a, j, t), r.on_post(b, j, t); },
       [&](std::uint32_t s, Tick t) {
@@ -160,4 +161,21 @@ TEST_CASE("rstdp: sync_weights mid-run makes proj.weight current and changes not
   CHECK(max_virtual > 1e-3);     // before the sync the stored values are not the weights
   CHECK(max_after_sync == 0.0);  // after it they are
   CHECK(max_end < 1e-6);         // and the run goes on as without the sync (f32 rounding)
+}
+
+TEST_CASE("rstdp: skipping potentiation from traces below 2^-24 keeps the 32-byte rule's weights") {
+  // Sparse presynaptic firing (2 Hz per segment, 30 Hz post): about half of the post spikes find
+  // a segment's trace below 2^-24 (> 333 ms since its spike) and skip it. With a modulator that
+  // never goes negative the skip is exact up to the dropped < 2^-24·A+ (the same f32 bounds as
+  // the test above); the reference potentiates every synapse at every post spike.
+  const TimeGrid grid(0.1);
+  ThreeFactorParams prm;
+  prm.tau_c = 60.0;
+  prm.w_min = 0.9, prm.w_max = 1.1;
+  Modulator m("dopamine", 0.01, 50.0, grid);
+  const Compared c = compare(m, prm, 31, 60000, 0.003, 0.0002, false);
+  CHECK(c.moved > 300);
+  CHECK(c.at_bound > 10);
+  CHECK(c.max_dw < 2e-6);
+  CHECK(c.max_dc < 2e-7 * c.max_c);
 }

@@ -279,3 +279,52 @@ TEST_CASE("three-factor: simulator event order reproduces daspnet's same-ms conv
   CHECK(eligibility_after({11}, {11}, true) == doctest::Approx(-0.15));
   CHECK(eligibility_after({11}, {10}, true) == doctest::Approx(-0.15 * std::exp(-1.0 / 20.0)));
 }
+
+TEST_CASE(
+    "three-factor: a post spike potentiates nothing from a presynaptic trace below 2^-24, only "
+    "while the modulator has never been negative") {
+  // circuits/plasticity.hpp kLtpMin: with the "set" trace (1 at a spike, tau 20 ms) the trace is
+  // below 2^-24 from 20·ln 2^24 = 332.7 ms after the presynaptic spike on.
+  ThreeFactorParams prm;
+  for (const bool negative : {false, true}) {
+    CAPTURE(negative);
+    for (const double gap : {300.0, 340.0}) {
+      CAPTURE(gap);
+      auto p = fan_in(1, 1, 1.0);
+      Modulator m(negative ? "rpe" : "dopamine", 0.002, 200.0, kGrid);
+      ThreeFactorStdp r(p, prm, m, kGrid);
+      if (negative) m.pulse(ms(5.0), -0.5);  // m < 0 for a while: the skip is no longer exact
+      pre(r, p, 0, ms(10.0));
+      const double before = r.eligibility(0, ms(10.0 + gap));
+      r.on_post(p, 0, ms(10.0 + gap));
+      const double jump = r.eligibility(0, ms(10.0 + gap)) - before;
+      const double expect = prm.A_plus * std::exp(-gap / prm.tau_plus);  // 3.1e-8 or 4.1e-9
+      if (gap < 332.7 || negative)
+        CHECK(jump == doctest::Approx(expect).epsilon(1e-3));
+      else
+        CHECK(jump == 0.0);  // skipped: below 2^-24·A_plus
+    }
+  }
+}
+
+TEST_CASE("three-factor: per-tick decay factors continued as products stay within 1e-13 of exp") {
+  // LazyTraces::at and ThreeFactorStdp multiply the factors of the previous tick by e^{tick/τ}
+  // and recompute them with exp every 64 ticks: read every tick of 20 s at 0.1 ms.
+  ThreeFactorParams prm;
+  auto p = fan_in(1, 1, 1.0);
+  Modulator da("dopamine", 0.002, 200.0, kGrid);
+  ThreeFactorStdp r(p, prm, da, kGrid);
+  pre(r, p, 0, 0);
+  r.on_post(p, 0, ms(5.0));  // ĉ stored (f32); from here on only the factors change
+  const double c5 = r.eligibility(0, ms(5.0));
+  double worst_c = 0.0, worst_x = 0.0;
+  for (Tick t = ms(5.0); t <= ms(20000.0); ++t) {
+    const double s = kGrid.to_ms(t);
+    const double c_exact = c5 * std::exp(-(s - 5.0) / prm.tau_c);
+    worst_c = std::max(worst_c, std::abs(r.eligibility(0, t) / c_exact - 1.0));
+    if (s <= 2000.0)  // (the trace underflows later)
+      worst_x = std::max(worst_x, std::abs(r.pre_trace(0, t) / std::exp(-s / 20.0) - 1.0));
+  }
+  CHECK(worst_c < 1e-13);
+  CHECK(worst_x < 1e-13);
+}
