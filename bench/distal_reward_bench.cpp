@@ -96,6 +96,7 @@ ReplayResult replay(const DistalRewardExperiment& net, const RasterRecorder& rec
   const auto i = sim.add_population(
       "inh", std::make_unique<Replay>(src.population(net.inh_population()).size(), rec.inh));
   Modulator da("dopamine", 0.002, 200.0, sim.grid());
+  da.declare_nonnegative();  // as the experiment's (positive rewards only)
   ReplayResult res;
   if (mode > 0) {
     for (std::uint32_t pid : {net.proj_ee(), net.proj_ei(), net.proj_ie()}) {

@@ -52,18 +52,22 @@
 //   Every `rebase` interval (≤ 10 τ_c and ≤ 300 min τ±, so the scaled values stay within double
 //   range and K differences lose at most e^{10}·ε ≈ 2e-12 relative precision) all synapses are
 //   brought up to date once and the epoch moves: O(n_syn) every few simulated seconds.
-//   The per-tick factors (e^{±(t−t_E)/τ}, and K's e^{−(t−t_ref)/τ_c}, e^{−(t−t_ref)·r}) are the
-//   previous tick's times a constant, recomputed with exp every 64 ticks and after any jump:
-//   relative error < 1e-13 (test), instead of four exp calls per tick (~8 % of the distal-reward
-//   network's plastic time).
-//   Negligible potentiation skipped (ThreeFactorStdp): a post spike leaves alone the synapses
-//   whose presynaptic trace is below kLtpMin = 2^-24 (the f32 resolution of ĉ relative to A+;
-//   with the "set" trace, 333 ms after the presynaptic spike for τ+ = 20 ms), so the post pass
-//   touches the scattered weights/eligibilities only of recently active inputs (~40 % of them in
-//   the distal-reward network; BENCHMARKS.md session 7). Skipping an event is exact for the
-//   weights by the bounds argument above (c and m keep their signs), so it is done only while
-//   the modulator has never been negative; the dropped Δĉ < 2^-24·A+ per pair is below the f32
-//   rounding of ĉ itself (tests: test_three_factor.cpp, test_rstdp_storage.cpp).
+//   The per-tick factors (e^{±(t−t_E)/τ}, and K's 1 − e^{−(t−t_ref)/τ_c}, 1 − e^{−(t−t_ref)·r})
+//   are the value at an anchor (every 64 ticks, exp/expm1) times a table entry: relative error
+//   < 1e-13 (test), instead of four exp calls per tick (~8 % of the distal-reward network's
+//   plastic time). They are pure functions of the tick, and the readers (weight, eligibility,
+//   traces, current_weights) change nothing, not even the epoch: reading never alters a run.
+//   Negligible potentiation skipped (ThreeFactorStdp): when the modulator is declared
+//   non-negative (Modulator::declare_nonnegative: it can then never go below 0 — the
+//   distal-reward experiment's reward-fed dopamine), a post spike leaves alone the synapses whose
+//   presynaptic trace is below kLtpMin = 2^-24 (the f32 resolution of ĉ relative to A+; with the
+//   "set" trace, 333 ms after the presynaptic spike for τ+ = 20 ms), so the post pass touches
+//   the scattered weights/eligibilities only of recently active inputs (~40 % of them in the
+//   distal-reward network; BENCHMARKS.md session 7). With m >= 0 at all times, skipping an event
+//   is exact for the weights by the bounds argument above (the skipped event's clipping equals
+//   the next event's); the dropped Δĉ < 2^-24·A+ per pair is below the f32 rounding of ĉ itself
+//   (tests: test_three_factor.cpp, test_rstdp_storage.cpp). A modulator that may go negative (an
+//   RPE, a TD error) keeps the full pass: the bounds would then depend on the skipped events.
 //
 // Parameters (StdpParams / ThreeFactorParams):
 //   name        unit   STDP default  three-factor default (Izhikevich 2007)
@@ -81,6 +85,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -137,8 +142,67 @@ inline void check_stdp_common(double A_plus, double A_minus, double tau_plus, do
     bad("need finite w_min <= w_max");
 }
 
+// e^{n·h} for a whole number n >= 0 of ticks, as (its value at the anchor a = 64·⌊n/64⌋) ×
+// e^{(n−a)·h} from a table: one exp per 64 consecutive n instead of one per tick. A pure
+// function: the memo of the anchor's value never changes a result, so the factors at a tick
+// have the same bits however often or rarely they were asked for before (reading a rule's state
+// must not change a run). Negative n (a read before the epoch) is computed directly.
+class AnchoredExp {
+ public:
+  static constexpr Tick kSpan = 64;
+  void init(double h) {
+    h_ = h;
+    for (Tick i = 0; i < kSpan; ++i) table_[i] = std::exp(h * static_cast<double>(i));
+    anchor_ = -1;
+  }
+  double operator()(Tick n) const {
+    if (n < 0) return std::exp(h_ * static_cast<double>(n));
+    const Tick a = n - n % kSpan;
+    if (a != anchor_) {
+      anchor_ = a;
+      base_ = std::exp(h_ * static_cast<double>(a));
+    }
+    return base_ * table_[n - a];
+  }
+
+ private:
+  double h_ = 0.0;
+  std::array<double, kSpan> table_{};
+  mutable Tick anchor_ = -1;
+  mutable double base_ = 1.0;
+};
+
+// 1 − e^{−n·h} for n >= 0 the same way: (1 − e^{−a·h}) + e^{−a·h}·(1 − e^{−(n−a)·h}), with
+// expm1 for the small differences (precise for n·h ≪ 1, where 1 − e^{−n·h} would cancel).
+class AnchoredOneMinusExp {
+ public:
+  void init(double h) {
+    h_ = h;
+    for (Tick i = 0; i < AnchoredExp::kSpan; ++i)
+      table_[i] = -std::expm1(-h * static_cast<double>(i));
+    anchor_ = -1;
+  }
+  double operator()(Tick n) const {
+    if (n <= 0) return -std::expm1(-h_ * static_cast<double>(n));
+    const Tick a = n - n % AnchoredExp::kSpan;
+    if (a != anchor_) {
+      anchor_ = a;
+      om_a_ = -std::expm1(-h_ * static_cast<double>(a));
+      e_a_ = std::exp(-h_ * static_cast<double>(a));
+    }
+    return om_a_ + e_a_ * table_[n - a];
+  }
+
+ private:
+  double h_ = 0.0;
+  std::array<double, AnchoredExp::kSpan> table_{};
+  mutable Tick anchor_ = -1;
+  mutable double om_a_ = 0.0, e_a_ = 1.0;
+};
+
 // Pre traces per delay segment, post traces per postsynaptic neuron, both scaled to the epoch,
-// and the per-tick conversion factors.
+// and the per-tick conversion factors e^{±(t−t_E)/τ±} (AnchoredExp: one exp per 64 ticks; the
+// per-tick exp calls were ~8 % of the distal-reward network's plastic cost).
 class LazyTraces {
  public:
   void init(std::size_t n_seg, std::uint32_t n_post, double tau_plus, double tau_minus,
@@ -146,59 +210,47 @@ class LazyTraces {
     pre_.assign(n_seg, 0.0);
     post_.assign(n_post, 0.0);
     tau_plus_ = tau_plus, tau_minus_ = tau_minus, tick_ms_ = tick_ms, mode_ = mode;
-    step_plus_ = std::exp(tick_ms / tau_plus);
-    step_minus_ = std::exp(tick_ms / tau_minus);
+    grow_plus_exp_.init(tick_ms / tau_plus);
+    grow_minus_exp_.init(tick_ms / tau_minus);
     cached_ = -1;
-    since_exact_ = kExactEvery;  // the first call computes exactly
   }
-  // Factors at tick t (t >= epoch).
-  // From one tick to the next the factors are multiplied by e^{tick/τ} instead of calling exp
-  // (the per-tick exp calls were ~8 % of the distal-reward network's plastic cost); every
-  // kExactEvery ticks, and after any jump, they are recomputed exactly, so the product's
-  // rounding stays below kExactEvery·2^-53 relative (≈ 1e-14).
-  static constexpr int kExactEvery = 64;
+  struct Factors {
+    double grow_plus, shrink_plus, grow_minus, shrink_minus;
+  };
+  // The factors at tick t for the given epoch (a pure function of both).
+  Factors factors(Tick t, Tick epoch) const {
+    Factors f;
+    f.grow_plus = grow_plus_exp_(t - epoch);
+    f.shrink_plus = 1.0 / f.grow_plus;
+    if (tau_minus_ == tau_plus_) {  // the usual case: the same value
+      f.grow_minus = f.grow_plus;
+      f.shrink_minus = f.shrink_plus;
+    } else {
+      f.grow_minus = grow_minus_exp_(t - epoch);
+      f.shrink_minus = 1.0 / f.grow_minus;
+    }
+    return f;
+  }
+  // Makes the factors of tick t (t >= epoch) the current ones.
   void at(Tick t, Tick epoch) {
     if (t == cached_) return;
-    if (t == cached_ + 1 && since_exact_ < kExactEvery) {
-      ++since_exact_;
-      cached_ = t;
-      grow_plus_ *= step_plus_;
-      shrink_plus_ = 1.0 / grow_plus_;
-      if (tau_minus_ == tau_plus_) {
-        grow_minus_ = grow_plus_;
-        shrink_minus_ = shrink_plus_;
-      } else {
-        grow_minus_ *= step_minus_;
-        shrink_minus_ = 1.0 / grow_minus_;
-      }
-      return;
-    }
-    since_exact_ = 0;
     cached_ = t;
-    const double s = static_cast<double>(t - epoch) * tick_ms_;
-    grow_plus_ = std::exp(s / tau_plus_);
-    shrink_plus_ = 1.0 / grow_plus_;
-    if (tau_minus_ == tau_plus_) {  // the usual case: the same value, one exp per tick
-      grow_minus_ = grow_plus_;
-      shrink_minus_ = shrink_plus_;
-    } else {
-      grow_minus_ = std::exp(s / tau_minus_);
-      shrink_minus_ = 1.0 / grow_minus_;
-    }
+    f_ = factors(t, epoch);
   }
-  double grow_plus() const { return grow_plus_; }
-  double shrink_plus() const { return shrink_plus_; }
-  double shrink_minus() const { return shrink_minus_; }
-  double pre(std::size_t seg) const { return pre_[seg] * shrink_plus_; }
+  double grow_plus() const { return f_.grow_plus; }
+  double shrink_plus() const { return f_.shrink_plus; }
+  double shrink_minus() const { return f_.shrink_minus; }
+  double pre(std::size_t seg) const { return pre_[seg] * f_.shrink_plus; }
   double pre_hat(std::size_t seg) const { return pre_[seg]; }
-  double post(std::uint32_t j) const { return post_[j] * shrink_minus_; }
+  double post(std::uint32_t j) const { return post_[j] * f_.shrink_minus; }
+  double post_hat(std::uint32_t j) const { return post_[j]; }
   const double* post_hat() const { return post_.data(); }
   const double* pre_hat() const { return pre_.data(); }
   void spike_pre(std::size_t seg) {
-    pre_[seg] = mode_ == TraceMode::set ? grow_plus_ : pre_[seg] + grow_plus_;
+    pre_[seg] = mode_ == TraceMode::set ? f_.grow_plus : pre_[seg] + f_.grow_plus;
   }
   void spike_post(std::uint32_t j) {
-    post_[j] = mode_ == TraceMode::set ? grow_minus_ : post_[j] + grow_minus_;
+    post_[j] = mode_ == TraceMode::set ? f_.grow_minus : post_[j] + f_.grow_minus;
   }
   // Moves the epoch forward by s ms (values unchanged).
   void rebase(double s) {
@@ -207,20 +259,15 @@ class LazyTraces {
     for (double& y : post_) y *= fm;
     invalidate();
   }
-  // The next at() computes the factors exactly (the epoch may have changed).
-  void invalidate() {
-    cached_ = -1;
-    since_exact_ = kExactEvery;
-  }
+  void invalidate() { cached_ = -1; }
 
  private:
   std::vector<double> pre_, post_;
   double tau_plus_ = 20, tau_minus_ = 20, tick_ms_ = 1;
   TraceMode mode_ = TraceMode::add;
+  AnchoredExp grow_plus_exp_, grow_minus_exp_;
   Tick cached_ = -1;
-  int since_exact_ = 0;
-  double grow_plus_ = 1, grow_minus_ = 1, shrink_plus_ = 1, shrink_minus_ = 1;
-  double step_plus_ = 1, step_minus_ = 1;  // e^{tick/τ+}, e^{tick/τ−}
+  Factors f_{1.0, 1.0, 1.0, 1.0};
 };
 
 // The rule's post -> pre pass: for post neuron j, entries col_ptr[j] .. col_ptr[j+1] of `cols`
@@ -350,13 +397,12 @@ class PairStdp final : public SpikeLearningRule {
     traces_.spike_post(j);
   }
 
-  double pre_trace(std::size_t k, Tick t) {
-    prepare(t);
-    return traces_.pre(segment_of(k));
+  // Readers compute from the stored state and change nothing (no rebase, no cached tick).
+  double pre_trace(std::size_t k, Tick t) const {
+    return traces_.pre_hat(segment_of(k)) * traces_.factors(t, epoch_).shrink_plus;
   }
-  double post_trace(std::uint32_t j, Tick t) {
-    prepare(t);
-    return traces_.post(j);
+  double post_trace(std::uint32_t j, Tick t) const {
+    return traces_.post_hat(j) * traces_.factors(t, epoch_).shrink_minus;
   }
   // Bytes this rule keeps (column list, segment starts, traces).
   std::size_t memory_bytes() const {
@@ -466,9 +512,9 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
         1, grid.round_ms(std::min(10.0 * p.tau_c, 300.0 * std::min(p.tau_plus, p.tau_minus))));
     mod.add_listener(this);
     r_ = 1.0 / p.tau_c + 1.0 / mod.tau_ms();
-    step_c_ = std::exp(tick_ms_ / p.tau_c);
-    step_c_inv_ = std::exp(-tick_ms_ / p.tau_c);
-    step_r_inv_ = std::exp(-tick_ms_ * r_);
+    grow_c_exp_.init(tick_ms_ / p.tau_c);
+    decay_c_.init(tick_ms_ / p.tau_c);
+    decay_r_.init(tick_ms_ * r_);
   }
   const ThreeFactorParams& params() const { return p_; }
   const Modulator& modulator() const { return *mod_; }
@@ -486,12 +532,14 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     const double pot = a_plus_ * grow_c_ * traces_.shrink_plus();
     const detail::ColEntry* c0 = cols_.data() + proj.col_ptr[j];
     const detail::ColEntry* c1 = cols_.data() + proj.col_ptr[j + 1];
-    if (modulator_never_negative()) {
+    if (mod_->nonnegative()) {
       // Only the entries with a presynaptic trace >= kLtpMin (see the header), compacted first,
       // so the scattered weight/eligibility accesses happen only where something changes.
-      c1 = detail::entries_with_trace(c0, c1, traces_.pre_hat(), kLtpMin * traces_.grow_plus(),
-                                      active_.data());
+      const detail::ColEntry* kept = detail::entries_with_trace(
+          c0, c1, traces_.pre_hat(), kLtpMin * traces_.grow_plus(), active_.data());
+      ltp_skipped_ += static_cast<std::uint64_t>((c1 - c0) - (kept - active_.data()));
       c0 = active_.data();
+      c1 = kept;
     }
     detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(), c0, c1, k_seg_.data(),
                                    traces_.pre_hat(), pot, k_now_, p_.eta, p_.w_min, p_.w_max);
@@ -501,7 +549,6 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // ModulatorListener: close the running integral K with the modulator's old state.
   // (No epoch rebase here: that needs the projection; the next spike event does it.)
   void before_modulator_change(Tick t) override {
-    modulator_never_negative();  // the state that held until now
     prepare(t, nullptr);
     k_ref_ = k_now_;
     t_ref_ = t;
@@ -514,37 +561,30 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s) advance_segment(proj, s);
   }
   void sync_weights(SpikeProjection& proj, Tick t) override { sync_all(proj, t); }
-  // Weights at t computed from the virtual weights, nothing stored (no rebase, no cache).
+  // Readers: computed from the stored state, nothing changed (no rebase, no cached tick, no
+  // clip applied), so reading never alters a run. t >= the last event.
+  // Weights at t computed from the virtual weights.
   void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
-    const double k_now = t == cached_ ? k_now_ : integral_to(t);
-    for (std::uint32_t s = 0; s < proj.n_segments(); ++s) {
-      const double dk = k_now - k_seg_[s];
-      for (std::uint32_t k = proj.seg_begin[s]; k < proj.seg_begin[s + 1]; ++k) {
-        const double x =
-            static_cast<double>(proj.weight[k]) + p_.eta * static_cast<double>(c_hat_[k]) * dk;
-        out[k] = static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
-      }
-    }
+    const double k_now = integral_to(t);
+    for (std::uint32_t s = 0; s < proj.n_segments(); ++s)
+      for (std::uint32_t k = proj.seg_begin[s]; k < proj.seg_begin[s + 1]; ++k)
+        out[k] = weight_from(proj.weight[k], c_hat_[k], k_seg_[s], k_now);
   }
   // Weight of synapse k at tick t (computed: the stored value is the virtual weight).
-  double weight(SpikeProjection& proj, std::size_t k, Tick t) {
-    prepare(t, &proj);
-    const double x = static_cast<double>(proj.weight[k]) +
-                     p_.eta * static_cast<double>(c_hat_[k]) * (k_now_ - k_seg_[segment_of(k)]);
-    return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+  double weight(const SpikeProjection& proj, std::size_t k, Tick t) const {
+    return weight_from(proj.weight[k], c_hat_[k], k_seg_[segment_of(k)], integral_to(t));
   }
-  double eligibility(std::size_t k, Tick t) {
-    prepare(t, nullptr);
-    return c_hat_[k] * shrink_c_;
+  double eligibility(std::size_t k, Tick t) const {
+    return static_cast<double>(c_hat_[k]) / grow_c_exp_(t - epoch_);
   }
-  double pre_trace(std::size_t k, Tick t) {
-    prepare(t, nullptr);
-    return traces_.pre_hat(segment_of(k)) * traces_.shrink_plus();
+  double pre_trace(std::size_t k, Tick t) const {
+    return traces_.pre_hat(segment_of(k)) * traces_.factors(t, epoch_).shrink_plus;
   }
-  double post_trace(std::uint32_t j, Tick t) {
-    prepare(t, nullptr);
-    return traces_.post(j);
+  double post_trace(std::uint32_t j, Tick t) const {
+    return traces_.post_hat(j) * traces_.factors(t, epoch_).shrink_minus;
   }
+  // Column entries a postsynaptic spike left alone (presynaptic trace below kLtpMin), in all.
+  std::uint64_t ltp_skipped() const { return ltp_skipped_; }
   double modulator_value(Tick t) const { return mod_->value(t); }
   // Bytes this rule keeps per synapse and in all (ĉ, column list, per segment: start, K_s and
   // pre trace, per post neuron: trace).
@@ -556,12 +596,11 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   }
 
  private:
-  // Whether the modulator has been >= 0 at every tick so far: m(t) = b + p0·e^{-(t-t0)/τ} lies
-  // between b + p0 and b, so each state is checked while it holds (on_post) or when it is
-  // replaced (before_modulator_change). Sticky.
-  bool modulator_never_negative() {
-    if (mod_->baseline() < 0.0 || mod_->baseline() + mod_->p0() < 0.0) mod_went_negative_ = true;
-    return !mod_went_negative_;
+  // The weight of a synapse with virtual weight v, eligibility ĉ and segment value K_s at the
+  // integral value k (as advance_segment computes it).
+  float weight_from(float v, float c_hat, double k_s, double k) const {
+    const double x = static_cast<double>(v) + p_.eta * static_cast<double>(c_hat) * (k - k_s);
+    return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
   }
 
   // The segment's synapses [b, e): weight brought up to date, depression into ĉ, one pass; then
@@ -594,66 +633,38 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
 
   // K(t) from (k_ref_, t_ref_) and the modulator's current (t0, p0) — valid because the
   // modulator tells us before every change, so it has not changed since max(t_ref_, t0).
-  // `chain` (prepare_new_tick only): e^{-d/τ_c} and e^{-d·r} continue the product from the
-  // previous tick; other callers (current_weights) compute them exactly and leave the chain alone,
-  // so reading the weights never changes a run.
-  double integral_to(Tick t, bool chain = false) const {
-    const double s_ref = static_cast<double>(t_ref_ - epoch_) * tick_ms_;
-    const double d = static_cast<double>(t - t_ref_) * tick_ms_;
-    if (d <= 0.0) return k_ref_;
+  // A pure function of the rule's state and t (the memos below never change a value).
+  double integral_to(Tick t) const {
+    const Tick d = t - t_ref_;
+    if (d <= 0) return k_ref_;
     // e^{-s_ref/τ_c} and p(t_ref) change only with t_ref, the epoch and the modulator's state:
     // computed once per change instead of at every tick (same values).
     if (t_ref_ != ref_.t_ref || epoch_ != ref_.epoch || mod_->t0() != ref_.t0 ||
         mod_->p0() != ref_.p0) {
-      ref_ = RefFactors{};
-      ref_.t_ref = t_ref_;
-      ref_.epoch = epoch_;
-      ref_.t0 = mod_->t0();
-      ref_.p0 = mod_->p0();
-      ref_.scale = std::exp(-s_ref / p_.tau_c);
-      ref_.phasic = mod_->phasic(t_ref_);
+      const double s_ref = static_cast<double>(t_ref_ - epoch_) * tick_ms_;
+      ref_ = {t_ref_,
+              epoch_,
+              mod_->t0(),
+              mod_->p0(),
+              std::exp(-s_ref / p_.tau_c),
+              mod_->phasic(t_ref_)};
     }
-    // e^{-d/τ_c} and e^{-d·r}: a product from tick to tick (exact every kExactEvery ticks, and
-    // whenever the reference changes or a tick is skipped), as in LazyTraces::at.
-    double decay_c, decay_r;
-    if (!chain) {
-      decay_c = std::exp(-d / p_.tau_c);
-      decay_r = std::exp(-d * r_);
-    } else {
-      if (ref_.last_t + 1 == t && ref_.since_exact < detail::LazyTraces::kExactEvery) {
-        ++ref_.since_exact;
-        ref_.decay_c *= step_c_inv_;
-        ref_.decay_r *= step_r_inv_;
-      } else {
-        ref_.since_exact = 0;
-        ref_.decay_c = std::exp(-d / p_.tau_c);
-        ref_.decay_r = std::exp(-d * r_);
-      }
-      ref_.last_t = t;
-      decay_c = ref_.decay_c;
-      decay_r = ref_.decay_r;
-    }
-    const double base = mod_->baseline() * p_.tau_c * (1.0 - decay_c);
-    const double phas = ref_.phasic * (1.0 - decay_r) / r_;
+    // 1 − e^{-d/τ_c} and 1 − e^{-d·r} from anchored tables (one exp/expm1 pair per 64 ticks).
+    const double base = mod_->baseline() * p_.tau_c * decay_c_(d);
+    const double phas = ref_.phasic * decay_r_(d) / r_;
     return k_ref_ + ref_.scale * (base + phas);
   }
 
+  // Every hook calls this first: the epoch moved when due (only from hooks that have the
+  // projection: events and sync, never readers), then the factors of tick t.
   void prepare(Tick t, SpikeProjection* proj) {
-    if (t != cached_) prepare_new_tick(t, proj);
-  }
-  void prepare_new_tick(Tick t, SpikeProjection* proj) {
     if (proj && t - epoch_ > rebase_ticks_) rebase(*proj, t);
-    traces_.at(t, epoch_);
-    if (t == cached_ + 1 && since_exact_c_ < detail::LazyTraces::kExactEvery) {
-      ++since_exact_c_;  // as in LazyTraces::at: a product from tick to tick, exact every 64
-      grow_c_ *= step_c_;
-    } else {
-      since_exact_c_ = 0;
-      grow_c_ = std::exp(static_cast<double>(t - epoch_) * tick_ms_ / p_.tau_c);
-    }
-    shrink_c_ = 1.0 / grow_c_;
+    if (t == cached_) return;
     cached_ = t;
-    k_now_ = integral_to(t, true);
+    traces_.at(t, epoch_);
+    grow_c_ = grow_c_exp_(t - epoch_);
+    shrink_c_ = 1.0 / grow_c_;
+    k_now_ = integral_to(t);
   }
 
   // All weights brought to t, then every scaled quantity re-expressed relative to epoch t.
@@ -665,7 +676,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     for (float& c : c_hat_) c = static_cast<float>(static_cast<double>(c) * fc);
     std::fill(k_seg_.begin(), k_seg_.end(), 0.0);
     traces_.rebase(s);
-    since_exact_c_ = detail::LazyTraces::kExactEvery;  // grow_c_ recomputed for the new epoch
+    cached_ = -1;  // the factors are recomputed for the new epoch
     epoch_ = t;
     t_ref_ = t;
     k_ref_ = 0.0;
@@ -685,21 +696,17 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   std::vector<detail::ColEntry> active_;  // on_post's scratch: the entries with potentiation
   // Presynaptic trace below which a postsynaptic spike potentiates nothing (see the header).
   static constexpr double kLtpMin = 0x1p-24;
-  bool mod_went_negative_ = false;
+  std::uint64_t ltp_skipped_ = 0;
   std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
   std::uint32_t n_post_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1, t_ref_ = 0, cached_ = -1;
   double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0, shrink_c_ = 1.0;
-  double step_c_ = 1.0, step_c_inv_ = 1.0,
-         step_r_inv_ = 1.0;  // e^{tick/τ_c}, e^{-tick/τ_c}, e^{-tick·r}
-  int since_exact_c_ = detail::LazyTraces::kExactEvery;  // the first tick is computed exactly
+  detail::AnchoredExp grow_c_exp_;                 // e^{n·tick/τ_c}
+  detail::AnchoredOneMinusExp decay_c_, decay_r_;  // 1 − e^{−n·tick/τ_c}, 1 − e^{−n·tick·r}
   // integral_to()'s per-reference factors and what they were computed for.
   struct RefFactors {
     Tick t_ref = -1, epoch = -1, t0 = -1;
     double p0 = 0.0, scale = 1.0, phasic = 0.0;
-    Tick last_t = -2;  // the tick decay_c/decay_r belong to
-    int since_exact = 0;
-    double decay_c = 1.0, decay_r = 1.0;  // e^{-d/τ_c}, e^{-d·r}, d = t − t_ref in ms
   };
   mutable RefFactors ref_;
 };

@@ -190,9 +190,10 @@ void add_plasticity(Registry& r) {
       "reward-modulated STDP (Izhikevich 2007): the STDP pairing feeds an eligibility c "
       "(dc/dt = -c/tau_c), dw/dt = eta*c*d with d the dopamine modulator (baseline 0.002, "
       "tau 200 ms; experiments add reward pulses), w in [w_min, w_max]; lazily evaluated, the "
-      "c*d integral is exact between events. While the modulator has never been negative, a "
-      "postsynaptic spike skips the inputs whose presynaptic trace is below 2^-24 (their "
-      "potentiation is below the float resolution of c; exact for the weights otherwise)",
+      "c*d integral is exact between events. When the modulator can never go negative (the "
+      "distal-reward experiment's reward-fed dopamine), a postsynaptic spike skips the inputs "
+      "whose presynaptic trace is below 2^-24 (their potentiation is below the float "
+      "resolution of c; exact for the weights otherwise)",
       three_factor_keys(true), attach_three_factor});
   r.add(LearningRuleSpec{
       "three_factor",

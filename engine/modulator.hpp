@@ -61,16 +61,31 @@ class Modulator {
   double value(Tick t) const { return baseline_ + phasic(t); }
 
   void pulse(Tick t, double amount) {
+    const double p0 = phasic(t) + amount;
+    if (nonnegative_ && baseline_ + p0 < 0.0)
+      throw_negative("a pulse of " + std::to_string(amount));
     notify(t);
-    p0_ = phasic(t) + amount;
+    p0_ = p0;
     t0_ = t;
     ++n_pulses_;
   }
   void set(Tick t, double value) {
+    if (nonnegative_ && value < 0.0) throw_negative("setting it to " + std::to_string(value));
     notify(t);
     p0_ = value - baseline_;
     t0_ = t;
   }
+  // Declares that this modulator never goes below zero, for rules that rely on it
+  // (ThreeFactorStdp then skips negligible potentiation exactly). Enforced: a pulse or set that
+  // would make it negative throws. m(t) = b + p0·e^{-(t-t0)/τ} lies between b and b + p0, so
+  // b >= 0 and b + p0 >= 0 at every change suffice.
+  void declare_nonnegative() {
+    if (baseline_ < 0.0 || baseline_ + p0_ < 0.0)
+      throw std::invalid_argument("modulator " + name_ +
+                                  ": cannot be declared non-negative, its value is below 0");
+    nonnegative_ = true;
+  }
+  bool nonnegative() const { return nonnegative_; }
   std::uint64_t n_pulses() const { return n_pulses_; }
 
   void add_listener(ModulatorListener* l) { listeners_.push_back(l); }
@@ -87,6 +102,10 @@ class Modulator {
   }
 
  private:
+  [[noreturn]] void throw_negative(const std::string& what) const {
+    throw std::invalid_argument("modulator " + name_ + " is declared non-negative, but " + what +
+                                " would make it negative");
+  }
   void notify(Tick t) {
     if (t < t0_) throw std::invalid_argument("modulator " + name_ + ": change in the past");
     for (ModulatorListener* l : listeners_) l->before_modulator_change(t);
@@ -97,6 +116,7 @@ class Modulator {
   Tick t0_ = 0;
   double p0_ = 0.0;
   std::uint64_t n_pulses_ = 0;
+  bool nonnegative_ = false;
   std::vector<ModulatorListener*> listeners_;
 };
 

@@ -139,6 +139,9 @@ void DistalRewardExperiment::wire(std::uint32_t exc, long inh) {
     throw std::logic_error("distal reward: chosen synapse not at CSR index 0");
 
   da_ = std::make_unique<Modulator>(cfg.modulator, cfg.da_baseline, cfg.da_tau, grid);
+  // Rewards only add dopamine: with a baseline and a reward >= 0 it never goes negative, which
+  // lets the rule skip negligible potentiation exactly (circuits/plasticity.hpp).
+  if (cfg.da_baseline >= 0.0 && cfg.reward_amount >= 0.0) da_->declare_nonnegative();
   if (cfg.plastic) {
     for (std::uint32_t pid : plastic_projections()) {
       auto rule = std::make_unique<ThreeFactorStdp>(sim_->projection(pid), cfg.rule, *da_, grid);

@@ -54,7 +54,8 @@ struct Compared {
 };
 
 Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick end,
-                 double p_post = 0.003, double p_pre = 0.002, bool rpe = true) {
+                 double p_post = 0.003, double p_pre = 0.002, bool rpe = true,
+                 std::uint64_t* skipped = nullptr) {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(seed, "rstdp-24b");
   SpikeProjection a = random_projection(30, 10, 12, 3, 1.0, rng);
@@ -82,6 +83,7 @@ Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick e
     ref.weight(a, k, end);
     out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - wb));
   }
+  if (skipped) *skipped = r.ltp_skipped();
   ref.sync_all(a, end);
   r.sync_all(b, end);
   for (std::size_t k = 0; k < a.n_synapses(); ++k) {
@@ -97,7 +99,7 @@ Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick e
 TEST_CASE("rstdp 24-byte form equals the 32-byte rule up to f32 rounding (dopamine, RPE)") {
   const TimeGrid grid(0.1);
   ThreeFactorParams prm;
-  prm.tau_c = 60.0;  // rebase every 600 ms: ~50 rebases
+  prm.tau_c = 60.0;  // rebase every 600 ms: ~5 rebases in 3 s
   prm.w_min = 0.9, prm.w_max = 1.1;
   for (int kind = 0; kind < 2; ++kind) {
     CAPTURE(kind);
@@ -165,15 +167,18 @@ TEST_CASE("rstdp: sync_weights mid-run makes proj.weight current and changes not
 
 TEST_CASE("rstdp: skipping potentiation from traces below 2^-24 keeps the 32-byte rule's weights") {
   // Sparse presynaptic firing (2 Hz per segment, 30 Hz post): about half of the post spikes find
-  // a segment's trace below 2^-24 (> 333 ms since its spike) and skip it. With a modulator that
-  // never goes negative the skip is exact up to the dropped < 2^-24·A+ (the same f32 bounds as
+  // a segment's trace below 2^-24 (> 333 ms since its spike) and skip it. With a modulator
+  // declared non-negative the skip is exact up to the dropped < 2^-24·A+ (the same f32 bounds as
   // the test above); the reference potentiates every synapse at every post spike.
   const TimeGrid grid(0.1);
   ThreeFactorParams prm;
   prm.tau_c = 60.0;
   prm.w_min = 0.9, prm.w_max = 1.1;
   Modulator m("dopamine", 0.01, 50.0, grid);
-  const Compared c = compare(m, prm, 31, 60000, 0.003, 0.0002, false);
+  m.declare_nonnegative();  // rewards only: the rule may skip
+  std::uint64_t skipped = 0;
+  const Compared c = compare(m, prm, 31, 60000, 0.003, 0.0002, false, &skipped);
+  CHECK(skipped > 1000);  // of ~5400 column entries visited
   CHECK(c.moved > 300);
   CHECK(c.at_bound > 10);
   CHECK(c.max_dw < 2e-6);
