@@ -561,8 +561,8 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s) advance_segment(proj, s);
   }
   void sync_weights(SpikeProjection& proj, Tick t) override { sync_all(proj, t); }
-  // Readers: computed from the stored state, nothing changed (no rebase, no cached tick, no
-  // clip applied), so reading never alters a run. t >= the last event.
+  // Readers: computed from the stored state, nothing changed (no rebase, no cached tick), so
+  // reading never alters a run. t >= the last event.
   // Weights at t computed from the virtual weights.
   void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
     const double k_now = integral_to(t);
