@@ -96,6 +96,7 @@ class Modulator {
   }
   void load_state(const std::vector<double>& in) {
     if (in.size() != 3) throw std::invalid_argument("Modulator::load_state: expected 3 values");
+    if (nonnegative_ && baseline_ + in[1] < 0.0) throw_negative("the loaded state");
     t0_ = static_cast<Tick>(in[0]);
     p0_ = in[1];
     n_pulses_ = static_cast<std::uint64_t>(in[2]);

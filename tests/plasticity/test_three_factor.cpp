@@ -317,6 +317,7 @@ TEST_CASE("modulator: a non-negative declaration is checked and enforced") {
   CHECK_THROWS_WITH_AS(m.pulse(ms(2.0), -0.6), doctest::Contains("declared non-negative"),
                        std::invalid_argument);
   CHECK_THROWS_AS(m.set(ms(3.0), -0.001), std::invalid_argument);
+  CHECK_THROWS_AS(m.load_state({0.0, -1.0, 0.0}), std::invalid_argument);  // b + p0 < 0
   m.pulse(ms(4.0), -0.4);  // 0.002 + 0.5·e^{-3/200} − 0.4 >= 0: allowed
   CHECK(m.value(ms(4.0)) > 0.0);
   Modulator rpe("rpe", -0.1, 200.0, kGrid);
