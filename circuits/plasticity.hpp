@@ -146,7 +146,8 @@ inline void check_stdp_common(double A_plus, double A_minus, double tau_plus, do
 // e^{(n−a)·h} from a table: one exp per 64 consecutive n instead of one per tick. A pure
 // function: the memo of the anchor's value never changes a result, so the factors at a tick
 // have the same bits however often or rarely they were asked for before (reading a rule's state
-// must not change a run). Negative n (a read before the epoch) is computed directly.
+// must not change a run). Negative n (a read before the epoch) is computed directly. The memo
+// makes the const call not thread-safe: a rule is used by one thread at a time.
 class AnchoredExp {
  public:
   static constexpr Tick kSpan = 64;

@@ -62,15 +62,18 @@ class Modulator {
 
   void pulse(Tick t, double amount) {
     const double p0 = phasic(t) + amount;
-    if (nonnegative_ && baseline_ + p0 < 0.0)
-      throw_negative("a pulse of " + std::to_string(amount));
+    const bool negative = !(baseline_ + p0 >= 0.0);  // (NaN counts as negative)
+    if (nonnegative_ && negative) throw_negative("a pulse of " + std::to_string(amount));
+    ever_negative_ = ever_negative_ || negative;
     notify(t);
     p0_ = p0;
     t0_ = t;
     ++n_pulses_;
   }
   void set(Tick t, double value) {
-    if (nonnegative_ && value < 0.0) throw_negative("setting it to " + std::to_string(value));
+    const bool negative = !(value >= 0.0);
+    if (nonnegative_ && negative) throw_negative("setting it to " + std::to_string(value));
+    ever_negative_ = ever_negative_ || negative;
     notify(t);
     p0_ = value - baseline_;
     t0_ = t;
@@ -79,10 +82,12 @@ class Modulator {
   // (ThreeFactorStdp then skips negligible potentiation exactly). Enforced: a pulse or set that
   // would make it negative throws. m(t) = b + p0·e^{-(t-t0)/τ} lies between b and b + p0, so
   // b >= 0 and b + p0 >= 0 at every change suffice.
+  // Refused if the modulator has ever been below 0 (a rule relying on the declaration assumes
+  // m >= 0 since its synapses' last events).
   void declare_nonnegative() {
-    if (baseline_ < 0.0 || baseline_ + p0_ < 0.0)
+    if (ever_negative_ || !(baseline_ >= 0.0) || !(baseline_ + p0_ >= 0.0))
       throw std::invalid_argument("modulator " + name_ +
-                                  ": cannot be declared non-negative, its value is below 0");
+                                  ": cannot be declared non-negative, its value is or was below 0");
     nonnegative_ = true;
   }
   bool nonnegative() const { return nonnegative_; }
@@ -96,7 +101,7 @@ class Modulator {
   }
   void load_state(const std::vector<double>& in) {
     if (in.size() != 3) throw std::invalid_argument("Modulator::load_state: expected 3 values");
-    if (nonnegative_ && baseline_ + in[1] < 0.0) throw_negative("the loaded state");
+    if (nonnegative_ && !(baseline_ + in[1] >= 0.0)) throw_negative("the loaded state");
     t0_ = static_cast<Tick>(in[0]);
     p0_ = in[1];
     n_pulses_ = static_cast<std::uint64_t>(in[2]);
@@ -118,6 +123,7 @@ class Modulator {
   double p0_ = 0.0;
   std::uint64_t n_pulses_ = 0;
   bool nonnegative_ = false;
+  bool ever_negative_ = false;  // set by a pulse or set that made it negative
   std::vector<ModulatorListener*> listeners_;
 };
 

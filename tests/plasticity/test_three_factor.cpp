@@ -320,9 +320,14 @@ TEST_CASE("modulator: a non-negative declaration is checked and enforced") {
   CHECK_THROWS_AS(m.load_state({0.0, -1.0, 0.0}), std::invalid_argument);  // b + p0 < 0
   m.pulse(ms(4.0), -0.4);  // 0.002 + 0.5·e^{-3/200} − 0.4 >= 0: allowed
   CHECK(m.value(ms(4.0)) > 0.0);
+  CHECK_THROWS_AS(m.pulse(ms(5.0), std::nan("")), std::invalid_argument);
   Modulator rpe("rpe", -0.1, 200.0, kGrid);
   CHECK_THROWS_WITH_AS(rpe.declare_nonnegative(), doctest::Contains("below 0"),
                        std::invalid_argument);
+  Modulator was("dopamine", 0.0, 200.0, kGrid);  // negative once, back to >= 0 now
+  was.pulse(ms(1.0), -1.0);
+  was.set(ms(2.0), 0.5);
+  CHECK_THROWS_AS(was.declare_nonnegative(), std::invalid_argument);
 }
 
 TEST_CASE(
