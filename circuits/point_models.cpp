@@ -23,6 +23,17 @@ struct Field {
   const char* doc;
 };
 
+// The string key "precision" (bind_model binds numbers only) of lif_cuba and traub_miles_hh:
+// its spec with the model's own explanation, and its value.
+ParamSpec precision_key(std::string meaning) {
+  return text("precision", point::precision_names[0],
+              {point::precision_names[0], point::precision_names[1]}, std::move(meaning));
+}
+point::Precision precision_of(const BlockDesc& b) {
+  return b.params.text("precision") == point::precision_names[1] ? point::Precision::f32
+                                                                 : point::Precision::f64;
+}
+
 template <class P>
 P params_from(const BlockDesc& b, const P& defaults, const std::vector<Field<P>>& fields) {
   P p = defaults;
@@ -99,9 +110,7 @@ void add_point_models(Registry& reg) {
       });
   // Precision is a string key (bind_model binds numbers only): added and read here, as for
   // traub_miles_hh.
-  cuba.params.push_back(text(
-      "precision", point::precision_names[0],
-      {point::precision_names[0], point::precision_names[1]},
+  cuba.params.push_back(precision_key(
       "element type of V, g_e, g_i and the receptor buffers: double, or float (16 instead of 32 "
       "bytes per cell: faster once the network outgrows the caches). Cost: cells given identical "
       "input spike on the same steps as double but for ~0.2 % of spikes moved by one dt; the "
@@ -109,8 +118,7 @@ void add_point_models(Registry& reg) {
       "with rates within ~1 % (tests/models_point/test_lif_cuba_f32*.cpp, BENCHMARKS.md)"));
   auto cuba_params = [cuba_fields](const BlockDesc& b) {
     LifCubaParams p = params_from(b, LifCubaParams{}, cuba_fields);
-    p.precision = b.params.text("precision") == point::precision_names[1] ? point::Precision::f32
-                                                                          : point::Precision::f64;
+    p.precision = precision_of(b);
     return p;
   };
   cuba.check = [cuba_params](const BlockDesc& b) { return cuba_params(b).validate(); };
@@ -179,9 +187,7 @@ void add_point_models(Registry& reg) {
            "etdrk4: exponential Runge-Kutta, 4th order (spike times within 0.1 ms of a dt/10 "
            "reference over 1 s at dt 0.1 ms); exponential_euler: Brian2's method, 1st order (for "
            "like-for-like comparisons with Brian2, as in circuits_toml/cobahh.toml)"));
-  hh.params.push_back(text(
-      "precision", point::precision_names[0],
-      {point::precision_names[0], point::precision_names[1]},
+  hh.params.push_back(precision_key(
       "arithmetic of the kernel: double, or float (exponential_euler only; state kept in double "
       "arrays, rounded to float every step). Single cells: spike times within 0.001 ms of double "
       "over 1 s; networks are chaotic, so spike trains part early and counts differ by a few % "
@@ -191,8 +197,7 @@ void add_point_models(Registry& reg) {
     p.integrator = b.params.text("integrator") == hh_integrator_names[1]
                        ? HHIntegrator::exponential_euler
                        : HHIntegrator::etdrk4;
-    p.precision = b.params.text("precision") == point::precision_names[1] ? point::Precision::f32
-                                                                          : point::Precision::f64;
+    p.precision = precision_of(b);
     return p;
   };
   hh.check = [hh_params](const BlockDesc& b) { return hh_params(b).validate(); };

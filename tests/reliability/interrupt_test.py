@@ -56,18 +56,24 @@ def interrupt(cwd, args, sig, ready):
     return p.returncode, err
 
 
-def plain(tmp):
-    d = os.path.join(tmp, "plain")
+def sigint_after_1s(tmp, name, toml):
+    """Runs circuits_toml/TOML in TMP/NAME, SIGINT after 1 s; checks exit 130 and the message,
+    returns (dir, the stop time in ms the message names)."""
+    d = os.path.join(tmp, name)
     os.mkdir(d)
     t0 = time.time()
-    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", "stdp_song2000.toml"), "--out",
-                            "run.h5", "--quiet"], signal.SIGINT, lambda: time.time() - t0 > 1.0)
+    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", toml), "--out", "run.h5",
+                            "--quiet"], signal.SIGINT, lambda: time.time() - t0 > 1.0)
     if rc != 130:
-        fail(f"plain run: exit {rc}, expected 130\n{err}")
+        fail(f"{name} run: exit {rc}, expected 130\n{err}")
     m = re.search(r"interrupted by SIGINT at t = ([0-9.]+) ms", err)
     if not m:
-        fail(f"plain run: message: {err}")
-    t_stop = float(m.group(1))
+        fail(f"{name} run: message: {err}")
+    return d, float(m.group(1))
+
+
+def plain(tmp):
+    d, t_stop = sigint_after_1s(tmp, "plain", "stdp_song2000.toml")
     if not 0 < t_stop < 3.0e6:
         fail(f"plain run stopped at t = {t_stop} ms")
     with h5py.File(os.path.join(d, "run.h5"), "r") as f:
@@ -85,18 +91,7 @@ def plain(tmp):
 
 
 def distal(tmp):
-    d = os.path.join(tmp, "distal")
-    os.mkdir(d)
-    t0 = time.time()
-    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", "izhikevich_distal_reward.toml"),
-                            "--out", "run.h5", "--quiet"], signal.SIGINT,
-                        lambda: time.time() - t0 > 1.0)
-    if rc != 130:
-        fail(f"distal run: exit {rc}, expected 130\n{err}")
-    m = re.search(r"interrupted by SIGINT at t = ([0-9.]+) ms", err)
-    if not m:
-        fail(f"distal run: message: {err}")
-    t_stop = float(m.group(1))
+    d, t_stop = sigint_after_1s(tmp, "distal", "izhikevich_distal_reward.toml")
     with h5py.File(os.path.join(d, "run.h5"), "r") as f:
         chosen = f["synapses/chosen"][()]
         w = f["weights/exc->exc"]
