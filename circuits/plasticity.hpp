@@ -241,7 +241,6 @@ class LazyTraces {
   double grow_plus() const { return f_.grow_plus; }
   double shrink_plus() const { return f_.shrink_plus; }
   double shrink_minus() const { return f_.shrink_minus; }
-  double pre(std::size_t seg) const { return pre_[seg] * f_.shrink_plus; }
   double pre_hat(std::size_t seg) const { return pre_[seg]; }
   double post(std::uint32_t j) const { return post_[j] * f_.shrink_minus; }
   double post_hat(std::uint32_t j) const { return post_[j]; }
@@ -664,7 +663,6 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     cached_ = t;
     traces_.at(t, epoch_);
     grow_c_ = grow_c_exp_(t - epoch_);
-    shrink_c_ = 1.0 / grow_c_;
     k_now_ = integral_to(t);
   }
 
@@ -701,7 +699,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
   std::uint32_t n_post_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1, t_ref_ = 0, cached_ = -1;
-  double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0, shrink_c_ = 1.0;
+  double k_ref_ = 0.0, k_now_ = 0.0, grow_c_ = 1.0;
   detail::AnchoredExp grow_c_exp_;                 // e^{n·tick/τ_c}
   detail::AnchoredOneMinusExp decay_c_, decay_r_;  // 1 − e^{−n·tick/τ_c}, 1 − e^{−n·tick·r}
   // integral_to()'s per-reference factors and what they were computed for.
