@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/prefetch.hpp"
 #include "engine/projection.hpp"
 #include "engine/simulator.hpp"
 #include "models/lif_cuba.hpp"
@@ -81,4 +82,27 @@ TEST_CASE("Simulator: delivery prefetch on and off give bit-identical runs") {
   CHECK(same_bits(on.v, off.v));
   CHECK(same_bits(on.ge, off.ge));
   CHECK(same_bits(on.gi, off.gi));
+}
+
+// prefetch_lines covers every line of an unaligned range (the delivery prefetch stepped by 64
+// bytes from the row start and so missed the last line of every unaligned row).
+TEST_CASE("for_each_line visits every cache line of a range, aligned or not") {
+  alignas(64) static float a[256];
+  const auto lines = [](const float* first, const float* last) {
+    std::vector<std::uintptr_t> seen;
+    sbx::for_each_line(first, last,
+                       [&](const void* p) { seen.push_back(reinterpret_cast<std::uintptr_t>(p)); });
+    return seen;
+  };
+  const auto base = reinterpret_cast<std::uintptr_t>(a);
+  CHECK(lines(a, a).empty());
+  CHECK(lines(a, a + 16) == std::vector<std::uintptr_t>{base});                 // one aligned line
+  CHECK(lines(a + 1, a + 17) == std::vector<std::uintptr_t>{base, base + 64});  // 64 B at offset 4
+  CHECK(lines(a + 15, a + 16) == std::vector<std::uintptr_t>{base});  // last float of a line
+  CHECK(lines(a + 16, a + 17) == std::vector<std::uintptr_t>{base + 64});
+  // A row of 64 floats at offset 60 bytes: 256 bytes over 5 lines.
+  const auto row = lines(a + 15, a + 79);
+  REQUIRE(row.size() == 5);
+  CHECK(row.front() == base);
+  CHECK(row.back() == base + 256);
 }
