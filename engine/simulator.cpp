@@ -582,8 +582,8 @@ void Simulator::flush_pending() {
 // ~10 %; static delivery of 10^8 synapses unchanged (1.59-1.62 ns/event for 3/2/1, 6/4/1, 6/4/2).
 // Session 8: rows are prefetched line by line from the row's first line (prefetch_lines); the
 // old loop stepped 64 bytes from the unaligned row start and missed every row's last line,
-// ~5-7 % of the loop at 10^6 float cells (rows of 64 and 16 synapses). Distances 1-32 items
-// for the rows, 1-3 for the targets all measure the same once the whole row is fetched.
+// ~5-7 % of the loop at 10^6 float cells (rows of 64 and 16 synapses). Row distances 1-32 items
+// and target distances 1-3 measured alike (before the fix, on a shared machine).
 void Simulator::prefetch_segment(const StagedDelivery& d) const {
   if (proj_rt_[d.projection].prefetch)
     __builtin_prefetch(projs_[d.projection].seg_begin.data() + d.segment);
