@@ -127,7 +127,8 @@ def cmd_plot(args):
     for p in written:
         print(p)
     if not written:
-        print("no figure applies to this input", file=sys.stderr)
+        raise analysis.NotARunFile("no figure applies to this input" +
+                                   (f" (asked for: {', '.join(sorted(what))})" if args.what else ""))
     return 0
 
 
@@ -152,6 +153,9 @@ def main(argv=None):
         return cmd_plot(args)
     except analysis.NotARunFile as e:
         print(f"{ap.prog}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # e.g. --out names a file, or a folder that cannot be written
+        print(f"{ap.prog}: error: cannot write the figures: {e}", file=sys.stderr)
         return 2
 
 

@@ -9,10 +9,12 @@
 namespace sbx::app {
 
 void check_experiment(const circuits::CircuitDescription& desc) {
-  if (desc.experiment.type == "category_learning") (void)category_setup(desc);
-  if (desc.experiment.type == "dnms") (void)dnms_setup(desc);
-  if (desc.experiment.type == "episodes") (void)episodes_setup(desc);
-  if (desc.experiment.type == "distal_reward") (void)distal_setup(desc);
+  // The whole set-up of a run (circuit built, learning rules and environment constructed), so
+  // that what check accepts, run accepts; only the run file and the simulation are left out.
+  RunOptions dry;
+  dry.dry_run = true;
+  dry.quiet = true;
+  (void)run_experiment(desc, dry);
 }
 
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -243,6 +244,24 @@ CategorySetup category_setup(const CircuitDescription& d) {
       if (c.t_event) sp.competition_t_event = sp.matrisome_t_event = *c.t_event;
     }
   }
+  // Event times are offsets into a trial of t_stimulus + t_pause ms: a later one never happens
+  // (the next trial starts first), and /trials would record a decision that was never taken.
+  const double trial_ms = sp.t_stimulus + sp.t_pause;
+  auto within_trial = [&](double t, const circuits::SourcePos& pos, const std::string& key) {
+    if (t <= trial_ms) return;
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "%g ms is after the end of the trial (t_stimulus + t_pause = %g ms, block "
+                  "'%s'); allowed: 0 to %g ms",
+                  t, trial_ms, stim.name.c_str(), trial_ms);
+    pr.add(pos, key, msg);
+  };
+  if (!open_loop) {
+    within_trial(sp.policy_t_decision, pols[0]->pos, "blocks." + pols[0]->name + ".t_decision");
+    within_trial(sp.snc_t_event, sncs[0]->pos, "blocks." + sncs[0]->name + ".t_event");
+  }
+  for (const auto& c : d.connections)
+    if (c.t_event) within_trial(*c.t_event, c.pos, c.path + ".t_event");
   if (!have_vac_ac)
     pr.add(d.experiment.pos, "connections", "missing the " + vac + " -> " + ac + " edge");
   for (int k = 0; k < (open_loop ? 0 : 2); ++k) {
@@ -255,9 +274,21 @@ CategorySetup category_setup(const CircuitDescription& d) {
     pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
 
   // Images.
+  const std::string stim_key = "blocks." + stim.name;
   if (stim.params.has("file")) {
     std::filesystem::path f = stim.params.text("file");
     if (f.is_relative()) f = std::filesystem::path(d.file).parent_path() / f;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(f, ec)) {
+      // Named at the key (relative paths resolve against the circuit file's folder, which is
+      // easy to forget on the command line); the CSV reader's own errors name the file and row.
+      pr.add(stim.pos, stim_key + ".file",
+             "no stimulus file '" + f.string() + "'" +
+                 (std::filesystem::path(stim.params.text("file")).is_relative()
+                      ? " (a relative path is taken from the circuit file's folder)"
+                      : ""));
+      throw UserError(pr.list);
+    }
     s.images = read_image_csv(f.string());
   } else {
     DotPatternSpec g;
@@ -270,6 +301,23 @@ CategorySetup category_setup(const CircuitDescription& d) {
     g.p_dropout = stim.params.number("p_dropout");
     Rng rng = Rng::stream(d.meta.seed, stim.name);
     s.images = generate_dot_patterns(g, rng);
+  }
+  if (!open_loop && s.images.n_categories() > 2)
+    pr.add(stim.pos, stim_key + (stim.params.has("file") ? ".file" : ""),
+           "the stimulus set has " + std::to_string(s.images.n_categories()) +
+               " categories; the circuit has two striata (actions 1 and 2), so at most 2");
+  {
+    const double trial = sp.t_stimulus + sp.t_pause;
+    const long long trial_ticks = std::llround(trial / sp.tick);
+    const long long dt_ticks = std::llround(sp.dt / sp.tick);
+    if (dt_ticks > 0 && trial > 0.0 && trial_ticks % dt_ticks != 0) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg,
+                    "the trial t_stimulus + t_pause = %g ms must be a whole number of run.dt = "
+                    "%g ms steps",
+                    trial, sp.dt);
+      pr.add(stim.pos, stim_key + ".t_stimulus", msg);
+    }
   }
   if (!pr.list.empty()) throw UserError(pr.list);
   validate(sp);
@@ -376,6 +424,7 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   ClassificationEnvironment env(setup.images, setup.n_trials, setup.order,
                                 Rng::stream(desc.meta.seed, "environment"), setup.reward);
   CategoryExperiment ex(setup.spec, std::move(env));
+  if (opt.dry_run) return {};
   Simulator& sim = ex.simulator();
 
   // A resumed run writes a new file next to the interrupted one and renames it over it once the

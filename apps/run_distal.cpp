@@ -87,6 +87,7 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   const long inh =
       setup.inh_block.empty() ? -1 : static_cast<long>(built.population(setup.inh_block));
   DistalRewardExperiment x(setup.cfg, *sim, exc, inh);
+  if (opt.dry_run) return {};
 
   RunFileOptions fo;
   fo.force = opt.force;

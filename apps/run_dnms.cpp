@@ -268,6 +268,7 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const DnmsSetup setup = dnms_setup(desc);
   DnmsNetwork net(setup);
+  if (opt.dry_run) return {};
 
   RunFileOptions fo;
   fo.force = opt.force;

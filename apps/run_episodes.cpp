@@ -523,6 +523,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const EpisodesSetup setup = episodes_setup(desc);
   EpisodeRunner runner(desc, setup);
+  if (opt.dry_run) return {};
 
   RunFileOptions fo;
   fo.force = opt.force;

@@ -145,6 +145,7 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   const auto t0 = std::chrono::steady_clock::now();
   auto sim = circuits::make_simulator(desc);
   circuits::BuiltCircuit built = circuits::build(desc, *sim);
+  if (opt.dry_run) return {};
   RunFileOptions fo;
   fo.force = opt.force;
   fo.swmr = desc.output.swmr;

@@ -28,6 +28,9 @@ struct RunOptions {
   std::uint64_t checkpoint_every = 0;            // trials between checkpoints, 0 = none
   std::vector<std::string> overrides;            // the --set arguments, saved in checkpoints
   std::shared_ptr<const CheckpointInfo> resume;  // continue from this checkpoint
+  // `spikeblox check`: build the circuit and the experiment exactly as a run does, then return
+  // before the run file is created (a default RunSummary); every error of the set-up surfaces.
+  bool dry_run = false;
 };
 
 struct RunSummary {

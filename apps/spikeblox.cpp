@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -79,7 +80,9 @@ int main(int argc, char** argv) {
   std::string file;
   std::vector<std::string> sets;
   std::string out;
-  long long seed = -1;
+  // --seed and --threads are passed on as text to --set meta.seed / run.threads, so their values
+  // get the loader's checks (range, type) instead of CLI11's silent wrap-around or clamping.
+  std::string seed, threads;
   bool force = false, json = false, quiet = false;
 
   auto* run = app.add_subcommand("run", "Run a circuit and write its HDF5 run file");
@@ -87,7 +90,6 @@ int main(int argc, char** argv) {
   run->add_option("--out,-o", out, "run file path (default: [output].file of the circuit)");
   run->add_option("--set", sets, "override a key before validation: dotted.key=value (repeatable)");
   run->add_option("--seed", seed, "master seed (same as --set meta.seed=N)");
-  long long threads = -1;
   run->add_option("--threads", threads,
                   "worker threads for clocked neuron updates (same as --set run.threads=N); "
                   "results are bit-identical for every count");
@@ -158,8 +160,8 @@ int main(int argc, char** argv) {
 
   std::string run_path;  // for the resume hint after an interruption
   try {
-    if (seed >= 0) sets.push_back("meta.seed=" + std::to_string(seed));
-    if (threads >= 0) sets.push_back("run.threads=" + std::to_string(threads));
+    if (!seed.empty()) sets.push_back("meta.seed=" + seed);
+    if (!threads.empty()) sets.push_back("run.threads=" + threads);
     sbx::app::RunOptions opt;
     opt.checkpoint_every = checkpoint_every;
     if (run->parsed() && resume.empty() && file.empty())
@@ -229,6 +231,10 @@ int main(int argc, char** argv) {
                       : std::string())
               << "\n";
     return 128 + e.signal();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "spikeblox: error: out of memory (the circuit, its recordings or the run file "
+                 "buffers need more memory than this machine has; try fewer neurons or synapses)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "spikeblox: error: " << e.what() << "\n";
     return 1;

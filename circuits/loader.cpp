@@ -128,6 +128,16 @@ class Loader {
                                        " ms is not a multiple of tick = " + fmt(*tick) + " ms");
       run_ok_ = false;
     }
+    // Times are counted in ticks as int64 (engine/time.hpp): a run must fit, with room for the
+    // delays and trial times added to it.
+    constexpr double kMaxTicks = 0x1p62;
+    if (run_ok_ && *duration / *tick > kMaxTicks) {
+      r.error_at_value("duration", "duration = " + fmt(*duration) + " ms is " +
+                                       fmt(*duration / *tick) + " ticks of " + fmt(*tick) +
+                                       " ms; at most 2^62 ticks (" + fmt(kMaxTicks * *tick) +
+                                       " ms at this tick)");
+      run_ok_ = false;
+    }
   }
 
   // ---- blocks ----------------------------------------------------------------------------------
@@ -153,6 +163,14 @@ class Loader {
         sink_.error(sink_.pos(v.source()), path, msg);
         continue;
       }
+      // Block names become HDF5 group and dataset names in the run file (/spikes/<name>,
+      // /report/<name>): '/' would open a subgroup there.
+      if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+        sink_.error(sink_.pos(v.source()), path,
+                    "block name '" + name +
+                        "' is not allowed: a name must be non-empty, not '.' or '..', and "
+                        "contain no '/' (it names groups in the run file)");
+      }  // still read: the edges that name it are judged on their own
       read_block(name, *bt, path);
     }
   }
@@ -537,6 +555,12 @@ class Loader {
         r.error_at_value("weights_every",
                          "weights_every needs weights = \"final\" (weights = \"none\" records no "
                          "snapshots)");
+      else if (d_.experiment.type != "run" && d_.experiment.type != "episodes")
+        r.error_at_value("weights_every",
+                         "weights_every applies to plain runs (experiment 'run') and episode runs; "
+                         "the '" +
+                             d_.experiment.type +
+                             "' experiment keeps its own weight snapshots (README, run file)");
     }
     if (const toml::node* tr = r.take("traces")) {
       const toml::array* arr = tr->as_array();

@@ -32,9 +32,11 @@ void check_edge(const EdgeBuilt& e, BuildContext& ctx, double w_min, double w_ma
 std::vector<ParamSpec> pairing_keys(double A_plus, double A_minus, const char* trace,
                                     double w_max) {
   return {
-      num("A_plus", "", A_plus, non_negative(), "potentiation amplitude (pre before post)"),
-      num("A_minus", "", A_minus, non_negative(),
-          "depression amplitude, a magnitude (post before pre)"),
+      num("A_plus", "target's unit", A_plus, non_negative(),
+          "potentiation amplitude per pre-before-post pair: the jump of w (stdp) or of the "
+          "eligibility c (rstdp, three_factor), in the weight's unit"),
+      num("A_minus", "target's unit", A_minus, non_negative(),
+          "depression amplitude per post-before-pre pair, a magnitude (same unit as A_plus)"),
       num("tau_plus", "ms", 20.0, positive(), "presynaptic trace time constant"),
       num("tau_minus", "ms", 20.0, positive(), "postsynaptic trace time constant"),
       text("trace", trace, {"add", "set"},

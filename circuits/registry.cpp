@@ -386,7 +386,8 @@ Registry make_builtin_registry() {
                "keep their per-trial snapshots)"),
           num_optional("weights_every", "ms", positive(),
                        "also snapshot the plastic weights every this much simulated time (episode "
-                       "runs: at the end of the episode the time falls in)"),
+                       "runs: at the end of the episode the time falls in); plain and episode runs "
+                       "only, other experiments refuse it"),
       }});
   r.add(SectionSpec{"trace",
                     "one entry of output.traces",
@@ -428,7 +429,7 @@ Registry make_builtin_registry() {
       "a group of n neurons of one model; the model's parameters are keys of the block",
       "",
       {text_required("model", {}, "population model (see the models)"),
-       integer_required("n", at_least(1), "number of neurons")},
+       integer_required("n", closed(1, kMaxNeurons), "number of neurons")},
       lower_population_block,
       nullptr};
   r.add(std::move(population));
@@ -436,7 +437,7 @@ Registry make_builtin_registry() {
       "poisson_source",
       "n independent Poisson spike trains",
       "poisson_source",
-      {integer("n", 1, at_least(1), "number of spike trains"),
+      {integer("n", 1, closed(1, kMaxNeurons), "number of spike trains"),
        num_required("rate", "Hz", non_negative(), "rate of each train"),
        num("start", "ms", 0.0, non_negative(), "first time a spike may occur"),
        num_optional("stop", "ms", positive(), "no spikes at or after this time (unset = never)")},
@@ -447,7 +448,7 @@ Registry make_builtin_registry() {
       "n step currents (amplitude while start <= t < stop), drives clocked populations through "
       "a current coupling: I_post += weight * amplitude",
       "current_source",
-      {integer("n", 1, at_least(1), "number of outputs"),
+      {integer("n", 1, closed(1, kMaxNeurons), "number of outputs"),
        num_required("amplitude", "target's current unit", any_value(), "current while on"),
        num("start", "ms", 0.0, non_negative(), "switch-on time"),
        num_optional("stop", "ms", positive(), "switch-off time (unset = never)")},

@@ -62,6 +62,8 @@ inline Range positive() {
 inline Range non_negative() {
   return {0.0, std::numeric_limits<double>::infinity(), false, false};
 }
+// Largest block size: neuron indices are 32-bit in the engine (with room for SIMD padding).
+inline constexpr double kMaxNeurons = 2147483647.0;  // 2^31 - 1
 inline Range at_least(double x) {
   return {x, std::numeric_limits<double>::infinity(), false, false};
 }

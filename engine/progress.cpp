@@ -57,6 +57,8 @@ void ProgressLine::draw(double done, const std::string& detail, bool final) {
     std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
   printed_ = true;
+  drawn_done_ = done;
+  drawn_detail_ = detail;
 }
 
 void ProgressLine::update(double done, const std::string& detail) {
@@ -78,7 +80,10 @@ void ProgressLine::update(double done, const std::string& detail) {
 void ProgressLine::finish(const std::string& detail) {
   if (finished_) return;
   finished_ = true;
-  if (printed_ && out_) draw(last_done_, detail, true);
+  if (!printed_ || !out_) return;
+  // Not a terminal: the lines stay, so the end is not printed twice.
+  if (!tty_ && drawn_done_ == last_done_ && drawn_detail_ == detail) return;
+  draw(last_done_, detail, true);
 }
 
 }  // namespace sbx

@@ -50,6 +50,8 @@ class ProgressLine {
   double last_draw_ = -1e9;
   double last_decile_ = -1;
   double last_done_ = 0;
+  double drawn_done_ = -1;    // `done` of the last line drawn
+  std::string drawn_detail_;  // and its detail (a log would repeat the same final line)
 };
 
 }  // namespace sbx

@@ -431,6 +431,10 @@ struct RunFile::Impl {
   };
 
   std::string path;
+  // Until start() the file is written under this sibling name and only then renamed to `path`,
+  // so bad input found while the run is being set up (an exception before start()) leaves no
+  // half-written file behind and, with --force, the existing file untouched. Empty once committed.
+  std::string staging;
   TimeGrid grid;
   RunFileOptions opt;
   H5::H5File file;
@@ -598,11 +602,11 @@ RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
   check_target(path, opt.force);
   H5::Exception::dontPrint();  // errors become C++ exceptions with the HDF5 message attached
   Impl& im = *impl_;
+  im.staging = path + ".partial-" + std::to_string(::getpid());
   try {
     H5::FileAccPropList fapl;
     if (opt.swmr) H5Pset_libver_bounds(fapl.getId(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    im.file = H5::H5File(path, opt.force ? H5F_ACC_TRUNC : H5F_ACC_EXCL,
-                         H5::FileCreatPropList::DEFAULT, fapl);
+    im.file = H5::H5File(im.staging, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
   } catch (const H5::Exception& e) {
     throw UserError(Diagnostic{path, 0, 0, "", "cannot create the HDF5 file: " + h5_message(e)});
   }
@@ -629,6 +633,15 @@ RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
 
 RunFile::~RunFile() {
   if (!impl_ || impl_->finished) return;
+  if (!impl_->staging.empty()) {  // never started: set-up failed, nothing of it is kept
+    try {
+      impl_->close_all();
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove(impl_->staging, ec);
+    return;
+  }
   try {
     impl_->write_buffers();
     impl_->close_all();
@@ -988,6 +1001,7 @@ void RunFile::start() {
   } catch (const H5::Exception& e) {
     im.fail("flushing before start", e);
   }
+  commit();
   if (im.opt.swmr && H5Fstart_swmr_write(im.file.getId()) < 0)
     throw SimError("run file '" + im.path + "': H5Fstart_swmr_write failed (" + h5_error_stack() +
                    ")");
@@ -1256,6 +1270,7 @@ void RunFile::flush() {
 void RunFile::finish(std::span<const double> adjacency_after, double wall_seconds) {
   Impl& im = *impl_;
   im.require_open("finish");
+  commit();  // a file finished without start() (nothing ran) is kept too
   if (!adjacency_after.empty()) {
     if (!im.adjacency_set || adjacency_after.size() != im.adjacency_n * im.adjacency_n)
       throw InternalError("run file: adjacency 'after' has " +
@@ -1312,7 +1327,24 @@ std::vector<TrialRow> RunFile::read_trials(std::int64_t file_id, std::size_t n) 
   return rows;
 }
 
+void RunFile::commit() {
+  Impl& im = *impl_;
+  if (im.staging.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!im.opt.force && fs::exists(im.path, ec))  // appeared while this run was being set up
+    throw UserError(Diagnostic{im.path, 0, 0, "",
+                               "run file already exists; pass --force to overwrite it or choose "
+                               "another output path"});
+  fs::rename(im.staging, im.path, ec);  // an open file can be renamed; HDF5 keeps its descriptor
+  if (ec)
+    throw UserError(
+        Diagnostic{im.path, 0, 0, "", "cannot rename '" + im.staging + "' to it: " + ec.message()});
+  im.staging.clear();
+}
+
 void RunFile::rename(const std::string& new_path) {
+  commit();
   std::filesystem::rename(impl_->path, new_path);  // throws filesystem_error naming both paths
   impl_->path = new_path;
 }

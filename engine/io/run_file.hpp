@@ -145,9 +145,14 @@ class RunFile final : public Recorder {
   // free there. Missing parent directories are created (like `mkdir -p`).
   static void check_target(const std::string& path, bool force);
 
-  // Runs check_target, then creates the file (root and /meta attributes are written here).
+  // Runs check_target, then creates the file (root and /meta attributes are written here) under
+  // a sibling name, `path` + ".partial-<pid>", which start() renames to `path`: set-up that
+  // fails before start() (bad input found while building) leaves nothing behind, and an existing
+  // file (--force) is replaced only when the run starts.
   RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt = {});
-  ~RunFile() override;  // flushes and closes if finish() was not called (never throws)
+  // Flushes and closes if finish() was not called (never throws); before start() it deletes
+  // the partial file instead.
+  ~RunFile() override;
   RunFile(const RunFile&) = delete;
   RunFile& operator=(const RunFile&) = delete;
 
@@ -194,7 +199,8 @@ class RunFile final : public Recorder {
   void enable_episodes();
   // names: N node names; before: N*N row-major (before[i*N + j] = weight i -> j).
   void set_adjacency(std::vector<std::string> names, const std::vector<double>& before);
-  // Ends the declaration phase; switches to SWMR write mode if opt.swmr.
+  // Ends the declaration phase: renames the partial file to `path` (see the constructor), then
+  // switches to SWMR write mode if opt.swmr.
   void start();
 
   // ---- run phase --------------------------------------------------------------------------
@@ -234,6 +240,9 @@ class RunFile final : public Recorder {
   void rename(const std::string& new_path);
 
  private:
+  // The partial file becomes `path` (no-op once done). Throws UserError if `path` appeared
+  // meanwhile and !force, or if the rename fails.
+  void commit();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -50,6 +50,32 @@ case "$CASE" in
     [[ $rc -eq 2 ]] || fail "exit $rc, expected 2"
     grep -q -- "--force" "$T/err" || { cat "$T/err"; fail "no hint at --force"; }
     [[ $(cat "$T/run.h5") == keep ]] || fail "existing file was modified" ;;
+  block_name_slash)
+    # A block name becomes an HDF5 group name: '/' is refused at the key, before any file exists.
+    sed 's/"I"/"x\/y"/g; s/^\[blocks.I\]/[blocks."x\/y"]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: 'blocks.x/y': block name 'x/y' is not allowed" -- "$BIN" check "$T/c.toml"
+    expect_error "block name 'x/y' is not allowed" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  force_keeps_file_on_bad_input)
+    # Errors found while setting a run up (here: an STDP rule with w_max < w_min, found when the
+    # circuit is built) neither replace the file --force would overwrite nor leave a partial one.
+    echo keep > "$T/old.h5"
+    sed 's/^tau_m = 8.0/tau_m = 8.0/' "$SRC/circuits_toml/demo_lif.toml" |
+      sed 's/delay = 1.5 },/delay = 1.5, learning = { type = "stdp", w_min = 1.0, w_max = 0.5 } },/' > "$T/c.toml"
+    grep -q 'w_max = 0.5' "$T/c.toml" || fail "sed did not add the rule"
+    expect_error "w_min <= w_max" -- "$BIN" check "$T/c.toml"   # check builds, as run does
+    expect_error "w_min <= w_max" -- "$BIN" run "$T/c.toml" --out "$T/old.h5" --force
+    [[ $(cat "$T/old.h5") == keep ]] || fail "the existing file was replaced"
+    ls "$T" | grep -q partial && fail "a partial file was left behind"
+    expect_error "'run.duration'.*at most 2\^62 ticks" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" \
+      --set run.duration=1e300 --out "$T/run.h5" ;;
+  seed_threads_checked)
+    expect_error "'meta.seed'.*out of range" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --seed -1 --out "$T/run.h5"
+    expect_error "'meta.seed'.*integer" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --seed 99999999999999999999 --out "$T/run.h5"
+    expect_error "'run.threads'.*out of range" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --threads -2 --out "$T/run.h5" ;;
+  trial_times_checked)
+    expect_error "'blocks.policy.t_decision'.*after the end of the trial" -- "$BIN" check "$CL" --set blocks.policy.t_decision=5000.0
+    expect_error "'blocks.SNc.t_event'.*after the end of the trial" -- "$BIN" run "$CL" --set blocks.SNc.t_event=5000.0 --out "$T/run.h5"
+    expect_error "'output.weights_every'.*plain runs" -- "$BIN" check "$CL" --set output.weights_every=100.0 ;;
   category_short_run)
     # 6 short trials (300 ms) of the tutorial circuit; the run file must hold every trial row,
     # weight snapshots (initial + one per trial), spikes of every block and both adjacencies.

@@ -62,4 +62,19 @@ TEST_CASE("progress line is silent for short runs and throttled to deciles off a
   }
   CHECK(read_all(g).empty());
   std::fclose(g);
+
+  // Off a terminal the 100 % line of the last update is not printed again by finish().
+  std::FILE* h = std::tmpfile();
+  {
+    ProgressLine p(10, "ms", h, 0.0, 0.25);
+    p.set_clock([&] { return now; });
+    p.set_terminal(false);
+    now = 3.0;
+    p.update(10);
+    p.finish();
+  }
+  const std::string end = read_all(h);
+  CHECK(count_lines(end) == 1);
+  CHECK(end.find("[100.0%] 10/10 ms") != std::string::npos);
+  std::fclose(h);
 }

@@ -769,3 +769,64 @@ TEST_CASE("crash safety: SIGKILL during a SWMR run keeps every flushed trial int
     MESSAGE("skipped the h5py check: /usr/bin/python3 with h5py and pandas not found");
   }
 }
+
+// Set-up that fails before start() (bad input found while building the run) must not leave a
+// half-written file, nor replace the file it was asked to overwrite (--force).
+TEST_CASE("run file: before start() the file is partial and is deleted if the run never starts") {
+  TempDir tmp("staging");
+  const std::string path = tmp.file("run.h5");
+  const auto partials = [&] {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(tmp.dir))
+      n += e.path().filename().string().find(".partial-") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  {  // new file, never started: nothing is left
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0));
+    rf.add_spike_population(0, "A", 1, "lif");
+    CHECK_FALSE(fs::exists(path));
+    CHECK(partials() == 1);
+  }
+  CHECK_FALSE(fs::exists(path));
+  CHECK(partials() == 0);
+
+  { std::ofstream(path) << "an earlier run"; }
+  try {  // --force over an existing file, an error before start(): the old file stays
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0), {.force = true});
+    rf.add_spike_population(0, "A", 1, "lif");
+    throw std::runtime_error("bad input found while building");
+  } catch (const std::runtime_error&) {
+  }
+  {
+    std::ifstream in(path);
+    std::string text;
+    std::getline(in, text);
+    CHECK(text == "an earlier run");
+  }
+  CHECK(partials() == 0);
+
+  {  // started: the file replaces the old one, and what follows goes into it
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0), {.force = true});
+    rf.add_spike_population(0, "A", 1, "lif");
+    rf.start();
+    CHECK(H5Fis_hdf5(path.c_str()) > 0);
+    CHECK(partials() == 0);
+    const std::uint32_t n0[] = {0};
+    rf.on_spikes(0, n0, 3);
+    rf.finish({}, 0.0);
+  }
+  const H5::H5File f(path, H5F_ACC_RDONLY);
+  CHECK(f.openGroup("meta").attrExists("completed"));
+  CHECK(read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
+                         PredType::NATIVE_DOUBLE) == std::vector<double>{3.0});
+
+  // Without --force, a file that appeared at the path while the run was being set up is kept.
+  const std::string other = tmp.file("other.h5");
+  sbx::RunFile rf(other, sbx::TimeGrid(1.0));
+  { std::ofstream(other) << "written meanwhile"; }
+  CHECK_THROWS_AS(rf.start(), sbx::UserError);
+  std::ifstream in(other);
+  std::string text;
+  std::getline(in, text);
+  CHECK(text == "written meanwhile");
+}
