@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <boost/graph/graphviz.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -135,7 +137,12 @@ void write_circuit_dot_file(const circuits::CircuitDescription& desc, const std:
     return;
   }
   std::ofstream f(out_path);
-  if (!f) throw UserError(out_path + ": cannot open for writing");
+  if (!f) {
+    const int err = errno;
+    throw UserError(
+        Diagnostic{out_path, 0, 0, "--out",
+                   std::string("cannot open the DOT file for writing: ") + std::strerror(err)});
+  }
   write_circuit_dot(desc, f);
   f.close();
   if (!f) throw UserError(out_path + ": write failed");

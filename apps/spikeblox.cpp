@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
     sbx::app::RunOptions opt;
     opt.checkpoint_every = checkpoint_every;
     if (run->parsed() && resume.empty() && file.empty())
-      throw sbx::UserError("spikeblox run: a circuit FILE is required (or --resume RUN.h5)");
+      throw sbx::UserError("run: a circuit FILE is required (or --resume RUN.h5)");
     const sbx::circuits::CircuitDescription desc =
         resume.empty() ? sbx::circuits::load_circuit_file(file, sets)
                        : sbx::app::prepare_resume(

@@ -15,6 +15,19 @@ void only_in_category_learning(const BlockDesc& b, BuildContext& ctx) {
                 ctx.desc.experiment.type + "')");
 }
 
+// The Neuroblox trial rules are applied after each trial by the category_learning experiment,
+// which builds its circuit itself; circuits::build (every other experiment) reaches this only
+// when such a rule sits on an edge where nothing would ever apply it.
+LearningAttachFn trial_rule_only_in_category_learning(std::string rule) {
+  return [rule](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
+    ctx.error(l.pos, "connections." + e.name + ".learning",
+              "the " + rule +
+                  " rule is applied after each trial by the category_learning experiment; with "
+                  "experiment type '" +
+                  ctx.desc.experiment.type + "' it would never change a weight");
+  };
+}
+
 void edge_only_in_category_learning(const ConnectionDesc& c, BuildContext& ctx) {
   ctx.error(c.pos, c.path,
             "connection '" + c.name + "' (" + c.edge_kind +
@@ -197,7 +210,7 @@ void add_neuroblox_blocks(Registry& r) {
       "with x = cumulative spike counters at the end of the trial",
       {num_required("K", "", non_negative(), "learning rate"),
        num_required("W_lim", "", positive(), "weight limit")},
-      nullptr});
+      trial_rule_only_in_category_learning("hebbian")});
   r.add(LearningRuleSpec{
       "hebbian_dopamine",
       "Neuroblox HebbianModulationPlasticity (§3.2), once per trial: eps = r - (kappa_DA - DA), "
@@ -207,7 +220,7 @@ void add_neuroblox_blocks(Registry& r) {
        num("alpha", "", 2.5, positive(), "sigmoid slope"),
        num("theta_m", "", 1.0, any_value(), "modulation offset"),
        block_ref("modulator", Need::optional, {"snc"}, "the SNc block whose DA the rule reads")},
-      nullptr});
+      trial_rule_only_in_category_learning("hebbian_dopamine")});
 
   r.add(ExperimentSpec{
       "category_learning",

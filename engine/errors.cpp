@@ -3,7 +3,8 @@
 namespace sbx {
 
 std::string Diagnostic::format() const {
-  std::string s = file.empty() ? std::string("<input>") : file;
+  // Without a file (a command-line problem, or input given as a string) the program is named.
+  std::string s = file.empty() ? std::string("spikeblox") : file;
   if (line > 0) {
     s.append(":").append(std::to_string(line));
     if (column > 0) s.append(":").append(std::to_string(column));
