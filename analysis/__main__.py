@@ -25,8 +25,22 @@ def _default_out(paths):
     return os.path.join(os.path.dirname(first), "plots")
 
 
+class CannotWrite(Exception):
+    """The figures cannot be written (--out names a file, or an unwritable folder)."""
+
+
+def _mkdir(out):
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise CannotWrite(f"cannot create the output folder: {e}") from e
+
+
 def _save(fig, path, written):
-    fig.savefig(path, dpi=110)
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise CannotWrite(f"cannot write {path}: {e}") from e
     import matplotlib.pyplot as plt
     plt.close(fig)
     written.append(path)
@@ -37,7 +51,7 @@ def plot_run(run, out, what, window, written):
     import matplotlib.pyplot as plt
     from analysis import plots
 
-    os.makedirs(out, exist_ok=True)
+    _mkdir(out)
     has_trials = run.has_trials and len(run.trials) > 0
     if "learning_curve" in what and has_trials:
         fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
@@ -104,7 +118,7 @@ def cmd_plot(args):
         axes = plots.sweep(df, keys)
         if axes is None:
             raise analysis.NotARunFile(f"{csvs[0]}: no complete run with an accuracy figure")
-        os.makedirs(out, exist_ok=True)
+        _mkdir(out)
         _save(axes[0][0].figure, os.path.join(out, "sweep.png"), written)
     else:
         runs = [analysis.load_run(p) for p in args.files]  # every file checked before drawing
@@ -115,7 +129,7 @@ def cmd_plot(args):
             import matplotlib.pyplot as plt
             with_trials = [r for r in runs if r.has_trials and len(r.trials)]
             if "learning_curve" in what and with_trials:
-                os.makedirs(out, exist_ok=True)
+                _mkdir(out)
                 fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
                 plots.learning_curve(with_trials, ax, window=args.window)
                 _save(fig, os.path.join(out, "learning_curve.png"), written)
@@ -154,8 +168,8 @@ def main(argv=None):
     except analysis.NotARunFile as e:
         print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # e.g. --out names a file, or a folder that cannot be written
-        print(f"{ap.prog}: error: cannot write the figures: {e}", file=sys.stderr)
+    except CannotWrite as e:
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -247,12 +247,13 @@ CategorySetup category_setup(const CircuitDescription& d) {
   // Event times are offsets into a trial of t_stimulus + t_pause ms: a later one never happens
   // (the next trial starts first), and /trials would record a decision that was never taken.
   const double trial_ms = sp.t_stimulus + sp.t_pause;
+  // (Compared in ticks: an event at the trial's end would be cleared with the trial, unfired.)
   auto within_trial = [&](double t, const circuits::SourcePos& pos, const std::string& key) {
-    if (t <= trial_ms) return;
+    if (std::llround(t / sp.tick) < std::llround(trial_ms / sp.tick)) return;
     char msg[256];
     std::snprintf(msg, sizeof msg,
-                  "%g ms is after the end of the trial (t_stimulus + t_pause = %g ms, block "
-                  "'%s'); allowed: 0 to %g ms",
+                  "%g ms is not within the trial (t_stimulus + t_pause = %g ms, block '%s'); "
+                  "allowed: 0 <= t < %g ms",
                   t, trial_ms, stim.name.c_str(), trial_ms);
     pr.add(pos, key, msg);
   };
@@ -279,7 +280,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
     std::filesystem::path f = stim.params.text("file");
     if (f.is_relative()) f = std::filesystem::path(d.file).parent_path() / f;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(f, ec)) {
+    if (!std::filesystem::exists(f, ec) || std::filesystem::is_directory(f, ec)) {
       // Named at the key (relative paths resolve against the circuit file's folder, which is
       // easy to forget on the command line); the CSV reader's own errors name the file and row.
       pr.add(stim.pos, stim_key + ".file",
@@ -302,10 +303,11 @@ CategorySetup category_setup(const CircuitDescription& d) {
     Rng rng = Rng::stream(d.meta.seed, stim.name);
     s.images = generate_dot_patterns(g, rng);
   }
-  if (!open_loop && s.images.n_categories() > 2)
+  if (s.images.n_categories() > 2)
     pr.add(stim.pos, stim_key + (stim.params.has("file") ? ".file" : ""),
            "the stimulus set has " + std::to_string(s.images.n_categories()) +
-               " categories; the circuit has two striata (actions 1 and 2), so at most 2");
+               " categories; the category_learning experiment has two actions (one per "
+               "striatum), so at most 2");
   {
     const double trial = sp.t_stimulus + sp.t_pause;
     const long long trial_ticks = std::llround(trial / sp.tick);
@@ -435,10 +437,6 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   fo.force = resuming || opt.force;
   fo.swmr = desc.output.swmr;
   RunFile file(resuming ? final_path + ".resume.tmp" : final_path, sim.grid(), fo);
-  if (opt.checkpoint_every && !resuming) {
-    std::error_code ec;  // a stale checkpoint of an earlier run at this path
-    std::filesystem::remove(checkpoint_path(final_path), ec);
-  }
   write_run_meta(desc, file, opt);
   std::vector<std::pair<std::uint32_t, std::string>> recorded;  // populations with /spikes
   for (std::uint32_t p = 0; p < sim.n_populations(); ++p) {
@@ -478,6 +476,12 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   Adjacency adj = make_nodes(ex);
   file.set_adjacency(adj.names, adjacency_matrix(ex, adj));
   file.start();
+  if (opt.checkpoint_every && !resuming) {
+    // A stale checkpoint of an earlier run at this path; removed only now that this run has
+    // replaced its file (a set-up that fails keeps both).
+    std::error_code ec;
+    std::filesystem::remove(checkpoint_path(final_path), ec);
+  }
   CountingRecorder recorder(file, sim.n_populations());
   sim.set_recorder(&recorder);
   // NaN/inf guard every 100 steps (5 ms at the default dt) besides the end-of-trial check, so the

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     opt.quiet = quiet;
     sbx::app::check_checkpoint_options(desc, opt);
     // Refuse an existing file / unwritable place before any work is done.
-    if (!opt.resume) sbx::RunFile::check_target(opt.out_path, force);
+    if (!opt.resume) sbx::RunFile::check_target(opt.out_path, force, /*create_dirs=*/false);
     run_path = opt.out_path;
     sbx::install_interrupt_handlers();  // Ctrl-C stops at the next safe point, file kept
     const sbx::app::RunSummary s = sbx::app::run_experiment(desc, opt);
@@ -224,6 +224,11 @@ int main(int argc, char** argv) {
               << "\n(the run file keeps everything up to the last flush)\n";
     return 3;
   } catch (const sbx::Interrupted& e) {
+    if (e.before_output()) {
+      std::cerr << "\nspikeblox: " << e.what()
+                << "; nothing was written (an existing run file is unchanged)\n";
+      return 128 + e.signal();
+    }
     std::cerr << "\nspikeblox: " << e.what()
               << "; the run file keeps everything up to there (not marked completed)"
               << (checkpoint_every > 0 || !resume.empty()

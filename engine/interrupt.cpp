@@ -24,13 +24,14 @@ extern "C" void on_interrupt(int sig) {
 
 }  // namespace
 
-Interrupted::Interrupted(int signal, const std::string& where)
+Interrupted::Interrupted(int signal, const std::string& where, bool before_output)
     : std::runtime_error(std::string("interrupted by ") +
                          (signal == SIGINT    ? "SIGINT"
                           : signal == SIGTERM ? "SIGTERM"
                                               : "signal " + std::to_string(signal)) +
                          (where.empty() ? "" : " at " + where)),
-      signal_(signal) {}
+      signal_(signal),
+      before_output_(before_output) {}
 
 void install_interrupt_handlers() {
   struct sigaction sa;

@@ -14,11 +14,14 @@ namespace sbx {
 
 class Interrupted : public std::runtime_error {
  public:
-  Interrupted(int signal, const std::string& where);
+  // before_output: the run stopped before its output file was started (nothing was written).
+  Interrupted(int signal, const std::string& where, bool before_output = false);
   int signal() const { return signal_; }
+  bool before_output() const { return before_output_; }
 
  private:
   int signal_;
+  bool before_output_ = false;
 };
 
 // Installs the handlers for SIGINT and SIGTERM (the spikeblox command does, at start).

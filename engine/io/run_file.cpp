@@ -28,6 +28,7 @@
 #include <system_error>
 
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 
 #ifndef SBX_VERSION
 #define SBX_VERSION "unknown"
@@ -555,7 +556,7 @@ struct RunFile::Impl {
 };
 
 // ---------------------------------------------------------------------------------------------
-void RunFile::check_target(const std::string& path, bool force) {
+void RunFile::check_target(const std::string& path, bool force, bool create_dirs) {
   namespace fs = std::filesystem;
   auto fail = [&](const std::string& msg) { throw UserError(Diagnostic{path, 0, 0, "", msg}); };
   if (path.empty()) throw UserError("output path is empty");
@@ -571,6 +572,13 @@ void RunFile::check_target(const std::string& path, bool force) {
   if (dir.empty()) dir = ".";
   ec.clear();
   const fs::file_status dst = fs::status(dir, ec);
+  if (!fs::exists(dst) && !create_dirs) {
+    // Checked again (and created) when the file is: here only that it can be made at all.
+    fs::path up = dir;
+    while (!up.empty() && !fs::exists(up, ec)) up = up.parent_path();
+    if (!up.empty() && !fs::is_directory(up, ec)) fail("'" + up.string() + "' is not a directory");
+    return;
+  }
   if (!fs::exists(dst)) {
     ec.clear();
     fs::create_directories(dir, ec);
@@ -627,6 +635,13 @@ RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
     attr_scalar<double>(meta, "tick_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
                         grid.tick_ms());
   } catch (const H5::Exception& e) {
+    // The destructor will not run for a half-constructed object: remove the partial file here.
+    try {
+      im.close_all();
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove(im.staging, ec);
     im.fail("writing the root attributes", e);
   }
 }
@@ -1001,6 +1016,10 @@ void RunFile::start() {
   } catch (const H5::Exception& e) {
     im.fail("flushing before start", e);
   }
+  // Ctrl-C while the run was being set up (the runners poll only once it runs): stop here, so
+  // the partial file is deleted and an existing file (--force) is left as it was.
+  if (const int sig = interrupt_signal())
+    throw Interrupted(sig, "the end of the set-up, before the run started", true);
   commit();
   if (im.opt.swmr && H5Fstart_swmr_write(im.file.getId()) < 0)
     throw SimError("run file '" + im.path + "': H5Fstart_swmr_write failed (" + h5_error_stack() +

@@ -38,12 +38,17 @@
 //                    dopamine, environment figures such as regret); written per episode
 //   /adjacency       node_names str[N], before f64[N x N], after f64[N x N] (NaN until finish())
 //
-// Life cycle: construct (creates the file) -> declare everything (write_meta, add_*, enable_*,
-// set_adjacency) -> start() -> run (on_spikes/on_sample/append_*/flush) -> finish().
+// Life cycle: construct (creates the file as PATH.partial-PID) -> declare everything (write_meta,
+// add_*, enable_*, set_adjacency) -> start() (renames it to PATH) -> run (on_spikes/on_sample/
+// append_*/flush) -> finish(). A RunFile destroyed before start() deletes its partial file; an
+// existing file at PATH (--force) is replaced only by start(). The rename replaces PATH itself:
+// a symbolic link there is replaced by the new file (its target is left alone), and the old
+// file's hard links and permissions are not carried over.
 //
 // Crash safety. With `swmr` (the default) the file uses the latest format and SWMR write mode
 // after start(): objects are all created before start(), afterwards datasets are only extended and
-// written. A process killed at any moment leaves a file that opens in SWMR read mode
+// written. A process killed at any moment after start() leaves a file that opens in SWMR read mode
+// (killed before it: a PATH.partial-PID file of the declarations, which can be deleted)
 // (h5py: `h5py.File(p, "r", libver="latest", swmr=True)`, C: H5F_ACC_RDONLY | H5F_ACC_SWMR_READ)
 // and holds everything up to the last flush(). A plain open of such a crashed file fails with
 // "file is already open for write (may use <h5clear file> to clear file consistency flags)";
@@ -142,8 +147,10 @@ class RunFile final : public Recorder {
  public:
   // Checks that `path` can be created: throws UserError (naming the path) if it exists and !force,
   // if it is a directory, if its directory cannot be created or written, or if less than 1 MiB is
-  // free there. Missing parent directories are created (like `mkdir -p`).
-  static void check_target(const std::string& path, bool force);
+  // free there. Missing parent directories are created (like `mkdir -p`) unless !create_dirs
+  // (the early check of the command, before any work: then a missing folder is only checked to
+  // be creatable, and the RunFile constructor creates it).
+  static void check_target(const std::string& path, bool force, bool create_dirs = true);
 
   // Runs check_target, then creates the file (root and /meta attributes are written here) under
   // a sibling name, `path` + ".partial-<pid>", which start() renames to `path`: set-up that

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/io/run_file.hpp"
 
 namespace fs = std::filesystem;
@@ -819,6 +820,22 @@ TEST_CASE("run file: before start() the file is partial and is deleted if the ru
   CHECK(f.openGroup("meta").attrExists("completed"));
   CHECK(read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
                          PredType::NATIVE_DOUBLE) == std::vector<double>{3.0});
+
+  // Ctrl-C during the set-up: start() stops the run, the old file stays, the partial goes.
+  {
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0), {.force = true});
+    sbx::request_interrupt(SIGINT);
+    bool before_output = false;
+    try {
+      rf.start();
+    } catch (const sbx::Interrupted& e) {
+      before_output = e.before_output();
+    }
+    sbx::clear_interrupt();
+    CHECK(before_output);
+  }
+  CHECK(partials() == 0);
+  CHECK(H5::H5File(path, H5F_ACC_RDONLY).openGroup("meta").attrExists("completed"));
 
   // Without --force, a file that appeared at the path while the run was being set up is kept.
   const std::string other = tmp.file("other.h5");
