@@ -71,9 +71,9 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.duration = d.run.duration;
   c.seed = d.meta.seed;
   if (c.w_exc < c.rule.w_min || c.w_exc > c.rule.w_max)
-    add("w_exc", "initial excitatory weight " + std::to_string(c.w_exc) +
-                     " is outside the rule's [w_min, w_max] = [" + std::to_string(c.rule.w_min) +
-                     ", " + std::to_string(c.rule.w_max) + "]");
+    add("w_exc", "initial excitatory weight " + format_number(c.w_exc) +
+                     " is outside the rule's [w_min, w_max] = [" + format_number(c.rule.w_min) +
+                     ", " + format_number(c.rule.w_max) + "]");
   if (!problems.empty()) throw UserError(problems);
   return s;
 }

@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
       "Run a circuit for every (grid point, seed): one run file each plus DIR/index.csv. Runs in "
       "parallel on local cores; under mpirun/srun the runs are shared out over the ranks");
   sweep->add_option("FILE", sw.circuit_file, "circuit TOML file")->required();
-  sweep->add_option("--seeds", sw.seeds,
-                    "seeds: A..B, a,b,c or both (1..5,9); default: the circuit's meta.seed");
+  auto* seeds_opt = sweep->add_option(
+      "--seeds", sw.seeds, "seeds: A..B, a,b,c or both (1..5,9); default: the circuit's meta.seed");
   sweep->add_option("--grid", sw.grids,
                     "sweep a key: dotted.key=v1,v2,... (repeatable; every combination is run)");
   sweep->add_option("--set", sw.sets, "override a key in every run: dotted.key=value");
@@ -148,7 +148,14 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
-  if (sweep->parsed()) return sweep_command(sw);
+  if (sweep->parsed()) {
+    if (seeds_opt->count() > 0 && sw.seeds.find_first_not_of(" \t") == std::string::npos) {
+      std::cerr << "spikeblox sweep: error: --seeds is empty; give A..B, a,b,c or both (1..5,9), "
+                   "or leave it out for the circuit's meta.seed\n";
+      return 2;
+    }
+    return sweep_command(sw);
+  }
   if (plot->parsed()) {
     std::vector<std::string> args = plot_files;
     for (const auto& [flag, value] : {std::pair<const char*, const std::string&>{"--out", plot_out},

@@ -31,10 +31,7 @@ bool on_grid(double ms, double tick) {
 }
 
 std::string fmt(double v) {
-  std::ostringstream os;
-  os.precision(15);
-  os << v;
-  return os.str();
+  return format_number(v);
 }
 
 // (name, position) pairs of a from/to value (a string or an array of strings).
@@ -145,6 +142,9 @@ class Loader {
   void read_blocks(TableReader& root) {
     const toml::table* blocks = root.subtable("blocks", true);
     if (!blocks) return;
+    if (blocks->empty())
+      sink_.error(sink_.pos(blocks->source()), "blocks",
+                  "no blocks: a circuit needs at least one [blocks.NAME] table");
     TableReader br(*blocks, "blocks", sink_);
     for (auto&& [k, v] : *blocks) {
       const std::string name(k.str());
@@ -596,8 +596,18 @@ class Loader {
     if (!block || !variable) return;
     td.block = *block;
     td.variable = *variable;
-    if (neurons)
+    if (neurons) {
+      if (neurons->empty())
+        r.error_at_value("neurons",
+                         "an empty list records nothing; leave 'neurons' out to record every "
+                         "neuron, or give 'n'");
       for (double x : *neurons) td.neurons.push_back(static_cast<std::uint32_t>(x));
+      std::vector<std::uint32_t> sorted = td.neurons;
+      std::sort(sorted.begin(), sorted.end());
+      if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+        r.error_at_value("neurons", "neuron " + std::to_string(*twice) +
+                                        " is listed twice (each neuron is one column)");
+    }
     if (count) td.n = static_cast<std::uint32_t>(*count);
     if (dt) {
       td.dt = *dt;
@@ -627,7 +637,7 @@ class Loader {
                       "neuron " + std::to_string(td.neurons[k]) + " is out of range: block '" +
                           td.block + "' has " + std::to_string(size) + " neurons");
         }
-      if (td.n > size)
+      if (td.n > size && size > 0)  // (size 0: the block's own n was refused already)
         r.error_at_value("n", "n = " + std::to_string(td.n) + " exceeds the " +
                                   std::to_string(size) + " neurons of block '" + td.block + "'");
     }

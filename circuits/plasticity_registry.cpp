@@ -24,9 +24,9 @@ void check_edge(const EdgeBuilt& e, BuildContext& ctx, double w_min, double w_ma
   for (std::uint32_t pid : e.projections)
     for (float w : ctx.sim.projection(pid).weight)
       if (!(w >= w_min && w <= w_max))
-        throw std::invalid_argument(std::string(rule) + ": initial weight " + std::to_string(w) +
+        throw std::invalid_argument(std::string(rule) + ": initial weight " + format_number(w) +
                                     " of edge " + e.name + " is outside [w_min, w_max] = [" +
-                                    std::to_string(w_min) + ", " + std::to_string(w_max) + "]");
+                                    format_number(w_min) + ", " + format_number(w_max) + "]");
 }
 
 std::vector<ParamSpec> pairing_keys(double A_plus, double A_minus, const char* trace,

@@ -17,8 +17,8 @@ DnmsParams dnms_params_from(const BlockDesc& b, double dt_ms, std::vector<std::s
     const double s = v / dt_ms;
     const auto r = static_cast<std::int64_t>(std::llround(s));
     if (problems && std::abs(s - static_cast<double>(r)) > 1e-9 * std::max(1.0, std::abs(s)))
-      problems->push_back(std::string(key) + ": " + std::to_string(v) +
-                          " ms is not a multiple of [run].dt = " + std::to_string(dt_ms) + " ms");
+      problems->push_back(std::string(key) + ": " + format_number(v) +
+                          " ms is not a multiple of [run].dt = " + format_number(dt_ms) + " ms");
     return r;
   };
   DnmsParams p;

@@ -2,11 +2,20 @@
 // an unwritable path) and carries where; an InternalError is a broken invariant, i.e. our bug.
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace sbx {
+
+// A number as users wrote it in messages: shortest round-trip-ish form ("-50", "0.1", "1e+300"),
+// not std::to_string's fixed six decimals ("-50.000000").
+inline std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
 
 struct SimError : std::runtime_error {
   using std::runtime_error::runtime_error;

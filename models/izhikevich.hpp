@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/errors.hpp"
 #include "engine/population.hpp"
 #include "engine/rng.hpp"
 #include "models/point_common.hpp"
@@ -62,8 +63,8 @@ struct IzhikevichParams {
     ch.non_negative("noise", noise, "mV/ms");
     auto e = ch.take();
     if (std::isfinite(c) && std::isfinite(v_peak) && !(c < v_peak))
-      e.push_back("c (reset) must be < v_peak (got c = " + std::to_string(c) +
-                  " mV, v_peak = " + std::to_string(v_peak) + " mV)");
+      e.push_back("c (reset) must be < v_peak (got c = " + format_number(c) +
+                  " mV, v_peak = " + format_number(v_peak) + " mV)");
     return e;
   }
 };

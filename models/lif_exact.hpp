@@ -61,6 +61,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/errors.hpp"
 #include "engine/population.hpp"
 #include "engine/time.hpp"
 
@@ -81,20 +82,20 @@ struct LifExactParams {
     std::vector<std::string> e;
     auto pos = [&](const char* n, double v, const char* unit) {
       if (!(v > 0.0) || !std::isfinite(v))
-        e.push_back(std::string(n) + " must be > 0 " + unit + ", got " + std::to_string(v));
+        e.push_back(std::string(n) + " must be > 0 " + unit + ", got " + format_number(v));
     };
     pos("tau_m", tau_m, "ms");
     pos("C_m", C_m, "pF");
     pos("tau_syn_e", tau_syn_e, "ms");
     pos("tau_syn_i", tau_syn_i, "ms");
     if (!(t_ref >= 0.0) || !std::isfinite(t_ref))
-      e.push_back("t_ref must be >= 0 ms, got " + std::to_string(t_ref));
+      e.push_back("t_ref must be >= 0 ms, got " + format_number(t_ref));
     if (!std::isfinite(E_L) || !std::isfinite(V_th) || !std::isfinite(V_reset) ||
         !std::isfinite(I_bias))
       e.push_back("E_L, V_th, V_reset and I_bias must be finite");
     else if (!(V_reset < V_th))
-      e.push_back("V_reset must be < V_th (got V_reset = " + std::to_string(V_reset) +
-                  " mV, V_th = " + std::to_string(V_th) + " mV)");
+      e.push_back("V_reset must be < V_th (got V_reset = " + format_number(V_reset) +
+                  " mV, V_th = " + format_number(V_th) + " mV)");
     return e;
   }
 };

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/errors.hpp"
+
 namespace sbx::point {
 
 // Arithmetic of a clocked point model's kernel (TOML key `precision`, names in enum order).
@@ -26,11 +28,11 @@ class ParamCheck {
  public:
   void positive(const char* name, double v, const char* unit) {
     if (!(v > 0.0) || !std::isfinite(v))
-      errors_.push_back(std::string(name) + " must be > 0 " + unit + ", got " + std::to_string(v));
+      errors_.push_back(std::string(name) + " must be > 0 " + unit + ", got " + format_number(v));
   }
   void non_negative(const char* name, double v, const char* unit) {
     if (!(v >= 0.0) || !std::isfinite(v))
-      errors_.push_back(std::string(name) + " must be >= 0 " + unit + ", got " + std::to_string(v));
+      errors_.push_back(std::string(name) + " must be >= 0 " + unit + ", got " + format_number(v));
   }
   void finite(const char* name, double v) {
     if (!std::isfinite(v)) errors_.push_back(std::string(name) + " must be finite");
@@ -38,8 +40,8 @@ class ParamCheck {
   // V_reset < V_th (both finite).
   void reset_below_threshold(double V_reset, double V_th) {
     if (std::isfinite(V_reset) && std::isfinite(V_th) && !(V_reset < V_th))
-      errors_.push_back("V_reset must be < V_th (got V_reset = " + std::to_string(V_reset) +
-                        " mV, V_th = " + std::to_string(V_th) + " mV)");
+      errors_.push_back("V_reset must be < V_th (got V_reset = " + format_number(V_reset) +
+                        " mV, V_th = " + format_number(V_th) + " mV)");
   }
   void fail(std::string message) { errors_.push_back(std::move(message)); }
   std::vector<std::string> take() { return std::move(errors_); }

@@ -79,6 +79,15 @@ case "$CASE" in
     expect_error "'blocks.SNc.t_event'.*not within the trial" -- "$BIN" run "$CL" --set blocks.SNc.t_event=5000.0 --out "$T/run.h5"
     expect_error "'blocks.SNc.t_event'.*0 <= t < 1000 ms" -- "$BIN" check "$CL" --set blocks.SNc.t_event=1000.0
     expect_error "'output.weights_every'.*plain runs" -- "$BIN" check "$CL" --set output.weights_every=100.0 ;;
+  trace_lists_checked)
+    D="$SRC/circuits_toml/demo_lif.toml"
+    sed 's/traces = \[{ block = "E", variable = "V", n = 5, dt = 0.5 }\]/traces = [{ block = "E", variable = "V", neurons = [] }]/' "$D" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: 'output.traces\[0\].neurons': an empty list records nothing" -- "$BIN" check "$T/c.toml"
+    sed 's/traces = \[{ block = "E", variable = "V", n = 5, dt = 0.5 }\]/traces = [{ block = "E", variable = "V", neurons = [1, 3, 1] }]/' "$D" > "$T/c.toml"
+    expect_error "'output.traces\[0\].neurons': neuron 1 is listed twice" -- "$BIN" run "$T/c.toml" --out "$T/run.h5"
+    printf 'schema = "spikeblox/1"\n[run]\nduration = 10.0\n[blocks]\n' > "$T/e.toml"
+    expect_error "e.toml:[0-9]+:[0-9]+: error: 'blocks': no blocks" -- "$BIN" run "$T/e.toml" --out "$T/run.h5"
+    expect_error "--seeds is empty" -- "$BIN" sweep "$D" --seeds '' --out "$T/sw" ;;
   category_short_run)
     # 6 short trials (300 ms) of the tutorial circuit; the run file must hold every trial row,
     # weight snapshots (initial + one per trial), spikes of every block and both adjacencies.
