@@ -19,6 +19,7 @@ mid-run, loads without `h5clear -s` (everything up to its last per-trial flush).
 Ids are int64 (uint64 ids mixed with Python ints turn into float64 in NumPy).
 """
 import functools
+import json
 import os
 
 import h5py
@@ -261,6 +262,9 @@ class Run:
 
     def trace(self, name):
         """A /report/<name> as a DataFrame: index `time` (ms), one column per recorded node id."""
+        if name not in self.reports:
+            raise KeyError(f"{self.path}: no trace '{name}' (recorded: "
+                           f"{', '.join(self.reports) or 'none; [output].traces lists them'})")
         with self._open() as f:
             g = f[f"report/{name}"]
             t0, _stop, step = g["mapping/time"][()]
@@ -276,7 +280,15 @@ class Run:
 
     @property
     def duration(self):
-        """Last simulated time in ms that the file knows of."""
+        """Simulated time in ms: run.duration for a completed plain run, otherwise the last time
+        the file knows of (the end of the last trial, or the last spike)."""
+        if int(self.meta.get("completed", 0)) and self.meta.get("resolved_config_json"):
+            try:
+                cfg = json.loads(self.meta["resolved_config_json"])
+                if cfg.get("experiment", {}).get("type", "run") == "run":
+                    return float(cfg["run"]["duration"])
+            except (ValueError, KeyError, TypeError):
+                pass
         t = 0.0
         if self.has_trials and len(self.trials):
             t = float(self.trials["stop_time"].max())

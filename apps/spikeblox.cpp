@@ -99,9 +99,17 @@ int main(int argc, char** argv) {
   std::uint64_t checkpoint_every = 0;
   std::string resume;
   run->add_option("--checkpoint-every", checkpoint_every,
-                  "save the full learning state to RUN.h5.ckpt every N trials (trial-based "
-                  "experiments)")
-      ->check(CLI::PositiveNumber);
+                  "save the full learning state to RUN.h5.ckpt every N trials (the "
+                  "category_learning experiment)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            const bool digits =
+                !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+            if (digits && v.find_first_not_of('0') != std::string::npos && v.size() <= 19)
+              return "";
+            return "must be a whole number of trials >= 1, got '" + v + "'";
+          },
+          "N >= 1"));
   run->add_option("--resume", resume,
                   "continue the interrupted run RUN.h5 from its last checkpoint (no FILE needed)");
 
@@ -141,6 +149,17 @@ int main(int argc, char** argv) {
   plot->add_option("--window", plot_window, "moving-average window in trials (default 20)");
   plot->add_option("--what", plot_what, "comma-separated subset of the figures");
 
+  // An unknown first word would otherwise be reported as "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    bool known = false;
+    for (const CLI::App* s : {run, check, sweep, graph, plot}) known |= s->get_name() == word;
+    if (!known) {
+      std::cerr << "spikeblox: error: unknown command '" << word
+                << "' (commands: run, check, sweep, graph, plot; spikeblox --help)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -177,7 +177,10 @@ struct CircuitDescription {
   std::string schema = "spikeblox/1";
   MetaDesc meta;
   RunDesc run;
-  std::vector<BlockDesc> blocks;            // sorted by name (toml tables iterate in key order)
+  std::vector<BlockDesc> blocks;  // sorted by name (toml tables iterate in key order)
+  // Blocks the loader refused (unknown type or model; errors already reported): references to
+  // them are not reported again as "undefined block".
+  std::vector<std::string> refused_blocks;
   std::vector<ConnectionDesc> connections;  // in file order, expanded
   std::vector<RuleDesc> rules;              // sorted by name
   ExperimentDesc experiment;

@@ -1,7 +1,10 @@
 #include "circuits/loader.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -181,7 +184,10 @@ class Loader {
     b.name = name;
     b.pos = r.where();
     auto type = r.text(text_required("type", reg_.block_type_names(), "block type"));
-    if (!type) return;  // without a type the other keys cannot be judged
+    if (!type) {  // without a type the other keys cannot be judged
+      d_.refused_blocks.push_back(name);
+      return;
+    }
     const BlockTypeSpec* bt = reg_.block_type(*type);
     b.type = *type;
     b.kind = bt->kind.empty() ? bt->name : bt->kind;
@@ -192,7 +198,10 @@ class Loader {
       auto model = r.text(model_spec);
       auto n = r.integer(bt->params[1]);
       if (n) b.n = static_cast<std::uint32_t>(*n);
-      if (!model) return;  // unknown model: its keys cannot be judged
+      if (!model) {  // unknown model: its keys cannot be judged
+        d_.refused_blocks.push_back(name);
+        return;
+      }
       const PopulationModelSpec* m = reg_.model(*model);
       b.model = *model;
       b.kind = m->kind;
@@ -648,11 +657,17 @@ class Loader {
   // ---- cross checks
   // ----------------------------------------------------------------------------------
 
+  bool is_refused(const std::string& name) const {
+    return std::find(d_.refused_blocks.begin(), d_.refused_blocks.end(), name) !=
+           d_.refused_blocks.end();
+  }
+
   void check_block_refs() {
     std::vector<std::string> names;
     for (const auto& b : d_.blocks) names.push_back(b.name);
     for (const auto& ref : block_refs_) {
       const BlockDesc* b = d_.find_block(ref.name);
+      if (!b && is_refused(ref.name)) continue;  // its own error says why
       if (!b) {
         std::string msg = "undefined block '" + ref.name + "' (defined blocks: " +
                           (names.empty() ? std::string("none") : join_names(names));
@@ -698,8 +713,15 @@ class Loader {
 };
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UserError(Diagnostic{path, 0, 0, "", "is a directory, not a circuit TOML file"});
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(Diagnostic{path, 0, 0, "", "cannot open the circuit file"});
+  if (!in) {
+    const int err = errno;
+    throw UserError(Diagnostic{path, 0, 0, "",
+                               std::string("cannot open the circuit file: ") + std::strerror(err)});
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

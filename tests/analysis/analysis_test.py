@@ -328,6 +328,14 @@ def case_load_run():
         check(np.array_equal(tr.to_numpy(), g["data"][()]), "trace data")
         t0, _, step = g["mapping/time"][()]
         check(np.allclose(tr.index.to_numpy(), t0 + step * np.arange(len(tr))), "trace times")
+    # A completed plain run lasts run.duration (demo_lif.toml: 1000 ms), not its last spike.
+    check(plain.duration == 1000.0, f"plain run duration {plain.duration}")
+    try:
+        plain.trace("no_such_block")
+        check(False, "trace() of an unrecorded name must raise")
+    except KeyError as e:
+        check("no trace 'no_such_block'" in str(e) and plain.reports[0] in str(e),
+              f"trace() error names the recorded traces: {e}")
 
 
 def case_load_killed_run():

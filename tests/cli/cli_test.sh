@@ -88,6 +88,16 @@ case "$CASE" in
     printf 'schema = "spikeblox/1"\n[run]\nduration = 10.0\n[blocks]\n' > "$T/e.toml"
     expect_error "e.toml:[0-9]+:[0-9]+: error: 'blocks': no blocks" -- "$BIN" run "$T/e.toml" --out "$T/run.h5"
     expect_error "--seeds is empty" -- "$BIN" sweep "$D" --seeds '' --out "$T/sw" ;;
+  command_line_messages)
+    D="$SRC/circuits_toml/demo_lif.toml"
+    expect_error "unknown command 'frobnicate'" -- "$BIN" frobnicate
+    expect_error "is a directory, not a circuit TOML file" -- "$BIN" check "$SRC/circuits_toml"
+    expect_error "must be a whole number of trials >= 1, got '0'" -- "$BIN" run "$CL" --checkpoint-every 0 --out "$T/run.h5"
+    # An unknown model is reported once, not again by every edge and trace naming its block.
+    sed 's/model = "lif_exact"/model = "lif_exakt"/' "$D" > "$T/c.toml"
+    expect_error "'blocks.E.model'.*did you mean 'lif_exact'" -- "$BIN" check "$T/c.toml"
+    grep -q "undefined block" "$T/err" && { cat "$T/err"; fail "follow-on 'undefined block' errors"; }
+    grep -q "^2 errors" "$T/err" || { cat "$T/err"; fail "expected exactly 2 errors (E and I)"; } ;;
   category_short_run)
     # 6 short trials (300 ms) of the tutorial circuit; the run file must hold every trial row,
     # weight snapshots (initial + one per trial), spikes of every block and both adjacencies.
