@@ -78,7 +78,12 @@ DnmsSetup dnms_setup(const CircuitDescription& d) {
       pr.add(ex.position("clamp_neurons"), "experiment.clamp_neurons[" + std::to_string(k) + "]",
              "must be < n = " + std::to_string(s.n) + " and not the output neuron");
   if (!(s.dt_ms < 2.0 * s.unit.tau))
-    pr.add(d.experiment.pos, "run.dt", "dt must be < 2 tau of the rate block (forward Euler)");
+    pr.add(
+        net->params.has("tau") ? net->params.position("tau") : net->pos,
+        "blocks." + s.network + ".tau",
+        "tau = " + format_number(s.unit.tau) +
+            " ms must be > run.dt / 2 = " + format_number(s.dt_ms / 2.0) +
+            " ms (the rate units are integrated with forward Euler, stable only for dt < 2 tau)");
 
   // Exactly one recurrent edge with the miconi rule, exactly one dnms_input edge into the net.
   const ConnectionDesc* rec = nullptr;

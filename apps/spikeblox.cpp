@@ -251,11 +251,11 @@ int main(int argc, char** argv) {
     return 3;
   } catch (const sbx::Interrupted& e) {
     if (e.before_output()) {
-      std::cerr << "\nspikeblox: " << e.what()
+      std::cerr << (quiet ? "" : "\n") << "spikeblox: " << e.what()
                 << "; nothing was written (an existing run file is unchanged)\n";
       return 128 + e.signal();
     }
-    std::cerr << "\nspikeblox: " << e.what()
+    std::cerr << (quiet ? "" : "\n") << "spikeblox: " << e.what()
               << "; the run file keeps everything up to there (not marked completed)"
               << (checkpoint_every > 0 || !resume.empty()
                       ? "; continue with: spikeblox run --resume " + run_path
