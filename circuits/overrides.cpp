@@ -123,7 +123,11 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
         sink.error(where, key, "cannot set '" + key + "': '" + walked + "' does not exist");
         return false;
       }
-      next = &tbl->insert_or_assign(make_key(seg.key), toml::table{}).first->second;
+      // A table parsed from the command line, so that errors about it (a block created by
+      // --set blocks.NEW.n=3 has no type) name the --set argument, as its keys do.
+      toml::table fresh = std::move(*parse_value("{}", source).get("v")->as_table());
+      fresh.is_inline(false);
+      next = &tbl->insert_or_assign(make_key(seg.key), std::move(fresh)).first->second;
     }
     for (std::size_t k = 0; k < seg.indices.size(); ++k) {
       toml::array* arr = next->as_array();

@@ -93,6 +93,8 @@ case "$CASE" in
     expect_error "unknown command 'frobnicate'" -- "$BIN" frobnicate
     expect_error "is a directory, not a circuit TOML file" -- "$BIN" check "$SRC/circuits_toml"
     expect_error "must be a whole number of trials >= 1, got '0'" -- "$BIN" run "$CL" --checkpoint-every 0 --out "$T/run.h5"
+    # A table created by --set is reported at the --set argument.
+    expect_error "^--set blocks.Z.n=3: error: 'blocks.Z.type': missing required key" -- "$BIN" check "$D" --set blocks.Z.n=3
     # An unknown model is reported once, not again by every edge and trace naming its block.
     sed 's/model = "lif_exact"/model = "lif_exakt"/' "$D" > "$T/c.toml"
     expect_error "'blocks.E.model'.*did you mean 'lif_exact'" -- "$BIN" check "$T/c.toml"
