@@ -53,12 +53,12 @@ void add_actor_critic_blocks(Registry& r) {
        num("w_max", "target's unit", 10.0, any_value(), "upper weight bound")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
         if (ctx.desc.experiment.type != "episodes")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the td_three_factor rule is applied after environment steps by the episodes "
                     "experiment; with experiment type '" +
                         ctx.desc.experiment.type + "' it would never change a weight");
         if (e.kind != "spike" || e.projections.size() != 1)
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the td_three_factor rule needs a spike edge from a spike_encoder, got a " +
                         e.kind + " edge");
       }});

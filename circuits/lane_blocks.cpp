@@ -91,7 +91,7 @@ void add_lane_blocks(Registry& r) {
            "at build, each initial weight is negated with this probability (stream "
            "'<edge>/sign'; the original: U[0,1) weights, 20 % negated)")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
-        const std::string key = "connections." + e.name + ".learning";
+        const std::string key = ctx.desc.connections[e.connection].path + ".learning";
         if (ctx.desc.experiment.type != "episodes")
           ctx.error(l.pos, key,
                     "the eligibility_dopamine rule is applied by the episodes experiment; with "

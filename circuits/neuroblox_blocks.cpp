@@ -20,7 +20,7 @@ void only_in_category_learning(const BlockDesc& b, BuildContext& ctx) {
 // when such a rule sits on an edge where nothing would ever apply it.
 LearningAttachFn trial_rule_only_in_category_learning(std::string rule) {
   return [rule](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
-    ctx.error(l.pos, "connections." + e.name + ".learning",
+    ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
               "the " + rule +
                   " rule is applied after each trial by the category_learning experiment; with "
                   "experiment type '" +

@@ -93,7 +93,7 @@ struct HebbianTraceState {
 constexpr std::uint8_t kHebbianTraceOrder = 60;
 
 void attach_hebbian_trace(const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
-  const std::string where = "connections." + e.name + ".learning";
+  const std::string where = ctx.desc.connections[e.connection].path + ".learning";
   if (e.couplings.empty()) {
     ctx.error(l.pos, where,
               "the hebbian_trace rule needs a current edge between rate blocks (got a " + e.kind +
@@ -221,13 +221,13 @@ void add_rate_models(Registry& r) {
         // The rule acts at trial ends, which only the dnms experiment has; anywhere else the edge
         // would silently stay static.
         if (ctx.desc.experiment.type != "dnms")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the miconi rule is applied at trial ends by the dnms experiment; with "
                     "experiment type '" +
                         ctx.desc.experiment.type + "' it would never change a weight");
         if (e.from != e.to)
           ctx.error(
-              l.pos, "connections." + e.name + ".learning",
+              l.pos, ctx.desc.connections[e.connection].path + ".learning",
               "the miconi rule needs a recurrent edge (from == to), got " + e.from + " -> " + e.to);
       }};
   r.add(std::move(miconi));

@@ -159,12 +159,12 @@ void add_step_blocks(Registry& r) {
        num("w_max", "", 5.0, any_value(), "upper clip")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
         if (ctx.desc.experiment.type != "episodes")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the td_dopamine rule is applied after environment steps by the episodes "
                     "experiment; with experiment type '" +
                         ctx.desc.experiment.type + "' it would never change a weight");
         if (e.kind != "current")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the td_dopamine rule needs a current coupling (from a current_encoder), got "
                     "a " +
                         e.kind + " edge");
@@ -220,12 +220,12 @@ void add_step_blocks(Registry& r) {
             "(max: optimistic, every re-spread arm is tried again)")},
       [](const LearningDesc& l, const EdgeBuilt& e, BuildContext& ctx) {
         if (ctx.desc.experiment.type != "episodes")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the ach_na rule is applied after environment steps by the episodes "
                     "experiment; with experiment type '" +
                         ctx.desc.experiment.type + "' it would never change a weight");
         if (e.kind != "current")
-          ctx.error(l.pos, "connections." + e.name + ".learning",
+          ctx.error(l.pos, ctx.desc.connections[e.connection].path + ".learning",
                     "the ach_na rule needs a current coupling (from a current_encoder), got a " +
                         e.kind + " edge");
       }});
