@@ -246,7 +246,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
   }
   // Event times are offsets into a trial of t_stimulus + t_pause ms: a later one never happens
   // (the next trial starts first), and /trials would record a decision that was never taken.
-  const double trial_ms = sp.t_stimulus + sp.t_pause;
+  const double trial_ms = sp.t_trial();
   // (Compared in ticks: an event at the trial's end would be cleared with the trial, unfired.)
   auto within_trial = [&](double t, const circuits::SourcePos& pos, const std::string& key) {
     if (std::llround(t / sp.tick) < std::llround(trial_ms / sp.tick)) return;
@@ -308,18 +308,14 @@ CategorySetup category_setup(const CircuitDescription& d) {
            "the stimulus set has " + std::to_string(s.images.n_categories()) +
                " categories; the category_learning experiment has two actions (one per "
                "striatum), so at most 2");
-  {
-    const double trial = sp.t_stimulus + sp.t_pause;
-    const long long trial_ticks = std::llround(trial / sp.tick);
-    const long long dt_ticks = std::llround(sp.dt / sp.tick);
-    if (dt_ticks > 0 && trial > 0.0 && trial_ticks % dt_ticks != 0) {
-      char msg[200];
-      std::snprintf(msg, sizeof msg,
-                    "the trial t_stimulus + t_pause = %g ms must be a whole number of run.dt = "
-                    "%g ms steps",
-                    trial, sp.dt);
-      pr.add(stim.pos, stim_key + ".t_stimulus", msg);
-    }
+  if (const long long dt_ticks = std::llround(sp.dt / sp.tick);
+      dt_ticks > 0 && trial_ms > 0.0 && std::llround(trial_ms / sp.tick) % dt_ticks != 0) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg,
+                  "the trial t_stimulus + t_pause = %g ms must be a whole number of run.dt = "
+                  "%g ms steps",
+                  trial_ms, sp.dt);
+    pr.add(stim.pos, stim_key + ".t_stimulus", msg);
   }
   if (!pr.list.empty()) throw UserError(pr.list);
   validate(sp);

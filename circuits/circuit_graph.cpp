@@ -42,9 +42,7 @@ CircuitGraph CircuitGraph::build(CircuitDescription& desc, const Registry& reg,
     ConnectionDesc& c = desc.connections[ci];
     auto check_name = [&](const std::string& name, const SourcePos& pos, const char* key) {
       if (cg.index_.count(name)) return true;
-      if (std::find(desc.refused_blocks.begin(), desc.refused_blocks.end(), name) !=
-          desc.refused_blocks.end())
-        return false;  // refused by the loader, with its own error: no second one here
+      if (desc.is_refused(name)) return false;  // the loader's own error says why
       std::string msg = "undefined block '" + name + "' (defined blocks: " +
                         (names.empty() ? std::string("none") : join_names(names));
       const std::string m = did_you_mean(name, names);

@@ -1,5 +1,6 @@
 #include "circuits/description.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "engine/errors.hpp"
@@ -77,6 +78,11 @@ const BlockDesc* CircuitDescription::find_block(std::string_view name) const {
   for (const auto& b : blocks)
     if (b.name == name) return &b;
   return nullptr;
+}
+
+bool CircuitDescription::is_refused(std::string_view block_name) const {
+  return std::find(refused_blocks.begin(), refused_blocks.end(), block_name) !=
+         refused_blocks.end();
 }
 
 const RuleDesc* CircuitDescription::find_rule(std::string_view name) const {

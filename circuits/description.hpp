@@ -190,6 +190,7 @@ struct CircuitDescription {
   std::vector<std::string> overrides;  // the --set arguments applied
 
   const BlockDesc* find_block(std::string_view name) const;
+  bool is_refused(std::string_view block_name) const;  // in refused_blocks
   const RuleDesc* find_rule(std::string_view name) const;
   // output.file with {name} and {seed} substituted.
   std::string output_path() const;

@@ -33,10 +33,6 @@ bool on_grid(double ms, double tick) {
   return std::fabs(n - std::nearbyint(n)) <= 1e-9 * std::max(1.0, std::fabs(n));
 }
 
-std::string fmt(double v) {
-  return format_number(v);
-}
-
 // (name, position) pairs of a from/to value (a string or an array of strings).
 std::vector<std::pair<std::string, SourcePos>> endpoint_names(const toml::node& n,
                                                               const DiagnosticSink& sink) {
@@ -119,23 +115,24 @@ class Loader {
     }
     d_.run = {*duration, *dt, *tick, static_cast<std::uint32_t>(*threads)};
     if (!on_grid(*dt, *tick)) {
-      r.error_at_value(
-          "dt", "dt = " + fmt(*dt) + " ms is not a multiple of tick = " + fmt(*tick) + " ms");
+      r.error_at_value("dt", "dt = " + format_number(*dt) +
+                                 " ms is not a multiple of tick = " + format_number(*tick) + " ms");
       run_ok_ = false;
     }
     if (!on_grid(*duration, *tick)) {
-      r.error_at_value("duration", "duration = " + fmt(*duration) +
-                                       " ms is not a multiple of tick = " + fmt(*tick) + " ms");
+      r.error_at_value("duration", "duration = " + format_number(*duration) +
+                                       " ms is not a multiple of tick = " + format_number(*tick) +
+                                       " ms");
       run_ok_ = false;
     }
     // Times are counted in ticks as int64 (engine/time.hpp): a run must fit, with room for the
     // delays and trial times added to it.
     constexpr double kMaxTicks = 0x1p62;
     if (run_ok_ && *duration / *tick > kMaxTicks) {
-      r.error_at_value("duration", "duration = " + fmt(*duration) + " ms is " +
-                                       fmt(*duration / *tick) + " ticks of " + fmt(*tick) +
-                                       " ms; at most 2^62 ticks (" + fmt(kMaxTicks * *tick) +
-                                       " ms at this tick)");
+      r.error_at_value("duration", "duration = " + format_number(*duration) + " ms is " +
+                                       format_number(*duration / *tick) + " ticks of " +
+                                       format_number(*tick) + " ms; at most 2^62 ticks (" +
+                                       format_number(kMaxTicks * *tick) + " ms at this tick)");
       run_ok_ = false;
     }
   }
@@ -365,7 +362,7 @@ class Loader {
       if (indegree) c.indegree = static_cast<std::uint32_t>(*indegree);
       if (*rule == "hypergeometric" && density && *density <= 0.0)
         r.error_at_value("density",
-                         "rule 'hypergeometric' needs density > 0, got " + fmt(*density));
+                         "rule 'hypergeometric' needs density > 0, got " + format_number(*density));
     }
     r.finish();
 
@@ -397,12 +394,12 @@ class Loader {
     if (d->is_constant()) {
       if (!on_grid(d->a, tick)) {
         sink_.error(pos, r.key_path("delay"),
-                    "delay " + fmt(d->a) + " ms is not a multiple of the tick (" + fmt(tick) +
-                        " ms); scalar delays must lie on the tick grid");
+                    "delay " + format_number(d->a) + " ms is not a multiple of the tick (" +
+                        format_number(tick) + " ms); scalar delays must lie on the tick grid");
         return std::nullopt;
       }
       if (std::nearbyint(d->a / tick) < 0.0) {  // 0 is allowed: Brian2's "no delay"
-        sink_.error(pos, r.key_path("delay"), "delay " + fmt(d->a) + " ms is negative");
+        sink_.error(pos, r.key_path("delay"), "delay " + format_number(d->a) + " ms is negative");
         return std::nullopt;
       }
     } else {
@@ -410,8 +407,8 @@ class Loader {
       if (low < tick * (1.0 - 1e-9)) {
         sink_.error(pos, r.key_path("delay"),
                     std::string(d->kind == Distribution::Kind::uniform ? "low" : "mean") +
-                        " of the delay distribution must be >= one tick (" + fmt(tick) +
-                        " ms), got " + fmt(low) + " ms");
+                        " of the delay distribution must be >= one tick (" + format_number(tick) +
+                        " ms), got " + format_number(low) + " ms");
         return std::nullopt;
       }
     }
@@ -621,8 +618,9 @@ class Loader {
     if (dt) {
       td.dt = *dt;
       if (run_ok_ && !on_grid(*dt, d_.run.dt))
-        r.error_at_value("dt", "trace dt = " + fmt(*dt) + " ms must be a multiple of [run].dt = " +
-                                   fmt(d_.run.dt) + " ms");
+        r.error_at_value(
+            "dt", "trace dt = " + format_number(*dt) +
+                      " ms must be a multiple of [run].dt = " + format_number(d_.run.dt) + " ms");
     }
     const BlockDesc* b = d_.find_block(td.block);
     if (!b) {
@@ -657,17 +655,12 @@ class Loader {
   // ---- cross checks
   // ----------------------------------------------------------------------------------
 
-  bool is_refused(const std::string& name) const {
-    return std::find(d_.refused_blocks.begin(), d_.refused_blocks.end(), name) !=
-           d_.refused_blocks.end();
-  }
-
   void check_block_refs() {
     std::vector<std::string> names;
     for (const auto& b : d_.blocks) names.push_back(b.name);
     for (const auto& ref : block_refs_) {
       const BlockDesc* b = d_.find_block(ref.name);
-      if (!b && is_refused(ref.name)) continue;  // its own error says why
+      if (!b && d_.is_refused(ref.name)) continue;  // its own error says why
       if (!b) {
         std::string msg = "undefined block '" + ref.name + "' (defined blocks: " +
                           (names.empty() ? std::string("none") : join_names(names));
@@ -697,17 +690,18 @@ class Loader {
           const double grid = b.type == "current_source" ? d_.run.dt : d_.run.tick;
           if (!on_grid(v, grid))
             sink_.error(b.params.position(key), "blocks." + b.name + "." + key,
-                        std::string(key) + " = " + fmt(v) + " ms is not a multiple of " +
+                        std::string(key) + " = " + format_number(v) + " ms is not a multiple of " +
                             (b.type == "current_source" ? "[run].dt = " : "[run].tick = ") +
-                            fmt(grid) + " ms");
+                            format_number(grid) + " ms");
         }
     }
     if (clocked && !on_grid(d_.run.duration, d_.run.dt)) {
       const toml::table* run = root_.get_as<toml::table>("run");
       const toml::node* dn = run ? run->get("duration") : nullptr;
       sink_.error(dn ? sink_.pos(dn->source()) : SourcePos{}, "run.duration",
-                  "duration = " + fmt(d_.run.duration) + " ms is not a multiple of dt = " +
-                      fmt(d_.run.dt) + " ms (the circuit has clocked populations)");
+                  "duration = " + format_number(d_.run.duration) +
+                      " ms is not a multiple of dt = " + format_number(d_.run.dt) +
+                      " ms (the circuit has clocked populations)");
     }
   }
 };

@@ -462,6 +462,16 @@ struct RunFile::Impl {
 
   Impl(std::string p, TimeGrid g, RunFileOptions o) : path(std::move(p)), grid(g), opt(o) {}
 
+  // A run that never started: close and delete the partial file (never throws).
+  void discard_partial() noexcept {
+    try {
+      close_all();
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove(staging, ec);
+  }
+
   [[noreturn]] void fail(const char* what, const H5::Exception& e) const {
     throw SimError("run file '" + path + "': " + what + ": " + h5_message(e));
   }
@@ -635,13 +645,7 @@ RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
     attr_scalar<double>(meta, "tick_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
                         grid.tick_ms());
   } catch (const H5::Exception& e) {
-    // The destructor will not run for a half-constructed object: remove the partial file here.
-    try {
-      im.close_all();
-    } catch (...) {
-    }
-    std::error_code ec;
-    std::filesystem::remove(im.staging, ec);
+    im.discard_partial();  // no destructor runs for a half-constructed object
     im.fail("writing the root attributes", e);
   }
 }
@@ -649,12 +653,7 @@ RunFile::RunFile(const std::string& path, TimeGrid grid, RunFileOptions opt)
 RunFile::~RunFile() {
   if (!impl_ || impl_->finished) return;
   if (!impl_->staging.empty()) {  // never started: set-up failed, nothing of it is kept
-    try {
-      impl_->close_all();
-    } catch (...) {
-    }
-    std::error_code ec;
-    std::filesystem::remove(impl_->staging, ec);
+    impl_->discard_partial();
     return;
   }
   try {
