@@ -44,7 +44,8 @@
 //   uses the rule's own column list {synapse, segment} (8 B). Presynaptic traces are kept per
 //   delay segment, not per synapse: every synapse of a segment receives the same spikes at the
 //   same ticks, so their traces are equal (bit for bit) and one value serves them all
-//   (PairStdp: 20 B per plastic synapse in all). ThreeFactorStdp adds the eligibility ĉ (f32)
+//   (PairStdp: 21 B per plastic synapse in all, with the deferred potentiation's `seen` byte and
+//   its per-neuron history, see PairStdp). ThreeFactorStdp adds the eligibility ĉ (f32)
 //   and nothing for K(t_k) (virtual weights): 12 B, 24 B per plastic synapse in all (was 32:
 //   ĉ f64 + a u32 index of K(t_k); session 5, BENCHMARKS.md).
 //   The hooks get whole delay segments (the simulator delivers segment by segment; on_pre with a
@@ -392,7 +393,10 @@ inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
 // spike at T (as the immediate on_post at T did, being later).
 //   Epoch rebase: every synapse is brought up to date first and the histories cleared (the
 // recorded factors are relative to the old epoch).
-inline constexpr std::uint32_t kPostHistory = 8;  // a power of two, <= 255
+// History length: a power of two <= 255. Brunel benchmark (bench/brunel_stdp.cpp, ratio of the
+// plastic to the static cost per event, alternating): immediate 3.10, 4: 2.71, 8: 2.41,
+// 16: 2.19, 32: 2.25 (the histories, 8·17 B per neuron, then fill L2). BENCHMARKS.md session 9.
+inline constexpr std::uint32_t kPostHistory = 16;
 static_assert((kPostHistory & (kPostHistory - 1)) == 0 && kPostHistory <= 255);
 
 namespace detail {

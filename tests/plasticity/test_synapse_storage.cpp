@@ -35,7 +35,7 @@ TEST_CASE("synapse storage: 12 bytes per static synapse, 21 per pair-STDP, 24 pe
   PairStdp r(p, StdpParams{}, TimeGrid(0.1));
   // column list {synapse, segment} (8) + `seen` (1) + segment starts and traces (per row, / 200)
   // + per post neuron trace, count and history ((8 + 5 + 8·(kPostHistory + 1)) B / 200).
-  CHECK(static_cast<double>(r.memory_bytes()) / n < 9.7);
+  CHECK(static_cast<double>(r.memory_bytes()) / n < 10.0);  // 9.87 with kPostHistory 16
   Modulator da("dopamine", 0.0, 200.0, TimeGrid(0.1));
   ThreeFactorStdp t(p, ThreeFactorParams{}, da, TimeGrid(0.1));
   CHECK(static_cast<double>(t.memory_bytes()) / n < 12.2);  // + eligibility f32 (4), no K index
@@ -43,7 +43,7 @@ TEST_CASE("synapse storage: 12 bytes per static synapse, 21 per pair-STDP, 24 pe
   p.pre_of_syn.release();
   const double base = static_cast<double>(p.memory_bytes()) / n;
   CHECK(base == doctest::Approx(8.0 + 24.0 / 200).epsilon(0.01));
-  CHECK(base + static_cast<double>(r.memory_bytes()) / n < 17.8);  // pair STDP
+  CHECK(base + static_cast<double>(r.memory_bytes()) / n < 18.1);  // pair STDP
   CHECK(base + static_cast<double>(t.memory_bytes()) / n < 20.4);  // R-STDP (target <= 24)
 }
 
