@@ -17,13 +17,16 @@ Usage: /usr/bin/python3 bench/scaling.py [--max-n 1000000] [--reps 3] [--build b
                                          [--runner] [--precision double|float|both]
                                          [--compare OTHER/scaling_engine] [--reps-large 1]
                                          [--duration 200] [--no-memory] [--set KEY=VALUE ...]
-                                         [--compare-set KEY=VALUE ...]
+                                         [--compare-set KEY=VALUE ...] [--floor]
 
 --precision sets `precision` of both lif_cuba blocks (lif_cuba.hpp: float = 16 instead of 32
 bytes per cell); `both` runs double and float alternately at every size and repetition.
 --compare also runs another scaling_engine binary (e.g. an older build, default precision) in the
 same alternation, so old and new see the same machine load; its rows are labelled "compare"
 (--compare-set: overrides for its runs only, e.g. the one-tick delays of the session-5 network).
+--floor also runs BUILD/tests/circuits/scaling_floor (bench/scaling_floor.cpp: the same network as
+one hand-fused loop, no engine) at the same sizes and precisions, rows "floor double"/"floor float":
+what grows with N on this machine whatever the code.
 Medians are taken over the repetitions (by loop wall time; the CPU column is the median of the
 CPU times); slopes are printed for wall and thread-CPU loop time of every configuration.
 """
@@ -42,8 +45,22 @@ def sets(n, k_e, k_i, duration):
     return out
 
 
+def run_floor(floor, n, k_e=64, k_i=16, duration=200.0, precision=None):
+    """bench/scaling_floor.cpp: the same network as one hand-fused loop (no engine)."""
+    cmd = [floor, "--n", str(n), "--k-e", str(k_e), "--k-i", str(k_i), "--duration", str(duration),
+           "--precision", precision or "double"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"run failed ({' '.join(cmd)}):\n{p.stderr}")
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r["n"] = n
+    return r
+
+
 def run_engine(build, n, k_e=64, k_i=16, duration=200.0, run=True, precision=None, engine=None,
                extra=()):
+    if engine and os.path.basename(engine) == "scaling_floor":
+        return run_floor(engine, n, k_e, k_i, duration, precision)
     cmd = [engine or os.path.join(build, "tests", "circuits", "scaling_engine"), TOML] + \
         sets(n, k_e, k_i, duration) + ([] if run else ["--no-run"])
     for kv in extra:
@@ -99,6 +116,9 @@ def main():
                     help="precision of the lif_cuba blocks (both: alternate double and float)")
     ap.add_argument("--compare", metavar="ENGINE",
                     help="another scaling_engine binary run alternately (default precision)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run BUILD/tests/circuits/scaling_floor (the network as one hand-fused "
+                         "loop, bench/scaling_floor.cpp) alternately, at each precision")
     ap.add_argument("--reps-large", type=int, default=1, help="repetitions from N = 3e5 up")
     ap.add_argument("--duration", type=float, default=200.0, help="simulated ms per run")
     ap.add_argument("--no-memory", action="store_true", help="skip the bytes-per-synapse part")
@@ -110,8 +130,11 @@ def main():
     sizes = [n for n in (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000) if n <= a.max_n]
     # (label, engine binary or None = this build's, precision key or None = not set)
     configs = [("compare", a.compare, None, a.set + a.compare_set)] if a.compare else []
-    configs += [(p, None, None if p == "double" else p, a.set) for p in
-                (("double", "float") if a.precision == "both" else (a.precision,))]
+    precisions = ("double", "float") if a.precision == "both" else (a.precision,)
+    if a.floor:
+        floor = os.path.join(a.build, "tests", "circuits", "scaling_floor")
+        configs += [(f"floor {p}", floor, p, []) for p in precisions]
+    configs += [(p, None, None if p == "double" else p, a.set) for p in precisions]
     label_w = max(len(c[0]) for c in configs)
     results = {c[0]: [] for c in configs}
     print(f"{'config':>{label_w}} {'N':>9} {'synapses':>11} {'build s':>8} {'loop s':>8} {'ns/neuron-step':>15} "
