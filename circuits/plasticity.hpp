@@ -368,31 +368,32 @@ inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
-// PairStdp defers potentiation (session 9). A postsynaptic spike of neuron j only records the
-// per-tick factor e = e^{-(t−t_E)/τ+} of its tick in j's history; the potentiation it causes on
-// synapse k (Δ = A+·x̂_s·e, x̂_s the scaled presynaptic trace of k's segment) is applied when
-// k is next touched: at its segment's next presynaptic pass (before the depression and the
-// delivery), or when j's history is full (a pass over j's column), or when the weights are
-// synchronised or read. Why: the immediate form read-modified-wrote every weight of the column
-// at each postsynaptic spike, scattered over the projection (half of the Brunel benchmark's
-// plastic time); the presynaptic pass streams over its row anyway.
+// PairStdp with additive bounds defers potentiation (session 9). A postsynaptic spike of neuron
+// j only records the per-tick factor e = e^{-(t−t_E)/τ+} of its tick in j's history; the
+// potentiation it causes on synapse k (Δ = A+·x̂_s·e, x̂_s the scaled presynaptic trace of k's
+// segment) is applied when k is next touched: at its segment's next presynaptic pass (before the
+// depression and the delivery), or when j's history is full (a pass over j's column), or when
+// the weights are synchronised or read. Why: the immediate form read-modified-wrote every weight
+// of the column at each postsynaptic spike, scattered over the projection (half of the Brunel
+// benchmark's plastic time); the presynaptic pass streams over its row anyway.
 //   Exact, not an approximation: between two presynaptic passes of a segment its trace x̂_s does
-// not change, so the deferred Δ are the immediate ones; applied in spike order with the clip
-// after each (multiplicative: one step per spike), or summed and clipped once (additive: all
-// Δ >= 0 and w <= w_max, so min(w_max, ·) applied once or after each gives the same value). Only
-// the roundings differ: the weight is rounded to f32 once per pass instead of after each spike.
+// not change, so the deferred Δ are the immediate ones; summed and clipped once (all Δ >= 0 and
+// w <= w_max, so min(w_max, ·) applied once or after each gives the same value). Only the
+// roundings differ: the weight is rounded to f32 once per pass instead of after each spike.
 //   Per synapse: `seen_` = the low 8 bits of j's spike count when k was last brought up to date,
 // so m = count_j − seen_k (mod 256) spikes are pending (m <= kPostHistory by the column pass).
-// Per post neuron: count, spikes since its last column pass, and kPostHistory + 1 doubles —
-// additive: hist[q] = the sum of the factors of the last q spikes (hist[0] = 0, so the pass
-// needs one gather and no loop: vectorised); multiplicative: the factors of the last
-// kPostHistory spikes (a ring; applied one by one).
+// Per post neuron: count, spikes since its last column pass, and hist[q] = the sum of the
+// factors of its last q spikes, q = 0 … kPostHistory (hist[0] = 0): the pass needs one gather
+// and no loop (vectorised).
 //   Same-tick order is kept: a pass at tick T after j's spike at T applies it with the trace
 // before the pass's own pre spike (as the immediate on_post did, being earlier); a pass at T
 // before j's spike leaves it pending until the next pass, which uses the trace including the pre
 // spike at T (as the immediate on_post at T did, being later).
 //   Epoch rebase: every synapse is brought up to date first and the histories cleared (the
 // recorded factors are relative to the old epoch).
+//   Multiplicative bounds stay immediate: there each pending spike is one step
+// w += Δ·(w_max − w) with its own Δ, a loop of data-dependent length per synapse; deferred that
+// way the Brunel network with multiplicative bounds went from ratio 3.05 to 3.85 (session 9).
 // History length: a power of two <= 255. Brunel benchmark (bench/brunel_stdp.cpp, ratio of the
 // plastic to the static cost per event, alternating): immediate 3.10, 4: 2.71, 8: 2.41,
 // 16: 2.19, 32: 2.25 (the histories, 8·17 B per neuron, then fill L2). BENCHMARKS.md session 9.
@@ -401,10 +402,10 @@ static_assert((kPostHistory & (kPostHistory - 1)) == 0 && kPostHistory <= 255);
 
 namespace detail {
 
-// The pair-STDP pass over synapses [b, e) of one segment: pending potentiation (factor sum
-// hist[post][m] times ltp = A+·x̂_s, additive bounds), then the depression ltd·ŷ_j (ltd = 0:
-// potentiation only, for synchronising). seen[k] records the post neuron's count. Free function
-// with restrict pointers so that it vectorises (gathers of count, hist and ŷ by post[k]).
+// The additive pass over synapses [b, e) of one segment: pending potentiation (factor sum
+// hist[post][m] times ltp = A+·x̂_s), then the depression ltd·ŷ_j (ltd = 0: potentiation only,
+// for synchronising). seen[k] records the post neuron's count. Free function with restrict
+// pointers so that it vectorises (gathers of count, hist and ŷ by post[k]).
 inline void pair_pass_additive(float* __restrict w, std::uint8_t* __restrict seen,
                                const std::uint32_t* __restrict post,
                                const std::uint32_t* __restrict count, const double* __restrict hist,
@@ -421,34 +422,6 @@ inline void pair_pass_additive(float* __restrict w, std::uint8_t* __restrict see
   }
 }
 
-// The same with multiplicative bounds: the pending spikes one by one, oldest first (the ring
-// holds spike c at c mod kPostHistory), each w += Δ·(w_max − w) and clipped; then
-// w −= ltd·ŷ_j·(w − w_min).
-inline double pair_pending_multiplicative(double x, std::uint32_t n, std::uint32_t m,
-                                          const double* ring, double ltp, double lo, double hi) {
-  for (std::uint32_t q = m; q > 0; --q) {
-    x += ltp * ring[(n - q) & (kPostHistory - 1)] * (hi - x);
-    x = std::clamp(x, lo, hi);
-  }
-  return x;
-}
-inline void pair_pass_multiplicative(float* __restrict w, std::uint8_t* __restrict seen,
-                                     const std::uint32_t* __restrict post,
-                                     const std::uint32_t* __restrict count,
-                                     const double* __restrict hist, const double* __restrict y,
-                                     double ltp, double ltd, double lo, double hi, std::uint32_t b,
-                                     std::uint32_t e) {
-  constexpr std::uint32_t stride = kPostHistory + 1;
-  for (std::uint32_t k = b; k < e; ++k) {
-    const std::uint32_t j = post[k], n = count[j];
-    const std::uint32_t m = (n - seen[k]) & 0xFFu;
-    double x = pair_pending_multiplicative(w[k], n, m, hist + j * stride, ltp, lo, hi);
-    x -= ltd * y[j] * (x - lo);
-    w[k] = static_cast<float>(std::clamp(x, lo, hi));
-    seen[k] = static_cast<std::uint8_t>(n);
-  }
-}
-
 }  // namespace detail
 
 class PairStdp final : public SpikeLearningRule {
@@ -460,10 +433,12 @@ class PairStdp final : public SpikeLearningRule {
     cols_ = detail::column_entries(proj);
     seg_begin_ = proj.seg_begin;
     n_post_ = proj.n_post;
-    seen_.assign(proj.n_synapses(), 0);
-    count_.assign(n_post_, 0);
-    since_pass_.assign(n_post_, 0);
-    hist_.assign(std::size_t{n_post_} * kStride, 0.0);
+    if (deferred()) {
+      seen_.assign(proj.n_synapses(), 0);
+      count_.assign(n_post_, 0);
+      since_pass_.assign(n_post_, 0);
+      hist_.assign(std::size_t{n_post_} * kStride, 0.0);
+    }
     rebase_ticks_ = std::max<Tick>(1, grid.round_ms(300.0 * std::min(p.tau_plus, p.tau_minus)));
   }
   const StdpParams& params() const { return p_; }
@@ -476,27 +451,28 @@ class PairStdp final : public SpikeLearningRule {
   void on_pre_segment(SpikeProjection& proj, std::uint32_t seg, Tick t) override {
     pre_segment(proj, seg, proj.seg_begin[seg], proj.seg_begin[seg + 1], t);
   }
-  // Records the spike in j's history (see above); when the history is full, first brings every
-  // synapse onto j up to date (the only scattered pass left: once per kPostHistory spikes).
+  // Additive: records the spike in j's history (see above); when the history is full, first
+  // brings every synapse onto j up to date (the only scattered pass left: once per
+  // kPostHistory spikes). Multiplicative: potentiates every synapse onto j now.
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, proj);
-    if (since_pass_[j] == kPostHistory) column_pass(proj, j);
-    const double e = traces_.shrink_plus();
-    double* h = hist_.data() + std::size_t{j} * kStride;
-    if (p_.bounds == BoundMode::additive) {
+    if (deferred()) {
+      if (since_pass_[j] == kPostHistory) column_pass(proj, j);
+      const double e = traces_.shrink_plus();
+      double* h = hist_.data() + std::size_t{j} * kStride;
       for (std::uint32_t q = kPostHistory; q > 0; --q) h[q] = h[q - 1] + e;
+      ++count_[j];
+      ++since_pass_[j];
     } else {
-      h[count_[j] & (kPostHistory - 1)] = e;
+      post_loop_multiplicative(proj, j);
     }
-    ++count_[j];
-    ++since_pass_[j];
     traces_.spike_post(j);
   }
 
   // Applies every pending potentiation to proj.weight (then proj.weight holds the weights).
   void sync_weights(SpikeProjection& proj, Tick t) override {
     (void)t;  // the pending changes are fixed by the spike times already seen
-    pass_all(proj);
+    if (deferred()) pass_all(proj);
   }
   // Readers compute from the stored state and change nothing (no rebase, no cached tick).
   void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
@@ -516,47 +492,75 @@ class PairStdp final : public SpikeLearningRule {
   double post_trace(std::uint32_t j, Tick t) const {
     return traces_.post_hat(j) * traces_.factors(t, epoch_).shrink_minus;
   }
-  // Column passes so far (histories that filled up).
+  // Column passes so far (histories that filled up; additive bounds).
   std::uint64_t column_passes() const { return column_passes_; }
   // Bytes this rule keeps (column list and `seen` per synapse; segment starts and traces; per
   // post neuron: trace, count, history).
   std::size_t memory_bytes() const {
     return cols_.capacity() * sizeof(detail::ColEntry) + seen_.capacity() +
            seg_begin_.capacity() * 4 + seg_begin_.size() * sizeof(double) +
-           static_cast<std::size_t>(n_post_) * (sizeof(double) + 5) +
-           hist_.capacity() * sizeof(double);
+           static_cast<std::size_t>(n_post_) * sizeof(double) + count_.capacity() * 4 +
+           since_pass_.capacity() + hist_.capacity() * sizeof(double);
   }
 
  private:
   static constexpr std::uint32_t kStride = kPostHistory + 1;
 
+  bool deferred() const { return p_.bounds == BoundMode::additive; }
   std::uint32_t segment_of(std::size_t k) const {
     return static_cast<std::uint32_t>(
                std::upper_bound(seg_begin_.begin(), seg_begin_.end() - 1, k) - seg_begin_.begin()) -
            1;
   }
-  // The pass over synapses [b, e) of segment s: pending potentiation, then depression ltd·ŷ.
+  // The additive pass over synapses [b, e) of segment s: pending potentiation, then depression
+  // ltd·ŷ.
   void pass(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e, double ltd) {
-    const double ltp = p_.A_plus * traces_.pre_hat(s);
-    if (p_.bounds == BoundMode::additive)
-      detail::pair_pass_additive(proj.weight.data(), seen_.data(), proj.post.data(), count_.data(),
-                                 hist_.data(), traces_.post_hat(), ltp, ltd, p_.w_min, p_.w_max, b,
-                                 e);
-    else
-      detail::pair_pass_multiplicative(proj.weight.data(), seen_.data(), proj.post.data(),
-                                       count_.data(), hist_.data(), traces_.post_hat(), ltp, ltd,
-                                       p_.w_min, p_.w_max, b, e);
+    detail::pair_pass_additive(proj.weight.data(), seen_.data(), proj.post.data(), count_.data(),
+                               hist_.data(), traces_.post_hat(), p_.A_plus * traces_.pre_hat(s),
+                               ltd, p_.w_min, p_.w_max, b, e);
   }
   // Depression of the synapses [b, e) of segment s (after their pending potentiation), then the
   // segment's presynaptic trace.
   void pre_segment(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e,
                    Tick t) {
     prepare(t, proj);
-    pass(proj, s, b, e, p_.A_minus * traces_.shrink_minus());
+    if (deferred())
+      pass(proj, s, b, e, p_.A_minus * traces_.shrink_minus());
+    else
+      pre_loop_multiplicative(proj, b, e);
     traces_.spike_pre(s);
   }
-  // Every synapse onto j brought up to date (scattered; prefetched ahead as the immediate
-  // post pass was).
+  void pre_loop_multiplicative(SpikeProjection& proj, std::uint32_t b, std::uint32_t e) const {
+    float* w = proj.weight.data();
+    const std::uint32_t* post = proj.post.data();
+    const double* y = traces_.post_hat();
+    const double am = p_.A_minus, sm = traces_.shrink_minus(), lo = p_.w_min, hi = p_.w_max;
+    for (std::uint32_t k = b; k < e; ++k) {
+      const double dep = am * (y[post[k]] * sm);
+      double x = w[k];
+      x -= dep * (x - lo);
+      w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    }
+  }
+  // Multiplicative: potentiation of every synapse onto j, now (scattered, prefetched ahead).
+  void post_loop_multiplicative(SpikeProjection& proj, std::uint32_t j) const {
+    float* w = proj.weight.data();
+    const double* xs = traces_.pre_hat();
+    const double ap = p_.A_plus, sp = traces_.shrink_plus(), lo = p_.w_min, hi = p_.w_max;
+    const detail::ColEntry* col = cols_.data();
+    const std::uint32_t c0 = proj.col_ptr[j], c1 = proj.col_ptr[j + 1];
+    for (std::uint32_t c = c0; c < std::min(c1, c0 + kPrefetch); ++c)
+      __builtin_prefetch(w + col[c].syn, 1);
+    for (std::uint32_t c = c0; c < c1; ++c) {
+      if (c + kPrefetch < c1) __builtin_prefetch(w + col[c + kPrefetch].syn, 1);
+      const std::uint32_t k = col[c].syn;
+      const double pot = ap * (xs[col[c].seg] * sp);
+      double x = w[k];
+      x += pot * (hi - x);
+      w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    }
+  }
+  // Additive: every synapse onto j brought up to date (scattered, w and `seen` prefetched).
   void column_pass(SpikeProjection& proj, std::uint32_t j) {
     float* w = proj.weight.data();
     const detail::ColEntry* col = cols_.data();
@@ -564,8 +568,7 @@ class PairStdp final : public SpikeLearningRule {
     const std::uint32_t n = count_[j];
     const double* h = hist_.data() + std::size_t{j} * kStride;
     const double* xs = traces_.pre_hat();
-    const double lo = p_.w_min, hi = p_.w_max, ap = p_.A_plus;
-    const bool additive = p_.bounds == BoundMode::additive;
+    const double hi = p_.w_max, ap = p_.A_plus;
     for (std::uint32_t c = c0; c < std::min(c1, c0 + kPrefetch); ++c) {
       __builtin_prefetch(w + col[c].syn, 1);
       __builtin_prefetch(seen_.data() + col[c].syn, 1);
@@ -577,16 +580,14 @@ class PairStdp final : public SpikeLearningRule {
       }
       const std::uint32_t k = col[c].syn;
       const std::uint32_t m = (n - seen_[k]) & 0xFFu;
-      const double ltp = ap * xs[col[c].seg];
-      const double x = additive ? std::min(static_cast<double>(w[k]) + ltp * h[m], hi)
-                                : detail::pair_pending_multiplicative(w[k], n, m, h, ltp, lo, hi);
-      w[k] = static_cast<float>(std::clamp(x, lo, hi));
+      const double x = std::min(static_cast<double>(w[k]) + ap * xs[col[c].seg] * h[m], hi);
+      w[k] = static_cast<float>(std::clamp(x, p_.w_min, hi));
       seen_[k] = static_cast<std::uint8_t>(n);
     }
     since_pass_[j] = 0;
     ++column_passes_;
   }
-  // Every synapse brought up to date (streaming, segment by segment); histories emptied.
+  // Additive: every synapse brought up to date (streaming, segment by segment).
   void pass_all(SpikeProjection& proj) {
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s)
       pass(proj, s, proj.seg_begin[s], proj.seg_begin[s + 1], 0.0);
@@ -594,21 +595,21 @@ class PairStdp final : public SpikeLearningRule {
   }
   // What pass() would store for synapse k of segment s, computed without storing.
   float weight_of(const SpikeProjection& proj, std::uint32_t k, std::uint32_t s) const {
-    const std::uint32_t j = proj.post[k], n = count_[j];
-    const std::uint32_t m = (n - seen_[k]) & 0xFFu;
-    const double* h = hist_.data() + std::size_t{j} * kStride;
-    const double ltp = p_.A_plus * traces_.pre_hat(s), lo = p_.w_min, hi = p_.w_max;
-    const double x =
-        p_.bounds == BoundMode::additive
-            ? std::min(static_cast<double>(proj.weight[k]) + ltp * h[m], hi)
-            : detail::pair_pending_multiplicative(proj.weight[k], n, m, h, ltp, lo, hi);
-    return static_cast<float>(std::clamp(x, lo, hi));
+    if (!deferred()) return proj.weight[k];
+    const std::uint32_t j = proj.post[k];
+    const std::uint32_t m = (count_[j] - seen_[k]) & 0xFFu;
+    const double ltp = p_.A_plus * traces_.pre_hat(s);
+    const double x = std::min(
+        static_cast<double>(proj.weight[k]) + ltp * hist_[std::size_t{j} * kStride + m], p_.w_max);
+    return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
   }
   // Every hook calls this first: the epoch moved when due, then the factors of tick t.
   void prepare(Tick t, SpikeProjection& proj) {
     if (t - epoch_ > rebase_ticks_) {
-      pass_all(proj);  // the histories hold factors of the old epoch
-      std::fill(hist_.begin(), hist_.end(), 0.0);
+      if (deferred()) {
+        pass_all(proj);  // the histories hold factors of the old epoch
+        std::fill(hist_.begin(), hist_.end(), 0.0);
+      }
       traces_.rebase(static_cast<double>(t - epoch_) * tick_ms_);
       epoch_ = t;
     }
@@ -624,13 +625,15 @@ class PairStdp final : public SpikeLearningRule {
   std::vector<detail::ColEntry> cols_;
   std::vector<std::uint32_t> seg_begin_;  // copy of the projection's, for pre_trace(k)
   std::uint32_t n_post_ = 0;
+  // Deferred potentiation (additive bounds only; empty otherwise):
   std::vector<std::uint8_t> seen_;        // per synapse (see above)
   std::vector<std::uint32_t> count_;      // per post neuron: spikes so far
   std::vector<std::uint8_t> since_pass_;  // per post neuron: spikes since its column pass
-  std::vector<double> hist_;              // per post neuron: kStride values (see above)
+  std::vector<double> hist_;              // per post neuron: kStride factor sums (see above)
   std::uint64_t column_passes_ = 0;
   Tick epoch_ = 0, rebase_ticks_ = 1;
 };
+
 // ---------------------------------------------------------------------------------------------
 class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener {
  public:
