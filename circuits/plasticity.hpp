@@ -89,6 +89,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -377,9 +378,12 @@ inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
 // of the column at each postsynaptic spike, scattered over the projection (half of the Brunel
 // benchmark's plastic time); the presynaptic pass streams over its row anyway.
 //   Exact, not an approximation: between two presynaptic passes of a segment its trace x̂_s does
-// not change, so the deferred Δ are the immediate ones; summed and clipped once (all Δ >= 0 and
-// w <= w_max, so min(w_max, ·) applied once or after each gives the same value). Only the
-// roundings differ: the weight is rounded to f32 once per pass instead of after each spike.
+// not change, so the deferred Δ are the immediate ones. The immediate rule clipped after each
+// spike; here the oldest pending spike's step is clipped at w_min (which only matters for a
+// weight set below w_min from outside, e.g. pruned to 0), the others are summed and the total
+// clipped at w_max once (all Δ >= 0: from then on the weight only rises, so min(w_max, ·)
+// applied once or after each gives the same value). Only the roundings differ: the weight is
+// rounded to f32 once per pass instead of after each spike.
 //   Per synapse: `seen_` = the low 8 bits of j's spike count when k was last brought up to date,
 // so m = count_j − seen_k (mod 256) spikes are pending (m <= kPostHistory by the column pass).
 // Per post neuron: count, spikes since its last column pass, and hist[q] = the sum of the
@@ -389,8 +393,11 @@ inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
 // before the pass's own pre spike (as the immediate on_post did, being earlier); a pass at T
 // before j's spike leaves it pending until the next pass, which uses the trace including the pre
 // spike at T (as the immediate on_post at T did, being later).
-//   Epoch rebase: every synapse is brought up to date first and the histories cleared (the
-// recorded factors are relative to the old epoch).
+//   Epoch rebase: every synapse is brought up to date first (the recorded factors are relative
+// to the old epoch; after that, only factors recorded later are ever read: m <= the spikes since).
+//   Memory: 1 B per synapse (`seen`) and 8·(kPostHistory + 1) + 13 = 149 B per post neuron on top
+// of the immediate form's 8 B per synapse: 21.2 B per plastic synapse in all at the Brunel
+// benchmark's 800 inputs per neuron, 9 + 149/fan-in B of rule state in general.
 //   Multiplicative bounds stay immediate: there each pending spike is one step
 // w += Δ·(w_max − w) with its own Δ, a loop of data-dependent length per synapse; deferred that
 // way the Brunel network with multiplicative bounds went from ratio 3.05 to 3.85 (session 9).
@@ -402,10 +409,31 @@ static_assert((kPostHistory & (kPostHistory - 1)) == 0 && kPostHistory <= 255);
 
 namespace detail {
 
-// The additive pass over synapses [b, e) of one segment: pending potentiation (factor sum
-// hist[post][m] times ltp = A+·x̂_s), then the depression ltd·ŷ_j (ltd = 0: potentiation only,
-// for synchronising). seen[k] records the post neuron's count. Free function with restrict
-// pointers so that it vectorises (gathers of count, hist and ŷ by post[k]).
+// The stored weight w with the m pending spikes' potentiation (h: the neuron's factor sums, see
+// above; ltp = A+·x̂_s): unchanged when nothing is pending, else clipped at w_max once. Exact
+// when w >= w_min (then the weight only rises); Exact = true also for a weight set below w_min
+// from outside (e.g. pruned to 0): the oldest spike's step is clipped at w_min first, as the
+// immediate rule did (an extra gather and ~15 % of the Brunel benchmark's plastic time, so
+// only used when such weights may exist; see PairStdp::exact_bounds_).
+template <bool Exact>
+inline double pair_potentiated(double w, const double* h, std::uint32_t m, double ltp, double lo,
+                               double hi) {
+  if constexpr (Exact) {
+    const double rest = h[m == 0 ? 0 : m - 1];  // the newer m − 1 spikes
+    const double first = std::max(w + ltp * (h[m] - rest), lo);
+    return m == 0 ? w : std::min(first + ltp * rest, hi);
+  } else {  // w in [w_min, w_max]: with h[0] = 0, m = 0 leaves w as it is
+    (void)lo;
+    return std::min(w + ltp * h[m], hi);
+  }
+}
+
+// The additive pass over synapses [b, e) of one segment: pending potentiation, then (Depress:
+// a presynaptic spike) the depression ltd·ŷ_j and the clip, as the immediate pre pass did;
+// without it, for synchronising, the potentiation only. seen[k] records the post neuron's
+// count. Free function with restrict pointers so that it vectorises (gathers of count, hist and
+// ŷ by post[k]).
+template <bool Depress, bool Exact>
 inline void pair_pass_additive(float* __restrict w, std::uint8_t* __restrict seen,
                                const std::uint32_t* __restrict post,
                                const std::uint32_t* __restrict count, const double* __restrict hist,
@@ -415,9 +443,10 @@ inline void pair_pass_additive(float* __restrict w, std::uint8_t* __restrict see
   for (std::uint32_t k = b; k < e; ++k) {
     const std::uint32_t j = post[k], n = count[j];
     const std::uint32_t m = (n - seen[k]) & 0xFFu;
-    double x = std::min(static_cast<double>(w[k]) + ltp * hist[j * stride + m], hi);
-    x -= ltd * y[j];
-    w[k] = static_cast<float>(std::clamp(x, lo, hi));
+    // 32-bit index arithmetic (the loop vectorises; with 64-bit it did not): the constructor
+    // checks that n_post·kStride fits.
+    const double x = pair_potentiated<Exact>(w[k], hist + j * stride, m, ltp, lo, hi);
+    w[k] = static_cast<float>(Depress ? std::clamp(x - ltd * y[j], lo, hi) : x);
     seen[k] = static_cast<std::uint8_t>(n);
   }
 }
@@ -437,7 +466,10 @@ class PairStdp final : public SpikeLearningRule {
       seen_.assign(proj.n_synapses(), 0);
       count_.assign(n_post_, 0);
       since_pass_.assign(n_post_, 0);
+      if (n_post_ > std::numeric_limits<std::uint32_t>::max() / kStride)
+        throw std::invalid_argument("STDP: more than 2^32/17 postsynaptic neurons");
       hist_.assign(std::size_t{n_post_} * kStride, 0.0);
+      exact_bounds_ = any_out_of_bounds(proj);
     }
     rebase_ticks_ = std::max<Tick>(1, grid.round_ms(300.0 * std::min(p.tau_plus, p.tau_minus)));
   }
@@ -472,7 +504,9 @@ class PairStdp final : public SpikeLearningRule {
   // Applies every pending potentiation to proj.weight (then proj.weight holds the weights).
   void sync_weights(SpikeProjection& proj, Tick t) override {
     (void)t;  // the pending changes are fixed by the spike times already seen
-    if (deferred()) pass_all(proj);
+    if (!deferred()) return;
+    pass_all(proj);
+    recheck_bounds_ = true;  // the caller may now write proj.weight (e.g. pruning)
   }
   // Readers compute from the stored state and change nothing (no rebase, no cached tick).
   void current_weights(const SpikeProjection& proj, Tick t, float* out) const override {
@@ -512,12 +546,27 @@ class PairStdp final : public SpikeLearningRule {
                std::upper_bound(seg_begin_.begin(), seg_begin_.end() - 1, k) - seg_begin_.begin()) -
            1;
   }
-  // The additive pass over synapses [b, e) of segment s: pending potentiation, then depression
-  // ltd·ŷ.
-  void pass(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e, double ltd) {
-    detail::pair_pass_additive(proj.weight.data(), seen_.data(), proj.post.data(), count_.data(),
-                               hist_.data(), traces_.post_hat(), p_.A_plus * traces_.pre_hat(s),
-                               ltd, p_.w_min, p_.w_max, b, e);
+  // The additive pass over synapses [b, e) of segment s: pending potentiation, then for a
+  // presynaptic spike the depression A−·y; otherwise (synchronising) the potentiation only.
+  template <bool Depress>
+  void pass(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e) {
+    auto* run = exact_bounds_ ? &detail::pair_pass_additive<Depress, true>
+                              : &detail::pair_pass_additive<Depress, false>;
+    run(proj.weight.data(), seen_.data(), proj.post.data(), count_.data(), hist_.data(),
+        traces_.post_hat(), p_.A_plus * traces_.pre_hat(s), p_.A_minus * traces_.shrink_minus(),
+        p_.w_min, p_.w_max, b, e);
+  }
+  // The pending potentiation of one synapse (as pass() computes it).
+  double potentiated(double w, const double* h, std::uint32_t m, double ltp) const {
+    return exact_bounds_ ? detail::pair_potentiated<true>(w, h, m, ltp, p_.w_min, p_.w_max)
+                         : detail::pair_potentiated<false>(w, h, m, ltp, p_.w_min, p_.w_max);
+  }
+  // Whether a stored weight lies outside [w_min, w_max] (then the exact potentiation is used).
+  bool any_out_of_bounds(const SpikeProjection& proj) const {
+    const float lo = static_cast<float>(p_.w_min), hi = static_cast<float>(p_.w_max);
+    bool out = false;
+    for (const float w : proj.weight) out |= !(w >= lo && w <= hi);
+    return out;
   }
   // Depression of the synapses [b, e) of segment s (after their pending potentiation), then the
   // segment's presynaptic trace.
@@ -525,7 +574,7 @@ class PairStdp final : public SpikeLearningRule {
                    Tick t) {
     prepare(t, proj);
     if (deferred())
-      pass(proj, s, b, e, p_.A_minus * traces_.shrink_minus());
+      pass<true>(proj, s, b, e);
     else
       pre_loop_multiplicative(proj, b, e);
     traces_.spike_pre(s);
@@ -568,7 +617,7 @@ class PairStdp final : public SpikeLearningRule {
     const std::uint32_t n = count_[j];
     const double* h = hist_.data() + std::size_t{j} * kStride;
     const double* xs = traces_.pre_hat();
-    const double hi = p_.w_max, ap = p_.A_plus;
+    const double ap = p_.A_plus;
     for (std::uint32_t c = c0; c < std::min(c1, c0 + kPrefetch); ++c) {
       __builtin_prefetch(w + col[c].syn, 1);
       __builtin_prefetch(seen_.data() + col[c].syn, 1);
@@ -580,8 +629,7 @@ class PairStdp final : public SpikeLearningRule {
       }
       const std::uint32_t k = col[c].syn;
       const std::uint32_t m = (n - seen_[k]) & 0xFFu;
-      const double x = std::min(static_cast<double>(w[k]) + ap * xs[col[c].seg] * h[m], hi);
-      w[k] = static_cast<float>(std::clamp(x, p_.w_min, hi));
+      w[k] = static_cast<float>(potentiated(w[k], h, m, ap * xs[col[c].seg]));
       seen_[k] = static_cast<std::uint8_t>(n);
     }
     since_pass_[j] = 0;
@@ -590,7 +638,7 @@ class PairStdp final : public SpikeLearningRule {
   // Additive: every synapse brought up to date (streaming, segment by segment).
   void pass_all(SpikeProjection& proj) {
     for (std::uint32_t s = 0; s < proj.n_segments(); ++s)
-      pass(proj, s, proj.seg_begin[s], proj.seg_begin[s + 1], 0.0);
+      pass<false>(proj, s, proj.seg_begin[s], proj.seg_begin[s + 1]);
     std::fill(since_pass_.begin(), since_pass_.end(), 0);
   }
   // What pass() would store for synapse k of segment s, computed without storing.
@@ -599,16 +647,19 @@ class PairStdp final : public SpikeLearningRule {
     const std::uint32_t j = proj.post[k];
     const std::uint32_t m = (count_[j] - seen_[k]) & 0xFFu;
     const double ltp = p_.A_plus * traces_.pre_hat(s);
-    const double x = std::min(
-        static_cast<double>(proj.weight[k]) + ltp * hist_[std::size_t{j} * kStride + m], p_.w_max);
-    return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+    return static_cast<float>(
+        potentiated(proj.weight[k], hist_.data() + std::size_t{j} * kStride, m, ltp));
   }
   // Every hook calls this first: the epoch moved when due, then the factors of tick t.
   void prepare(Tick t, SpikeProjection& proj) {
+    if (recheck_bounds_ && deferred()) {  // every pending change applied: nothing is pending
+      exact_bounds_ = any_out_of_bounds(proj);
+      recheck_bounds_ = false;
+    }
     if (t - epoch_ > rebase_ticks_) {
       if (deferred()) {
         pass_all(proj);  // the histories hold factors of the old epoch
-        std::fill(hist_.begin(), hist_.end(), 0.0);
+        if (exact_bounds_) exact_bounds_ = any_out_of_bounds(proj);
       }
       traces_.rebase(static_cast<double>(t - epoch_) * tick_ms_);
       epoch_ = t;
@@ -631,6 +682,10 @@ class PairStdp final : public SpikeLearningRule {
   std::vector<std::uint8_t> since_pass_;  // per post neuron: spikes since its column pass
   std::vector<double> hist_;              // per post neuron: kStride factor sums (see above)
   std::uint64_t column_passes_ = 0;
+  // Some stored weight may lie below w_min or above w_max (set at the build, or written by the
+  // caller after sync_weights): then the exact potentiation (detail::pair_potentiated). Checked
+  // at construction, at the first hook after a sync_weights, and at rebases while set.
+  bool exact_bounds_ = false, recheck_bounds_ = false;
   Tick epoch_ = 0, rebase_ticks_ = 1;
 };
 

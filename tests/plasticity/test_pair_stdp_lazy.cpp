@@ -176,3 +176,110 @@ TEST_CASE("pair STDP: synchronising mid-run keeps the run on the immediate rule'
   for (std::uint32_t k = 0; k < a.n_synapses(); ++k)
     CHECK(std::fabs(static_cast<double>(b.weight[k]) - a.weight[k]) < 1e-5);
 }
+
+TEST_CASE("pair STDP: the readers equal the immediate rule's stored weights at every event") {
+  const TimeGrid grid(0.1);
+  Rng rng = Rng::stream(14, "pair-every");
+  SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+  SpikeProjection b = a;
+  StdpParams prm;
+  prm.A_plus = 0.07, prm.A_minus = 0.08, prm.tau_plus = 3.0, prm.tau_minus = 4.0;
+  prm.w_min = 0.1, prm.w_max = 0.9;
+  eager_ref::PairStdpImmediate ref(a, prm, grid);
+  PairStdp lazy(b, prm, grid);
+  double max_diff = 0.0;
+  for (const Ev& e : random_events(a, 40000, rng)) {
+    apply(ref, a, e);
+    apply(lazy, b, e);
+    for (std::uint32_t k = 0; k < a.n_synapses(); ++k)
+      max_diff = std::max(max_diff, std::fabs(lazy.weight(b, k, e.t) - a.weight[k]));
+  }
+  CHECK(max_diff < 1e-5);
+}
+
+TEST_CASE("pair STDP: a neuron spiking hundreds of times without a presynaptic spike") {
+  // 600 post spikes (the u8 `seen` wraps twice, 37 column passes), synchronised when exactly
+  // kPostHistory spikes are pending, then one presynaptic spike.
+  const TimeGrid grid(0.1);
+  std::vector<SynapseSpec> s;
+  for (std::uint32_t i = 0; i < 3; ++i) s.push_back({i, 0, 0.2, 10});
+  SpikeProjection a = build_spike_projection("a->b", 0, 1, 3, 1, 0, std::move(s));
+  SpikeProjection b = a;
+  StdpParams prm;
+  prm.A_plus = 0.0005, prm.A_minus = 0.002, prm.tau_plus = 50.0, prm.tau_minus = 20.0;
+  prm.w_max = 10.0;
+  eager_ref::PairStdpImmediate ref(a, prm, grid);
+  PairStdp lazy(b, prm, grid);
+  auto both_pre = [&](std::uint32_t seg, Tick t) {
+    ref.on_pre_segment(a, seg, t);
+    lazy.on_pre_segment(b, seg, t);
+  };
+  for (std::uint32_t seg = 0; seg < 3; ++seg) both_pre(seg, 1 + seg);
+  for (Tick q = 0; q < 600; ++q) {
+    ref.on_post(a, 0, 10 + 2 * q);
+    lazy.on_post(b, 0, 10 + 2 * q);
+    if (q == 16 * 20 - 1) lazy.sync_weights(b, 10 + 2 * q);  // 16 pending at this point
+  }
+  both_pre(1, 1300);
+  for (std::uint32_t k = 0; k < 3; ++k) {
+    CHECK(lazy.weight(b, k, 1300) == doctest::Approx(a.weight[k]).epsilon(1e-6));
+    if (k != 1) CHECK(a.weight[k] > 0.2f);  // potentiated (synapse 1 depressed at 130 ms)
+  }
+  CHECK(lazy.column_passes() >= 30);
+}
+
+TEST_CASE(
+    "pair STDP: a weight set below w_min from outside (pruning) moves as in the immediate "
+    "rule") {
+  // The episode runner prunes by sync_weights then writing 0; with w_min > 0 the immediate rule
+  // clipped the first potentiation at w_min and added the next ones to it.
+  const TimeGrid grid(0.1);
+  Rng rng = Rng::stream(15, "pair-prune");
+  SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+  SpikeProjection b = a;
+  StdpParams prm;
+  prm.A_plus = 0.03, prm.A_minus = 0.02, prm.tau_plus = 5.0, prm.tau_minus = 5.0;
+  prm.w_min = 0.1, prm.w_max = 0.9;
+  eager_ref::PairStdpImmediate ref(a, prm, grid);
+  PairStdp lazy(b, prm, grid);
+  const std::vector<Ev> ev = random_events(a, 60000, rng);
+  double max_diff = 0.0, max_diff_pruned = 0.0;
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    apply(ref, a, ev[i]);
+    apply(lazy, b, ev[i]);
+    if (i % 500 == 250) {  // prune a third of the synapses to 0
+      lazy.sync_weights(b, ev[i].t);
+      for (std::uint32_t k = 0; k < a.n_synapses(); k += 3) a.weight[k] = b.weight[k] = 0.0f;
+    }
+    for (std::uint32_t k = 0; k < a.n_synapses(); ++k) {
+      const double d = std::fabs(lazy.weight(b, k, ev[i].t) - a.weight[k]);
+      max_diff = std::max(max_diff, d);
+      if (a.weight[k] == 0.0f) max_diff_pruned = std::max(max_diff_pruned, d);
+    }
+  }
+  CHECK(max_diff < 1e-5);
+  CHECK(max_diff_pruned == 0.0);  // untouched pruned synapses read as 0, as stored
+}
+
+TEST_CASE("pair STDP: degenerate parameters (w_min = w_max, A_plus = 0) as the immediate rule") {
+  const TimeGrid grid(0.1);
+  for (int variant = 0; variant < 2; ++variant) {
+    CAPTURE(variant);
+    Rng rng = Rng::stream(16, "pair-degenerate");
+    SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+    for (float& w : a.weight) w = 0.5f;
+    SpikeProjection b = a;
+    StdpParams prm;
+    prm.A_plus = variant == 0 ? 0.05 : 0.0, prm.A_minus = 0.04;
+    prm.tau_plus = 3.0, prm.tau_minus = 3.0;
+    prm.w_min = variant == 0 ? 0.5 : 0.0, prm.w_max = variant == 0 ? 0.5 : 1.0;
+    eager_ref::PairStdpImmediate ref(a, prm, grid);
+    PairStdp lazy(b, prm, grid);
+    for (const Ev& e : random_events(a, 30000, rng)) {
+      apply(ref, a, e);
+      apply(lazy, b, e);
+    }
+    for (std::uint32_t k = 0; k < a.n_synapses(); ++k)
+      CHECK(lazy.weight(b, k, 30000) == doctest::Approx(a.weight[k]).epsilon(1e-6));
+  }
+}
