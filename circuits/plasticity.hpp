@@ -550,11 +550,15 @@ class PairStdp final : public SpikeLearningRule {
   // presynaptic spike the depression A−·y; otherwise (synchronising) the potentiation only.
   template <bool Depress>
   void pass(SpikeProjection& proj, std::uint32_t s, std::uint32_t b, std::uint32_t e) {
-    auto* run = exact_bounds_ ? &detail::pair_pass_additive<Depress, true>
-                              : &detail::pair_pass_additive<Depress, false>;
-    run(proj.weight.data(), seen_.data(), proj.post.data(), count_.data(), hist_.data(),
-        traces_.post_hat(), p_.A_plus * traces_.pre_hat(s), p_.A_minus * traces_.shrink_minus(),
-        p_.w_min, p_.w_max, b, e);
+    const double ltp = p_.A_plus * traces_.pre_hat(s), ltd = p_.A_minus * traces_.shrink_minus();
+    if (exact_bounds_)
+      detail::pair_pass_additive<Depress, true>(proj.weight.data(), seen_.data(), proj.post.data(),
+                                                count_.data(), hist_.data(), traces_.post_hat(),
+                                                ltp, ltd, p_.w_min, p_.w_max, b, e);
+    else
+      detail::pair_pass_additive<Depress, false>(proj.weight.data(), seen_.data(), proj.post.data(),
+                                                 count_.data(), hist_.data(), traces_.post_hat(),
+                                                 ltp, ltd, p_.w_min, p_.w_max, b, e);
   }
   // The pending potentiation of one synapse (as pass() computes it).
   double potentiated(double w, const double* h, std::uint32_t m, double ltp) const {
