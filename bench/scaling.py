@@ -205,25 +205,26 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(1, 3, figsize=(14, 4))
-        for label in results:
-            if label != main_label and len(results[label]) == len(rows):
-                ax[0].loglog(ns, [r["loop_s"] for r in results[label]], "^-",
-                             label=f"loop time ({label})")
-        ax[0].loglog(ns, [r["loop_s"] for r in rows], "o-", label=f"loop time ({main_label})")
+        # One colour per configuration in both panels; the hand-fused floor dashed.
+        shown = [l for l in results if len(results[l]) == len(rows)]
+        colour = {l: f"C{i}" for i, l in enumerate(shown)}
+        style = {l: ("^--" if l.startswith("floor") else "o-") for l in shown}
+        for label in shown:
+            ax[0].loglog(ns, [r["loop_s"] for r in results[label]], style[label],
+                         color=colour[label], label=f"loop time ({label})")
         ax[0].loglog(ns, [rows[0]["loop_s"] * n / ns[0] for n in ns], "k--", lw=0.8,
-                     label="linear from 10³")
+                     label=f"linear from 10³ ({main_label})")
         ax[0].loglog(ns, [rows[-1]["loop_s"] * n / ns[-1] for n in ns], "k:", lw=0.8,
-                     label="linear to 10⁶")
+                     label=f"linear to 10⁶ ({main_label})")
         ax[0].set_xlabel("neurons (in-degree 80)")
         ax[0].set_ylabel(f"s per {rows[0]['simulated_ms']:.0f} ms simulated")
-        ax[0].legend()
-        ax[1].semilogx(ns, [r["ns_step"] for r in rows], "o-", label="ns per neuron-step")
-        ax[1].semilogx(ns, [r["ns_ev"] for r in rows], "s-", label="ns per synaptic event")
-        for label in results:
-            if label != main_label and len(results[label]) == len(rows):
-                ax[1].semilogx(ns, [r["ns_ev"] for r in results[label]], "^-",
-                               label=f"ns per synaptic event ({label})")
-        ax[1].set_xlabel("neurons"); ax[1].set_ylim(bottom=0); ax[1].legend()
+        ax[0].legend(fontsize=8)
+        for label in shown:
+            ax[1].semilogx(ns, [r["ns_ev"] for r in results[label]], style[label],
+                           color=colour[label], label=f"ns per synaptic event ({label})")
+        ax[1].semilogx(ns, [r["ns_step"] for r in rows], "s:", color="gray",
+                       label=f"ns per neuron-step ({main_label})")
+        ax[1].set_xlabel("neurons"); ax[1].set_ylim(bottom=0); ax[1].legend(fontsize=8)
         syn_n = [r["synapses"] for r in rows]
         ax[2].loglog(syn_n, [r["peak_mb"] for r in rows], "o-", label="peak RSS")
         ax[2].loglog(syn_n, [r["projection_bytes"] / 2**20 for r in rows], "s-",
