@@ -47,8 +47,12 @@ def sets(n, k_e, k_i, duration):
 
 def run_floor(floor, n, k_e=64, k_i=16, duration=200.0, precision=None):
     """bench/scaling_floor.cpp: the same network as one hand-fused loop (no engine)."""
-    cmd = [floor, "--n", str(n), "--k-e", str(k_e), "--k-i", str(k_i), "--duration", str(duration),
-           "--precision", precision or "double"]
+    return run_json([floor, "--n", str(n), "--k-e", str(k_e), "--k-i", str(k_i), "--duration",
+                     str(duration), "--precision", precision or "double"], n)
+
+
+def run_json(cmd, n):
+    """Runs a benchmark binary that prints one JSON line last; its dict with "n" added."""
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"run failed ({' '.join(cmd)}):\n{p.stderr}")
@@ -68,12 +72,7 @@ def run_engine(build, n, k_e=64, k_i=16, duration=200.0, run=True, precision=Non
     if precision:
         cmd += ["--set", f'blocks.E.precision="{precision}"', "--set",
                 f'blocks.I.precision="{precision}"']
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"run failed ({' '.join(cmd)}):\n{p.stderr}")
-    r = json.loads(p.stdout.strip().splitlines()[-1])
-    r["n"] = n
-    return r
+    return run_json(cmd, n)
 
 
 def run_spikeblox(build, n, k_e, k_i, duration):

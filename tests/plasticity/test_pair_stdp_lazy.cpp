@@ -12,20 +12,17 @@
 
 #include "circuits/plasticity.hpp"
 #include "engine/rng.hpp"
-#include "pair_stdp_reference.hpp"
+#include "tests/plasticity/pair_stdp_reference.hpp"
+#include "tests/plasticity/random_projection.hpp"
 
 using namespace sbx;
+using test::random_projection;
 
 namespace {
 
-SpikeProjection random_projection(std::uint32_t n_pre, std::uint32_t n_post, std::uint32_t k,
-                                  std::uint32_t n_delays, Rng& rng) {
-  std::vector<SynapseSpec> s;
-  for (std::uint32_t i = 0; i < n_pre; ++i)
-    for (std::uint32_t m = 0; m < k; ++m)
-      s.push_back({i, static_cast<std::uint32_t>(rng.below(n_post)), 0.2 + 0.6 * rng.uniform(),
-                   static_cast<Tick>(10 * (1 + rng.below(n_delays)))});
-  return build_spike_projection("a->b", 0, 1, n_pre, n_post, 0, std::move(s));
+// Initial weights uniform in [0.2, 0.8].
+double weight_02_08(Rng& rng) {
+  return 0.2 + 0.6 * rng.uniform();
 }
 
 struct Ev {
@@ -87,7 +84,7 @@ TEST_CASE("pair STDP: deferred potentiation equals the immediate rule (bounds x 
       CAPTURE(static_cast<int>(bounds));
       CAPTURE(static_cast<int>(trace));
       Rng rng = Rng::stream(11, "pair-lazy");
-      SpikeProjection a = random_projection(40, 12, 10, 3, rng);
+      SpikeProjection a = random_projection(40, 12, 10, 3, rng, weight_02_08);
       SpikeProjection b = a;
       REQUIRE(a.n_segments() > 80);
       StdpParams prm;
@@ -136,7 +133,7 @@ TEST_CASE("pair STDP: deferred potentiation equals the immediate rule (bounds x 
 TEST_CASE("pair STDP: reading the weights at every event changes nothing") {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(12, "pair-read");
-  SpikeProjection a = random_projection(30, 10, 8, 2, rng);
+  SpikeProjection a = random_projection(30, 10, 8, 2, rng, weight_02_08);
   SpikeProjection b = a;
   StdpParams prm;
   prm.A_plus = 0.05, prm.A_minus = 0.06, prm.tau_plus = 2.0, prm.tau_minus = 2.0;
@@ -160,7 +157,7 @@ TEST_CASE("pair STDP: synchronising mid-run keeps the run on the immediate rule'
   // potentiation early; later events must still give the immediate rule's weights.
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(13, "pair-sync");
-  SpikeProjection a = random_projection(30, 10, 8, 2, rng);
+  SpikeProjection a = random_projection(30, 10, 8, 2, rng, weight_02_08);
   SpikeProjection b = a;
   StdpParams prm;
   prm.A_plus = 0.05, prm.A_minus = 0.06, prm.tau_plus = 2.0, prm.tau_minus = 2.0;
@@ -180,7 +177,7 @@ TEST_CASE("pair STDP: synchronising mid-run keeps the run on the immediate rule'
 TEST_CASE("pair STDP: the readers equal the immediate rule's stored weights at every event") {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(14, "pair-every");
-  SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+  SpikeProjection a = random_projection(20, 6, 6, 2, rng, weight_02_08);
   SpikeProjection b = a;
   StdpParams prm;
   prm.A_plus = 0.07, prm.A_minus = 0.08, prm.tau_plus = 3.0, prm.tau_minus = 4.0;
@@ -235,7 +232,7 @@ TEST_CASE(
   // clipped the first potentiation at w_min and added the next ones to it.
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(15, "pair-prune");
-  SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+  SpikeProjection a = random_projection(20, 6, 6, 2, rng, weight_02_08);
   SpikeProjection b = a;
   StdpParams prm;
   prm.A_plus = 0.03, prm.A_minus = 0.02, prm.tau_plus = 5.0, prm.tau_minus = 5.0;
@@ -266,7 +263,7 @@ TEST_CASE("pair STDP: degenerate parameters (w_min = w_max, A_plus = 0) as the i
   for (int variant = 0; variant < 2; ++variant) {
     CAPTURE(variant);
     Rng rng = Rng::stream(16, "pair-degenerate");
-    SpikeProjection a = random_projection(20, 6, 6, 2, rng);
+    SpikeProjection a = random_projection(20, 6, 6, 2, rng, weight_02_08);
     for (float& w : a.weight) w = 0.5f;
     SpikeProjection b = a;
     StdpParams prm;

@@ -13,20 +13,12 @@
 #include "circuits/plasticity.hpp"
 #include "engine/rng.hpp"
 #include "tests/plasticity/eager_reference.hpp"
+#include "tests/plasticity/random_projection.hpp"
 
 using namespace sbx;
+using test::random_projection;
 
 namespace {
-
-SpikeProjection random_projection(std::uint32_t n_pre, std::uint32_t n_post, std::uint32_t k,
-                                  std::uint32_t n_delays, double w0, Rng& rng) {
-  std::vector<SynapseSpec> s;
-  for (std::uint32_t i = 0; i < n_pre; ++i)
-    for (std::uint32_t m = 0; m < k; ++m)
-      s.push_back({i, static_cast<std::uint32_t>(rng.below(n_post)), w0,
-                   static_cast<Tick>(10 * (1 + rng.below(n_delays)))});
-  return build_spike_projection("a->b", 0, 1, n_pre, n_post, 0, std::move(s));
-}
 
 // Random event stream: at each tick, tick(t) first (modulator pulses), then each post neuron fires
 // with p_post and each segment is delivered with p_pre (post spikes first or pre first at random:

@@ -8,26 +8,15 @@
 
 #include "circuits/plasticity.hpp"
 #include "engine/rng.hpp"
+#include "tests/plasticity/random_projection.hpp"
 
 using namespace sbx;
-
-namespace {
-
-SpikeProjection random_projection(std::uint32_t n_pre, std::uint32_t n_post, std::uint32_t k,
-                                  std::uint32_t n_delays, Rng& rng) {
-  std::vector<SynapseSpec> s;
-  for (std::uint32_t i = 0; i < n_pre; ++i)
-    for (std::uint32_t m = 0; m < k; ++m)
-      s.push_back({i, static_cast<std::uint32_t>(rng.below(n_post)), 0.5,
-                   static_cast<Tick>(10 * (1 + rng.below(n_delays)))});
-  return build_spike_projection("a->b", 0, 1, n_pre, n_post, 0, std::move(s));
-}
-
-}  // namespace
+using test::random_projection;
 
 TEST_CASE("synapse storage: 12 bytes per static synapse, 21 per pair-STDP, 24 per R-STDP synapse") {
   Rng rng = Rng::stream(3, "storage");
-  SpikeProjection p = random_projection(1000, 1000, 200, 1, rng);  // one delay: one segment/row
+  SpikeProjection p =
+      random_projection(1000, 1000, 200, 1, 0.5, rng);  // one delay: one segment/row
   const double n = static_cast<double>(p.n_synapses());
   // post (4) + weight (4) + pre index (4) + per-row arrays ((4 + 4 + 4 + 8) B per row / 200).
   CHECK(static_cast<double>(p.memory_bytes()) / n ==
@@ -50,7 +39,7 @@ TEST_CASE("synapse storage: 12 bytes per static synapse, 21 per pair-STDP, 24 pe
 TEST_CASE("pair STDP with per-segment pre traces equals the all-pairs sum (several delays/row)") {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(5, "stdp-seg");
-  SpikeProjection p = random_projection(30, 20, 12, 4, rng);
+  SpikeProjection p = random_projection(30, 20, 12, 4, 0.5, rng);
   REQUIRE(p.n_segments() > 60);  // rows really are split into delay segments
   StdpParams prm;
   prm.A_plus = 0.001, prm.A_minus = 0.0012, prm.tau_plus = 17.0, prm.tau_minus = 23.0;
