@@ -120,6 +120,54 @@ TEST_CASE("izhikevich: save_state / load_state continues bit for bit, noise incl
                        doctest::Contains("c (reset) must be < v_peak"), std::invalid_argument);
 }
 
+TEST_CASE("izhikevich: the three-pass step equals the fused daspnet loop bit for bit") {
+  // The loop as it was written before session 10 (one pass: draw, update, spike test), kept here
+  // as the reference: the vectorised step must draw the same noise in the same order and give
+  // the same v, u and spikes, with synaptic input, noise and resets.
+  IzhikevichParams p;
+  p.noise = 6.5, p.I_bias = 1.5;
+  const std::uint32_t n = 203;  // not a multiple of the vector width
+  IzhikevichPopulation pop(n, p, Rng(31));
+  Rng ref_rng(31), input_rng(7);
+  std::vector<double> V(n, -65.0), U(n, p.b * -65.0);
+  std::vector<std::uint32_t> spk, ref_spk;
+  const double dt = 1.0, h = 0.5 * dt;
+  std::size_t n_spikes = 0;
+  for (int s = 0; s < 2000; ++s) {
+    std::vector<double> be(n), bi(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      be[i] = input_rng.bernoulli(0.05) ? 3.0 * input_rng.uniform() : 0.0;
+      bi[i] = input_rng.bernoulli(0.02) ? -2.0 * input_rng.uniform() : 0.0;
+    }
+    std::copy(be.begin(), be.end(), pop.receptor_buffer(0));
+    std::copy(bi.begin(), bi.end(), pop.receptor_buffer(1));
+    spk.clear(), ref_spk.clear();
+    pop.step(ctx(dt), spk);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const double I =
+          (p.I_bias - p.noise + 2.0 * p.noise * ref_rng.uniform()) + (be[i] + bi[i]) / dt;
+      double v = V[i], u = U[i];
+      v += h * ((0.04 * v + 5.0) * v + 140.0 - u + I);
+      v += h * ((0.04 * v + 5.0) * v + 140.0 - u + I);
+      u += dt * p.a * (p.b * v - u);
+      if (v >= p.v_peak) {
+        v = p.c;
+        u += p.d;
+        ref_spk.push_back(i);
+      }
+      V[i] = v, U[i] = u;
+    }
+    REQUIRE(spk == ref_spk);
+    n_spikes += spk.size();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      REQUIRE(pop.state("v")[i] == V[i]);
+      REQUIRE(pop.state("u")[i] == U[i]);
+      REQUIRE(pop.receptor_buffer(0)[i] == 0.0);
+    }
+  }
+  CHECK(n_spikes > 1000);  // the comparison covered resets
+}
+
 TEST_CASE("distal reward: 20 s of the Fig. 1 protocol (firing rate, contingency, recorded w/c/d)") {
   DistalRewardConfig cfg;
   cfg.duration = 20000.0;
