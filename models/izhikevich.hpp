@@ -123,12 +123,22 @@ class IzhikevichPopulation final : public Population {
       V[i] = v;
       U[i] = u;
     }
-    for (std::uint32_t i = 0; i < n_; ++i)
+    // Spike test: eight cells per compare (spikes are rare), then the few with a spike.
+    const auto reset = [&](std::uint32_t i) {
       if (V[i] >= vpk) {
         V[i] = c;
         U[i] += d;
         spiked.push_back(i);
       }
+    };
+    std::uint32_t i = 0;
+    for (; i + 8 <= n_; i += 8) {
+      bool any = false;
+      for (std::uint32_t j = 0; j < 8; ++j) any |= V[i + j] >= vpk;
+      if (any)
+        for (std::uint32_t j = 0; j < 8; ++j) reset(i + j);
+    }
+    for (; i < n_; ++i) reset(i);
   }
 
   double* state(std::string_view name) override {
