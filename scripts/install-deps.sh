@@ -2,7 +2,8 @@
 # Installs every Debian 12 package spikeblox needs to build, test, benchmark and analyse.
 # Idempotent: when everything is present it prints nothing and exits 0.
 # Usage (as root): bash scripts/install-deps.sh [--with-peers]
-#   --with-peers  also installs the peer simulators used by bench/ (Brian2, NEURON).
+#   --with-peers  also installs what bench/ uses besides: the peer simulators (Brian2, NEURON)
+#                 and perf (bench/profile_workloads.py).
 set -euo pipefail
 
 packages=(
@@ -17,7 +18,7 @@ packages=(
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer targets (-fsanitize=fuzzer)
 )
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-brian python3-scipy neuron python3-neuron neuron-dev)
+  packages+=(python3-brian python3-scipy neuron python3-neuron neuron-dev linux-perf)
 fi
 
 missing=()
