@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,11 @@ struct Problems {
     if (!list.empty()) throw UserError(list);
   }
 };
+
+// Notes (problems that do not stop the run, e.g. circuits::check_modulators_driven's) on stderr
+// in compiler style, "file:line:col: note: 'key': message"; run and check print them alike.
+inline void print_notes(const std::vector<Diagnostic>& notes) {
+  for (const Diagnostic& n : notes) std::fprintf(stderr, "%s\n", n.format("note").c_str());
+}
 
 }  // namespace sbx::app
