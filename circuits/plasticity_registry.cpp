@@ -134,11 +134,11 @@ Modulator& modulator_for(const ParamMap& rp, BuiltCircuit& built, const TimeGrid
     it = built.modulators.emplace(name, std::make_shared<Modulator>(name, base, tau, grid)).first;
   Modulator& m = *it->second;
   if (m.baseline() != base || m.tau_ms() != tau)
-    throw std::invalid_argument("modulator '" + name +
-                                "' is already defined by another rule with " +
-                                "modulator_baseline = " + std::to_string(m.baseline()) +
-                                " and modulator_tau = " + std::to_string(m.tau_ms()) +
-                                " ms; rules sharing a modulator must agree");
+    throw std::invalid_argument(
+        "modulator '" + name + "' is already defined by another rule with modulator_baseline = " +
+        format_number(m.baseline()) + " and modulator_tau = " + format_number(m.tau_ms()) +
+        " ms, this one has modulator_baseline = " + format_number(base) +
+        " and modulator_tau = " + format_number(tau) + " ms; rules sharing a modulator must agree");
   return m;
 }
 

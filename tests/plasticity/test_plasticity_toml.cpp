@@ -113,7 +113,9 @@ TEST_CASE("toml: plasticity keys are validated with file:line, key path and allo
   CHECK(m.find("tau_cc") != std::string::npos);
   // Two rules naming one modulator must agree on its dynamics.
   m = first_message(kSmall, {"rules.da.modulator=acetylcholine"});
-  CHECK(m.find("modulator 'acetylcholine' is already defined") != std::string::npos);
+  CHECK(m.find("modulator 'acetylcholine' is already defined by another rule with "
+               "modulator_baseline = 0.01 and modulator_tau = 500 ms, this one has "
+               "modulator_baseline = 0.002 and modulator_tau = 200 ms") != std::string::npos);
   // The izhikevich model checks c < v_peak.
   m = first_message(kSmall, {"blocks.net.c=40"});
   CHECK(m.find("c (reset) must be < v_peak") != std::string::npos);
