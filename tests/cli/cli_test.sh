@@ -94,7 +94,10 @@ TOML
     expect_error "'output.weights_every': weights_every = 0.0004 ms is not a multiple of tick = 0.001 ms" -- \
       "$BIN" run "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set output.weights_every=0.0004 --out "$T/run.h5"
     expect_error "'rules.x.w_min': the weight bounds need w_min <= w_max, got w_min = 2 and w_max = 1" -- \
-      "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp --set rules.x.w_min=2 ;;
+      "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp --set rules.x.w_min=2
+    # A rule defined but attached to no edge has no effect: a note, from check and run.
+    "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with an unused rule"; }
+    grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; } ;;
   force_keeps_file_on_bad_input)
     # An error found only when the circuit is built (an STDP rule with w_max < w_min): check
     # reports it too, and run neither replaces the file --force would overwrite nor leaves a
