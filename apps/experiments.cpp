@@ -4,6 +4,7 @@
 #include "apps/run_distal.hpp"
 #include "apps/run_dnms.hpp"
 #include "apps/run_episodes.hpp"
+#include "apps/runner_util.hpp"
 #include "engine/errors.hpp"
 
 namespace sbx::app {
@@ -18,6 +19,7 @@ void check_experiment(const circuits::CircuitDescription& desc) {
 }
 
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt) {
+  print_notes(unused_rule_notes(desc));  // (check runs this too, as a dry run)
   if (desc.experiment.type == "run") return run_plain(desc, opt);
   if (desc.experiment.type == "category_learning") return run_category(desc, opt);
   if (desc.experiment.type == "dnms") return run_dnms(desc, opt);

@@ -81,6 +81,9 @@ DistalSetup distal_setup(const CircuitDescription& d) {
 RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const DistalSetup setup = distal_setup(desc);
+  print_notes(circuits::check_modulators_driven(
+      desc, {setup.cfg.modulator},
+      "the distal_reward experiment (its rewards pulse only '" + setup.cfg.modulator + "')"));
   auto sim = circuits::make_simulator(desc);
   circuits::BuiltCircuit built = circuits::build(desc, *sim);
   const std::uint32_t exc = built.population(setup.exc_block);

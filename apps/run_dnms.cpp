@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "circuits/build.hpp"
+#include "circuits/plasticity_registry.hpp"
 #include "circuits/rate_blocks.hpp"
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
@@ -272,6 +273,7 @@ DnmsStats dnms_stats(const std::vector<double>& errors) {
 RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const DnmsSetup setup = dnms_setup(desc);
+  print_notes(circuits::check_modulators_driven(desc, {}, "the dnms experiment"));
   DnmsNetwork net(setup);
   if (opt.dry_run) return {};
 

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "circuits/lane_blocks.hpp"
+#include "circuits/plasticity_registry.hpp"
 #include "circuits/step_blocks.hpp"
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
@@ -522,6 +523,13 @@ void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
 RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const EpisodesSetup setup = episodes_setup(desc);
+  std::vector<std::string> driven;  // the value_decoder's TD error, with td_three_factor edges
+  if (setup.actor_critic.active()) driven.push_back(setup.actor_critic.td.modulator);
+  print_notes(circuits::check_modulators_driven(
+      desc, driven,
+      driven.empty()
+          ? std::string("the episodes experiment (no value_decoder drives a modulator)")
+          : "the episodes experiment (its value_decoder sets only '" + driven[0] + "')"));
   EpisodeRunner runner(desc, setup);
   if (opt.dry_run) return {};
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "circuits/plasticity_registry.hpp"
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/learning.hpp"
@@ -145,6 +146,7 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   const auto t0 = std::chrono::steady_clock::now();
   auto sim = circuits::make_simulator(desc);
   circuits::BuiltCircuit built = circuits::build(desc, *sim);
+  print_notes(circuits::check_modulators_driven(desc, {}, "a plain run (experiment 'run')"));
   if (opt.dry_run) return {};
   RunFileOptions fo;
   fo.force = opt.force;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,31 @@ struct Problems {
     if (!list.empty()) throw UserError(list);
   }
 };
+
+// Notes (problems that do not stop the run, e.g. circuits::check_modulators_driven's) on stderr
+// in compiler style, "file:line:col: note: 'key': message"; run and check print them alike.
+inline void print_notes(const std::vector<Diagnostic>& notes) {
+  for (const Diagnostic& n : notes) std::fprintf(stderr, "%s\n", n.format("note").c_str());
+}
+
+// [rules] entries that no connection names (learning = "NAME" or { rule = "NAME", ... }) and no
+// experiment key names (distal_reward's `rule`) have no effect: a note each, so that a rule
+// defined but never attached does not leave the circuit silently static.
+inline std::vector<Diagnostic> unused_rule_notes(const circuits::CircuitDescription& desc) {
+  std::vector<Diagnostic> notes;
+  for (const circuits::RuleDesc& r : desc.rules) {
+    bool used = desc.experiment.params.has("rule") && desc.experiment.params.text("rule") == r.name;
+    for (const auto& c : desc.connections)
+      used = used || (c.learning && !c.learning->inline_rule && c.learning->rule == r.name);
+    if (!used)
+      notes.push_back({r.pos.file.empty() ? desc.file : r.pos.file, r.pos.line, r.pos.column,
+                       "rules." + r.name,
+                       "rule '" + r.name + "' (" + r.type +
+                           ") is not used by any connection, so it has no effect (attach it to "
+                           "an edge with learning = \"" +
+                           r.name + "\")"});
+  }
+  return notes;
+}
 
 }  // namespace sbx::app

@@ -164,12 +164,17 @@ class Loader {
         continue;
       }
       // Block names become HDF5 group and dataset names in the run file (/spikes/<name>,
-      // /report/<name>): '/' would open a subgroup there.
-      if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      // /report/<name>): '/' would open a subgroup there. Edges are named "from->to" ("#k" for
+      // the k-th between the same pair; run file groups, random streams): a block name holding
+      // "->" or '#' would let two edges share a name (E->E twice and E -> "E#2" are both
+      // "E->E#2"), which check accepted and the run file then refused.
+      if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
+          name.find('#') != std::string::npos || name.find("->") != std::string::npos) {
         sink_.error(sink_.pos(v.source()), path,
                     "block name '" + name +
                         "' is not allowed: a name must be non-empty, not '.' or '..', and "
-                        "contain no '/' (it names groups in the run file)");
+                        "contain no '/' (it names groups in the run file), '#' or '->' (they "
+                        "make the edge names \"from->to\" and \"from->to#k\")");
       }  // still read: the edges that name it are judged on their own
       read_block(name, *bt, path);
     }
@@ -250,6 +255,7 @@ class Loader {
       if (!type) continue;
       rd.type = *type;
       read_rule_params(r, *reg_.learning_rule(*type), rd.params);
+      check_weight_bounds(r, rd.params);
       r.finish();
       d_.rules.push_back(std::move(rd));
     }
@@ -462,6 +468,7 @@ class Loader {
       }
       l.params = rd->params;
       for (auto& [k, v] : overrides.values) l.params.set(k, v, overrides.where[k]);
+      check_weight_bounds(r, l.params);
       r.finish();
       return l;
     }
@@ -473,8 +480,25 @@ class Loader {
     l.type = *type;
     l.inline_rule = true;
     read_rule_params(r, *reg_.learning_rule(*type), l.params);
+    check_weight_bounds(r, l.params);
     r.finish();
     return l;
+  }
+
+  // A rule's weight bounds must satisfy w_min <= w_max. Checked here, at the key, so that a
+  // [rules] entry no edge uses is checked too (the rules' attach functions only see used rules
+  // and can only name the edge). `r` is the table being read: the error goes to the bound given
+  // there (w_max first); bounds that all come from elsewhere were reported there.
+  void check_weight_bounds(TableReader& r, const ParamMap& p) {
+    if (!p.has("w_min") || !p.has("w_max")) return;
+    const double lo = p.number("w_min"), hi = p.number("w_max");
+    if (lo <= hi) return;
+    const char* key = r.table().contains("w_max")   ? "w_max"
+                      : r.table().contains("w_min") ? "w_min"
+                                                    : nullptr;
+    if (key)
+      r.error_at_value(key, "the weight bounds need w_min <= w_max, got w_min = " +
+                                format_number(lo) + " and w_max = " + format_number(hi));
   }
 
   const RuleDesc* find_rule_or_report(const std::string& name, const SourcePos& pos,
@@ -557,7 +581,12 @@ class Loader {
       o.weights = *v == "none" ? OutputDesc::Weights::none : OutputDesc::Weights::final;
     if (auto v = r.number(spec_of(s, "weights_every"))) {
       o.weights_every = *v;
-      if (o.weights == OutputDesc::Weights::none)
+      if (run_ok_ && !on_grid(*v, d_.run.tick))  // (rounding it silently moved every snapshot;
+        r.error_at_value("weights_every",        // below one tick it snapshot every tick)
+                         "weights_every = " + format_number(*v) +
+                             " ms is not a multiple of tick = " + format_number(d_.run.tick) +
+                             " ms");
+      else if (o.weights == OutputDesc::Weights::none)
         r.error_at_value("weights_every",
                          "weights_every needs weights = \"final\" (weights = \"none\" records no "
                          "snapshots)");

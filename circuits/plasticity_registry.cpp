@@ -1,8 +1,12 @@
 #include "circuits/plasticity_registry.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <stdexcept>
+
+#include "engine/errors.hpp"
 
 #include "models/izhikevich.hpp"
 
@@ -130,12 +134,65 @@ Modulator& modulator_for(const ParamMap& rp, BuiltCircuit& built, const TimeGrid
     it = built.modulators.emplace(name, std::make_shared<Modulator>(name, base, tau, grid)).first;
   Modulator& m = *it->second;
   if (m.baseline() != base || m.tau_ms() != tau)
-    throw std::invalid_argument("modulator '" + name +
-                                "' is already defined by another rule with " +
-                                "modulator_baseline = " + std::to_string(m.baseline()) +
-                                " and modulator_tau = " + std::to_string(m.tau_ms()) +
-                                " ms; rules sharing a modulator must agree");
+    throw std::invalid_argument(
+        "modulator '" + name + "' is already defined by another rule with modulator_baseline = " +
+        format_number(m.baseline()) + " and modulator_tau = " + format_number(m.tau_ms()) +
+        " ms, this one has modulator_baseline = " + format_number(base) +
+        " and modulator_tau = " + format_number(tau) + " ms; rules sharing a modulator must agree");
   return m;
+}
+
+std::vector<Diagnostic> check_modulators_driven(const CircuitDescription& desc,
+                                                const std::vector<std::string>& driven,
+                                                const std::string& experiment) {
+  struct Use {
+    const LearningDesc* l;
+    const ConnectionDesc* c;
+  };
+  std::map<std::string, std::vector<Use>> readers;  // undriven modulator -> the rules reading it
+  for (const ConnectionDesc& c : desc.connections) {
+    if (!c.learning) continue;
+    const ParamMap& p = c.learning->params;
+    if (!p.has("modulator") || !p.has("modulator_baseline")) continue;
+    const std::string& name = p.text("modulator");
+    if (name.empty() || std::find(driven.begin(), driven.end(), name) != driven.end()) continue;
+    readers[name].push_back({&*c.learning, &c});
+  }
+  std::vector<Diagnostic> errors, notes;
+  for (const auto& [name, uses] : readers) {
+    const LearningDesc& l = *uses.front().l;
+    const SourcePos given = l.params.position("modulator");
+    const SourcePos pos = given.line > 0 ? given : l.pos;
+    const std::string key =
+        (l.inline_rule ? uses.front().c->path + ".learning" : "rules." + l.rule) + ".modulator";
+    std::vector<std::string> rules;
+    for (const Use& u : uses)
+      if (std::find(rules.begin(), rules.end(), u.l->rule) == rules.end())
+        rules.push_back(u.l->rule);
+    std::string who;
+    for (const std::string& r : rules) who += (who.empty() ? "'" : ", '") + r + "'";
+    const double base = l.params.number("modulator_baseline");
+    std::string msg = "modulator '" + name + "' (read by " +
+                      (rules.size() == 1 ? "rule " : "rules ") + who + ") is never driven in " +
+                      experiment +
+                      ": nothing pulses or sets it, so it stays at its modulator_baseline = " +
+                      format_number(base) + " for the whole run";
+    const std::string how =
+        "; modulators are driven only by the distal_reward experiment (rewards on its rule's "
+        "modulator) and by a value_decoder in an episodes experiment (its TD error)";
+    Diagnostic d{pos.file.empty() ? desc.file : pos.file, pos.line, pos.column, key, {}};
+    if (base == 0.0) {
+      d.message = msg + " and the rule can never change a weight" + how +
+                  ". For unmodulated learning use type = \"stdp\"; for a constant third "
+                  "factor give modulator_baseline a non-zero value";
+      errors.push_back(std::move(d));
+    } else {
+      d.message = msg + ", a constant third factor" + how;
+      notes.push_back(std::move(d));
+    }
+  }
+  if (!errors.empty()) throw UserError(std::move(errors));
+  return notes;
 }
 
 void add_plasticity(Registry& r) {
@@ -185,13 +242,19 @@ void add_plasticity(Registry& r) {
       "stdp",
       "pair-based STDP on a spike edge with exponential pre/post traces, updated lazily when a "
       "spike touches a synapse: pre spike w -= A_minus*y_post, post spike w += A_plus*x_pre, "
-      "w clipped to [w_min, w_max]",
+      "w clipped to [w_min, w_max]. A presynaptic spike counts at its arrival (emission + the "
+      "synapse's delay). Signed weights: on an inhibitory edge with negative weights (w_max <= "
+      "0) potentiation moves w towards w_max, i.e. weakens the inhibition",
       std::move(stdp_keys), attach_stdp});
   r.add(LearningRuleSpec{
       "rstdp",
       "reward-modulated STDP (Izhikevich 2007): the STDP pairing feeds an eligibility c "
       "(dc/dt = -c/tau_c), dw/dt = eta*c*d with d the dopamine modulator (baseline 0.002, "
-      "tau 200 ms; experiments add reward pulses), w in [w_min, w_max]; lazily evaluated, the "
+      "tau 200 ms), w in [w_min, w_max]. Only the distal_reward experiment (reward pulses) and "
+      "an episodes experiment's value_decoder (TD error) drive a modulator; elsewhere (a plain "
+      "run) it stays at modulator_baseline: 0 is refused (the rule could never change a "
+      "weight), another value is printed as a note (a constant third factor). Lazily evaluated, "
+      "the "
       "c*d integral is exact between events. When the modulator can never go negative (the "
       "distal-reward experiment's reward-fed dopamine), a postsynaptic spike skips the inputs "
       "whose presynaptic trace is below 2^-24 (their potentiation is below the float "
@@ -200,7 +263,9 @@ void add_plasticity(Registry& r) {
   r.add(LearningRuleSpec{
       "three_factor",
       "generic three-factor STDP (Fremaux & Gerstner 2016): as rstdp, but the third factor is "
-      "the named modulator (any name; rules naming the same modulator share it)",
+      "the named modulator (any name; rules naming the same modulator share it and must agree "
+      "on its baseline and tau). As for rstdp, a modulator nothing drives (see rstdp) with "
+      "baseline 0 is refused",
       three_factor_keys(false), attach_three_factor});
 
   // ---- the distal-reward experiment (envs/distal_reward.hpp) ----

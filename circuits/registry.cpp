@@ -385,9 +385,9 @@ Registry make_builtin_registry() {
                "and final weights, \"none\" no snapshots (plain and episode runs; trial runs "
                "keep their per-trial snapshots)"),
           num_optional("weights_every", "ms", positive(),
-                       "also snapshot the plastic weights every this much simulated time (episode "
-                       "runs: at the end of the episode the time falls in); plain and episode runs "
-                       "only, other experiments refuse it"),
+                       "also snapshot the plastic weights every this much simulated time, a "
+                       "multiple of [run].tick (episode runs: at the end of the episode the time "
+                       "falls in); plain and episode runs only, other experiments refuse it"),
       }});
   r.add(SectionSpec{"trace",
                     "one entry of output.traces",

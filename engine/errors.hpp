@@ -30,8 +30,9 @@ struct Diagnostic {
   std::string message;   // the rule broken and the allowed values
 
   // "file:line:col: error: 'key.path': message" (out of line: GCC 12 gives a false -Wrestrict
-  // warning, bug 105651, wherever the string concatenation is inlined).
-  std::string format() const;
+  // warning, bug 105651, wherever the string concatenation is inlined). `severity` replaces
+  // "error" for a note that does not stop the run.
+  std::string format(const char* severity = "error") const;
 };
 
 // A user error with one or more diagnostics (all of them are reported together).

@@ -55,6 +55,49 @@ case "$CASE" in
     sed 's/"I"/"x\/y"/g; s/^\[blocks.I\]/[blocks."x\/y"]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
     expect_error "c.toml:[0-9]+:[0-9]+: error: 'blocks.x/y': block name 'x/y' is not allowed" -- "$BIN" check "$T/c.toml"
     expect_error "block name 'x/y' is not allowed" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  block_name_edge_clash)
+    # Edges are named "from->to#k": a block named "E#2" made E->E (twice) and E -> "E#2" share
+    # the name "E->E#2"; check accepted it and run failed writing the run file (exit 1).
+    D="$SRC/circuits_toml/demo_lif.toml"
+    sed 's/"I"/"E#2"/g; s/^\[blocks.I\]/[blocks."E#2"]/' "$D" > "$T/c.toml"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: 'blocks.E#2': block name 'E#2' is not allowed.*'#' or '->'" -- "$BIN" check "$T/c.toml"
+    expect_error "block name 'E#2' is not allowed" -- "$BIN" run "$T/c.toml" --out "$T/run.h5"
+    sed 's/"I"/"a->b"/g; s/^\[blocks.I\]/[blocks."a->b"]/' "$D" > "$T/c.toml"
+    expect_error "'blocks.a->b': block name 'a->b' is not allowed" -- "$BIN" check "$T/c.toml" ;;
+  plastic_plain_run)
+    # A user's own plastic circuit in a plain run: a three-factor rule whose modulator nothing
+    # drives (baseline 0) is refused by check and run alike; with a non-zero baseline both print
+    # a note and run; snapshot periods off the tick grid are refused instead of rounded.
+    cat > "$T/c.toml" <<'TOML'
+schema = "spikeblox/1"
+connections = [
+  { from = "drive", to = "E", weight = 2.0, delay = 1.0, learning = { type = "three_factor", modulator = "acetylcholine" } },
+]
+[run]
+duration = 100.0
+dt = 1.0
+[blocks.drive]
+type = "poisson_source"
+n = 20
+rate = 20.0
+[blocks.E]
+type = "population"
+model = "izhikevich"
+n = 5
+TOML
+    expect_error "c.toml:3:[0-9]+: error: 'connections\[0\].learning.modulator': modulator 'acetylcholine' .* is never driven in a plain run .*can never change a weight" -- "$BIN" check "$T/c.toml"
+    expect_error "never driven in a plain run" -- "$BIN" run "$T/c.toml" --out "$T/run.h5"
+    "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with a baseline"; }
+    grep -q "note: 'connections\[0\].learning.modulator': modulator 'acetylcholine'.*modulator_baseline = 0.5 for the whole run, a constant third factor" "$T/err" || { cat "$T/err"; fail "no note from check"; }
+    "$BIN" run "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --out "$T/ok.h5" --quiet 2> "$T/err" || { cat "$T/err"; fail "run with a baseline"; }
+    grep -q "note: .*never driven" "$T/err" || { cat "$T/err"; fail "no note from run"; }
+    expect_error "'output.weights_every': weights_every = 0.0004 ms is not a multiple of tick = 0.001 ms" -- \
+      "$BIN" run "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set output.weights_every=0.0004 --out "$T/run.h5"
+    expect_error "'rules.x.w_min': the weight bounds need w_min <= w_max, got w_min = 2 and w_max = 1" -- \
+      "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp --set rules.x.w_min=2
+    # A rule defined but attached to no edge has no effect: a note, from check and run.
+    "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with an unused rule"; }
+    grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; } ;;
   force_keeps_file_on_bad_input)
     # An error found only when the circuit is built (an STDP rule with w_max < w_min): check
     # reports it too, and run neither replaces the file --force would overwrite nor leaves a

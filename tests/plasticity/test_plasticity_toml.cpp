@@ -5,6 +5,8 @@
 
 #include <H5Cpp.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -111,10 +113,84 @@ TEST_CASE("toml: plasticity keys are validated with file:line, key path and allo
   CHECK(m.find("tau_cc") != std::string::npos);
   // Two rules naming one modulator must agree on its dynamics.
   m = first_message(kSmall, {"rules.da.modulator=acetylcholine"});
-  CHECK(m.find("modulator 'acetylcholine' is already defined") != std::string::npos);
+  CHECK(m.find("modulator 'acetylcholine' is already defined by another rule with "
+               "modulator_baseline = 0.01 and modulator_tau = 500 ms, this one has "
+               "modulator_baseline = 0.002 and modulator_tau = 200 ms") != std::string::npos);
   // The izhikevich model checks c < v_peak.
   m = first_message(kSmall, {"blocks.net.c=40"});
   CHECK(m.find("c (reset) must be < v_peak") != std::string::npos);
+}
+
+TEST_CASE("toml: a modulator nothing drives is refused at baseline 0 and noted otherwise") {
+  // A plain run never pulses or sets a modulator: three_factor's default baseline 0 left the
+  // rule silently unable to change any weight.
+  auto notes_or_error = [](const std::vector<std::string>& ov, std::vector<std::string> driven,
+                           std::string& error) {
+    error.clear();
+    const CircuitDescription d = load_circuit_string(kSmall, "test.toml", ov);
+    try {
+      return check_modulators_driven(d, driven, "a plain run");
+    } catch (const UserError& e) {
+      for (const auto& dg : e.diagnostics) error += dg.format() + "\n";
+    }
+    return std::vector<Diagnostic>{};
+  };
+  std::string err;
+  // kSmall: acetylcholine (baseline 0.01) and dopamine (rstdp, 0.002) run, each with a note.
+  std::vector<Diagnostic> notes = notes_or_error({}, {}, err);
+  CHECK(err.empty());
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0].key_path == "rules.ach.modulator");
+  CHECK(notes[0].line == 32);  // the rule's modulator key (line 32 of kSmall)
+  CHECK(notes[0].message.find("modulator 'acetylcholine' (read by rule 'ach') is never driven "
+                              "in a plain run") != std::string::npos);
+  CHECK(notes[0].message.find("modulator_baseline = 0.01") != std::string::npos);
+  CHECK(notes[1].key_path == "rules.da.modulator");
+  CHECK(notes[1].format("note").find("test.toml:35:1: note: 'rules.da.modulator'") == 0);
+  // Driven modulators need no note.
+  CHECK(notes_or_error({}, {"acetylcholine", "dopamine"}, err).empty());
+  CHECK(err.empty());
+  // Baseline 0: an error naming the modulator, its rules and the way out.
+  notes = notes_or_error({"rules.ach.modulator_baseline=0"}, {}, err);
+  CHECK(err.find("test.toml:32:13: error: 'rules.ach.modulator': modulator 'acetylcholine'") == 0);
+  CHECK(err.find("can never change a weight") != std::string::npos);
+  CHECK(err.find("type = \"stdp\"") != std::string::npos);
+  CHECK(notes_or_error({"rules.ach.modulator_baseline=0"}, {"acetylcholine"}, err).size() == 1);
+  CHECK(err.empty());
+  // Two rules on one undriven modulator: one error naming both; an inline rule by its edge.
+  notes_or_error({"rules.da.modulator_baseline=0", "rules.ach.modulator=\"dopamine\"",
+                  "rules.ach.modulator_baseline=0", "rules.ach.modulator_tau=200"},
+                 {}, err);
+  CHECK(err.find("(read by rules 'ach', 'da')") != std::string::npos);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+  notes_or_error({"connections[2].learning={ type = \"three_factor\", modulator = \"rpe\" }"}, {},
+                 err);
+  CHECK(err.find("'connections[2].learning.modulator': modulator 'rpe' (read by rule "
+                 "'net->out.learning')") != std::string::npos);
+  // The plain runner applies it: run (and so check) refuse the inert rule, no file written.
+  const CircuitDescription d =
+      load_circuit_string(kSmall, "test.toml", {"rules.ach.modulator_baseline=0"});
+  app::RunOptions opt;
+  opt.out_path = "test_undriven_modulator.h5";
+  opt.force = true;
+  opt.quiet = true;
+  std::remove(opt.out_path.c_str());
+  CHECK_THROWS_AS((void)app::run_plain(d, opt), UserError);
+  CHECK_FALSE(std::ifstream(opt.out_path).good());
+}
+
+TEST_CASE("toml: rule weight bounds w_min <= w_max are checked at the key, used or not") {
+  std::string m = first_message(kSmall, {"rules.hebb.w_min=2"});
+  CHECK(m.find("'rules.hebb.w_min': the weight bounds need w_min <= w_max, got w_min = 2 and "
+               "w_max = 1") != std::string::npos);
+  std::string text = kSmall;
+  text += "[rules.unused]\ntype = \"stdp\"\nw_max = -1.0\n";
+  m = first_message(text);
+  CHECK(m.find("test.toml:39:9: error: 'rules.unused.w_max': the weight bounds") == 0);
+  // A per-edge override is reported at the override.
+  m = first_message(kSmall, {"connections[0].learning={ rule = \"hebb\", w_max = -0.5 }"});
+  CHECK(m.find("'connections[0].learning.w_max': the weight bounds need w_min <= w_max, got "
+               "w_min = 0 and w_max = -0.5") != std::string::npos);
 }
 
 TEST_CASE("toml: distal_reward rejects a rule of the wrong type and non-izhikevich blocks") {
