@@ -196,6 +196,12 @@ BuiltCircuit build(const CircuitDescription& desc, Simulator& sim, const Registr
     }
   }
 
+  if (sink.empty())  // (what the finishers read may be missing after an error)
+    for (const BlockDesc& b : desc.blocks) {
+      const BlockTypeSpec* bt = reg.block_type(b.type);
+      if (bt->finish) guarded(b.pos, "blocks." + b.name, [&] { bt->finish(b, ctx); });
+    }
+
   if (opt.add_probes) {
     for (std::size_t i = 0; i < desc.output.traces.size(); ++i) {
       const TraceDesc& t = desc.output.traces[i];

@@ -33,6 +33,101 @@ void check_edge(const EdgeBuilt& e, BuildContext& ctx, double w_min, double w_ma
                                     format_number(w_min) + ", " + format_number(w_max) + "]");
 }
 
+// ---- the modulator block: a neuromodulator driven by a circuit signal in a plain run ----
+
+// The modulator a `modulator` block drives ("" = the block's name).
+std::string driven_name(const BlockDesc& b) {
+  const std::string& m = b.params.text("modulator");
+  return m.empty() ? b.name : m;
+}
+
+// Runs after the rules are attached (BlockTypeSpec::finish): the rules create the modulator
+// (with their modulator_baseline / modulator_tau), the block connects its drives to it.
+void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
+  const std::string path = "blocks." + b.name;
+  auto at = [&](const char* key) {
+    const SourcePos p = b.params.position(key);
+    return p.line > 0 ? p : b.pos;
+  };
+  if (ctx.desc.experiment.type != "run") {
+    ctx.error(b.pos, path,
+              "a modulator block drives its modulator in a plain run (experiment 'run'); the " +
+                  ctx.desc.experiment.type +
+                  " experiment drives its modulators itself (distal_reward: rewards; episodes: a "
+                  "value_decoder's TD error)");
+    return;
+  }
+  const std::string name = driven_name(b);
+  const auto it = ctx.built.modulators.find(name);
+  if (it == ctx.built.modulators.end()) {
+    ctx.error(at("modulator"), path + ".modulator",
+              "no learning rule reads the modulator '" + name +
+                  "', so driving it would change nothing (an rstdp or three_factor rule on a "
+                  "spike edge reads it when it has modulator = \"" +
+                  name + "\")");
+    return;
+  }
+  const std::shared_ptr<Modulator> m = it->second;
+  const bool from_spikes = b.params.has("source"), scheduled = b.params.has("pulse_times");
+  if (!from_spikes && !scheduled) {
+    ctx.error(b.pos, path,
+              "the modulator block drives nothing: give source (a block whose spikes pulse the "
+              "modulator, with per_spike) or pulse_times (with pulse_amount), or both");
+    return;
+  }
+  if (from_spikes != b.params.has("per_spike")) {
+    ctx.error(at(from_spikes ? "source" : "per_spike"),
+              path + (from_spikes ? ".per_spike" : ".source"),
+              from_spikes ? "source needs per_spike (the pulse each of its spikes gives the "
+                            "modulator)"
+                          : "per_spike needs source (the block whose spikes pulse the modulator)");
+    return;
+  }
+  if (scheduled != b.params.has("pulse_amount")) {
+    ctx.error(at(scheduled ? "pulse_times" : "pulse_amount"),
+              path + (scheduled ? ".pulse_amount" : ".pulse_times"),
+              scheduled ? "pulse_times needs pulse_amount (the size of each scheduled pulse)"
+                        : "pulse_amount needs pulse_times (when the pulses come, ms)");
+    return;
+  }
+  if (from_spikes)
+    ctx.sim.add_spike_pulses(ctx.built.population(b.params.text("source")), *m,
+                             b.params.number("per_spike"));
+  if (scheduled) {
+    const double amount = b.params.number("pulse_amount");
+    const TimeGrid& g = ctx.grid();
+    std::vector<Tick> ticks;
+    for (double ms : b.params.numbers("pulse_times")) {
+      const Tick t = g.round_ms(ms);
+      if (std::fabs(g.to_ms(t) - ms) > 1e-9 * std::max(1.0, std::fabs(ms))) {
+        ctx.error(at("pulse_times"), path + ".pulse_times",
+                  "pulse time " + format_number(ms) +
+                      " ms is not a multiple of tick = " + format_number(g.tick_ms()) + " ms");
+        return;
+      }
+      if (!(ms < ctx.desc.run.duration)) {
+        ctx.error(at("pulse_times"), path + ".pulse_times",
+                  "pulse time " + format_number(ms) + " ms is not before the end of the run (" +
+                      "run.duration = " + format_number(ctx.desc.run.duration) +
+                      " ms): it would never come");
+        return;
+      }
+      ticks.push_back(t);
+    }
+    const std::uint32_t id = ctx.sim.add_control(
+        [m, amount](Tick t, std::uint32_t, std::uint32_t) { m->pulse(t, amount); });
+    for (Tick t : ticks) ctx.sim.schedule_control(t, id);
+  }
+  // Nothing else drives a plain run's modulator: when no driver can make it negative, declaring
+  // it lets R-STDP skip the negligible potentiations (circuits/plasticity.hpp; exact then).
+  bool nonnegative = m->baseline() >= 0.0;
+  for (const BlockDesc& o : ctx.desc.blocks)
+    if (o.type == "modulator" && driven_name(o) == name)
+      nonnegative = nonnegative && o.params.number_or("per_spike", 0.0) >= 0.0 &&
+                    o.params.number_or("pulse_amount", 0.0) >= 0.0;
+  if (nonnegative && !m->nonnegative()) m->declare_nonnegative();
+}
+
 std::vector<ParamSpec> pairing_keys(double A_plus, double A_minus, const char* trace,
                                     double w_max) {
   return {
@@ -156,6 +251,10 @@ std::vector<Diagnostic> check_modulators_driven(const CircuitDescription& desc,
     if (!p.has("modulator") || !p.has("modulator_baseline")) continue;
     const std::string& name = p.text("modulator");
     if (name.empty() || std::find(driven.begin(), driven.end(), name) != driven.end()) continue;
+    const bool block_drives = std::any_of(desc.blocks.begin(), desc.blocks.end(), [&](auto& b) {
+      return b.type == "modulator" && driven_name(b) == name;
+    });  // (a modulator block outside a plain run is refused when it is built)
+    if (block_drives) continue;
     readers[name].push_back({&*c.learning, &c});
   }
   std::vector<Diagnostic> errors, notes;
@@ -178,8 +277,10 @@ std::vector<Diagnostic> check_modulators_driven(const CircuitDescription& desc,
                       ": nothing pulses or sets it, so it stays at its modulator_baseline = " +
                       format_number(base) + " for the whole run";
     const std::string how =
-        "; modulators are driven only by the distal_reward experiment (rewards on its rule's "
-        "modulator) and by a value_decoder in an episodes experiment (its TD error)";
+        "; modulators are driven by a modulator block in a plain run (type = \"modulator\": "
+        "spikes of a source block, or scheduled pulses), by the distal_reward experiment "
+        "(rewards on its rule's modulator) and by a value_decoder in an episodes experiment (its "
+        "TD error)";
     Diagnostic d{pos.file.empty() ? desc.file : pos.file, pos.line, pos.column, key, {}};
     if (base == 0.0) {
       d.message = msg + " and the rule can never change a weight" + how +
@@ -250,11 +351,11 @@ void add_plasticity(Registry& r) {
       "rstdp",
       "reward-modulated STDP (Izhikevich 2007): the STDP pairing feeds an eligibility c "
       "(dc/dt = -c/tau_c), dw/dt = eta*c*d with d the dopamine modulator (baseline 0.002, "
-      "tau 200 ms), w in [w_min, w_max]. Only the distal_reward experiment (reward pulses) and "
-      "an episodes experiment's value_decoder (TD error) drive a modulator; elsewhere (a plain "
-      "run) it stays at modulator_baseline: 0 is refused (the rule could never change a "
-      "weight), another value is printed as a note (a constant third factor). Lazily evaluated, "
-      "the "
+      "tau 200 ms), w in [w_min, w_max]. A modulator is driven by a modulator block in a plain "
+      "run (spikes of a source block, scheduled pulses), by the distal_reward experiment (reward "
+      "pulses) or by an episodes experiment's value_decoder (TD error); one nothing drives stays "
+      "at modulator_baseline: 0 is refused (the rule could never change a weight), another "
+      "value is printed as a note (a constant third factor). Lazily evaluated, the "
       "c*d integral is exact between events. When the modulator can never go negative (the "
       "distal-reward experiment's reward-fed dopamine), a postsynaptic spike skips the inputs "
       "whose presynaptic trace is below 2^-24 (their potentiation is below the float "
@@ -267,6 +368,28 @@ void add_plasticity(Registry& r) {
       "on its baseline and tau). As for rstdp, a modulator nothing drives (see rstdp) with "
       "baseline 0 is refused",
       three_factor_keys(false), attach_three_factor});
+
+  // ---- a modulator driven by a circuit signal or a schedule (plain runs) ----
+  r.add(BlockTypeSpec{
+      "modulator",
+      "drives a named neuromodulator in a plain run (experiment 'run'), for the rstdp / "
+      "three_factor rules that read it (modulator = the same name): every spike of `source` "
+      "adds per_spike to it, and at each of pulse_times it gets pulse_amount. The modulator is "
+      "m = modulator_baseline + p, a pulse adds to p, p decays with modulator_tau (both set on "
+      "the rules; engine/modulator.hpp). When no driver can make it negative it is declared "
+      "non-negative (R-STDP then skips negligible potentiations, exactly). Builds no neurons",
+      "modulator",
+      {text("modulator", "", {}, "name of the modulator driven (\"\" = the block's name)"),
+       block_ref("source", Need::optional, {"population", "poisson_source"},
+                 "block whose spikes pulse the modulator (any of its neurons)"),
+       num_optional("per_spike", "", any_value(), "pulse per spike of source"),
+       generic("pulse_times", ValueKind::number_list, Need::optional, "unset", "ms", non_negative(),
+               "times of scheduled pulses, multiples of [run].tick, before the "
+               "run's end"),
+       num_optional("pulse_amount", "", any_value(), "size of each scheduled pulse")},
+      [](const BlockDesc&, BuildContext&) {},
+      [](const BlockDesc&) { return 1u; },
+      finish_modulator_block});
 
   // ---- the distal-reward experiment (envs/distal_reward.hpp) ----
   r.add(ExperimentSpec{

@@ -158,6 +158,9 @@ struct BlockTypeSpec {
   std::vector<ParamSpec> params;  // besides `type` (population: plus the model's parameters)
   BlockLowerFn lower;
   BlockSizeFn size;  // default: the integer parameter `n`
+  // Called after every block and edge is built and every learning rule attached (for blocks
+  // that act on what the rules create, e.g. the modulators). Null = nothing to do.
+  BlockLowerFn finish = nullptr;
 };
 
 // Lowers one edge (one expanded connection) whose endpoints are already built.

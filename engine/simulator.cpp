@@ -125,7 +125,7 @@ std::uint32_t Simulator::add_population(std::string name, std::unique_ptr<Popula
   if (pop->dynamics() == Dynamics::clocked) clocked_.push_back(id);
   prediction_key_.push_back(next_prediction_key_);
   if (pop->dynamics() == Dynamics::event_driven) next_prediction_key_ += pop->size();
-  pops_.push_back({std::move(name), std::move(pop), {}, {}});
+  pops_.push_back({std::move(name), std::move(pop), {}, {}, {}});
   coupling_plan_.invalidate();  // a new clocked population's inputs must be zeroed too
   return id;
 }
@@ -457,12 +457,22 @@ void Simulator::clear_staged() {
   n_staged_ = 0;
 }
 
+void Simulator::add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike) {
+  if (population >= pops_.size())
+    throw std::invalid_argument("add_spike_pulses: no population " + std::to_string(population));
+  if (!std::isfinite(per_spike))
+    throw std::invalid_argument("add_spike_pulses: the pulse per spike must be finite");
+  pops_[population].pulses.emplace_back(&m, per_spike);
+}
+
 void Simulator::emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t,
                      bool from_step) {
   if (neurons.empty()) return;
   stats_.spikes += neurons.size();
   if (recorder_) recorder_->on_spikes(pop, neurons, t);
   const PopEntry& pe = pops_[pop];
+  for (const auto& [m, per_spike] : pe.pulses)
+    m->pulse(t, per_spike * static_cast<double>(neurons.size()));
   for (std::uint32_t pid : pe.out_projections) {
     const SpikeProjection& p = projs_[pid];
     const ProjRuntime& rt = proj_rt_[pid];

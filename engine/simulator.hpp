@@ -35,10 +35,12 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/coupling_plan.hpp"
 #include "engine/event_queue.hpp"
+#include "engine/modulator.hpp"
 #include "engine/population.hpp"
 #include "engine/projection.hpp"
 #include "engine/recorder.hpp"
@@ -83,6 +85,10 @@ class Simulator final : public SpikeScheduler {
   void set_recorder(Recorder* rec) { recorder_ = rec; }
   // Attach a learning rule (owned by the simulator) to a projection.
   void set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule);
+  // Every spike of `population` pulses `m` by `per_spike` at the tick it is emitted (a circuit
+  // signal driving a neuromodulator: dopamine cells, a reward population). `m` must outlive the
+  // simulator's runs; the spikes of one emission are one pulse of count·per_spike.
+  void add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike);
 
   Population& population(std::uint32_t id) { return *pops_[id].pop; }
   const std::string& population_name(std::uint32_t id) const { return pops_[id].name; }
@@ -172,6 +178,7 @@ class Simulator final : public SpikeScheduler {
     std::unique_ptr<Population> pop;
     std::vector<std::uint32_t> out_projections;  // projections with this pre population
     std::vector<std::uint32_t> in_plastic;       // plastic projections with this post population
+    std::vector<std::pair<Modulator*, double>> pulses;  // add_spike_pulses: modulator, per spike
   };
   struct ProjRuntime {
     // Receptor buffer of a clocked target: double, or float when the target keeps it in float

@@ -6,6 +6,7 @@
 #include <H5Cpp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "circuits/loader.hpp"
 #include "circuits/plasticity_registry.hpp"
 #include "engine/errors.hpp"
+#include "engine/recorder.hpp"
 
 using namespace sbx;
 using namespace sbx::circuits;
@@ -177,6 +179,93 @@ TEST_CASE("toml: a modulator nothing drives is refused at baseline 0 and noted o
   std::remove(opt.out_path.c_str());
   CHECK_THROWS_AS((void)app::run_plain(d, opt), UserError);
   CHECK_FALSE(std::ifstream(opt.out_path).good());
+}
+
+namespace {
+
+// kSmall with a VTA Poisson block and a modulator block `DA` whose keys are `keys`.
+std::string with_modulator_block(const std::string& keys) {
+  return std::string(kSmall) +
+         "[blocks.VTA]\ntype = \"poisson_source\"\nn = 4\nrate = 30.0\n"
+         "[blocks.DA]\ntype = \"modulator\"\n" +
+         keys;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "toml: a modulator block drives its modulator by a source's spikes and scheduled pulses") {
+  const std::string keys =
+      "modulator = \"dopamine\"\nsource = \"VTA\"\nper_spike = 0.05\n"
+      "pulse_times = [1500.0, 4000.0]\npulse_amount = 0.5\n";
+  const CircuitDescription d = load_circuit_string(with_modulator_block(keys), "test.toml");
+  // Only acetylcholine is left undriven (a note); dopamine is the block's.
+  const std::vector<Diagnostic> notes = check_modulators_driven(d, {}, "a plain run");
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].key_path == "rules.ach.modulator");
+  auto sim = make_simulator(d);
+  BuiltCircuit built = build(d, *sim);
+  MemoryRecorder rec;
+  sim->set_recorder(&rec);
+  const Modulator& da = *built.modulators.at("dopamine");
+  CHECK(da.nonnegative());  // no driver can make it negative: R-STDP may skip
+  CHECK_FALSE(built.modulators.at("acetylcholine")->nonnegative());
+  const std::uint32_t vta = built.population("VTA");
+  const double tick = sim->grid().tick_ms();
+  std::size_t n_vta = 0;
+  // run_until(t) stops before the events of tick t: the pulse at 1500 ms is in from 1501 ms.
+  for (double t_ms : {1000.0, 1500.0, 1501.0, 3999.0, 6000.0, 8000.0}) {
+    const Tick t = sim->grid().round_ms(t_ms);
+    sim->run_until(t);
+    // m(t) = baseline + sum of every pulse so far decayed to t (analytic, per spike and per
+    // scheduled pulse).
+    double expected = da.baseline();
+    n_vta = 0;
+    for (const auto& s : rec.spikes)
+      if (s.population == vta && s.t <= t) {
+        expected += 0.05 * std::exp(-static_cast<double>(t - s.t) * tick / da.tau_ms());
+        ++n_vta;
+      }
+    for (double p : {1500.0, 4000.0})
+      if (p < t_ms) expected += 0.5 * std::exp(-(t_ms - p) / da.tau_ms());
+    CHECK(da.value(t) == doctest::Approx(expected).epsilon(1e-9));
+  }
+  CHECK(n_vta > 500);  // 4 trains at 30 Hz for 8 s
+
+  // A negative drive: not declared non-negative (rules then do the full, exact pass).
+  const CircuitDescription dn = load_circuit_string(
+      with_modulator_block("modulator = \"dopamine\"\nsource = \"VTA\"\nper_spike = -0.01\n"),
+      "test.toml");
+  auto simn = make_simulator(dn);
+  BuiltCircuit builtn = build(dn, *simn);
+  CHECK_FALSE(builtn.modulators.at("dopamine")->nonnegative());
+  simn->run_until(simn->grid().round_ms(2000.0));
+  CHECK(builtn.modulators.at("dopamine")->value(simn->grid().round_ms(2000.0)) < 0.0);
+}
+
+TEST_CASE("toml: a modulator block's mistakes are reported at its keys") {
+  std::string m = first_message(
+      with_modulator_block("modulator = \"serotonin\"\nsource = \"VTA\"\nper_spike = 0.1\n"));
+  CHECK(m.find("'blocks.DA.modulator': no learning rule reads the modulator 'serotonin'") !=
+        std::string::npos);
+  m = first_message(with_modulator_block("modulator = \"dopamine\"\n"));
+  CHECK(m.find("'blocks.DA': the modulator block drives nothing") != std::string::npos);
+  m = first_message(with_modulator_block("modulator = \"dopamine\"\nsource = \"VTA\"\n"));
+  CHECK(m.find("'blocks.DA.per_spike': source needs per_spike") != std::string::npos);
+  m = first_message(with_modulator_block("modulator = \"dopamine\"\npulse_times = [100.0]\n"));
+  CHECK(m.find("'blocks.DA.pulse_amount': pulse_times needs pulse_amount") != std::string::npos);
+  m = first_message(with_modulator_block(
+      "modulator = \"dopamine\"\npulse_times = [100.5]\npulse_amount = 1.0\n"));
+  CHECK(m.find("pulse time 100.5 ms is not a multiple of tick = 1 ms") != std::string::npos);
+  m = first_message(with_modulator_block(
+      "modulator = \"dopamine\"\npulse_times = [8000.0]\npulse_amount = 1.0\n"));
+  CHECK(m.find("is not before the end of the run") != std::string::npos);
+  m = first_message(
+      with_modulator_block("modulator = \"dopamine\"\nsource = \"nowhere\"\nper_spike = 0.1\n"));
+  CHECK(m.find("blocks.DA.source") != std::string::npos);
+  // Both drivers well formed: no error.
+  CHECK(first_message(with_modulator_block(
+            "modulator = \"dopamine\"\npulse_times = [100.0]\npulse_amount = 1.0\n")) == "");
 }
 
 TEST_CASE("toml: rule weight bounds w_min <= w_max are checked at the key, used or not") {
