@@ -29,6 +29,16 @@ std::string unit_suffix(const ParamSpec& s) {
   return s.unit.empty() ? "" : " " + s.unit;
 }
 
+// "value -1.5 ms is out of range: must be > 0 ms". A unit that is a description rather than a
+// symbol ("target's unit") is said once at the end: "value -1 is out of range: must be >= 0 (in
+// the target's unit)".
+std::string out_of_range(double v, const ParamSpec& s) {
+  const bool symbol = s.unit.find(' ') == std::string::npos;
+  const std::string u = symbol ? unit_suffix(s) : "";
+  return "value " + fmt_number(v) + u + " is out of range: must be " + s.range.describe() + u +
+         (symbol ? "" : " (in the " + s.unit + ")");
+}
+
 }  // namespace
 
 // ---- DiagnosticSink ---------------------------------------------------------------------------
@@ -197,9 +207,7 @@ bool TableReader::check_range(const toml::node& n, const ParamSpec& s, double v)
     return false;
   }
   if (s.range.contains(v)) return true;
-  sink_.error(sink_.pos(n.source()), key_path(s.name),
-              "value " + fmt_number(v) + unit_suffix(s) + " is out of range: must be " +
-                  s.range.describe() + unit_suffix(s));
+  sink_.error(sink_.pos(n.source()), key_path(s.name), out_of_range(v, s));
   return false;
 }
 
@@ -350,9 +358,7 @@ std::optional<Distribution> TableReader::parse_distribution(const toml::node& n,
       return false;
     }
     if (s.range.contains(x)) return true;
-    sink.error(
-        sink.pos(v.source()), p,
-        "value " + fmt_number(x) + u + " is out of range: must be " + s.range.describe() + u);
+    sink.error(sink.pos(v.source()), p, out_of_range(x, s));
     return false;
   };
   if (n.is_number()) {

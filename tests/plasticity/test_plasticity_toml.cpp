@@ -118,6 +118,10 @@ TEST_CASE("toml: plasticity keys are validated with file:line, key path and allo
   CHECK(m.find("modulator 'acetylcholine' is already defined by another rule with "
                "modulator_baseline = 0.01 and modulator_tau = 500 ms, this one has "
                "modulator_baseline = 0.002 and modulator_tau = 200 ms") != std::string::npos);
+  // A unit that is a description is said once, not after both numbers.
+  m = first_message(kSmall, {"rules.hebb.A_plus=-1"});
+  CHECK(m.find("'rules.hebb.A_plus': value -1 is out of range: must be >= 0 (in the target's "
+               "unit)") != std::string::npos);
   // The izhikevich model checks c < v_peak.
   m = first_message(kSmall, {"blocks.net.c=40"});
   CHECK(m.find("c (reset) must be < v_peak") != std::string::npos);
