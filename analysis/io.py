@@ -12,6 +12,8 @@
     run.meta        # pandas Series: /meta attributes + circuit_toml, command_line, ...
     run.edges       # every edge population: edge, edge_index, source, target, syn_weight, delay
     run.trace(name) # a /report as a DataFrame: index time (ms), one column per node id
+    run.modulators  # names of the logged neuromodulators (plain runs; /modulators/<name>)
+    run.modulator(name, times=None)  # its change log (time, value), or its value at `times` (ms)
 
 Every table is read when first used and then cached, so a large run costs only what is asked for.
 Files are opened in SWMR read mode first: a run that is still being written, or one killed
@@ -277,6 +279,39 @@ class Run:
         df.attrs["variable"] = variable
         df.attrs["units"] = units
         return df
+
+    @property
+    def modulators(self):
+        """Names of the neuromodulators whose changes the run logged (/modulators/<name>)."""
+        return list(self._groups.get("modulators") or [])
+
+    def modulator(self, name, times=None):
+        """The change log of a neuromodulator as a DataFrame (time in ms, value right after each
+        pulse or set; attrs baseline and tau_ms), or, with `times` (ms, array-like), its value at
+        those times: between changes m(t) = baseline + (value - baseline)·exp(-(t - time)/tau_ms),
+        the engine's own formula (engine/modulator.hpp). Times before the first row give NaN."""
+        if name not in self.modulators:
+            raise KeyError(f"{self.path}: no modulator '{name}' (logged: "
+                           f"{', '.join(self.modulators) or 'none; plain runs log the modulators their rules read'})")
+        with self._open() as f:
+            ds = f[f"modulators/{name}"]
+            rows = ds[()]
+            baseline = float(ds.attrs["baseline"])
+            tau = float(ds.attrs["tau_ms"])
+        log = pd.DataFrame({"time": rows["time"], "value": rows["value"]})
+        log.attrs["baseline"] = baseline
+        log.attrs["tau_ms"] = tau
+        if times is None:
+            return log
+        t = np.asarray(times, dtype=float)
+        # The last change at or before each time (a change at t itself counts).
+        k = np.searchsorted(log["time"].to_numpy(), t, side="right") - 1
+        out = np.full(t.shape, np.nan)
+        ok = k >= 0
+        t0 = log["time"].to_numpy()[k[ok]]
+        v0 = log["value"].to_numpy()[k[ok]]
+        out[ok] = baseline + (v0 - baseline) * np.exp(-(t[ok] - t0) / tau)
+        return out
 
     @property
     def duration(self):

@@ -153,9 +153,27 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   fo.swmr = desc.output.swmr;
   RunFile file(opt.out_path, sim->grid(), fo);
   PlasticWeightSnapshots weights(desc, *sim, file, declare_common(desc, built, *sim, file, opt));
+  // Every modulator's changes in /modulators/<name> (between them it decays analytically): its
+  // state at the start, then one row per pulse or set.
+  std::vector<std::pair<Modulator*, std::uint32_t>> logs;
+  for (const auto& [name, m] : built.modulators)
+    logs.emplace_back(m.get(), file.add_modulator_log(name, m->baseline(), m->tau_ms()));
+  struct StopLogging {  // the observers point at `file`: detached however the run ends
+    std::vector<std::pair<Modulator*, std::uint32_t>>& logs;
+    ~StopLogging() {
+      for (auto& [m, id] : logs) m->set_change_observer({});
+    }
+  } stop_logging{logs};
   file.start();
   sim->set_recorder(&file);
   weights.initial();
+  for (auto& [m, id] : logs) {
+    const TimeGrid grid = sim->grid();
+    file.append_modulator_change(id, {grid.to_ms(m->t0()), m->value(m->t0())});
+    m->set_change_observer([&file, id = id, grid](Tick t, double value) {
+      file.append_modulator_change(id, {grid.to_ms(t), value});
+    });
+  }
 
   RunSummary s;
   s.build_s = seconds_since(t0);

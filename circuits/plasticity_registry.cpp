@@ -377,7 +377,8 @@ void add_plasticity(Registry& r) {
       "adds per_spike to it, and at each of pulse_times it gets pulse_amount. The modulator is "
       "m = modulator_baseline + p, a pulse adds to p, p decays with modulator_tau (both set on "
       "the rules; engine/modulator.hpp). When no driver can make it negative it is declared "
-      "non-negative (R-STDP then skips negligible potentiations, exactly). Builds no neurons",
+      "non-negative (R-STDP then skips negligible potentiations, exactly). The run file logs its "
+      "changes in /modulators/<name>. Builds no neurons",
       "modulator",
       {text("modulator", "", {}, "name of the modulator driven (\"\" = the block's name)"),
        block_ref("source", Need::optional, {"population", "poisson_source"},

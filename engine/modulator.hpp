@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,6 +70,7 @@ class Modulator {
     p0_ = p0;
     t0_ = t;
     ++n_pulses_;
+    if (on_change_) on_change_(t, baseline_ + p0_);
   }
   void set(Tick t, double value) {
     const bool negative = !(value >= 0.0);
@@ -77,7 +79,11 @@ class Modulator {
     notify(t);
     p0_ = value - baseline_;
     t0_ = t;
+    if (on_change_) on_change_(t, baseline_ + p0_);
   }
+  // Called after every pulse or set with (t, value after the change): a log of the changes
+  // describes the whole signal (it decays analytically between them). One observer; empty = none.
+  void set_change_observer(std::function<void(Tick, double)> fn) { on_change_ = std::move(fn); }
   // Declares that this modulator never goes below zero, for rules that rely on it
   // (ThreeFactorStdp then skips negligible potentiation exactly). Enforced: a pulse or set that
   // would make it negative throws. m(t) = b + p0·e^{-(t-t0)/τ} lies between b and b + p0, so
@@ -125,6 +131,7 @@ class Modulator {
   bool nonnegative_ = false;
   bool ever_negative_ = false;  // set by a pulse or set that made it negative
   std::vector<ModulatorListener*> listeners_;
+  std::function<void(Tick, double)> on_change_;
 };
 
 }  // namespace sbx

@@ -456,6 +456,11 @@ struct RunFile::Impl {
     std::vector<SynapseSampleRow> buf;
   };
   std::vector<SynapseProbe> synapse_probes;
+  struct ModulatorLog {
+    Growing rows;
+    std::vector<ModulatorChangeRow> buf;
+  };
+  std::vector<ModulatorLog> modulator_logs;
   std::size_t adjacency_n = 0;
   bool adjacency_set = false;
   DataSet adjacency_after;
@@ -535,6 +540,10 @@ struct RunFile::Impl {
       sp.rows.append(sp.buf.data(), sp.buf.size());
       sp.buf.clear();
     }
+    for (ModulatorLog& ml : modulator_logs) {
+      ml.rows.append(ml.buf.data(), ml.buf.size());
+      ml.buf.clear();
+    }
   }
 
   void flush_file() {
@@ -560,6 +569,7 @@ struct RunFile::Impl {
     if (episodes_enabled) episodes.ds.close();
     if (steps_enabled) steps.ds.close();
     for (SynapseProbe& sp : synapse_probes) sp.rows.ds.close();
+    for (ModulatorLog& ml : modulator_logs) ml.rows.ds.close();
     if (adjacency_set) adjacency_after.close();
     file.close();
   }
@@ -1130,6 +1140,38 @@ void RunFile::append_synapse_sample(std::uint32_t probe, const SynapseSampleRow&
     throw InternalError("run file: append_synapse_sample on unknown probe " +
                         std::to_string(probe));
   im.synapse_probes[probe].buf.push_back(row);
+}
+
+std::uint32_t RunFile::add_modulator_log(const std::string& name, double baseline, double tau_ms) {
+  Impl& im = *impl_;
+  im.require_declaring("add_modulator_log");
+  check_name("modulator", name);
+  H5::CompType mem(sizeof(ModulatorChangeRow));
+  mem.insertMember("time", offsetof(ModulatorChangeRow, time), PredType::NATIVE_DOUBLE);
+  mem.insertMember("value", offsetof(ModulatorChangeRow, value), PredType::NATIVE_DOUBLE);
+  const H5::CompType file_type =
+      packed_type({{"time", &PredType::IEEE_F64LE}, {"value", &PredType::IEEE_F64LE}});
+  try {
+    const Group g = im.ensure_group("/modulators");
+    Impl::ModulatorLog ml;
+    ml.rows.create(g, name, file_type, mem, 1, 1, 1024, 1, im.opt.deflate);
+    attr_scalar<double>(ml.rows.ds, "baseline", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
+                        baseline);
+    attr_scalar<double>(ml.rows.ds, "tau_ms", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
+                        tau_ms);
+    im.modulator_logs.push_back(std::move(ml));
+  } catch (const H5::Exception& e) {
+    im.fail("creating /modulators", e);
+  }
+  return static_cast<std::uint32_t>(im.modulator_logs.size() - 1);
+}
+
+void RunFile::append_modulator_change(std::uint32_t log, const ModulatorChangeRow& row) {
+  Impl& im = *impl_;
+  im.require_open("append_modulator_change");
+  if (log >= im.modulator_logs.size())
+    throw InternalError("run file: append_modulator_change on unknown log " + std::to_string(log));
+  im.modulator_logs[log].buf.push_back(row);
 }
 
 void RunFile::append_episode(const EpisodeRow& row) {

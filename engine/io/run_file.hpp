@@ -36,6 +36,10 @@
 //                    per-step rows of step-based environments; the trailing f8 columns are named
 //                    at enable_steps() (modulators such as acetylcholine / noradrenaline /
 //                    dopamine, environment figures such as regret); written per episode
+//   /synapses/<name> compound {time, w, c, d f8}: one sampled synapse of a plastic edge
+//                    (distal_reward: the chosen synapse), @edge, @synapse, @learning_rule, ...
+//   /modulators/<name> compound {time, value f8}: a neuromodulator's value after each change
+//                    (plain runs), @baseline, @tau_ms; between rows it decays analytically
 //   /adjacency       node_names str[N], before f64[N x N], after f64[N x N] (NaN until finish())
 //
 // Life cycle: construct (creates the file as PATH.partial-PID) -> declare everything (write_meta,
@@ -140,6 +144,14 @@ struct SynapseSampleRow {
   double d = 0.0;     // value of the rule's modulator (NaN if none)
 };
 
+// One row of /modulators/<name>: the modulator's value right after a change (a pulse or a set,
+// and its state at the start). Between rows m(t) = baseline + (value − baseline)·e^{−(t−time)/tau}
+// (engine/modulator.hpp), baseline and tau_ms being the dataset's attributes.
+struct ModulatorChangeRow {
+  double time = 0.0;   // ms
+  double value = 0.0;  // m(time) after the change
+};
+
 // Lowercase hex SHA-256 of `data` (FIPS 180-4); used for /meta/circuit_sha256.
 std::string sha256_hex(std::string_view data);
 
@@ -227,6 +239,10 @@ class RunFile final : public Recorder {
                                   std::uint64_t synapse, std::uint64_t source, std::uint64_t target,
                                   const std::string& learning_rule, const std::string& modulator);
   void append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row);
+  // /modulators/<name>: compound rows {time, value} (ModulatorChangeRow) with attributes baseline
+  // and tau_ms. Declared before start(); rows are buffered and written at flush(). Returns its id.
+  std::uint32_t add_modulator_log(const std::string& name, double baseline, double tau_ms);
+  void append_modulator_change(std::uint32_t log, const ModulatorChangeRow& row);
   void append_weights(std::uint32_t edge_id, int after_trial, std::span<const double> w);
   // Weight snapshots of an edge declared by add_edges_streamed (runs without trials):
   // /weights/<edge>/{values (f64, snapshots x edges), after_trial (snapshot index: -1 the

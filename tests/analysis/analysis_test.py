@@ -597,6 +597,82 @@ def case_tutorial():
         shutil.rmtree(d)
 
 
+MODULATED = """
+[meta]
+name = "modulated"
+seed = 5
+[run]
+duration = 3000.0
+[blocks.In]
+type = "poisson_source"
+n = 50
+rate = 20.0
+[blocks.Out]
+type = "population"
+model = "lif_cuba"
+n = 10
+[blocks.VTA]
+type = "poisson_source"
+n = 5
+rate = 8.0
+[blocks.DA]
+type = "modulator"
+modulator = "dopamine"
+source = "VTA"
+per_spike = 0.05
+pulse_times = [1000.0, 2000.0]
+pulse_amount = 0.5
+[[connections]]
+from = "In"
+to = "Out"
+rule = "bernoulli"
+density = 0.5
+weight = 2.0
+learning = { type = "rstdp" }
+"""
+
+
+def case_modulator_log():
+    """A plain run logs the modulator its rules read (/modulators/<name>); run.modulator(name,
+    times) gives the same values as the sum of the decayed pulses of the recorded VTA spikes and
+    the schedule, computed here independently."""
+    import analysis
+    d = tempfile.mkdtemp()
+    try:
+        toml = os.path.join(d, "m.toml")
+        with open(toml, "w") as f:
+            f.write(MODULATED)
+        out = os.path.join(d, "m.h5")
+        r = sh([BIN, "run", toml, "--out", out, "-q"])
+        check(r.returncode == 0, f"run failed: {r.stderr}")
+        run = analysis.load_run(out)
+        check(run.modulators == ["dopamine"], f"modulators: {run.modulators}")
+        log = run.modulator("dopamine")
+        check(log.attrs["baseline"] == 0.002 and log.attrs["tau_ms"] == 200.0, f"attrs {log.attrs}")
+        check(log["time"].iloc[0] == 0.0 and log["value"].iloc[0] == 0.002,
+              f"first row {log.iloc[0].to_dict()}")
+        vta = run.spikes[run.spikes["population"] == "VTA"]["timestamps"].to_numpy()
+        check(len(vta) > 50, f"only {len(vta)} VTA spikes")
+        check(len(log) == 1 + len(np.unique(vta)) + 2, f"{len(log)} rows for {len(vta)} spikes")
+        times = np.linspace(0.0, 2999.0, 777)
+        expected = np.full(times.shape, 0.002)
+        for s_ in vta:
+            expected += np.where(times >= s_, 0.05 * np.exp(-(times - s_) / 200.0), 0.0)
+        for p_ in (1000.0, 2000.0):
+            expected += np.where(times >= p_, 0.5 * np.exp(-(times - p_) / 200.0), 0.0)
+        got = run.modulator("dopamine", times)
+        check(np.allclose(got, expected, rtol=1e-9, atol=1e-12),
+              f"max difference {np.max(np.abs(got - expected))}")
+        check(np.isnan(run.modulator("dopamine", [-1.0])[0]), "a time before the log is not NaN")
+        try:
+            run.modulator("serotonin")
+            check(False, "unknown modulator did not raise")
+        except KeyError as e:
+            check("dopamine" in str(e), f"KeyError does not name the logged ones: {e}")
+    finally:
+        shutil.rmtree(d)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
