@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,14 @@ struct Problems {
 
 // Notes (problems that do not stop the run, e.g. circuits::check_modulators_driven's) on stderr
 // in compiler style, "file:line:col: note: 'key': message"; run and check print them alike.
+// Each distinct note once per process: a sweep sets up every grid point (validation, then the
+// runs) and would otherwise repeat the same note for each.
 inline void print_notes(const std::vector<Diagnostic>& notes) {
-  for (const Diagnostic& n : notes) std::fprintf(stderr, "%s\n", n.format("note").c_str());
+  static std::set<std::string> printed;
+  for (const Diagnostic& n : notes) {
+    std::string line = n.format("note");
+    if (printed.insert(line).second) std::fprintf(stderr, "%s\n", line.c_str());
+  }
 }
 
 // [rules] entries that no connection names (learning = "NAME" or { rule = "NAME", ... }) and no

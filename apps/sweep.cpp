@@ -496,10 +496,20 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
         if (seeds.empty()) seeds.push_back(desc.meta.seed);
       } catch (const UserError& e) {
         for (Diagnostic d : e.diagnostics) {
-          // Point the message at the --grid argument the bad value came from.
+          // Point the message at the --grid argument the bad value came from; a problem found
+          // elsewhere (in the file, at build) names the grid point it appeared at.
+          bool at_grid = false;
           for (std::size_t k = 0; k < axes.size(); ++k)
-            if (d.file == "--set " + axes[k].key + "=" + axes[k].values[idx[k]])
+            if (d.file == "--set " + axes[k].key + "=" + axes[k].values[idx[k]]) {
               d.file = "--grid " + axes[k].key + "=" + join_values(axes[k].values);
+              at_grid = true;
+            }
+          if (!at_grid && !axes.empty()) {
+            std::string point;
+            for (std::size_t k = 0; k < axes.size(); ++k)
+              point += (k ? ", " : "") + axes[k].key + "=" + axes[k].values[idx[k]];
+            d.message += " (grid point " + point + ")";
+          }
           if (seen.insert(d.format()).second) problems.push_back(d);
         }
       }

@@ -95,6 +95,12 @@ TOML
       "$BIN" run "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set output.weights_every=0.0004 --out "$T/run.h5"
     expect_error "'rules.x.w_min': the weight bounds need w_min <= w_max, got w_min = 2 and w_max = 1" -- \
       "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp --set rules.x.w_min=2
+    # A sweep sets up every grid point: the same note once, and an error found at build names
+    # the grid point it appeared at.
+    "$BIN" sweep "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --seeds 1..2 --grid run.duration=50,60 -j 1 -q --out "$T/sw" 2> "$T/err" || { cat "$T/err"; fail "sweep with a note"; }
+    [ "$(grep -c "note: .*never driven" "$T/err")" = 1 ] || { cat "$T/err"; fail "the sweep repeats the note"; }
+    expect_error "can never change a weight.*(grid point connections\[0\].learning.modulator_baseline=0)" -- \
+      "$BIN" sweep "$T/c.toml" --grid 'connections[0].learning.modulator_baseline=0.5,0' -j 1 -q --out "$T/sw2"
     # A rule defined but attached to no edge has no effect: a note, from check and run.
     "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with an unused rule"; }
     grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; } ;;
