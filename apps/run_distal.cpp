@@ -37,6 +37,30 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   }
   if (!s.inh_block.empty() && s.inh_block == s.exc_block)
     add("inhibitory", "must be another block than experiment.excitatory");
+  // [[connections]] may add inputs, but the experiment wires exc->exc, exc->inh and inh->exc
+  // itself (the same edge names: the run file refused the second), and only its own wired
+  // synapses see the rewards (its modulator is not the one a rule on a connection creates).
+  for (const circuits::ConnectionDesc& c : d.connections) {
+    const auto at = [&](const circuits::SourcePos& p, const std::string& key,
+                        const std::string& msg) {
+      problems.push_back({p.file.empty() ? d.file : p.file, p.line, p.column, key, msg});
+    };
+    const bool exc_from = c.from == s.exc_block, exc_to = c.to == s.exc_block;
+    const bool inh_from = !s.inh_block.empty() && c.from == s.inh_block;
+    const bool inh_to = !s.inh_block.empty() && c.to == s.inh_block;
+    if ((exc_from && (exc_to || inh_to)) || (inh_from && exc_to))
+      at(c.pos, c.path,
+         "the distal_reward experiment wires " + c.from + " -> " + c.to +
+             " itself (daspnet's connectivity, experiment.synapses_per_neuron); remove this "
+             "connection");
+    else if (c.learning && c.learning->params.has("modulator"))
+      at(c.learning->pos, c.path + ".learning",
+         "in the distal_reward experiment only the wired excitatory synapses (experiment.rule) "
+         "see the rewards; a " +
+             c.learning->type +
+             " rule on a connection would read a "
+             "modulator nothing drives");
+  }
   s.rule_name = ex.text("rule");
   const circuits::RuleDesc* rule = d.find_rule(s.rule_name);
   if (!rule) {
@@ -81,9 +105,8 @@ DistalSetup distal_setup(const CircuitDescription& d) {
 RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const DistalSetup setup = distal_setup(desc);
-  print_notes(circuits::check_modulators_driven(
-      desc, {setup.cfg.modulator},
-      "the distal_reward experiment (its rewards pulse only '" + setup.cfg.modulator + "')"));
+  // (Rules on connections that read a modulator are refused by distal_setup: nothing drives
+  // theirs; only the experiment's own modulator gets the rewards.)
   auto sim = circuits::make_simulator(desc);
   circuits::BuiltCircuit built = circuits::build(desc, *sim);
   const std::uint32_t exc = built.population(setup.exc_block);

@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (group, regular expressions on the function name, on the library name); first match wins.
 GROUPS = [
     ("set-up, build, OS kernel", [r"build_spike_projection", r"SpikeProjectionBuilder", r"Loader",
-                          r"toml::", r"parse", r"make_simulator", r"lower", r"CircuitGraph",
+                          r"toml::", r"(^|::)parse", r"make_simulator", r"(^|::)lower_", r"CircuitGraph",
                           r"reverse_synapse_index", r"column_entries", r"^build_", r"_dl_",
                           r"do_lookup", r"sample_without_replacement", r"Rng::below",
                           r"draw_targets", r"hypergeometric", r"visit_structure",
@@ -134,7 +134,10 @@ def main():
     for name, cmd in workloads(a.build):
         if a.only and not any(o.lower() in name.lower() for o in a.only):
             continue
-        tmp = a.keep or tempfile.mkdtemp(prefix="sbx_profile_")
+        if a.keep:  # one folder per workload, so nothing is overwritten
+            tmp = os.path.join(a.keep, re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"))
+        else:
+            tmp = tempfile.mkdtemp(prefix="sbx_profile_")
         os.makedirs(tmp, exist_ok=True)
         shares, other, members = profile(cmd, tmp)
         setup = shares.get(SETUP, 0.0)

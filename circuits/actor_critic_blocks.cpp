@@ -34,7 +34,10 @@ void add_actor_critic_blocks(Registry& r) {
        num("modulator_tau", "ms", 20.0, positive(),
            "decay time of the published signal when no rule created the modulator")},
       [](const BlockDesc&, BuildContext&) {},
-      [](const BlockDesc&) { return 1u; }});
+      [](const BlockDesc&) { return 1u; },
+      nullptr,
+      false,  // builds no neurons
+      {"episodes"}});
 
   r.add(LearningRuleSpec{
       "td_three_factor",

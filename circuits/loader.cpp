@@ -65,6 +65,7 @@ class Loader {
     read_output(r);
     r.finish();
     check_block_refs();
+    check_block_experiments();
     check_durations();
     CircuitGraph::build(d_, reg_, sink_);
     return std::move(d_);
@@ -82,6 +83,7 @@ class Loader {
     SourcePos pos;
     std::string path;
     std::vector<std::string> types;
+    bool needs_neurons = false;  // a trace or spike recording: the block must build neurons
   };
   std::vector<BlockRef> block_refs_;
 
@@ -569,7 +571,8 @@ class Loader {
             block_refs_.push_back({(*v)[i],
                                    sink_.pos(a.get(i)->source()),
                                    "output.spikes[" + std::to_string(i) + "]",
-                                   {}});
+                                   {},
+                                   true});
         }
       }
     } else {
@@ -653,7 +656,9 @@ class Loader {
     }
     const BlockDesc* b = d_.find_block(td.block);
     if (!b) {
-      block_refs_.push_back({td.block, r.where("block"), path + ".block", {}});
+      block_refs_.push_back({td.block, r.where("block"), path + ".block", {}, true});
+    } else if (!builds_neurons(*b)) {
+      block_refs_.push_back({td.block, r.where("block"), path + ".block", {}, true});
     } else {
       if (const PopulationModelSpec* m = reg_.model(b->model);
           m && !m->recordables.empty() &&
@@ -701,7 +706,32 @@ class Loader {
         sink_.error(ref.pos, ref.path,
                     "block '" + ref.name + "' is of type " + b->type +
                         ", expected a block of type " + join_names(ref.types));
+      } else if (ref.needs_neurons && !builds_neurons(*b)) {
+        sink_.error(ref.pos, ref.path,
+                    "block '" + ref.name + "' (type " + b->type +
+                        ") has no neurons: there is nothing to record");
       }
+    }
+  }
+
+  bool builds_neurons(const BlockDesc& b) const {
+    const BlockTypeSpec* bt = reg_.block_type(b.type);
+    return !bt || bt->builds_neurons;
+  }
+
+  // Blocks that work only in some experiments (BlockTypeSpec::experiments), e.g. the modulator
+  // block (plain runs) and the decoders (episodes).
+  void check_block_experiments() {
+    for (const BlockDesc& b : d_.blocks) {
+      const BlockTypeSpec* bt = reg_.block_type(b.type);
+      if (!bt || bt->experiments.empty() ||
+          std::find(bt->experiments.begin(), bt->experiments.end(), d_.experiment.type) !=
+              bt->experiments.end())
+        continue;
+      sink_.error(b.pos, "blocks." + b.name,
+                  "a block of type " + b.type + " works in the " + join_names(bt->experiments) +
+                      " experiment" + (bt->experiments.size() > 1 ? "s" : "") + ", not in '" +
+                      d_.experiment.type + "' (it would do nothing there)");
     }
   }
 

@@ -49,14 +49,6 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
     const SourcePos p = b.params.position(key);
     return p.line > 0 ? p : b.pos;
   };
-  if (ctx.desc.experiment.type != "run") {
-    ctx.error(b.pos, path,
-              "a modulator block drives its modulator in a plain run (experiment 'run'); the " +
-                  ctx.desc.experiment.type +
-                  " experiment drives its modulators itself (distal_reward: rewards; episodes: a "
-                  "value_decoder's TD error)");
-    return;
-  }
   const std::string name = driven_name(b);
   const auto it = ctx.built.modulators.find(name);
   if (it == ctx.built.modulators.end()) {
@@ -98,18 +90,21 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
     const TimeGrid& g = ctx.grid();
     std::vector<Tick> ticks;
     for (double ms : b.params.numbers("pulse_times")) {
-      const Tick t = g.round_ms(ms);
-      if (std::fabs(g.to_ms(t) - ms) > 1e-9 * std::max(1.0, std::fabs(ms))) {
-        ctx.error(at("pulse_times"), path + ".pulse_times",
-                  "pulse time " + format_number(ms) +
-                      " ms is not a multiple of tick = " + format_number(g.tick_ms()) + " ms");
-        return;
-      }
       if (!(ms < ctx.desc.run.duration)) {
         ctx.error(at("pulse_times"), path + ".pulse_times",
                   "pulse time " + format_number(ms) + " ms is not before the end of the run (" +
                       "run.duration = " + format_number(ctx.desc.run.duration) +
                       " ms): it would never come");
+        return;
+      }
+      // On the step grid: pulses then come after the step's spikes at the same time, never
+      // before an event the rules have already handled (see Simulator::add_spike_pulses).
+      const double dt = ctx.desc.run.dt;
+      const Tick t = g.round_ms(ms);
+      if (std::fabs(std::round(ms / dt) * dt - ms) > 1e-9 * std::max(1.0, std::fabs(ms))) {
+        ctx.error(at("pulse_times"), path + ".pulse_times",
+                  "pulse time " + format_number(ms) + " ms is not a multiple of [run].dt = " +
+                      format_number(dt) + " ms (pulses come at step boundaries)");
         return;
       }
       ticks.push_back(t);
@@ -370,13 +365,15 @@ void add_plasticity(Registry& r) {
       three_factor_keys(false), attach_three_factor});
 
   // ---- a modulator driven by a circuit signal or a schedule (plain runs) ----
-  r.add(BlockTypeSpec{
+  BlockTypeSpec modulator{
       "modulator",
       "drives a named neuromodulator in a plain run (experiment 'run'), for the rstdp / "
       "three_factor rules that read it (modulator = the same name): every spike of `source` "
       "adds per_spike to it, and at each of pulse_times it gets pulse_amount. The modulator is "
       "m = modulator_baseline + p, a pulse adds to p, p decays with modulator_tau (both set on "
-      "the rules; engine/modulator.hpp). When no driver can make it negative it is declared "
+      "the rules; engine/modulator.hpp). Pulses take effect at step boundaries: a spike of an "
+      "event-driven source inside a step pulses at the step's end, pulse_times are multiples of "
+      "[run].dt. When no driver can make it negative it is declared "
       "non-negative (R-STDP then skips negligible potentiations, exactly). The run file logs its "
       "changes in /modulators/<name>. Builds no neurons",
       "modulator",
@@ -390,7 +387,10 @@ void add_plasticity(Registry& r) {
        num_optional("pulse_amount", "", any_value(), "size of each scheduled pulse")},
       [](const BlockDesc&, BuildContext&) {},
       [](const BlockDesc&) { return 1u; },
-      finish_modulator_block});
+      finish_modulator_block};
+  modulator.builds_neurons = false;
+  modulator.experiments = {"run"};
+  r.add(std::move(modulator));
 
   // ---- the distal-reward experiment (envs/distal_reward.hpp) ----
   r.add(ExperimentSpec{

@@ -161,6 +161,11 @@ struct BlockTypeSpec {
   // Called after every block and edge is built and every learning rule attached (for blocks
   // that act on what the rules create, e.g. the modulators). Null = nothing to do.
   BlockLowerFn finish = nullptr;
+  // False for blocks that build no neurons (decoders, the modulator block): the loader refuses
+  // traces and output.spikes entries naming them.
+  bool builds_neurons = true;
+  // Experiment types the block works in (empty = every one); the loader refuses it elsewhere.
+  std::vector<std::string> experiments = {};
 };
 
 // Lowers one edge (one expanded connection) whose endpoints are already built.

@@ -128,9 +128,10 @@ void add_step_blocks(Registry& r) {
             "softmax: read the temperature from this modulator each step (published by an "
             "ach_na edge) instead of `temperature`")},
       [](const BlockDesc&, BuildContext&) {},
-      [](const BlockDesc& b) {
-        return static_cast<std::uint32_t>(b.params.integer("n_actions"));
-      }});
+      [](const BlockDesc& b) { return static_cast<std::uint32_t>(b.params.integer("n_actions")); },
+      nullptr,
+      false,  // builds no neurons
+      {"episodes"}});
 
   r.add(EdgeKindSpec{"current_encoder", "population", "current",
                      "continuous coupling: I_post += w·u (clocked targets only)", false, false,

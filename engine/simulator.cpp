@@ -471,8 +471,15 @@ void Simulator::emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, 
   stats_.spikes += neurons.size();
   if (recorder_) recorder_->on_spikes(pop, neurons, t);
   const PopEntry& pe = pops_[pop];
-  for (const auto& [m, per_spike] : pe.pulses)
-    m->pulse(t, per_spike * static_cast<double>(neurons.size()));
+  if (!pe.pulses.empty()) {
+    // Spikes of event-driven populations inside a step are handled after the clocked
+    // populations' spikes at the step's end (run_until: step, then the events up to its end), so
+    // their pulses take effect at that end, now_: a modulator, and the rules integrating it, then
+    // never see a change earlier than one already applied (clocked spikes have t = now_ + dt).
+    const Tick at = std::max(t, now_);
+    for (const auto& [m, per_spike] : pe.pulses)
+      m->pulse(at, per_spike * static_cast<double>(neurons.size()));
+  }
   for (std::uint32_t pid : pe.out_projections) {
     const SpikeProjection& p = projs_[pid];
     const ProjRuntime& rt = proj_rt_[pid];

@@ -85,9 +85,11 @@ class Simulator final : public SpikeScheduler {
   void set_recorder(Recorder* rec) { recorder_ = rec; }
   // Attach a learning rule (owned by the simulator) to a projection.
   void set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule);
-  // Every spike of `population` pulses `m` by `per_spike` at the tick it is emitted (a circuit
-  // signal driving a neuromodulator: dopamine cells, a reward population). `m` must outlive the
-  // simulator's runs; the spikes of one emission are one pulse of count·per_spike.
+  // Every spike of `population` pulses `m` by `per_spike` (a circuit signal driving a
+  // neuromodulator: dopamine cells, a reward population): at the tick it is emitted, or, for a
+  // spike of an event-driven population inside a clocked step, at the end of that step (see
+  // emit). `m` must outlive the simulator's runs; one emission's spikes are one pulse of
+  // count·per_spike.
   void add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike);
 
   Population& population(std::uint32_t id) { return *pops_[id].pop; }

@@ -656,8 +656,10 @@ def case_modulator_log():
         check(len(log) == 1 + len(np.unique(vta)) + 2, f"{len(log)} rows for {len(vta)} spikes")
         times = np.linspace(0.0, 2999.0, 777)
         expected = np.full(times.shape, 0.002)
-        for s_ in vta:
-            expected += np.where(times >= s_, 0.05 * np.exp(-(times - s_) / 200.0), 0.0)
+        # A Poisson (event-driven) spike inside a 0.1-ms step pulses at the step's end.
+        ticks = np.rint(vta / 0.001).astype(np.int64)
+        for at in -(-ticks // 100) * 100 * 0.001:
+            expected += np.where(times >= at, 0.05 * np.exp(-(times - at) / 200.0), 0.0)
         for p_ in (1000.0, 2000.0):
             expected += np.where(times >= p_, 0.5 * np.exp(-(times - p_) / 200.0), 0.0)
         got = run.modulator("dopamine", times)

@@ -104,6 +104,20 @@ TOML
     # A rule defined but attached to no edge has no effect: a note, from check and run.
     "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with an unused rule"; }
     grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; } ;;
+  blocks_in_the_wrong_experiment)
+    # A modulator block works in plain runs only: category_learning never built it, so check
+    # said ok and the block did nothing. The distal_reward experiment wires exc/inh itself, and
+    # a rule on a connection there would read a modulator its rewards never reach.
+    { cat "$CL"; printf '\n[blocks.DAX]\ntype = "modulator"\nmodulator = "dopamine"\npulse_times = [10.0]\npulse_amount = 0.1\n'; } > "$T/c.toml"
+    expect_error "'blocks.DAX': a block of type modulator works in the run experiment, not in 'category_learning'" -- "$BIN" check "$T/c.toml"
+    D="$SRC/circuits_toml/izhikevich_distal_reward.toml"
+    sed 's/^connections = \[\]/connections = [ { from = "exc", to = "inh", weight = 1.0 } ]/' "$D" > "$T/d.toml"
+    expect_error "'connections\[0\]': the distal_reward experiment wires exc -> inh itself" -- "$BIN" check "$T/d.toml"
+    sed 's/^connections = \[\]/connections = [ { from = "inh", to = "inh", weight = -1.0, learning = { type = "three_factor", modulator = "dopamine", modulator_baseline = 0.1, w_min = -4.0, w_max = 0.0 } } ]/' "$D" > "$T/d.toml"
+    expect_error "'connections\[0\].learning': in the distal_reward experiment only the wired excitatory synapses" -- "$BIN" check "$T/d.toml"
+    # A static input from elsewhere stays allowed.
+    { sed 's/^connections = \[\]/connections = [ { from = "drive", to = "exc", weight = 1.0 } ]/' "$D"; printf '\n[blocks.drive]\ntype = "poisson_source"\nn = 10\nrate = 5.0\n'; } > "$T/d.toml"
+    "$BIN" check "$T/d.toml" > /dev/null 2> "$T/err" || { cat "$T/err"; fail "distal with an extra input"; } ;;
   force_keeps_file_on_bad_input)
     # An error found only when the circuit is built (an STDP rule with w_max < w_min): check
     # reports it too, and run neither replaces the file --force would overwrite nor leaves a

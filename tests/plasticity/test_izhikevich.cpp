@@ -131,7 +131,7 @@ TEST_CASE("izhikevich: the three-pass step equals the fused daspnet loop bit for
   Rng ref_rng(31), input_rng(7);
   std::vector<double> V(n, -65.0), U(n, p.b * -65.0);
   std::vector<std::uint32_t> spk, ref_spk;
-  const double dt = 1.0, h = 0.5 * dt;
+  const double dt = 1.0, h = 0.5 * dt, inv_dt = 1.0 / dt;
   std::size_t n_spikes = 0;
   for (int s = 0; s < 2000; ++s) {
     std::vector<double> be(n), bi(n);
@@ -145,7 +145,7 @@ TEST_CASE("izhikevich: the three-pass step equals the fused daspnet loop bit for
     pop.step(ctx(dt), spk);
     for (std::uint32_t i = 0; i < n; ++i) {
       const double I =
-          (p.I_bias - p.noise + 2.0 * p.noise * ref_rng.uniform()) + (be[i] + bi[i]) / dt;
+          (p.I_bias - p.noise + 2.0 * p.noise * ref_rng.uniform()) + (be[i] + bi[i]) * inv_dt;
       double v = V[i], u = U[i];
       v += h * ((0.04 * v + 5.0) * v + 140.0 - u + I);
       v += h * ((0.04 * v + 5.0) * v + 140.0 - u + I);

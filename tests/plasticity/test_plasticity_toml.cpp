@@ -247,6 +247,79 @@ TEST_CASE(
   CHECK(builtn.modulators.at("dopamine")->value(simn->grid().round_ms(2000.0)) < 0.0);
 }
 
+TEST_CASE("toml: modulator pulses come at step boundaries when dt > tick") {
+  // dt 0.1 ms, tick 0.001 ms: the clocked population's spikes are emitted at step ends, the
+  // Poisson source's anywhere on the tick grid and handled after the step's end; their pulses
+  // come at that end, so the modulator never changes "in the past" (it threw before) and the
+  // rstdp rule never integrates a change earlier than an event it handled.
+  const char* text = R"(
+connections = [ { from = "net", to = "out", rule = "all_to_all", weight = 0.5, delay = 0.35, learning = "da" } ]
+[run]
+duration = 2000.0
+[blocks.net]
+type = "population"
+model = "izhikevich"
+n = 10
+I_bias = 10.0
+[blocks.out]
+type = "population"
+model = "izhikevich"
+n = 3
+[blocks.VTA]
+type = "poisson_source"
+n = 5
+rate = 40.0
+[rules.da]
+type = "rstdp"
+[blocks.DA_vta]
+type = "modulator"
+modulator = "dopamine"
+source = "VTA"
+per_spike = 0.01
+pulse_times = [500.0, 1234.5]
+pulse_amount = 0.2
+[blocks.DA_net]
+type = "modulator"
+modulator = "dopamine"
+source = "net"
+per_spike = 0.001
+)";
+  const CircuitDescription d = load_circuit_string(text, "dt.toml");
+  auto sim = make_simulator(d);
+  BuiltCircuit built = build(d, *sim);
+  MemoryRecorder rec;
+  sim->set_recorder(&rec);
+  const Tick end = run_ticks(d);
+  REQUIRE_NOTHROW(sim->run_until(end));
+  const Modulator& da = *built.modulators.at("dopamine");
+  const Tick dt = sim->dt();
+  const double tick = sim->grid().tick_ms();
+  const std::uint32_t vta = built.population("VTA"), net = built.population("net");
+  double expected = da.baseline();
+  std::size_t off_grid = 0;
+  for (const auto& sp : rec.spikes) {
+    if (sp.population != vta && sp.population != net) continue;
+    const Tick at = (sp.t + dt - 1) / dt * dt;  // the end of the step the spike falls in
+    off_grid += sp.population == vta && at != sp.t;
+    const double amount = sp.population == vta ? 0.01 : 0.001;
+    expected += amount * std::exp(-static_cast<double>(end - at) * tick / da.tau_ms());
+  }
+  for (double p : {500.0, 1234.5}) expected += 0.2 * std::exp(-(2000.0 - p) / da.tau_ms());
+  CHECK(off_grid > 100);  // the rounding was exercised
+  CHECK(da.value(end) == doctest::Approx(expected).epsilon(1e-9));
+  // Scheduled pulses must lie on the step grid.
+  std::string m = first_message(text, {"blocks.DA_vta.pulse_times=[500.05]"});
+  CHECK(m.find("pulse time 500.05 ms is not a multiple of [run].dt = 0.1 ms") != std::string::npos);
+  // No neurons to record on a modulator block.
+  m = first_message(std::string(text) +
+                    "[[output.traces]]\nblock = \"DA_vta\"\nvariable = \"v\"\n");
+  CHECK(m.find("'output.traces[0].block': block 'DA_vta' (type modulator) has no neurons") !=
+        std::string::npos);
+  m = first_message(text, {"output.spikes=[\"net\", \"DA_net\"]"});
+  CHECK(m.find("'output.spikes[1]': block 'DA_net' (type modulator) has no neurons") !=
+        std::string::npos);
+}
+
 TEST_CASE("toml: a modulator block's mistakes are reported at its keys") {
   std::string m = first_message(
       with_modulator_block("modulator = \"serotonin\"\nsource = \"VTA\"\nper_spike = 0.1\n"));
@@ -260,7 +333,7 @@ TEST_CASE("toml: a modulator block's mistakes are reported at its keys") {
   CHECK(m.find("'blocks.DA.pulse_amount': pulse_times needs pulse_amount") != std::string::npos);
   m = first_message(with_modulator_block(
       "modulator = \"dopamine\"\npulse_times = [100.5]\npulse_amount = 1.0\n"));
-  CHECK(m.find("pulse time 100.5 ms is not a multiple of tick = 1 ms") != std::string::npos);
+  CHECK(m.find("pulse time 100.5 ms is not a multiple of [run].dt = 1 ms") != std::string::npos);
   m = first_message(with_modulator_block(
       "modulator = \"dopamine\"\npulse_times = [8000.0]\npulse_amount = 1.0\n"));
   CHECK(m.find("is not before the end of the run") != std::string::npos);
