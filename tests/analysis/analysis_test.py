@@ -586,7 +586,7 @@ def case_tutorial():
             outputs.append(r.stdout + r.stderr)
         for f in ["runs/ei_7.h5", "figs/raster.png", "figs/rates.png", "figs/traces.png",
                   "cl_figs/learning_curve.png", "cl_figs/cl_1/weight_matrix.png",
-                  "cl_figs/cl_2/dopamine_rpe.png", "summary.png", "ei.dot"]:
+                  "cl_figs/cl_2/dopamine_rpe.png", "summary.png", "ei.dot", "runs/rstdp.h5"]:
             check(os.path.isfile(os.path.join(d, f)), f"the tutorial should have written {f}")
         # The output the tutorial shows for `check` is what the commands print.
         shown = re.search(r"prints\n\n```text\n(.*?)```", text, flags=re.S).group(1)
