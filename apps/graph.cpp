@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include "circuits/circuit_graph.hpp"
 #include "engine/errors.hpp"
@@ -45,8 +46,11 @@ struct VertexWriter {
     const circuits::BlockProps& b = (*g)[v];
     const circuits::BlockDesc& bd = desc->blocks[b.block];
     const std::string what = bd.model.empty() ? b.type : b.type + ": " + bd.model;
+    // Blocks without neurons (decoders, modulators) show no size.
+    const circuits::BlockTypeSpec* bt = reg->block_type(bd.type);
+    const std::string size = bt && !bt->builds_neurons ? "" : "\\nn = " + std::to_string(b.size);
     // "\n" inside a DOT string is Graphviz's centred line break.
-    os << "[label=" << dot_quote(b.name + "\\n" + what + "\\nn = " + std::to_string(b.size))
+    os << "[label=" << dot_quote(b.name + "\\n" + what + size)
        << ", fillcolor=" << dot_quote(kind_colour(b.kind, *reg))
        << ", tooltip=" << dot_quote("kind " + b.kind) << "]";
   }
@@ -126,8 +130,23 @@ void write_circuit_dot(const circuits::CircuitDescription& desc, std::ostream& o
              std::to_string(cg.n_blocks()) + " blocks, " + std::to_string(cg.n_edges()) +
              " connections)";
 
-  boost::write_graphviz(os, g, VertexWriter{&g, &copy, &reg}, EdgeWriter{&g, &copy, &reg}, gw,
+  std::ostringstream dot;
+  boost::write_graphviz(dot, g, VertexWriter{&g, &copy, &reg}, EdgeWriter{&g, &copy, &reg}, gw,
                         boost::get(&circuits::BlockProps::name, g));
+  // Blocks that read another block by a key rather than through a connection (a modulator's or
+  // a decoder's `source`, ...): a dotted arrow from the block read, labelled with the key.
+  std::string text = dot.str();
+  const std::size_t close = text.rfind('}');
+  std::string refs;
+  for (const circuits::BlockDesc& b : copy.blocks) {
+    const circuits::BlockTypeSpec* bt = reg.block_type(b.type);
+    if (!bt) continue;
+    for (const circuits::ParamSpec& p : bt->params)
+      if (p.kind == circuits::ValueKind::block_name && b.params.has(p.name))
+        refs += dot_quote(b.params.text(p.name)) + "->" + dot_quote(b.name) +
+                " [label=" + dot_quote(p.name) + ", style=dotted, arrowhead=empty];\n";
+  }
+  os << text.substr(0, close) << refs << text.substr(close);
 }
 
 void write_circuit_dot_file(const circuits::CircuitDescription& desc, const std::string& out_path) {

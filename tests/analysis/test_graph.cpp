@@ -108,6 +108,37 @@ n = 3
   CHECK(dot.find("label=\"quote \\\"test\\\" (2 blocks, 1 connections)\"") != std::string::npos);
 }
 
+TEST_CASE("graph: a block that reads another by a key gets a dotted arrow from it") {
+  const std::string text = R"(
+schema = "spikeblox/1"
+connections = [ { from = "In", to = "Out", rule = "all_to_all", weight = 1.0, learning = { type = "rstdp" } } ]
+[blocks.In]
+type = "poisson_source"
+n = 3
+rate = 5.0
+[blocks.Out]
+type = "population"
+model = "izhikevich"
+n = 2
+[blocks.VTA]
+type = "poisson_source"
+n = 2
+rate = 5.0
+[blocks.dopamine]
+type = "modulator"
+source = "VTA"
+per_spike = 0.1
+)";
+  const std::string dot = dot_of(load_circuit_string(text, "m.toml"));
+  CHECK(dot.find("VTA->dopamine [label=source, style=dotted, arrowhead=empty];") !=
+        std::string::npos);
+  CHECK(dot.rfind('}') > dot.find("VTA->dopamine"));  // inside the graph
+  CHECK(dot.find("dopamine[label=\"dopamine\\nmodulator\", ") != std::string::npos);  // no n
+  // The category circuit has no such references: its edges are its connections only.
+  const std::string cat = dot_of(category());
+  CHECK(cat.find("style=dotted") == std::string::npos);
+}
+
 TEST_CASE("graph: the registry's kinds get distinct colours up to the palette size") {
   std::set<std::string> kinds;
   for (const auto& b : registry().block_types) kinds.insert(b.kind.empty() ? b.name : b.kind);
