@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "circuits/circuit_graph.hpp"
@@ -61,6 +62,7 @@ class Loader {
     read_blocks(r);
     read_rules(r);
     read_connections(r);
+    check_shared_bounds();
     read_experiment(r);
     read_output(r);
     r.finish();
@@ -257,7 +259,7 @@ class Loader {
       if (!type) continue;
       rd.type = *type;
       read_rule_params(r, *reg_.learning_rule(*type), rd.params);
-      check_weight_bounds(r, rd.params);
+      check_weight_bounds(r, rd.params, rd.name);
       r.finish();
       d_.rules.push_back(std::move(rd));
     }
@@ -470,6 +472,7 @@ class Loader {
       }
       l.params = rd->params;
       for (auto& [k, v] : overrides.values) l.params.set(k, v, overrides.where[k]);
+      if (overrides.has("w_min") || overrides.has("w_max")) bounds_overridden_.insert(rd->name);
       check_weight_bounds(r, l.params);
       r.finish();
       return l;
@@ -487,21 +490,44 @@ class Loader {
     return l;
   }
 
-  // A rule's weight bounds must satisfy w_min <= w_max. Checked here, at the key, so that a
-  // [rules] entry no edge uses is checked too (the rules' attach functions only see used rules
-  // and can only name the edge). `r` is the table being read: the error goes to the bound given
-  // there (w_max first); bounds that all come from elsewhere were reported there.
-  void check_weight_bounds(TableReader& r, const ParamMap& p) {
+  // A rule's weight bounds must satisfy w_min <= w_max, checked at the key where a bound is
+  // written. For a [rules] entry (`shared`) the check waits until the connections are read
+  // (check_shared_bounds): a rule whose edges give their own bounds may leave one of its own to
+  // be overridden (e.g. w_max = -1 for inhibitory edges, w_min on each edge); each edge's merged
+  // bounds are checked at the edge, at its bound, or at its learning table when the conflict is
+  // all the rule's and the defaults'. Unused [rules] entries are checked too (the attach
+  // functions only see used rules).
+  void check_weight_bounds(TableReader& r, const ParamMap& p, const std::string& shared_rule = {}) {
     if (!p.has("w_min") || !p.has("w_max")) return;
     const double lo = p.number("w_min"), hi = p.number("w_max");
     if (lo <= hi) return;
-    const char* key = r.table().contains("w_max")   ? "w_max"
-                      : r.table().contains("w_min") ? "w_min"
-                                                    : nullptr;
-    if (key)
-      r.error_at_value(key, "the weight bounds need w_min <= w_max, got w_min = " +
-                                format_number(lo) + " and w_max = " + format_number(hi));
+    const bool has_max = r.table().contains("w_max"), has_min = r.table().contains("w_min");
+    std::string msg = "the weight bounds need w_min <= w_max, got w_min = " + format_number(lo) +
+                      " and w_max = " + format_number(hi);
+    if (!shared_rule.empty()) {
+      if (has_max || has_min) {
+        const char* key = has_max ? "w_max" : "w_min";
+        pending_bounds_.push_back({shared_rule, r.where(key), r.key_path(key), std::move(msg)});
+      }
+      return;
+    }
+    if (has_max || has_min)
+      r.error_at_value(has_max ? "w_max" : "w_min", msg);
+    else
+      sink_.error(r.where(), r.path(), msg + " (from the rule and the defaults)");
   }
+  // The [rules] entries' conflicting bounds, reported unless an edge overrides a bound.
+  void check_shared_bounds() {
+    for (const PendingBounds& b : pending_bounds_)
+      if (!bounds_overridden_.count(b.rule)) sink_.error(b.pos, b.path, b.message);
+  }
+  struct PendingBounds {
+    std::string rule;
+    SourcePos pos;
+    std::string path, message;
+  };
+  std::vector<PendingBounds> pending_bounds_;
+  std::set<std::string> bounds_overridden_;  // [rules] names whose bounds an edge overrides
 
   const RuleDesc* find_rule_or_report(const std::string& name, const SourcePos& pos,
                                       const std::string& path) {

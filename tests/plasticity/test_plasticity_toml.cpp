@@ -357,6 +357,23 @@ TEST_CASE("toml: rule weight bounds w_min <= w_max are checked at the key, used 
   m = first_message(kSmall, {"connections[0].learning={ rule = \"hebb\", w_max = -0.5 }"});
   CHECK(m.find("'connections[0].learning.w_max': the weight bounds need w_min <= w_max, got "
                "w_min = 0 and w_max = -0.5") != std::string::npos);
+  // A rule for inhibitory edges: w_max = -0.1 in [rules] (w_min's default 0 is above it) is fine
+  // when each edge gives its own w_min; an edge that does not is reported at its learning table.
+  text = kSmall;
+  text += "[rules.inh]\ntype = \"stdp\"\nw_max = -0.1\n";
+  CHECK(first_message(text, {"connections[0].learning={ rule = \"inh\", w_min = -2.0 }",
+                             "connections[0].weight=-1.0"}) == "");
+  // No edge overrides a bound: the conflict is reported where the rule writes its bound.
+  m = first_message(text, {"connections[0].learning={ rule = \"inh\", A_plus = 0.02 }",
+                           "connections[0].weight=-1.0"});
+  CHECK(m.find("'rules.inh.w_max': the weight bounds need w_min <= w_max") != std::string::npos);
+  // One edge gives its w_min, another does not: that one is reported at its learning table.
+  m = first_message(
+      text,
+      {"connections[0].learning={ rule = \"inh\", w_min = -2.0 }", "connections[0].weight=-1.0",
+       "connections[2].learning={ rule = \"inh\", A_plus = 0.02 }", "connections[2].weight=-1.0"});
+  CHECK(m.find("'connections[2].learning': the weight bounds need w_min <= w_max, got w_min = 0 "
+               "and w_max = -0.1 (from the rule and the defaults)") != std::string::npos);
 }
 
 TEST_CASE("toml: distal_reward rejects a rule of the wrong type and non-izhikevich blocks") {
