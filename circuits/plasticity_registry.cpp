@@ -382,7 +382,7 @@ void add_plasticity(Registry& r) {
                  "block whose spikes pulse the modulator (any of its neurons)"),
        num_optional("per_spike", "", any_value(), "pulse per spike of source"),
        generic("pulse_times", ValueKind::number_list, Need::optional, "unset", "ms", non_negative(),
-               "times of scheduled pulses, multiples of [run].tick, before the "
+               "times of scheduled pulses, multiples of [run].dt, before the "
                "run's end"),
        num_optional("pulse_amount", "", any_value(), "size of each scheduled pulse")},
       [](const BlockDesc&, BuildContext&) {},
