@@ -167,8 +167,8 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   file.start();
   sim->set_recorder(&file);
   weights.initial();
+  const TimeGrid grid = sim->grid();
   for (auto& [m, id] : logs) {
-    const TimeGrid grid = sim->grid();
     file.append_modulator_change(id, {grid.to_ms(m->t0()), m->value(m->t0())});
     m->set_change_observer([&file, id = id, grid](Tick t, double value) {
       file.append_modulator_change(id, {grid.to_ms(t), value});

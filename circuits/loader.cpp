@@ -681,9 +681,7 @@ class Loader {
                       " ms must be a multiple of [run].dt = " + format_number(d_.run.dt) + " ms");
     }
     const BlockDesc* b = d_.find_block(td.block);
-    if (!b) {
-      block_refs_.push_back({td.block, r.where("block"), path + ".block", {}, true});
-    } else if (!builds_neurons(*b)) {
+    if (!b || !builds_neurons(*b)) {  // judged with the other block references
       block_refs_.push_back({td.block, r.where("block"), path + ".block", {}, true});
     } else {
       if (const PopulationModelSpec* m = reg_.model(b->model);

@@ -248,7 +248,7 @@ std::vector<Diagnostic> check_modulators_driven(const CircuitDescription& desc,
     if (name.empty() || std::find(driven.begin(), driven.end(), name) != driven.end()) continue;
     const bool block_drives = std::any_of(desc.blocks.begin(), desc.blocks.end(), [&](auto& b) {
       return b.type == "modulator" && driven_name(b) == name;
-    });  // (a modulator block outside a plain run is refused when it is built)
+    });  // (the loader refuses a modulator block outside a plain run)
     if (block_drives) continue;
     readers[name].push_back({&*c.learning, &c});
   }

@@ -451,16 +451,29 @@ struct RunFile::Impl {
   Growing steps;
   std::size_t step_values = 0;          // named f8 columns after the fixed ones
   std::vector<unsigned char> step_buf;  // packed rows of one append_steps call
-  struct SynapseProbe {
+  // A compound dataset whose rows are buffered between flushes (/synapses/<name>,
+  // /modulators/<name>).
+  template <class Row>
+  struct BufferedRows {
     Growing rows;
-    std::vector<SynapseSampleRow> buf;
+    std::vector<Row> buf;
+    void write() {
+      rows.append(buf.data(), buf.size());
+      buf.clear();
+    }
   };
-  std::vector<SynapseProbe> synapse_probes;
-  struct ModulatorLog {
-    Growing rows;
-    std::vector<ModulatorChangeRow> buf;
-  };
-  std::vector<ModulatorLog> modulator_logs;
+  // Buffers `row` for log `id` of `logs` (what: the caller, for messages).
+  template <class Row>
+  void buffer_row(std::vector<BufferedRows<Row>>& logs, std::uint32_t id, const Row& row,
+                  const char* what) {
+    require_open(what);
+    if (id >= logs.size())
+      throw InternalError(std::string("run file: ") + what + " on unknown id " +
+                          std::to_string(id));
+    logs[id].buf.push_back(row);
+  }
+  std::vector<BufferedRows<SynapseSampleRow>> synapse_probes;
+  std::vector<BufferedRows<ModulatorChangeRow>> modulator_logs;
   std::size_t adjacency_n = 0;
   bool adjacency_set = false;
   DataSet adjacency_after;
@@ -536,14 +549,8 @@ struct RunFile::Impl {
   void write_buffers() {
     for (SpikePop& sp : pops) write_spikes(sp);
     for (Report& r : reports) write_report(r);
-    for (SynapseProbe& sp : synapse_probes) {
-      sp.rows.append(sp.buf.data(), sp.buf.size());
-      sp.buf.clear();
-    }
-    for (ModulatorLog& ml : modulator_logs) {
-      ml.rows.append(ml.buf.data(), ml.buf.size());
-      ml.buf.clear();
-    }
+    for (auto& sp : synapse_probes) sp.write();
+    for (auto& ml : modulator_logs) ml.write();
   }
 
   void flush_file() {
@@ -568,8 +575,8 @@ struct RunFile::Impl {
     if (trials_enabled) trials.ds.close();
     if (episodes_enabled) episodes.ds.close();
     if (steps_enabled) steps.ds.close();
-    for (SynapseProbe& sp : synapse_probes) sp.rows.ds.close();
-    for (ModulatorLog& ml : modulator_logs) ml.rows.ds.close();
+    for (auto& sp : synapse_probes) sp.rows.ds.close();
+    for (auto& ml : modulator_logs) ml.rows.ds.close();
     if (adjacency_set) adjacency_after.close();
     file.close();
   }
@@ -1115,7 +1122,7 @@ std::uint32_t RunFile::add_synapse_probe(const std::string& name, const std::str
                                               {"d", &PredType::IEEE_F64LE}});
   try {
     const Group g = im.ensure_group("/synapses");
-    Impl::SynapseProbe sp;
+    Impl::BufferedRows<SynapseSampleRow> sp;
     sp.rows.create(g, name, file_type, mem, 1, 1, 1024, 1, im.opt.deflate);
     attr_str(sp.rows.ds, "edge", edge);
     attr_scalar<std::uint64_t>(sp.rows.ds, "synapse", PredType::STD_U64LE, PredType::NATIVE_UINT64,
@@ -1134,12 +1141,7 @@ std::uint32_t RunFile::add_synapse_probe(const std::string& name, const std::str
 }
 
 void RunFile::append_synapse_sample(std::uint32_t probe, const SynapseSampleRow& row) {
-  Impl& im = *impl_;
-  im.require_open("append_synapse_sample");
-  if (probe >= im.synapse_probes.size())
-    throw InternalError("run file: append_synapse_sample on unknown probe " +
-                        std::to_string(probe));
-  im.synapse_probes[probe].buf.push_back(row);
+  impl_->buffer_row(impl_->synapse_probes, probe, row, "append_synapse_sample");
 }
 
 std::uint32_t RunFile::add_modulator_log(const std::string& name, double baseline, double tau_ms) {
@@ -1153,7 +1155,7 @@ std::uint32_t RunFile::add_modulator_log(const std::string& name, double baselin
       packed_type({{"time", &PredType::IEEE_F64LE}, {"value", &PredType::IEEE_F64LE}});
   try {
     const Group g = im.ensure_group("/modulators");
-    Impl::ModulatorLog ml;
+    Impl::BufferedRows<ModulatorChangeRow> ml;
     ml.rows.create(g, name, file_type, mem, 1, 1, 1024, 1, im.opt.deflate);
     attr_scalar<double>(ml.rows.ds, "baseline", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
                         baseline);
@@ -1167,11 +1169,7 @@ std::uint32_t RunFile::add_modulator_log(const std::string& name, double baselin
 }
 
 void RunFile::append_modulator_change(std::uint32_t log, const ModulatorChangeRow& row) {
-  Impl& im = *impl_;
-  im.require_open("append_modulator_change");
-  if (log >= im.modulator_logs.size())
-    throw InternalError("run file: append_modulator_change on unknown log " + std::to_string(log));
-  im.modulator_logs[log].buf.push_back(row);
+  impl_->buffer_row(impl_->modulator_logs, log, row, "append_modulator_change");
 }
 
 void RunFile::append_episode(const EpisodeRow& row) {
