@@ -291,6 +291,33 @@ inline std::vector<ColEntry> column_entries(const SpikeProjection& p) {
   return cols;
 }
 
+// ThreeFactorStdp reads the column entries through one of two layouts. Packed: {synapse,
+// segment} in one u32 (synapse in the low `shift` bits), when every synapse index and segment
+// fits; else the two-word ColEntry. Why: a postsynaptic spike reads its column from a random place
+// in the column array (a cold read, ~45 % of the post pass); half the bytes, half the lines.
+struct WideColumn {
+  using Entry = ColEntry;
+  static Entry encode(ColEntry e) { return e; }
+  std::uint32_t syn(Entry e) const { return e.syn; }
+  std::uint32_t seg(Entry e) const { return e.seg; }
+};
+struct PackedColumn {
+  using Entry = std::uint32_t;
+  unsigned shift = 1;  // 1 … 31
+  Entry encode(ColEntry e) const { return e.syn | (e.seg << shift); }
+  std::uint32_t syn(Entry e) const { return e & ((1u << shift) - 1u); }
+  std::uint32_t seg(Entry e) const { return e >> shift; }
+};
+// The packed layout's shift for p (bits of the largest synapse index), or 0 when the segment
+// indices do not fit in the remaining bits (then the wide layout).
+inline unsigned packed_column_shift(const SpikeProjection& p) {
+  unsigned shift = 1;
+  while (shift < 32 && (std::uint64_t{1} << shift) < p.n_synapses()) ++shift;
+  const std::uint64_t n_seg = p.n_segments();
+  if (shift >= 32 || (n_seg > 0 && n_seg - 1 > (std::uint64_t{0xFFFFFFFFu} >> shift))) return 0;
+  return shift;
+}
+
 // Calls f(seg, b, e) for every delay segment overlapping [begin, end) of p.
 template <class F>
 void for_segments(const SpikeProjection& p, std::uint32_t begin, std::uint32_t end, F&& f) {
@@ -330,19 +357,20 @@ inline void three_factor_pre_pass(float* __restrict w, float* __restrict c,
 // network's arrays spill out of L2) without a bounds check: the entry array has kColAhead valid
 // padding entries after its end. K_s and the pre trace are per segment (small, cached).
 inline constexpr std::ptrdiff_t kColAhead = 8;
-inline void three_factor_post_pass(float* __restrict w, float* __restrict c, const ColEntry* c0,
-                                   const ColEntry* c1, const double* __restrict k_seg,
-                                   const double* __restrict x_pre, double pot, double k_now,
-                                   double eta, double lo, double hi) {
+template <class Layout>
+void three_factor_post_pass(Layout L, float* __restrict w, float* __restrict c,
+                            const typename Layout::Entry* c0, const typename Layout::Entry* c1,
+                            const double* __restrict k_seg, const double* __restrict x_pre,
+                            double pot, double k_now, double eta, double lo, double hi) {
   for (std::ptrdiff_t q = 0; q < std::min(c1 - c0, kColAhead); ++q) {
-    __builtin_prefetch(w + c0[q].syn, 1);
-    __builtin_prefetch(c + c0[q].syn, 1);
+    __builtin_prefetch(w + L.syn(c0[q]), 1);
+    __builtin_prefetch(c + L.syn(c0[q]), 1);
   }
-  for (const ColEntry* it = c0; it != c1; ++it) {
-    const std::uint32_t kp = it[kColAhead].syn;  // a later entry or padding: harmless
+  for (const auto* it = c0; it != c1; ++it) {
+    const std::uint32_t kp = L.syn(it[kColAhead]);  // a later entry or padding: harmless
     __builtin_prefetch(w + kp, 1);
     __builtin_prefetch(c + kp, 1);
-    const std::uint32_t k = it->syn, s = it->seg;
+    const std::uint32_t k = L.syn(*it), s = L.seg(*it);
     const double dk = k_now - k_seg[s];
     const double ck = c[k];
     const double x = std::clamp(static_cast<double>(w[k]) + eta * ck * dk, lo, hi);
@@ -355,13 +383,15 @@ inline void three_factor_post_pass(float* __restrict w, float* __restrict c, con
 // Copies the entries of [c0, c1) whose segment's scaled presynaptic trace x_hat[seg] is >= thr,
 // in order, to out (room for c1 - c0 entries); returns the end of the copy. Branch-free: whether
 // an entry is kept is close to random. Streams over the column; the traces are small and cached.
-inline ColEntry* entries_with_trace(const ColEntry* c0, const ColEntry* c1,
-                                    const double* __restrict x_hat, double thr,
-                                    ColEntry* __restrict out) {
+template <class Layout>
+typename Layout::Entry* entries_with_trace(Layout L, const typename Layout::Entry* c0,
+                                           const typename Layout::Entry* c1,
+                                           const double* __restrict x_hat, double thr,
+                                           typename Layout::Entry* __restrict out) {
   std::size_t m = 0;
-  for (const ColEntry* it = c0; it != c1; ++it) {
+  for (const auto* it = c0; it != c1; ++it) {
     out[m] = *it;
-    m += x_hat[it->seg] >= thr ? 1u : 0u;
+    m += x_hat[L.seg(*it)] >= thr ? 1u : 0u;
   }
   return out + m;
 }
@@ -694,12 +724,16 @@ class PairStdp final : public SpikeLearningRule {
 };
 
 // ---------------------------------------------------------------------------------------------
+// How ThreeFactorStdp stores its column entries: packed when they fit (automatic), or always
+// two words (wide: for tests that compare the layouts).
+enum class ColumnLayout { automatic, wide };
+
 class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener {
  public:
   // The rule keeps no pointer to `proj` (the simulator's projection array may move when edges
   // are added later): the hooks and the output functions are given it.
   ThreeFactorStdp(const SpikeProjection& proj, ThreeFactorParams p, Modulator& mod,
-                  const TimeGrid& grid)
+                  const TimeGrid& grid, ColumnLayout layout = ColumnLayout::automatic)
       : p_(p), mod_(&mod) {
     detail::check_stdp_common(p.A_plus, p.A_minus, p.tau_plus, p.tau_minus, p.w_min, p.w_max);
     if (!(p.tau_c > 0.0) || !std::isfinite(p.tau_c))
@@ -712,13 +746,17 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
     k_seg_.assign(proj.n_segments(), 0.0);
     {
       const std::vector<detail::ColEntry> cols = detail::column_entries(proj);
-      cols_.reserve(cols.size() + detail::kColAhead);  // exact: + the prefetch padding
-      cols_.assign(cols.begin(), cols.end());
-      cols_.resize(cols.size() + detail::kColAhead, detail::ColEntry{0, 0});
       std::uint32_t longest = 0;
       for (std::uint32_t j = 0; j < proj.n_post; ++j)
         longest = std::max(longest, proj.col_ptr[j + 1] - proj.col_ptr[j]);
-      active_.assign(longest + detail::kColAhead, detail::ColEntry{0, 0});
+      const unsigned shift =
+          layout == ColumnLayout::automatic ? detail::packed_column_shift(proj) : 0u;
+      if (shift != 0) {
+        packed_.layout.shift = shift;
+        packed_.fill(cols, longest);
+      } else {
+        wide_.fill(cols, longest);
+      }
     }
     seg_begin_ = proj.seg_begin;
     n_post_ = proj.n_post;
@@ -743,22 +781,14 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   }
   void on_post(SpikeProjection& proj, std::uint32_t j, Tick t) override {
     prepare(t, &proj);
-    const double pot = a_plus_ * grow_c_ * traces_.shrink_plus();
-    const detail::ColEntry* c0 = cols_.data() + proj.col_ptr[j];
-    const detail::ColEntry* c1 = cols_.data() + proj.col_ptr[j + 1];
-    if (mod_->nonnegative()) {
-      // Only the entries with a presynaptic trace >= kLtpMin (see the header), compacted first,
-      // so the scattered weight/eligibility accesses happen only where something changes.
-      const detail::ColEntry* kept = detail::entries_with_trace(
-          c0, c1, traces_.pre_hat(), kLtpMin * traces_.grow_plus(), active_.data());
-      ltp_skipped_ += static_cast<std::uint64_t>((c1 - c0) - (kept - active_.data()));
-      c0 = active_.data();
-      c1 = kept;
-    }
-    detail::three_factor_post_pass(proj.weight.data(), c_hat_.data(), c0, c1, k_seg_.data(),
-                                   traces_.pre_hat(), pot, k_now_, p_.eta, p_.w_min, p_.w_max);
+    if (packed_columns())
+      post_pass(packed_, proj, j);
+    else
+      post_pass(wide_, proj, j);
     traces_.spike_post(j);
   }
+  // Whether the column entries are packed in one u32 each (ColumnLayout).
+  bool packed_columns() const { return !packed_.entries.empty(); }
 
   // ModulatorListener: close the running integral K with the modulator's old state.
   // (No epoch rebase here: that needs the projection; the next spike event does it.)
@@ -803,8 +833,7 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // Bytes this rule keeps per synapse and in all (ĉ, column list, per segment: start, K_s and
   // pre trace, per post neuron: trace).
   std::size_t memory_bytes() const {
-    return c_hat_.capacity() * sizeof(float) +
-           (cols_.capacity() + active_.capacity()) * sizeof(detail::ColEntry) +
+    return c_hat_.capacity() * sizeof(float) + wide_.memory_bytes() + packed_.memory_bytes() +
            seg_begin_.capacity() * 4 + k_seg_.capacity() * 8 + seg_begin_.size() * 8 +
            static_cast<std::size_t>(n_post_) * 8;
   }
@@ -815,6 +844,51 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   float weight_from(float v, float c_hat, double k_s, double k) const {
     const double x = static_cast<double>(v) + p_.eta * static_cast<double>(c_hat) * (k - k_s);
     return static_cast<float>(std::clamp(x, p_.w_min, p_.w_max));
+  }
+
+  // The column entries of one layout, with the post pass's scratch (room for the longest
+  // column) and kColAhead padding entries after each (the prefetches read ahead unchecked).
+  template <class Layout>
+  struct Columns {
+    Layout layout;
+    std::vector<typename Layout::Entry> entries;
+    std::vector<typename Layout::Entry> active;  // the entries with potentiation
+    void fill(const std::vector<detail::ColEntry>& cols, std::uint32_t longest) {
+      const auto pad = layout.encode(detail::ColEntry{0, 0});
+      entries.reserve(cols.size() + detail::kColAhead);  // exact
+      for (const detail::ColEntry& e : cols) entries.push_back(layout.encode(e));
+      entries.resize(cols.size() + detail::kColAhead, pad);
+      active.assign(longest + detail::kColAhead, pad);
+    }
+    std::size_t memory_bytes() const {
+      return (entries.capacity() + active.capacity()) * sizeof(typename Layout::Entry);
+    }
+  };
+
+  // A postsynaptic spike of j: every synapse onto j brought to t, potentiation into ĉ.
+  template <class Layout>
+  void post_pass(Columns<Layout>& cols, SpikeProjection& proj, std::uint32_t j) {
+    const double pot = a_plus_ * grow_c_ * traces_.shrink_plus();
+    const auto* c0 = cols.entries.data() + proj.col_ptr[j];
+    const auto* c1 = cols.entries.data() + proj.col_ptr[j + 1];
+    // The column is at a random place in the array, cold: all its lines requested at once
+    // rather than one after the other as the loop below reaches them.
+    for (const char* q = reinterpret_cast<const char*>(c0); q < reinterpret_cast<const char*>(c1);
+         q += 64)
+      __builtin_prefetch(q, 0);
+    if (mod_->nonnegative()) {
+      // Only the entries with a presynaptic trace >= kLtpMin (see the header), compacted first,
+      // so the scattered weight/eligibility accesses happen only where something changes.
+      const auto* kept =
+          detail::entries_with_trace(cols.layout, c0, c1, traces_.pre_hat(),
+                                     kLtpMin * traces_.grow_plus(), cols.active.data());
+      ltp_skipped_ += static_cast<std::uint64_t>((c1 - c0) - (kept - cols.active.data()));
+      c0 = cols.active.data();
+      c1 = kept;
+    }
+    detail::three_factor_post_pass(cols.layout, proj.weight.data(), c_hat_.data(), c0, c1,
+                                   k_seg_.data(), traces_.pre_hat(), pot, k_now_, p_.eta, p_.w_min,
+                                   p_.w_max);
   }
 
   // The segment's synapses [b, e): weight brought up to date, depression into ĉ, one pass; then
@@ -904,9 +978,9 @@ class ThreeFactorStdp final : public SpikeLearningRule, public ModulatorListener
   // Per synapse, scaled to the epoch (see the header comment): the eligibility ĉ (f32: 4 B per
   // synapse fewer; relative rounding 6e-8 per update, see BENCHMARKS.md session 5).
   std::vector<float> c_hat_;
-  std::vector<double> k_seg_;  // per segment: K at its last presynaptic pass (K_s)
-  std::vector<detail::ColEntry> cols_;
-  std::vector<detail::ColEntry> active_;  // on_post's scratch: the entries with potentiation
+  std::vector<double> k_seg_;             // per segment: K at its last presynaptic pass (K_s)
+  Columns<detail::WideColumn> wide_;      // empty when packed
+  Columns<detail::PackedColumn> packed_;  // empty when wide
   // Presynaptic trace below which a postsynaptic spike potentiates nothing (see the header).
   static constexpr double kLtpMin = 0x1p-24;
   std::uint64_t ltp_skipped_ = 0;

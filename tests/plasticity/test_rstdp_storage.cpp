@@ -3,7 +3,8 @@
 // pass) against the 32-byte rule it replaced (eager_reference.hpp, a verbatim copy): the same
 // weights and eligibilities up to f32 rounding on random spike trains with several delays per
 // row, same-tick pre/post events in both orders, epoch rebases, both bounds reached, and a
-// dopamine-like and an RPE-like (sign-changing) modulator.
+// dopamine-like and an RPE-like (sign-changing) modulator. Also: the packed column layout gives
+// the wide one's results bit for bit.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -43,6 +44,10 @@ void drive(Rng& rng, const SpikeProjection& p, Tick end, double p_post, double p
 struct Compared {
   double max_dw = 0, max_dc = 0, max_c = 0;
   std::size_t moved = 0, at_bound = 0;
+  // The packed column layout against the wide one (the same rule, the same events): synapses
+  // whose stored weight or eligibility differ in any bit; must be 0.
+  std::size_t layout_differs = 0;
+  bool packed = false, wide = true;
 };
 
 Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick end,
@@ -51,18 +56,23 @@ Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick e
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(seed, "rstdp-24b");
   SpikeProjection a = random_projection(30, 10, 12, 3, 1.0, rng);
-  SpikeProjection b = a;
+  SpikeProjection b = a, bw = a;
   eager_ref::ThreeFactorStdp ref(a, prm, m, grid);
   ThreeFactorStdp r(b, prm, m, grid);
+  ThreeFactorStdp rw(bw, prm, m, grid, ColumnLayout::wide);
   Compared out;
+  out.packed = r.packed_columns();
+  out.wide = !rw.packed_columns();
   drive(
       rng, a, end, p_post, p_pre,
       [&](Tick t) {  // a reward or (RPE-like) punishment every 150 ms
         if (t % 1500 == 700) m.pulse(t, !rpe || rng.uniform() < 0.5 ? 2.0 : -1.5);
       },
-      [&](std::uint32_t j, Tick t) { ref.on_post(a, j, t), r.on_post(b, j, t); },
+      [&](std::uint32_t j, Tick t) {
+        ref.on_post(a, j, t), r.on_post(b, j, t), rw.on_post(bw, j, t);
+      },
       [&](std::uint32_t s, Tick t) {
-        ref.on_pre_segment(a, s, t), r.on_pre_segment(b, s, t);
+        ref.on_pre_segment(a, s, t), r.on_pre_segment(b, s, t), rw.on_pre_segment(bw, s, t);
         // What is delivered: proj.weight of the segment right after on_pre equals the weight.
         for (std::uint32_t k = a.seg_begin[s]; k < a.seg_begin[s + 1]; ++k)
           out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - double(b.weight[k])));
@@ -76,6 +86,10 @@ Compared compare(Modulator& m, ThreeFactorParams prm, std::uint64_t seed, Tick e
     out.max_dw = std::max(out.max_dw, std::abs(double(a.weight[k]) - wb));
   }
   if (skipped) *skipped = r.ltp_skipped();
+  for (std::size_t k = 0; k < a.n_synapses(); ++k)
+    out.layout_differs +=
+        b.weight[k] != bw.weight[k] || r.eligibility(k, end) != rw.eligibility(k, end);
+  CHECK(r.ltp_skipped() == rw.ltp_skipped());
   ref.sync_all(a, end);
   r.sync_all(b, end);
   for (std::size_t k = 0; k < a.n_synapses(); ++k) {
@@ -104,22 +118,59 @@ TEST_CASE("rstdp 24-byte form equals the 32-byte rule up to f32 rounding (dopami
     // the largest eligibility (ĉ in f32: 6e-8 relative per rounding).
     CHECK(c.max_dw < 2e-6);
     CHECK(c.max_dc < 2e-7 * c.max_c);
+    CHECK(c.packed);
+    CHECK(c.wide);
+    CHECK(c.layout_differs == 0);
   }
 }
 
-TEST_CASE("rstdp 24-byte form: 12 bytes of rule state per synapse") {
+TEST_CASE("rstdp: 8 bytes of rule state per synapse with packed columns, 12 with wide ones") {
   const TimeGrid grid(0.1);
   Rng rng = Rng::stream(3, "storage");
   SpikeProjection p = random_projection(1000, 1000, 200, 1, 0.5, rng);
   const double n = static_cast<double>(p.n_synapses());
   Modulator da("dopamine", 0.0, 200.0, grid);
+  // ĉ (4) + column entry {synapse, segment}: one u32 (200 000 synapses: 18 bits; 1000 segments:
+  // 10 bits) or two; per segment start, K_s, pre trace and per post neuron trace: (4+8+8+8)/200.
   ThreeFactorStdp t(p, ThreeFactorParams{}, da, grid);
-  // ĉ (4) + column entry {synapse, segment} (8); per segment start, K_s, pre trace and per post
-  // neuron trace: (4 + 8 + 8 + 8) / 200.
+  CHECK(t.packed_columns());
   CHECK(static_cast<double>(t.memory_bytes()) / n ==
-        doctest::Approx(12.0 + 28.0 / 200).epsilon(0.01));
+        doctest::Approx(8.0 + 28.0 / 200).epsilon(0.01));
   CHECK((static_cast<double>(p.memory_bytes()) + static_cast<double>(t.memory_bytes())) / n <=
-        24.3);
+        20.3);
+  ThreeFactorStdp wide(p, ThreeFactorParams{}, da, grid, ColumnLayout::wide);
+  CHECK_FALSE(wide.packed_columns());
+  CHECK(static_cast<double>(wide.memory_bytes()) / n ==
+        doctest::Approx(12.0 + 28.0 / 200).epsilon(0.01));
+}
+
+TEST_CASE("rstdp: column entries are packed only when every synapse and segment index fits") {
+  Rng rng = Rng::stream(4, "shift");
+  // 360 synapses (indices 0..359: 9 bits) and 90 segments: packed with the synapse in 9 bits.
+  const SpikeProjection small = random_projection(30, 10, 12, 3, 1.0, rng);
+  REQUIRE(small.n_synapses() == 360);
+  CHECK(detail::packed_column_shift(small) == 9);
+  const detail::PackedColumn l{9};
+  const detail::ColEntry e{359, 89};
+  CHECK(l.syn(l.encode(e)) == 359);
+  CHECK(l.seg(l.encode(e)) == 89);
+  // The largest indices that fit: a 31-bit synapse index leaves one bit for the segment.
+  const detail::PackedColumn top{31};
+  const detail::ColEntry big{0x7FFFFFFFu, 1};
+  CHECK(top.syn(top.encode(big)) == 0x7FFFFFFFu);
+  CHECK(top.seg(top.encode(big)) == 1);
+  // 2^16 + 1 synapses (17 bits) over 2^15 + 1 segments (16 bits): 33 bits, wide.
+  // (packed_column_shift reads only the synapse and segment counts.)
+  SpikeProjection p;
+  p.post.assign((1u << 16) + 1, 0);
+  p.seg_delay.assign((1u << 15) + 1, 1);
+  CHECK(detail::packed_column_shift(p) == 0);
+  // One segment fewer fits: 17 + 15 bits.
+  p.seg_delay.pop_back();
+  CHECK(detail::packed_column_shift(p) == 17);
+  // Exactly 2^17 synapses still take 17 bits (the largest index is 2^17 - 1).
+  p.post.assign(1u << 17, 0);
+  CHECK(detail::packed_column_shift(p) == 17);
 }
 
 TEST_CASE("rstdp: sync_weights mid-run makes proj.weight current and changes nothing after") {
@@ -175,4 +226,5 @@ TEST_CASE("rstdp: skipping potentiation from traces below 2^-24 keeps the 32-byt
   CHECK(c.at_bound > 10);
   CHECK(c.max_dw < 2e-6);
   CHECK(c.max_dc < 2e-7 * c.max_c);
+  CHECK(c.layout_differs == 0);
 }
