@@ -93,6 +93,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "engine/learning.hpp"
 #include "engine/modulator.hpp"
@@ -383,6 +386,45 @@ void three_factor_post_pass(Layout L, float* __restrict w, float* __restrict c,
 // Copies the entries of [c0, c1) whose segment's scaled presynaptic trace x_hat[seg] is >= thr,
 // in order, to out (room for c1 - c0 entries); returns the end of the copy. Branch-free: whether
 // an entry is kept is close to random. Streams over the column; the traces are small and cached.
+#if defined(__AVX512F__)
+// GCC 12's AVX-512 intrinsics pass an "undefined" vector as the unused merge operand, which
+// -Wmaybe-uninitialized reports at every inlined use.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// The packed layout 16 entries at a time: the segments' traces gathered, the kept entries
+// compressed in a register and stored whole (16 lanes written at o <= out + the entries read
+// before this block: within out's room for c1 - c0), then the tail one at a time.
+inline std::uint32_t* entries_with_trace(PackedColumn L, const std::uint32_t* c0,
+                                         const std::uint32_t* c1, const double* __restrict x_hat,
+                                         double thr, std::uint32_t* __restrict out) {
+  std::uint32_t* o = out;
+  const __m512d vthr = _mm512_set1_pd(thr);
+  const __m128i sh = _mm_cvtsi32_si128(static_cast<int>(L.shift));
+  const std::uint32_t* it = c0;
+  for (; c1 - it >= 16; it += 16) {
+    const __m512i e = _mm512_loadu_si512(it);
+    const __m512i seg = _mm512_srl_epi32(e, sh);
+    const __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(seg), x_hat, 8);
+    const __m512d hi = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(seg, 1), x_hat, 8);
+    const __mmask16 keep = static_cast<__mmask16>(
+        _mm512_cmp_pd_mask(lo, vthr, _CMP_GE_OQ) |
+        (static_cast<unsigned>(_mm512_cmp_pd_mask(hi, vthr, _CMP_GE_OQ)) << 8));
+    _mm512_storeu_si512(o, _mm512_maskz_compress_epi32(keep, e));
+    o += __builtin_popcount(keep);
+  }
+  for (; it != c1; ++it) {
+    *o = *it;
+    o += x_hat[L.seg(*it)] >= thr ? 1 : 0;
+  }
+  return o;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
 template <class Layout>
 typename Layout::Entry* entries_with_trace(Layout L, const typename Layout::Entry* c0,
                                            const typename Layout::Entry* c1,
