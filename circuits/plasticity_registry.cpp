@@ -75,6 +75,12 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
                           : "per_spike needs source (the block whose spikes pulse the modulator)");
     return;
   }
+  if (b.params.number("delay") != 0.0 && !from_spikes) {
+    ctx.error(at("delay"), path + ".delay",
+              "delay needs source (it is the time from a source spike to its pulse; scheduled "
+              "pulses come at their pulse_times)");
+    return;
+  }
   if (scheduled != b.params.has("pulse_amount")) {
     ctx.error(at(scheduled ? "pulse_times" : "pulse_amount"),
               path + (scheduled ? ".pulse_amount" : ".pulse_times"),
@@ -82,12 +88,26 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
                         : "pulse_amount needs pulse_times (when the pulses come, ms)");
     return;
   }
-  if (from_spikes)
+  const TimeGrid& g = ctx.grid();
+  const double dt = ctx.desc.run.dt;
+  // On the step grid: pulses then come after the step's spikes at the same time, never before
+  // an event the rules have already handled (see Simulator::add_spike_pulses).
+  const auto on_step_grid = [dt](double ms) {
+    return std::fabs(std::round(ms / dt) * dt - ms) <= 1e-9 * std::max(1.0, std::fabs(ms));
+  };
+  if (from_spikes) {
+    const double delay = b.params.number("delay");
+    if (!on_step_grid(delay)) {
+      ctx.error(at("delay"), path + ".delay",
+                "delay " + format_number(delay) + " ms is not a multiple of [run].dt = " +
+                    format_number(dt) + " ms (pulses come at step boundaries)");
+      return;
+    }
     ctx.sim.add_spike_pulses(ctx.built.population(b.params.text("source")), *m,
-                             b.params.number("per_spike"));
+                             b.params.number("per_spike"), g.round_ms(delay));
+  }
   if (scheduled) {
     const double amount = b.params.number("pulse_amount");
-    const TimeGrid& g = ctx.grid();
     std::vector<Tick> ticks;
     for (double ms : b.params.numbers("pulse_times")) {
       if (!(ms < ctx.desc.run.duration)) {
@@ -97,11 +117,8 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
                       " ms): it would never come");
         return;
       }
-      // On the step grid: pulses then come after the step's spikes at the same time, never
-      // before an event the rules have already handled (see Simulator::add_spike_pulses).
-      const double dt = ctx.desc.run.dt;
       const Tick t = g.round_ms(ms);
-      if (std::fabs(std::round(ms / dt) * dt - ms) > 1e-9 * std::max(1.0, std::fabs(ms))) {
+      if (!on_step_grid(ms)) {
         ctx.error(at("pulse_times"), path + ".pulse_times",
                   "pulse time " + format_number(ms) + " ms is not a multiple of [run].dt = " +
                       format_number(dt) + " ms (pulses come at step boundaries)");
@@ -369,7 +386,8 @@ void add_plasticity(Registry& r) {
       "modulator",
       "drives a named neuromodulator in a plain run (experiment 'run'), for the rstdp / "
       "three_factor rules that read it (modulator = the same name): every spike of `source` "
-      "adds per_spike to it, and at each of pulse_times it gets pulse_amount. The modulator is "
+      "adds per_spike to it (delay ms later), and at each of pulse_times it gets pulse_amount. The "
+      "modulator is "
       "m = modulator_baseline + p, a pulse adds to p, p decays with modulator_tau (both set on "
       "the rules; engine/modulator.hpp). Pulses take effect at step boundaries: a spike of an "
       "event-driven source inside a step pulses at the step's end, pulse_times are multiples of "
@@ -381,6 +399,9 @@ void add_plasticity(Registry& r) {
        block_ref("source", Need::optional, {"population", "poisson_source"},
                  "block whose spikes pulse the modulator (any of its neurons)"),
        num_optional("per_spike", "", any_value(), "pulse per spike of source"),
+       num("delay", "ms", 0.0, non_negative(),
+           "time from a spike of source to its pulse (a multiple of [run].dt): the latency of "
+           "the dopamine signal"),
        generic("pulse_times", ValueKind::number_list, Need::optional, "unset", "ms", non_negative(),
                "times of scheduled pulses, multiples of [run].dt, before the "
                "run's end"),

@@ -457,12 +457,23 @@ void Simulator::clear_staged() {
   n_staged_ = 0;
 }
 
-void Simulator::add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike) {
+void Simulator::add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike,
+                                 Tick delay) {
   if (population >= pops_.size())
     throw std::invalid_argument("add_spike_pulses: no population " + std::to_string(population));
   if (!std::isfinite(per_spike))
     throw std::invalid_argument("add_spike_pulses: the pulse per spike must be finite");
-  pops_[population].pulses.emplace_back(&m, per_spike);
+  if (delay < 0 || delay % dt_ != 0)
+    throw std::invalid_argument("add_spike_pulses: the delay must be >= 0 and a multiple of dt");
+  std::uint32_t control = 0;
+  if (delay > 0) {
+    Modulator* mod = &m;
+    // b = the emission's spike count: the same count·per_spike as an immediate pulse.
+    control = add_control([mod, per_spike](Tick t, std::uint32_t count, std::uint32_t) {
+      mod->pulse(t, per_spike * static_cast<double>(count));
+    });
+  }
+  pops_[population].pulses.push_back({&m, per_spike, delay, control});
 }
 
 void Simulator::emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t,
@@ -477,8 +488,12 @@ void Simulator::emit(std::uint32_t pop, std::span<const std::uint32_t> neurons, 
     // their pulses take effect at that end, now_: a modulator, and the rules integrating it, then
     // never see a change earlier than one already applied (clocked spikes have t = now_ + dt).
     const Tick at = std::max(t, now_);
-    for (const auto& [m, per_spike] : pe.pulses)
-      m->pulse(at, per_spike * static_cast<double>(neurons.size()));
+    for (const SpikePulses& p : pe.pulses) {
+      if (p.delay == 0)
+        p.modulator->pulse(at, p.per_spike * static_cast<double>(neurons.size()));
+      else
+        schedule_control(at + p.delay, p.control, 0, static_cast<std::uint32_t>(neurons.size()));
+    }
   }
   for (std::uint32_t pid : pe.out_projections) {
     const SpikeProjection& p = projs_[pid];

@@ -89,8 +89,9 @@ class Simulator final : public SpikeScheduler {
   // neuromodulator: dopamine cells, a reward population): at the tick it is emitted, or, for a
   // spike of an event-driven population inside a clocked step, at the end of that step (see
   // emit). `m` must outlive the simulator's runs; one emission's spikes are one pulse of
-  // count·per_spike.
-  void add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike);
+  // count·per_spike. With a delay (ticks, >= 0, a multiple of dt() so that pulses stay on step
+  // boundaries) the pulse comes that much later, as a control event.
+  void add_spike_pulses(std::uint32_t population, Modulator& m, double per_spike, Tick delay = 0);
 
   Population& population(std::uint32_t id) { return *pops_[id].pop; }
   const std::string& population_name(std::uint32_t id) const { return pops_[id].name; }
@@ -175,12 +176,18 @@ class Simulator final : public SpikeScheduler {
   void emit_spikes(std::uint32_t pop, std::span<const std::uint32_t> neurons, Tick t);
 
  private:
+  struct SpikePulses {
+    Modulator* modulator;
+    double per_spike;
+    Tick delay;
+    std::uint32_t control;  // the control that applies a delayed pulse (delay > 0)
+  };
   struct PopEntry {
     std::string name;
     std::unique_ptr<Population> pop;
     std::vector<std::uint32_t> out_projections;  // projections with this pre population
     std::vector<std::uint32_t> in_plastic;       // plastic projections with this post population
-    std::vector<std::pair<Modulator*, double>> pulses;  // add_spike_pulses: modulator, per spike
+    std::vector<SpikePulses> pulses;             // add_spike_pulses
   };
   struct ProjRuntime {
     // Receptor buffer of a clocked target: double, or float when the target keeps it in float

@@ -247,6 +247,55 @@ TEST_CASE(
   CHECK(builtn.modulators.at("dopamine")->value(simn->grid().round_ms(2000.0)) < 0.0);
 }
 
+TEST_CASE("toml: a modulator block's delay moves every spike's pulse by that much") {
+  // VTA spikes pulse dopamine 20 ms later: m(t) = baseline + the pulses of the spikes up to
+  // t - 20 ms, each decayed from its spike time + 20 ms; the scheduled pulses are not delayed.
+  const std::string keys =
+      "modulator = \"dopamine\"\nsource = \"VTA\"\nper_spike = 0.05\ndelay = 20.0\n"
+      "pulse_times = [1500.0]\npulse_amount = 0.5\n";
+  const CircuitDescription d = load_circuit_string(with_modulator_block(keys), "test.toml");
+  auto sim = make_simulator(d);
+  BuiltCircuit built = build(d, *sim);
+  MemoryRecorder rec;
+  sim->set_recorder(&rec);
+  const Modulator& da = *built.modulators.at("dopamine");
+  CHECK(da.nonnegative());
+  const std::uint32_t vta = built.population("VTA");
+  const Tick delay = sim->grid().round_ms(20.0);
+  const double tick = sim->grid().tick_ms();
+  std::size_t in_flight_seen = 0;
+  for (double t_ms : {10.0, 500.0, 1500.0, 1501.0, 3000.0, 3017.0, 6000.0}) {
+    const Tick t = sim->grid().round_ms(t_ms);
+    sim->run_until(t);  // the events of tick t are not yet handled
+    double expected = da.baseline();
+    std::size_t in_flight = 0;
+    for (const auto& s : rec.spikes) {
+      if (s.population != vta) continue;
+      if (s.t + delay < t)
+        expected += 0.05 * std::exp(-static_cast<double>(t - s.t - delay) * tick / da.tau_ms());
+      else
+        ++in_flight;
+    }
+    if (1500.0 < t_ms) expected += 0.5 * std::exp(-(t_ms - 1500.0) / da.tau_ms());
+    CAPTURE(t_ms);
+    CHECK(da.value(t) == doctest::Approx(expected).epsilon(1e-9));
+    in_flight_seen += in_flight;
+  }
+  CHECK(in_flight_seen > 0);  // some pulses were still pending at a check: the delay mattered
+  // The engine refuses a negative delay, or one off the step grid (here dt = 10 ticks).
+  Modulator m("x", 0.0, 100.0, sim->grid());
+  CHECK_THROWS_AS(sim->add_spike_pulses(vta, m, 0.1, -sim->dt()), std::invalid_argument);
+  const CircuitDescription d10 =
+      load_circuit_string(with_modulator_block(keys), "test.toml", {"run.tick=0.1"});
+  auto sim10 = make_simulator(d10);
+  BuiltCircuit built10 = build(d10, *sim10);
+  REQUIRE(sim10->dt() == 10);
+  Modulator m10("x", 0.0, 100.0, sim10->grid());
+  const std::uint32_t vta10 = built10.population("VTA");
+  CHECK_THROWS_AS(sim10->add_spike_pulses(vta10, m10, 0.1, 5), std::invalid_argument);
+  CHECK_NOTHROW(sim10->add_spike_pulses(vta10, m10, 0.1, 30));
+}
+
 TEST_CASE("toml: modulator pulses come at step boundaries when dt > tick") {
   // dt 0.1 ms, tick 0.001 ms: the clocked population's spikes are emitted at step ends, the
   // Poisson source's anywhere on the tick grid and handled after the step's end; their pulses
@@ -340,6 +389,17 @@ TEST_CASE("toml: a modulator block's mistakes are reported at its keys") {
   m = first_message(
       with_modulator_block("modulator = \"dopamine\"\nsource = \"nowhere\"\nper_spike = 0.1\n"));
   CHECK(m.find("blocks.DA.source") != std::string::npos);
+  m = first_message(with_modulator_block(
+      "modulator = \"dopamine\"\nsource = \"VTA\"\nper_spike = 0.1\ndelay = 2.5\n"));
+  CHECK(m.find("'blocks.DA.delay': delay 2.5 ms is not a multiple of [run].dt = 1 ms") !=
+        std::string::npos);
+  m = first_message(with_modulator_block(
+      "modulator = \"dopamine\"\npulse_times = [100.0]\npulse_amount = 1.0\ndelay = 2.0\n"));
+  CHECK(m.find("'blocks.DA.delay': delay needs source") != std::string::npos);
+  m = first_message(with_modulator_block(
+      "modulator = \"dopamine\"\nsource = \"VTA\"\nper_spike = 0.1\ndelay = -1.0\n"));
+  CHECK(m.find("blocks.DA.delay") != std::string::npos);
+  CHECK(m.find(">= 0") != std::string::npos);
   // Both drivers well formed: no error.
   CHECK(first_message(with_modulator_block(
             "modulator = \"dopamine\"\npulse_times = [100.0]\npulse_amount = 1.0\n")) == "");
