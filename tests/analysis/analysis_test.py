@@ -282,6 +282,38 @@ def case_plot_real_sweep():
         shutil.rmtree(d)
 
 
+def case_check_runfile():
+    """scripts/check_runfile.py (the tutorial's check): a good file passes; a run that did not
+    complete says so; a missing file, a text file and another HDF5 file exit 2 with the path and
+    the reason, no traceback."""
+    script = os.path.join(SRC, "scripts", "check_runfile.py")
+    r = sh(["/usr/bin/python3", script, cat(1)])
+    check(r.returncode == 0 and "trials: 12 rows" in r.stdout and "not completed" not in r.stdout,
+          f"good file: {r.returncode} {r.stdout} {r.stderr}")
+    d = tempfile.mkdtemp()
+    try:
+        unfinished = os.path.join(d, "unfinished.h5")
+        shutil.copy(cat(1), unfinished)
+        with h5py.File(unfinished, "r+") as f:
+            f["meta"].attrs["completed"] = np.uint8(0)
+        r = sh(["/usr/bin/python3", script, unfinished])
+        check(r.returncode == 0 and "not completed" in r.stdout, f"unfinished: {r.stdout}")
+        txt = os.path.join(d, "notes.h5")
+        with open(txt, "w") as f:
+            f.write("not hdf5\n")
+        other = os.path.join(d, "other.h5")
+        with h5py.File(other, "w") as f:
+            f["x"] = [1, 2, 3]
+        for path, reason in [(os.path.join(d, "missing.h5"), "no such file"),
+                             (txt, "not an HDF5 file"), (other, "not a spikeblox run file"),
+                             (d, "is a directory")]:
+            r = sh(["/usr/bin/python3", script, path])
+            check(r.returncode == 2 and path in r.stderr and reason in r.stderr and
+                  "Traceback" not in r.stderr, f"{path}: {r.returncode} {r.stderr!r}")
+    finally:
+        shutil.rmtree(d)
+
+
 # ---- the loader --------------------------------------------------------------------------------
 
 def case_load_run():
