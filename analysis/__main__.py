@@ -46,6 +46,21 @@ def _save(fig, path, written):
     written.append(path)
 
 
+def has_choices(run):
+    """The run's trials hold choices (some action >= 1), so accuracy means something. Open-loop
+    experiments (cortical_hebbian.toml: no policy) write action 0 and correct 0 on every trial;
+    the same rule as the sweep's accuracy figures (apps/sweep.cpp)."""
+    t = run.trials
+    return run.has_trials and len(t) > 0 and "action" in t and bool((t["action"] >= 1).any())
+
+
+def has_dopamine(run):
+    """Some trial has a dopamine or RPE value (open-loop runs write NaN)."""
+    t = run.trials
+    return run.has_trials and len(t) > 0 and any(
+        c in t and bool(t[c].notna().any()) for c in ("dopamine", "rpe"))
+
+
 def plot_run(run, out, what, window, written):
     """Writes every figure in `what` that applies to this run into directory `out`."""
     import matplotlib.pyplot as plt
@@ -53,7 +68,7 @@ def plot_run(run, out, what, window, written):
 
     _mkdir(out)
     has_trials = run.has_trials and len(run.trials) > 0
-    if "learning_curve" in what and has_trials:
+    if "learning_curve" in what and has_choices(run):
         fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
         plots.learning_curve([run], ax, window=window)
         _save(fig, os.path.join(out, "learning_curve.png"), written)
@@ -70,7 +85,7 @@ def plot_run(run, out, what, window, written):
             fig, ax = plt.subplots(figsize=(10, 5), constrained_layout=True)
             plots.raster(run, ax)
         _save(fig, os.path.join(out, "raster.png"), written)
-    if "dopamine_rpe" in what and has_trials and "dopamine" in run.trials:
+    if "dopamine_rpe" in what and has_dopamine(run):
         fig, axes = plt.subplots(2, 1, figsize=(8, 5), sharex=True, constrained_layout=True)
         plots.dopamine_rpe(run, axes)
         _save(fig, os.path.join(out, "dopamine_rpe.png"), written)
@@ -127,7 +142,7 @@ def cmd_plot(args):
             plot_run(runs[0], out, what, args.window, written)
         else:
             import matplotlib.pyplot as plt
-            with_trials = [r for r in runs if r.has_trials and len(r.trials)]
+            with_trials = [r for r in runs if has_choices(r)]
             if "learning_curve" in what and with_trials:
                 _mkdir(out)
                 fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)

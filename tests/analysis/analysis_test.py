@@ -121,6 +121,32 @@ def case_plot_plain():
         shutil.rmtree(out)
 
 
+def case_plot_open_loop():
+    """An open-loop trial run (cortical_hebbian.toml: no policy, action 0, correct 0 and NaN
+    dopamine / RPE on every trial) gets no learning curve (it drew accuracy 0.000) and no empty
+    dopamine / RPE figure; its raster, rates and weights are drawn."""
+    d = tempfile.mkdtemp()
+    try:
+        run = os.path.join(d, "open.h5")
+        r = sh([BIN, "run", os.path.join(SRC, "circuits_toml", "cortical_hebbian.toml"), "--set",
+                "experiment.n_trials=3", "--out", run, "-q"])
+        check(r.returncode == 0, f"cortical_hebbian run failed: {r.stderr}")
+        out = os.path.join(d, "o")
+        r = plot([run, "--out", out])
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        got = sorted(os.listdir(out))
+        check(got == ["raster.png", "rates.png", "weight_matrix.png", "weight_trajectories.png"],
+              f"open-loop figures: {got}")
+        # With a closed-loop run, the combined learning curve has that run only.
+        r = plot([run, cat(1), "--out", os.path.join(d, "two"), "--what", "learning_curve"])
+        check(r.returncode == 0 and os.path.isfile(os.path.join(d, "two", "learning_curve.png"))
+              and os.path.isfile(os.path.join(d, "two", "cat_1", "learning_curve.png"))
+              and not os.path.exists(os.path.join(d, "two", "open", "learning_curve.png")),
+              f"open + closed loop: {r.returncode} {r.stdout} {r.stderr}")
+    finally:
+        shutil.rmtree(d)
+
+
 def case_plot_python_module():
     """`python3 -m analysis plot` from the source tree, default output folder next to the run."""
     d = tempfile.mkdtemp()
