@@ -13,6 +13,7 @@ Figures (after Neuroblox's Makie recipes and ecosystem.md §6):
   traces               sampled state variables (/report), a few nodes per report
   sweep                accuracy vs each grid parameter of a sweep index, mean ± s.e.m. over seeds
 """
+import os
 import re
 
 import numpy as np
@@ -127,7 +128,8 @@ def _run_label(run):
 
 def learning_curve(runs, ax=None, window=20):
     """Accuracy vs trial. One run: per-trial outcomes (ticks) and the moving average.
-    Several runs: each run's moving average (thin) and mean ± s.e.m. across runs (band)."""
+    Several runs: each run's moving average (thin; labelled by seed, or by file name when seeds
+    repeat, as in a sweep's grid points) and mean ± s.e.m. across runs (band)."""
     runs = list(runs)
     if len(runs) > 1:  # legend in seed order, whatever order the files came in
         runs.sort(key=lambda r: (str(type(r.meta.get("seed"))), r.meta.get("seed")))
@@ -142,8 +144,11 @@ def learning_curve(runs, ax=None, window=20):
         ax.set_title(f"Learning curve ({_run_label(runs[0])}, {len(c)} trials, "
                      f"accuracy {np.mean(c):.3f})")
     else:
-        for r, c in zip(runs, curves):
-            ax.plot(np.arange(1, len(c) + 1), c, lw=0.8, alpha=0.6, label=_run_label(r))
+        labels = [_run_label(r) for r in runs]
+        if len(set(labels)) < len(labels):  # e.g. a sweep's grid points share seeds: file names
+            labels = [os.path.splitext(os.path.basename(r.path))[0] for r in runs]
+        for label, c in zip(labels, curves):
+            ax.plot(np.arange(1, len(c) + 1), c, lw=0.8, alpha=0.6, label=label)
         mean, sem, _ = mean_sem(curves)
         x = np.arange(1, len(mean) + 1)
         ax.fill_between(x, mean - sem, mean + sem, color="k", alpha=0.2, lw=0,

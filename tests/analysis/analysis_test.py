@@ -184,6 +184,17 @@ def case_plot_several_seeds():
         check(np.allclose(mean, m.mean(axis=0)), "mean across seeds")
         check(np.allclose(sem, m.std(axis=0, ddof=1) / np.sqrt(3)), "s.e.m. across seeds")
         check(list(n) == [3] * m.shape[1], "count per trial")
+        # Runs that share a seed (a sweep's grid points) are told apart by file name.
+        for name in ("sweep_K0.04_s1.h5", "sweep_K0.08_s1.h5"):
+            shutil.copy(cat(1), os.path.join(out, name))
+        same = [load_run(os.path.join(out, n)) for n in ("sweep_K0.04_s1.h5", "sweep_K0.08_s1.h5")]
+        ax = plots.learning_curve(same + [runs[1]], window=5)
+        labels = ax.get_legend_handles_labels()[1]
+        check(labels[:3] == ["sweep_K0.04_s1", "sweep_K0.08_s1", "cat_2"],
+              f"legend of runs with a repeated seed: {labels}")
+        ax = plots.learning_curve(runs, window=5)
+        check(ax.get_legend_handles_labels()[1][:3] == ["seed 1", "seed 2", "seed 3"],
+              "distinct seeds are labelled by seed")
     finally:
         shutil.rmtree(out)
 
