@@ -15,7 +15,7 @@ import sys
 import analysis
 
 RUN_FIGURES = ["learning_curve", "raster", "dopamine_rpe", "weight_matrix", "weight_trajectories",
-               "rates", "traces", "episodes"]
+               "rates", "traces", "synapses", "episodes"]
 
 
 def _default_out(paths):
@@ -102,6 +102,9 @@ def plot_run(run, out, what, window, written):
     if "traces" in what and run.reports:
         axes = plots.traces(run)
         _save(axes[0].figure, os.path.join(out, "traces.png"), written)
+    if "synapses" in what and run.synapse_probes:
+        axes = plots.synapses(run)
+        _save(axes[0][0].figure, os.path.join(out, "synapses.png"), written)
     if "episodes" in what and run.has_episodes and len(run.episodes):
         fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
         e = run.episodes

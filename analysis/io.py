@@ -14,6 +14,8 @@
     run.trace(name) # a /report as a DataFrame: index time (ms), one column per node id
     run.modulators  # names of the logged neuromodulators (plain runs; /modulators/<name>)
     run.modulator(name, times=None)  # its change log (time, value), or its value at `times` (ms)
+    run.synapse_probes  # names of the sampled synapses (/synapses/<name>; distal_reward: "chosen")
+    run.synapse(name)   # its samples: time (ms), w, c, d; attrs edge, synapse, learning_rule, ...
 
 Every table is read when first used and then cached, so a large run costs only what is asked for.
 Files are opened in SWMR read mode first: a run that is still being written, or one killed
@@ -312,6 +314,27 @@ class Run:
         v0 = log["value"].to_numpy()[k[ok]]
         out[ok] = baseline + (v0 - baseline) * np.exp(-(t[ok] - t0) / tau)
         return out
+
+    @property
+    def synapse_probes(self):
+        """Names of the sampled synapses (/synapses/<name>; the distal_reward experiment's
+        "chosen" synapse)."""
+        return list(self._groups.get("synapses") or [])
+
+    def synapse(self, name):
+        """One sampled synapse as a DataFrame: time (ms), w (weight), c (eligibility), d
+        (modulator); attrs hold the dataset's attributes (edge, synapse, source_node_id,
+        target_node_id, learning_rule, modulator)."""
+        if name not in self.synapse_probes:
+            raise KeyError(f"{self.path}: no sampled synapse '{name}' (sampled: "
+                           f"{', '.join(self.synapse_probes) or 'none'})")
+        with self._open() as f:
+            ds = f[f"synapses/{name}"]
+            rows = ds[()]
+            attrs = {k: _text(v) for k, v in ds.attrs.items()}
+        df = pd.DataFrame({k: rows[k] for k in rows.dtype.names})
+        df.attrs.update(attrs)
+        return df
 
     @property
     def duration(self):

@@ -11,6 +11,7 @@ Figures (after Neuroblox's Makie recipes and ecosystem.md §6):
   weight_trajectories  weight of each plastic edge after every trial, one panel per edge population
   rates                population firing rate per neuron (Hz): per trial, or in time bins
   traces               sampled state variables (/report), a few nodes per report
+  synapses             a sampled synapse's weight, eligibility and modulator over time (/synapses)
   sweep                accuracy vs each grid parameter of a sweep index, mean ± s.e.m. over seeds
 """
 import os
@@ -298,9 +299,13 @@ def weight_trajectories(run, axes=None, max_edges=40):
         if times is not None:  # `spikeblox run`: snapshots in simulated time
             x = np.asarray(times) / 1000.0
             ax.set_xlabel("time (s)")
-        else:
+        elif run.has_trials:
             x = after + 1  # trials completed
             ax.set_xlabel("trials completed")
+        else:  # no trials and no snapshot times (distal_reward: initial and final weights)
+            x = after + 1
+            ax.set_xlabel("snapshot (0 = initial)")
+            ax.set_xticks(x)
         for k in pick:
             ax.plot(x, values[:, k], lw=0.8)
         ax.set_title(f"{edge} ({len(pick)} of {e} edges)", fontsize=8)
@@ -351,6 +356,33 @@ def traces(run, axes=None, max_nodes=5):
         ax.set_ylabel(df.attrs.get("variable", "") + (f" ({units})" if units else ""))
         ax.set_xlabel("time (ms)")
         ax.legend(fontsize=6, loc="upper right")
+    return axes
+
+
+def synapses(run, axes=None):
+    """Each sampled synapse (/synapses/<name>): weight w, eligibility c and modulator d against
+    simulated time, one column of three panels per synapse."""
+    names = run.synapse_probes
+    if not names:
+        return None
+    if axes is None:
+        _, axes = plt.subplots(3, len(names), figsize=(9 * len(names), 6.5), sharex="col",
+                               squeeze=False, constrained_layout=True)
+    for j, name in enumerate(names):
+        df = run.synapse(name)
+        t = df["time"].to_numpy() / 1000.0
+        a = df.attrs
+        for i, (col, label, colour) in enumerate([("w", "weight w", "C0"),
+                                                  ("c", "eligibility c", "C1"),
+                                                  ("d", f"{a.get('modulator') or 'modulator'} d",
+                                                   "C2")]):
+            ax = axes[i][j]
+            ax.plot(t, df[col], color=colour, lw=1)
+            ax.set_ylabel(label)
+        axes[0][j].set_title(f"synapses/{name}: {a.get('edge', '')} synapse {a.get('synapse', '')} "
+                             f"({a.get('source_node_id', '')} -> {a.get('target_node_id', '')}, "
+                             f"{a.get('learning_rule', '')})", fontsize=9)
+        axes[2][j].set_xlabel("time (s)")
     return axes
 
 

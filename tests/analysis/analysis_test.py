@@ -147,6 +147,46 @@ def case_plot_open_loop():
         shutil.rmtree(d)
 
 
+def case_plot_distal():
+    """The distal_reward experiment: run.synapse("chosen") is /synapses/chosen, `plot` draws it
+    (synapses.png), and the weight trajectories of its two snapshots (no trials, no snapshot
+    times) are not labelled 'trials completed'."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from analysis import load_run, plots
+    d = tempfile.mkdtemp()
+    try:
+        path = os.path.join(d, "distal.h5")
+        r = sh([BIN, "run", os.path.join(SRC, "circuits_toml", "izhikevich_distal_reward.toml"),
+                "--set", "run.duration=5000.0", "--out", path, "-q"])
+        check(r.returncode == 0, f"distal run failed: {r.stderr}")
+        run = load_run(path)
+        check(run.synapse_probes == ["chosen"], f"synapse probes {run.synapse_probes}")
+        syn = run.synapse("chosen")
+        with h5py.File(path, "r") as f:
+            raw = f["synapses/chosen"][()]
+            edge = _text(f["synapses/chosen"].attrs["edge"])
+        check(list(syn.columns) == ["time", "w", "c", "d"] and len(syn) == len(raw) == 51,
+              f"synapse table {list(syn.columns)} {len(syn)} rows")
+        for c in ("time", "w", "c", "d"):
+            check(np.array_equal(syn[c].to_numpy(), raw[c]), f"synapse column {c}")
+        check(syn.attrs["edge"] == edge == "exc->exc", f"attrs {syn.attrs}")
+        try:
+            run.synapse("other")
+            check(False, "an unknown synapse probe did not raise")
+        except KeyError as e:
+            check("chosen" in str(e), f"KeyError should name the probes: {e}")
+        axes = plots.weight_trajectories(run)
+        check(axes[0].get_xlabel() == "snapshot (0 = initial)", f"x label {axes[0].get_xlabel()}")
+        out = os.path.join(d, "o")
+        r = plot([path, "--out", out])
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        png_ok(os.path.join(out, "synapses.png"))
+        png_ok(os.path.join(out, "weight_trajectories.png"))
+    finally:
+        shutil.rmtree(d)
+
+
 def case_plot_python_module():
     """`python3 -m analysis plot` from the source tree, default output folder next to the run."""
     d = tempfile.mkdtemp()
