@@ -140,6 +140,10 @@ def cmd_plot(args):
         _save(axes[0][0].figure, os.path.join(out, "sweep.png"), written)
     else:
         runs = [analysis.load_run(p) for p in args.files]  # every file checked before drawing
+        for r in runs:
+            note = r.incomplete_note()
+            if note:
+                print(f"note: {r.path}: {note}", file=sys.stderr)
         from analysis import plots
         if len(runs) == 1:
             plot_run(runs[0], out, what, args.window, written)

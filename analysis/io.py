@@ -10,6 +10,7 @@
     run.steps       # per-step rows if experiment.record_steps: episode, step, action, reward,
                     # then named values (acetylcholine, noradrenaline, dopamine, regret, best_arm)
     run.meta        # pandas Series: /meta attributes + circuit_toml, command_line, ...
+    run.completed   # False for an interrupted / killed run; run.incomplete_note() says how far
     run.edges       # every edge population: edge, edge_index, source, target, syn_weight, delay
     run.trace(name) # a /report as a DataFrame: index time (ms), one column per node id
     run.modulators  # names of the logged neuromodulators (plain runs; /modulators/<name>)
@@ -89,8 +90,47 @@ class Run:
         parts = [f"Run({self.path!r}"]
         if self.has_trials:
             parts.append(f"{len(self.trials)} trials")
+        if not self.completed:
+            parts.append("not completed")
         parts.append(f"populations={self.populations}")
         return ", ".join(parts) + ")"
+
+    @property
+    def completed(self):
+        """True once the run finished (/meta@completed); False for a run that was interrupted,
+        killed, stopped by an error, or is still being written."""
+        return bool(int(self.meta.get("completed", 0)))
+
+    def incomplete_note(self):
+        """None for a completed run, otherwise one line saying how far the file goes against what
+        the run was to do, e.g. 'not completed (interrupted, killed or still running): 144 of 400
+        trials in the file'."""
+        if self.completed:
+            return None
+        what = ""
+        try:
+            cfg = json.loads(self.meta.get("resolved_config_json") or "{}")
+            x = cfg.get("experiment", {})
+            if self.has_trials and "n_trials" in x:
+                what = f"{len(self.trials)} of {int(x['n_trials'])} trials"
+            elif self.has_episodes and "n_episodes" in x:
+                n = int(x["n_episodes"]) + int(x.get("test_episodes", 0))
+                what = f"{len(self.episodes)} of {n} episodes"
+            elif "duration" in cfg.get("run", {}):
+                t = self.duration
+                for name in self.synapse_probes:
+                    s = self.synapse(name)
+                    if len(s):
+                        t = max(t, float(s["time"].iloc[-1]))
+                for edge in self.plastic_edges:
+                    times = self.snapshot_times(edge)
+                    if times is not None and len(times):
+                        t = max(t, float(times[-1]))
+                what = f"about {t:.0f} of {float(cfg['run']['duration']):.0f} ms"
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return ("not completed (interrupted, killed, stopped by an error or still running)" +
+                (f": {what} in the file" if what else ""))
 
     def _open(self):
         return open_h5(self.path)

@@ -485,6 +485,13 @@ def case_load_killed_run():
                   f"{edge}: snapshots {after[:3]}...{after[-2:]} for {n} trials")
         r = plot([path, "--out", os.path.join(d, "o"), "--what", "learning_curve,weight_matrix"])
         check(r.returncode == 0, f"plot of the killed run: {r.stderr}")
+        # ... and says how far the file goes; load_run says it too.
+        check(f"not completed" in r.stderr and f"{n} of 400 trials" in r.stderr,
+              f"plot of a killed run should say it is incomplete: {r.stderr!r}")
+        check(not run.completed and "not completed" in repr(run), f"repr {run!r}")
+        r = plot([cat(1), "--out", os.path.join(d, "c"), "--what", "learning_curve"])
+        check(r.returncode == 0 and "note:" not in r.stderr and load_run(cat(1)).completed,
+              f"a complete run gets no note: {r.stderr!r}")
         png_ok(os.path.join(d, "o", "learning_curve.png"))
         # /adjacency/after is only written at the end: the matrix shows the initial weights.
         png_ok(os.path.join(d, "o", "weight_matrix.png"), 300, 250)
