@@ -135,7 +135,10 @@ def cmd_plot(args):
         from analysis import plots  # matplotlib is slow to import: only once the input is good
         axes = plots.sweep(df, keys)
         if axes is None:
-            raise analysis.NotARunFile(f"{csvs[0]}: no complete run with an accuracy figure")
+            raise analysis.NotARunFile(
+                f"{csvs[0]}: no complete run with an accuracy figure (the acc_* columns come from "
+                f"the choices in /trials; sweeps of episode or plain runs have none): plot the "
+                f"run files instead, e.g. spikeblox plot {os.path.join(os.path.dirname(csvs[0]) or '.', '*.h5')}")
         _mkdir(out)
         _save(axes[0][0].figure, os.path.join(out, "sweep.png"), written)
     else:

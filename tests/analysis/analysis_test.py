@@ -340,6 +340,13 @@ def case_plot_sweep_index():
         r = plot([bad])
         check(r.returncode == 2 and "missing columns" in r.stderr and "status" in r.stderr,
               f"bad index: {r.returncode} {r.stderr}")
+        # A sweep of runs without choices (episodes, plain runs): no accuracy, say what to do.
+        df = write_index(idx)
+        df[["acc_1_20", "acc_100_400", "acc_total"]] = None
+        df.to_csv(idx, index=False, na_rep="")
+        r = plot([idx, "--out", os.path.join(d, "none")])
+        check(r.returncode == 2 and "no complete run with an accuracy figure" in r.stderr and
+              "*.h5" in r.stderr, f"index without accuracies: {r.returncode} {r.stderr}")
     finally:
         shutil.rmtree(d)
 
