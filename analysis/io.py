@@ -221,6 +221,9 @@ class Run:
         after_trial, but HDF5 may write either extent to disk first, so a file read live or after
         a crash can hold one more row in either dataset (or a not-yet-written row of fill values).
         Keep the rows present in both, up to the first one whose after_trial does not increase."""
+        if edge not in self.plastic_edges:
+            raise KeyError(f"{self.path}: no weight snapshots of edge '{edge}' (plastic edges: "
+                           f"{', '.join(self.plastic_edges) or 'none'})")
         with self._open() as f:
             g = f[f"weights/{edge}"]
             s = min(g["after_trial"].shape[0], g["values"].shape[0])

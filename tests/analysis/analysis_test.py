@@ -436,6 +436,11 @@ def case_load_run():
         check(before.shape == after.shape == f["adjacency/before"].shape, "adjacency shape")
         check(len(run.edges) == sum(f[f"edges/{e}/source_node_id"].shape[0] for e in f["edges"]),
               "edges rows")
+    try:
+        run.weight_snapshots("VAC->ACC")
+        check(False, "weight_snapshots of an unknown edge must raise")
+    except KeyError as e:
+        check("VAC->ACC" in str(e) and "VAC->AC)" in str(e), f"error names the plastic edges: {e}")
     plain = load_run(PLAIN)
     check(plain.trials.empty and not plain.has_trials and plain.weights.empty, "plain run tables")
     tr = plain.trace(plain.reports[0])
