@@ -15,7 +15,7 @@ import sys
 import analysis
 
 RUN_FIGURES = ["learning_curve", "raster", "dopamine_rpe", "weight_matrix", "weight_trajectories",
-               "rates", "traces", "episodes"]
+               "rates", "traces", "synapses", "episodes"]
 
 
 def _default_out(paths):
@@ -46,6 +46,21 @@ def _save(fig, path, written):
     written.append(path)
 
 
+def has_choices(run):
+    """The run's trials hold choices (some action >= 1), so accuracy means something. Open-loop
+    experiments (cortical_hebbian.toml: no policy) write action 0 and correct 0 on every trial;
+    the same rule as the sweep's accuracy figures (apps/sweep.cpp)."""
+    t = run.trials
+    return run.has_trials and len(t) > 0 and "action" in t and bool((t["action"] >= 1).any())
+
+
+def has_dopamine(run):
+    """Some trial has a dopamine or RPE value (open-loop runs write NaN)."""
+    t = run.trials
+    return run.has_trials and len(t) > 0 and any(
+        c in t and bool(t[c].notna().any()) for c in ("dopamine", "rpe"))
+
+
 def plot_run(run, out, what, window, written):
     """Writes every figure in `what` that applies to this run into directory `out`."""
     import matplotlib.pyplot as plt
@@ -53,7 +68,7 @@ def plot_run(run, out, what, window, written):
 
     _mkdir(out)
     has_trials = run.has_trials and len(run.trials) > 0
-    if "learning_curve" in what and has_trials:
+    if "learning_curve" in what and has_choices(run):
         fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
         plots.learning_curve([run], ax, window=window)
         _save(fig, os.path.join(out, "learning_curve.png"), written)
@@ -70,7 +85,7 @@ def plot_run(run, out, what, window, written):
             fig, ax = plt.subplots(figsize=(10, 5), constrained_layout=True)
             plots.raster(run, ax)
         _save(fig, os.path.join(out, "raster.png"), written)
-    if "dopamine_rpe" in what and has_trials and "dopamine" in run.trials:
+    if "dopamine_rpe" in what and has_dopamine(run):
         fig, axes = plt.subplots(2, 1, figsize=(8, 5), sharex=True, constrained_layout=True)
         plots.dopamine_rpe(run, axes)
         _save(fig, os.path.join(out, "dopamine_rpe.png"), written)
@@ -87,6 +102,9 @@ def plot_run(run, out, what, window, written):
     if "traces" in what and run.reports:
         axes = plots.traces(run)
         _save(axes[0].figure, os.path.join(out, "traces.png"), written)
+    if "synapses" in what and run.synapse_probes:
+        axes = plots.synapses(run)
+        _save(axes[0][0].figure, os.path.join(out, "synapses.png"), written)
     if "episodes" in what and run.has_episodes and len(run.episodes):
         fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
         e = run.episodes
@@ -117,17 +135,24 @@ def cmd_plot(args):
         from analysis import plots  # matplotlib is slow to import: only once the input is good
         axes = plots.sweep(df, keys)
         if axes is None:
-            raise analysis.NotARunFile(f"{csvs[0]}: no complete run with an accuracy figure")
+            raise analysis.NotARunFile(
+                f"{csvs[0]}: no complete run with an accuracy figure (the acc_* columns come from "
+                f"the choices in /trials; sweeps of episode or plain runs have none): plot the "
+                f"run files instead, e.g. spikeblox plot {os.path.join(os.path.dirname(csvs[0]) or '.', '*.h5')}")
         _mkdir(out)
         _save(axes[0][0].figure, os.path.join(out, "sweep.png"), written)
     else:
         runs = [analysis.load_run(p) for p in args.files]  # every file checked before drawing
+        for r in runs:
+            note = r.incomplete_note()
+            if note:
+                print(f"note: {r.path}: {note}", file=sys.stderr)
         from analysis import plots
         if len(runs) == 1:
             plot_run(runs[0], out, what, args.window, written)
         else:
             import matplotlib.pyplot as plt
-            with_trials = [r for r in runs if r.has_trials and len(r.trials)]
+            with_trials = [r for r in runs if has_choices(r)]
             if "learning_curve" in what and with_trials:
                 _mkdir(out)
                 fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)

@@ -10,10 +10,13 @@
     run.steps       # per-step rows if experiment.record_steps: episode, step, action, reward,
                     # then named values (acetylcholine, noradrenaline, dopamine, regret, best_arm)
     run.meta        # pandas Series: /meta attributes + circuit_toml, command_line, ...
+    run.completed   # False for an interrupted / killed run; run.incomplete_note() says how far
     run.edges       # every edge population: edge, edge_index, source, target, syn_weight, delay
     run.trace(name) # a /report as a DataFrame: index time (ms), one column per node id
     run.modulators  # names of the logged neuromodulators (plain runs; /modulators/<name>)
     run.modulator(name, times=None)  # its change log (time, value), or its value at `times` (ms)
+    run.synapse_probes  # names of the sampled synapses (/synapses/<name>; distal_reward: "chosen")
+    run.synapse(name)   # its samples: time (ms), w, c, d; attrs edge, synapse, learning_rule, ...
 
 Every table is read when first used and then cached, so a large run costs only what is asked for.
 Files are opened in SWMR read mode first: a run that is still being written, or one killed
@@ -87,8 +90,47 @@ class Run:
         parts = [f"Run({self.path!r}"]
         if self.has_trials:
             parts.append(f"{len(self.trials)} trials")
+        if not self.completed:
+            parts.append("not completed")
         parts.append(f"populations={self.populations}")
         return ", ".join(parts) + ")"
+
+    @property
+    def completed(self):
+        """True once the run finished (/meta@completed); False for a run that was interrupted,
+        killed, stopped by an error, or is still being written."""
+        return bool(int(self.meta.get("completed", 0)))
+
+    def incomplete_note(self):
+        """None for a completed run, otherwise one line saying how far the file goes against what
+        the run was to do, e.g. 'not completed (interrupted, killed or still running): 144 of 400
+        trials in the file'."""
+        if self.completed:
+            return None
+        what = ""
+        try:
+            cfg = json.loads(self.meta.get("resolved_config_json") or "{}")
+            x = cfg.get("experiment", {})
+            if self.has_trials and "n_trials" in x:
+                what = f"{len(self.trials)} of {int(x['n_trials'])} trials"
+            elif self.has_episodes and "n_episodes" in x:
+                n = int(x["n_episodes"]) + int(x.get("test_episodes", 0))
+                what = f"{len(self.episodes)} of {n} episodes"
+            elif "duration" in cfg.get("run", {}):
+                t = self.duration
+                for name in self.synapse_probes:
+                    s = self.synapse(name)
+                    if len(s):
+                        t = max(t, float(s["time"].iloc[-1]))
+                for edge in self.plastic_edges:
+                    times = self.snapshot_times(edge)
+                    if times is not None and len(times):
+                        t = max(t, float(times[-1]))
+                what = f"about {t:.0f} of {float(cfg['run']['duration']):.0f} ms"
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return ("not completed (interrupted, killed, stopped by an error or still running)" +
+                (f": {what} in the file" if what else ""))
 
     def _open(self):
         return open_h5(self.path)
@@ -179,6 +221,9 @@ class Run:
         after_trial, but HDF5 may write either extent to disk first, so a file read live or after
         a crash can hold one more row in either dataset (or a not-yet-written row of fill values).
         Keep the rows present in both, up to the first one whose after_trial does not increase."""
+        if edge not in self.plastic_edges:
+            raise KeyError(f"{self.path}: no weight snapshots of edge '{edge}' (plastic edges: "
+                           f"{', '.join(self.plastic_edges) or 'none'})")
         with self._open() as f:
             g = f[f"weights/{edge}"]
             s = min(g["after_trial"].shape[0], g["values"].shape[0])
@@ -312,6 +357,27 @@ class Run:
         v0 = log["value"].to_numpy()[k[ok]]
         out[ok] = baseline + (v0 - baseline) * np.exp(-(t[ok] - t0) / tau)
         return out
+
+    @property
+    def synapse_probes(self):
+        """Names of the sampled synapses (/synapses/<name>; the distal_reward experiment's
+        "chosen" synapse)."""
+        return list(self._groups.get("synapses") or [])
+
+    def synapse(self, name):
+        """One sampled synapse as a DataFrame: time (ms), w (weight), c (eligibility), d
+        (modulator); attrs hold the dataset's attributes (edge, synapse, source_node_id,
+        target_node_id, learning_rule, modulator)."""
+        if name not in self.synapse_probes:
+            raise KeyError(f"{self.path}: no sampled synapse '{name}' (sampled: "
+                           f"{', '.join(self.synapse_probes) or 'none'})")
+        with self._open() as f:
+            ds = f[f"synapses/{name}"]
+            rows = ds[()]
+            attrs = {k: _text(v) for k, v in ds.attrs.items()}
+        df = pd.DataFrame({k: rows[k] for k in rows.dtype.names})
+        df.attrs.update(attrs)
+        return df
 
     @property
     def duration(self):

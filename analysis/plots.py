@@ -11,8 +11,10 @@ Figures (after Neuroblox's Makie recipes and ecosystem.md §6):
   weight_trajectories  weight of each plastic edge after every trial, one panel per edge population
   rates                population firing rate per neuron (Hz): per trial, or in time bins
   traces               sampled state variables (/report), a few nodes per report
+  synapses             a sampled synapse's weight, eligibility and modulator over time (/synapses)
   sweep                accuracy vs each grid parameter of a sweep index, mean ± s.e.m. over seeds
 """
+import os
 import re
 
 import numpy as np
@@ -127,7 +129,8 @@ def _run_label(run):
 
 def learning_curve(runs, ax=None, window=20):
     """Accuracy vs trial. One run: per-trial outcomes (ticks) and the moving average.
-    Several runs: each run's moving average (thin) and mean ± s.e.m. across runs (band)."""
+    Several runs: each run's moving average (thin; labelled by seed, or by file name when seeds
+    repeat, as in a sweep's grid points) and mean ± s.e.m. across runs (band)."""
     runs = list(runs)
     if len(runs) > 1:  # legend in seed order, whatever order the files came in
         runs.sort(key=lambda r: (str(type(r.meta.get("seed"))), r.meta.get("seed")))
@@ -142,8 +145,11 @@ def learning_curve(runs, ax=None, window=20):
         ax.set_title(f"Learning curve ({_run_label(runs[0])}, {len(c)} trials, "
                      f"accuracy {np.mean(c):.3f})")
     else:
-        for r, c in zip(runs, curves):
-            ax.plot(np.arange(1, len(c) + 1), c, lw=0.8, alpha=0.6, label=_run_label(r))
+        labels = [_run_label(r) for r in runs]
+        if len(set(labels)) < len(labels):  # e.g. a sweep's grid points share seeds: file names
+            labels = [os.path.splitext(os.path.basename(r.path))[0] for r in runs]
+        for label, c in zip(labels, curves):
+            ax.plot(np.arange(1, len(c) + 1), c, lw=0.8, alpha=0.6, label=label)
         mean, sem, _ = mean_sem(curves)
         x = np.arange(1, len(mean) + 1)
         ax.fill_between(x, mean - sem, mean + sem, color="k", alpha=0.2, lw=0,
@@ -293,9 +299,13 @@ def weight_trajectories(run, axes=None, max_edges=40):
         if times is not None:  # `spikeblox run`: snapshots in simulated time
             x = np.asarray(times) / 1000.0
             ax.set_xlabel("time (s)")
-        else:
+        elif run.has_trials:
             x = after + 1  # trials completed
             ax.set_xlabel("trials completed")
+        else:  # no trials and no snapshot times (distal_reward: initial and final weights)
+            x = after + 1
+            ax.set_xlabel("snapshot (0 = initial)")
+            ax.set_xticks(x)
         for k in pick:
             ax.plot(x, values[:, k], lw=0.8)
         ax.set_title(f"{edge} ({len(pick)} of {e} edges)", fontsize=8)
@@ -346,6 +356,33 @@ def traces(run, axes=None, max_nodes=5):
         ax.set_ylabel(df.attrs.get("variable", "") + (f" ({units})" if units else ""))
         ax.set_xlabel("time (ms)")
         ax.legend(fontsize=6, loc="upper right")
+    return axes
+
+
+def synapses(run, axes=None):
+    """Each sampled synapse (/synapses/<name>): weight w, eligibility c and modulator d against
+    simulated time, one column of three panels per synapse."""
+    names = run.synapse_probes
+    if not names:
+        return None
+    if axes is None:
+        _, axes = plt.subplots(3, len(names), figsize=(9 * len(names), 6.5), sharex="col",
+                               squeeze=False, constrained_layout=True)
+    for j, name in enumerate(names):
+        df = run.synapse(name)
+        t = df["time"].to_numpy() / 1000.0
+        a = df.attrs
+        for i, (col, label, colour) in enumerate([("w", "weight w", "C0"),
+                                                  ("c", "eligibility c", "C1"),
+                                                  ("d", f"{a.get('modulator') or 'modulator'} d",
+                                                   "C2")]):
+            ax = axes[i][j]
+            ax.plot(t, df[col], color=colour, lw=1)
+            ax.set_ylabel(label)
+        axes[0][j].set_title(f"synapses/{name}: {a.get('edge', '')} synapse {a.get('synapse', '')} "
+                             f"({a.get('source_node_id', '')} -> {a.get('target_node_id', '')}, "
+                             f"{a.get('learning_rule', '')})", fontsize=9)
+        axes[2][j].set_xlabel("time (s)")
     return axes
 
 

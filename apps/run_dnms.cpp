@@ -320,7 +320,9 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
       row.reward = -r.error;
       row.dopamine = r.modulator;
       row.rpe = r.expected_error - r.error;  // R − expected R, with R = −error
-      row.decision_time = static_cast<double>(net.task().response_start()) * setup.dt_ms;
+      // Absolute (ms), as in every experiment's /trials: the start of the response window.
+      row.decision_time =
+          row.start_time + static_cast<double>(net.task().response_start()) * setup.dt_ms;
       const double nan = std::numeric_limits<double>::quiet_NaN();
       row.striosome_1 = row.striosome_2 = row.tan_rate_1 = row.tan_rate_2 = nan;
       row.tan_spikes_1 = row.tan_spikes_2 = row.drive_1 = row.drive_2 = nan;

@@ -5,10 +5,12 @@
 
 Opens the file in SWMR read mode first, so files of crashed or still running runs open without
 `h5clear -s` (a plain h5py.File(path) refuses a crashed SWMR file: "file is already open for
-write"). Checks the SONATA parts that other tools depend on and prints a summary. Exit status 0
-if the file passes, 1 otherwise.
+write"). Checks the SONATA parts that other tools depend on and prints a summary, saying when
+the run did not complete (interrupted or killed: the file holds what was flushed). Exit status 0
+if the file passes, 1 if it has problems, 2 if it is missing or not an HDF5 run file.
 """
 import argparse
+import os
 import sys
 
 import h5py
@@ -16,12 +18,31 @@ import numpy as np
 import pandas as pd
 
 
+class NotARunFile(Exception):
+    pass
+
+
 def open_run(path):
-    """Returns (h5py.File, opened_with_swmr)."""
+    """Returns (h5py.File, opened_with_swmr). Raises NotARunFile with the reason."""
+    if not os.path.exists(path):
+        raise NotARunFile(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise NotARunFile(f"{path}: is a directory, not a run file")
+    if not h5py.is_hdf5(path):
+        raise NotARunFile(f"{path}: not an HDF5 file (expected a run file written by "
+                          f"`spikeblox run`)")
     try:
-        return h5py.File(path, "r", libver="latest", swmr=True), True
+        f, swmr = h5py.File(path, "r", libver="latest", swmr=True), True
     except (OSError, ValueError):
-        return h5py.File(path, "r"), False  # files written with --no-swmr (old format)
+        try:
+            f, swmr = h5py.File(path, "r"), False  # files written with --no-swmr (old format)
+        except OSError as e:
+            raise NotARunFile(f"{path}: cannot open: {e}") from None
+    meta = f.get("meta")
+    if not isinstance(meta, h5py.Group) or "format" not in meta.attrs:
+        f.close()
+        raise NotARunFile(f"{path}: not a spikeblox run file (no /meta@format)")
+    return f, swmr
 
 
 def check(f):
@@ -61,6 +82,9 @@ def summary(f, swmr):
     print(f"opened {'in SWMR read mode' if swmr else 'normally'}; "
           f"completed={int(meta.attrs.get('completed', 0))} seed={meta.attrs.get('seed')} "
           f"created={meta.attrs.get('created')} simulator_version={meta.attrs.get('simulator_version')}")
+    if not int(meta.attrs.get("completed", 0)):
+        print("  not completed: the run was interrupted, killed or is still running; the file "
+              "holds what was flushed (the rows below)")
     for pop, g in f.get("spikes", {}).items():
         print(f"  spikes/{pop}: {g['timestamps'].shape[0]} spikes")
     for name, g in f.get("report", {}).items():
@@ -82,7 +106,11 @@ def main():
     ap.add_argument("path")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
-    f, swmr = open_run(args.path)
+    try:
+        f, swmr = open_run(args.path)
+    except NotARunFile as e:
+        print(f"check_runfile.py: error: {e}", file=sys.stderr)
+        return 2
     with f:
         problems = check(f)
         if not args.quiet:

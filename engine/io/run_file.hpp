@@ -111,7 +111,7 @@ struct TrialRow {
   double reward = 0.0;
   double dopamine = 0.0;
   double rpe = 0.0;
-  double decision_time = 0.0;  // ms (NaN = no decision)
+  double decision_time = 0.0;  // ms, absolute like start_time (NaN = no decision)
   // Diagnostics per striatum s = 1, 2 (NaN = not applicable).
   double striosome_1 = 0.0, striosome_2 = 0.0;    // striosome latch at the first block end
   double tan_rate_1 = 0.0, tan_rate_2 = 0.0;      // R_TAN at the TAN draw

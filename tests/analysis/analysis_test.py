@@ -121,6 +121,72 @@ def case_plot_plain():
         shutil.rmtree(out)
 
 
+def case_plot_open_loop():
+    """An open-loop trial run (cortical_hebbian.toml: no policy, action 0, correct 0 and NaN
+    dopamine / RPE on every trial) gets no learning curve (it drew accuracy 0.000) and no empty
+    dopamine / RPE figure; its raster, rates and weights are drawn."""
+    d = tempfile.mkdtemp()
+    try:
+        run = os.path.join(d, "open.h5")
+        r = sh([BIN, "run", os.path.join(SRC, "circuits_toml", "cortical_hebbian.toml"), "--set",
+                "experiment.n_trials=3", "--out", run, "-q"])
+        check(r.returncode == 0, f"cortical_hebbian run failed: {r.stderr}")
+        out = os.path.join(d, "o")
+        r = plot([run, "--out", out])
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        got = sorted(os.listdir(out))
+        check(got == ["raster.png", "rates.png", "weight_matrix.png", "weight_trajectories.png"],
+              f"open-loop figures: {got}")
+        # With a closed-loop run, the combined learning curve has that run only.
+        r = plot([run, cat(1), "--out", os.path.join(d, "two"), "--what", "learning_curve"])
+        check(r.returncode == 0 and os.path.isfile(os.path.join(d, "two", "learning_curve.png"))
+              and os.path.isfile(os.path.join(d, "two", "cat_1", "learning_curve.png"))
+              and not os.path.exists(os.path.join(d, "two", "open", "learning_curve.png")),
+              f"open + closed loop: {r.returncode} {r.stdout} {r.stderr}")
+    finally:
+        shutil.rmtree(d)
+
+
+def case_plot_distal():
+    """The distal_reward experiment: run.synapse("chosen") is /synapses/chosen, `plot` draws it
+    (synapses.png), and the weight trajectories of its two snapshots (no trials, no snapshot
+    times) are not labelled 'trials completed'."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from analysis import load_run, plots
+    d = tempfile.mkdtemp()
+    try:
+        path = os.path.join(d, "distal.h5")
+        r = sh([BIN, "run", os.path.join(SRC, "circuits_toml", "izhikevich_distal_reward.toml"),
+                "--set", "run.duration=5000.0", "--out", path, "-q"])
+        check(r.returncode == 0, f"distal run failed: {r.stderr}")
+        run = load_run(path)
+        check(run.synapse_probes == ["chosen"], f"synapse probes {run.synapse_probes}")
+        syn = run.synapse("chosen")
+        with h5py.File(path, "r") as f:
+            raw = f["synapses/chosen"][()]
+            edge = _text(f["synapses/chosen"].attrs["edge"])
+        check(list(syn.columns) == ["time", "w", "c", "d"] and len(syn) == len(raw) == 51,
+              f"synapse table {list(syn.columns)} {len(syn)} rows")
+        for c in ("time", "w", "c", "d"):
+            check(np.array_equal(syn[c].to_numpy(), raw[c]), f"synapse column {c}")
+        check(syn.attrs["edge"] == edge == "exc->exc", f"attrs {syn.attrs}")
+        try:
+            run.synapse("other")
+            check(False, "an unknown synapse probe did not raise")
+        except KeyError as e:
+            check("chosen" in str(e), f"KeyError should name the probes: {e}")
+        axes = plots.weight_trajectories(run)
+        check(axes[0].get_xlabel() == "snapshot (0 = initial)", f"x label {axes[0].get_xlabel()}")
+        out = os.path.join(d, "o")
+        r = plot([path, "--out", out])
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        png_ok(os.path.join(out, "synapses.png"))
+        png_ok(os.path.join(out, "weight_trajectories.png"))
+    finally:
+        shutil.rmtree(d)
+
+
 def case_plot_python_module():
     """`python3 -m analysis plot` from the source tree, default output folder next to the run."""
     d = tempfile.mkdtemp()
@@ -158,6 +224,17 @@ def case_plot_several_seeds():
         check(np.allclose(mean, m.mean(axis=0)), "mean across seeds")
         check(np.allclose(sem, m.std(axis=0, ddof=1) / np.sqrt(3)), "s.e.m. across seeds")
         check(list(n) == [3] * m.shape[1], "count per trial")
+        # Runs that share a seed (a sweep's grid points) are told apart by file name.
+        for name in ("sweep_K0.04_s1.h5", "sweep_K0.08_s1.h5"):
+            shutil.copy(cat(1), os.path.join(out, name))
+        same = [load_run(os.path.join(out, n)) for n in ("sweep_K0.04_s1.h5", "sweep_K0.08_s1.h5")]
+        ax = plots.learning_curve(same + [runs[1]], window=5)
+        labels = ax.get_legend_handles_labels()[1]
+        check(labels[:3] == ["sweep_K0.04_s1", "sweep_K0.08_s1", "cat_2"],
+              f"legend of runs with a repeated seed: {labels}")
+        ax = plots.learning_curve(runs, window=5)
+        check(ax.get_legend_handles_labels()[1][:3] == ["seed 1", "seed 2", "seed 3"],
+              "distinct seeds are labelled by seed")
     finally:
         shutil.rmtree(out)
 
@@ -263,6 +340,13 @@ def case_plot_sweep_index():
         r = plot([bad])
         check(r.returncode == 2 and "missing columns" in r.stderr and "status" in r.stderr,
               f"bad index: {r.returncode} {r.stderr}")
+        # A sweep of runs without choices (episodes, plain runs): no accuracy, say what to do.
+        df = write_index(idx)
+        df[["acc_1_20", "acc_100_400", "acc_total"]] = None
+        df.to_csv(idx, index=False, na_rep="")
+        r = plot([idx, "--out", os.path.join(d, "none")])
+        check(r.returncode == 2 and "no complete run with an accuracy figure" in r.stderr and
+              "*.h5" in r.stderr, f"index without accuracies: {r.returncode} {r.stderr}")
     finally:
         shutil.rmtree(d)
 
@@ -278,6 +362,38 @@ def case_plot_real_sweep():
         r = plot([idx])
         check(r.returncode == 0, f"plot of a sweep index: {r.stderr}")
         png_ok(os.path.join(d, "sw", "plots", "sweep.png"), 400, 500)
+    finally:
+        shutil.rmtree(d)
+
+
+def case_check_runfile():
+    """scripts/check_runfile.py (the tutorial's check): a good file passes; a run that did not
+    complete says so; a missing file, a text file and another HDF5 file exit 2 with the path and
+    the reason, no traceback."""
+    script = os.path.join(SRC, "scripts", "check_runfile.py")
+    r = sh(["/usr/bin/python3", script, cat(1)])
+    check(r.returncode == 0 and "trials: 12 rows" in r.stdout and "not completed" not in r.stdout,
+          f"good file: {r.returncode} {r.stdout} {r.stderr}")
+    d = tempfile.mkdtemp()
+    try:
+        unfinished = os.path.join(d, "unfinished.h5")
+        shutil.copy(cat(1), unfinished)
+        with h5py.File(unfinished, "r+") as f:
+            f["meta"].attrs["completed"] = np.uint8(0)
+        r = sh(["/usr/bin/python3", script, unfinished])
+        check(r.returncode == 0 and "not completed" in r.stdout, f"unfinished: {r.stdout}")
+        txt = os.path.join(d, "notes.h5")
+        with open(txt, "w") as f:
+            f.write("not hdf5\n")
+        other = os.path.join(d, "other.h5")
+        with h5py.File(other, "w") as f:
+            f["x"] = [1, 2, 3]
+        for path, reason in [(os.path.join(d, "missing.h5"), "no such file"),
+                             (txt, "not an HDF5 file"), (other, "not a spikeblox run file"),
+                             (d, "is a directory")]:
+            r = sh(["/usr/bin/python3", script, path])
+            check(r.returncode == 2 and path in r.stderr and reason in r.stderr and
+                  "Traceback" not in r.stderr, f"{path}: {r.returncode} {r.stderr!r}")
     finally:
         shutil.rmtree(d)
 
@@ -320,6 +436,11 @@ def case_load_run():
         check(before.shape == after.shape == f["adjacency/before"].shape, "adjacency shape")
         check(len(run.edges) == sum(f[f"edges/{e}/source_node_id"].shape[0] for e in f["edges"]),
               "edges rows")
+    try:
+        run.weight_snapshots("VAC->ACC")
+        check(False, "weight_snapshots of an unknown edge must raise")
+    except KeyError as e:
+        check("VAC->ACC" in str(e) and "VAC->AC)" in str(e), f"error names the plastic edges: {e}")
     plain = load_run(PLAIN)
     check(plain.trials.empty and not plain.has_trials and plain.weights.empty, "plain run tables")
     tr = plain.trace(plain.reports[0])
@@ -376,6 +497,13 @@ def case_load_killed_run():
                   f"{edge}: snapshots {after[:3]}...{after[-2:]} for {n} trials")
         r = plot([path, "--out", os.path.join(d, "o"), "--what", "learning_curve,weight_matrix"])
         check(r.returncode == 0, f"plot of the killed run: {r.stderr}")
+        # ... and says how far the file goes; load_run says it too.
+        check(f"not completed" in r.stderr and f"{n} of 400 trials" in r.stderr,
+              f"plot of a killed run should say it is incomplete: {r.stderr!r}")
+        check(not run.completed and "not completed" in repr(run), f"repr {run!r}")
+        r = plot([cat(1), "--out", os.path.join(d, "c"), "--what", "learning_curve"])
+        check(r.returncode == 0 and "note:" not in r.stderr and load_run(cat(1)).completed,
+              f"a complete run gets no note: {r.stderr!r}")
         png_ok(os.path.join(d, "o", "learning_curve.png"))
         # /adjacency/after is only written at the end: the matrix shows the initial weights.
         png_ok(os.path.join(d, "o", "weight_matrix.png"), 300, 250)

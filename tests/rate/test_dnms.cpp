@@ -1,4 +1,5 @@
 // The DNMS task (envs/dnms.hpp), the dnms_rnn.toml circuit and the dnms experiment runner.
+#include <H5Cpp.h>
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include "apps/run_dnms.hpp"
 #include "circuits/build.hpp"
 #include "circuits/loader.hpp"
+#include "engine/io/run_file.hpp"
 #include "envs/dnms.hpp"
 
 using namespace sbx;
@@ -175,6 +177,18 @@ TEST_CASE("dnms: a short end-to-end run of dnms_rnn.toml through the runner") {
   CHECK(s.figures.at("trials") == 40);
   CHECK(s.simulated_ms == 40000.0);
   CHECK(std::filesystem::file_size(opt.out_path) > 1000);
+  {
+    // /trials times are absolute, decision_time too (it was the in-trial 800 ms on every row,
+    // while the category experiment writes start_time + t_decision).
+    H5::H5File f(opt.out_path, H5F_ACC_RDONLY);
+    const std::vector<TrialRow> rows = RunFile::read_trials(f.getId(), 40);
+    REQUIRE(rows.size() == 40);
+    for (const TrialRow& r : rows) {
+      CHECK(r.start_time == doctest::Approx(1000.0 * r.trial));
+      CHECK(r.decision_time == doctest::Approx(r.start_time + 800.0));
+      CHECK(r.decision_time < r.stop_time);
+    }
+  }
   // The runner computed the same trials as a network built from the same setup (same streams).
   app::DnmsNetwork net(app::dnms_setup(desc));
   std::vector<double> err;
