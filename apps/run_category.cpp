@@ -438,7 +438,7 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   for (std::uint32_t p = 0; p < sim.n_populations(); ++p) {
     const std::string& name = sim.population_name(p);
     const BlockDesc* b = desc.find_block(name);
-    if (spikes_recorded(desc, name)) {
+    if (spikes_recorded(desc, name, sim.population(p))) {
       file.add_spike_population(p, name, sim.population(p).size(), b ? b->type : "population");
       recorded.emplace_back(p, name);
     } else {  // edges still refer to it

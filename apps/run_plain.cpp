@@ -35,6 +35,11 @@ bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string
   return false;
 }
 
+bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block,
+                     const Population& pop) {
+  return pop.emits_spikes() && spikes_recorded(desc, block);
+}
+
 std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription& desc,
                                               const circuits::BuiltCircuit& built, Simulator& sim,
                                               RunFile& file, const RunOptions& opt) {
@@ -42,8 +47,13 @@ std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription
   write_run_meta(desc, file, opt);
   for (const auto& [name, b] : built.blocks) {
     if (!spikes_recorded(desc, name)) continue;
-    for (std::uint32_t pid : b.populations)
-      file.add_spike_population(pid, sim.population_name(pid), sim.population(pid).size(), b.type);
+    for (std::uint32_t pid : b.populations) {
+      const Population& pop = sim.population(pid);
+      if (spikes_recorded(desc, name, pop))
+        file.add_spike_population(pid, sim.population_name(pid), pop.size(), b.type);
+      else
+        file.add_node_population(sim.population_name(pid), pop.size(), b.type, pid);
+    }
   }
   for (std::size_t k = 0; k < built.probes.size(); ++k) {
     const circuits::TraceDesc& tr = desc.output.traces[k];

@@ -47,6 +47,10 @@ struct RunSummary {
 void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file, const RunOptions& opt);
 // Whether [output].spikes asks for the spikes of `block`.
 bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block);
+// Whether the run file gets a /spikes group for population `pop` of `block`: asked for, and a
+// model that spikes (a rate or neural-mass population only gets its /nodes entry).
+bool spikes_recorded(const circuits::CircuitDescription& desc, const std::string& block,
+                     const Population& pop);
 
 // A spike projection of the circuit's edges and its run-file edge id; `learning` when the edge
 // names a learning rule (the rule may be a SpikeLearningRule or applied by the experiment).

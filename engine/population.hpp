@@ -75,6 +75,9 @@ class Population {
   virtual std::string_view model() const = 0;
   virtual std::uint32_t size() const = 0;
   virtual Dynamics dynamics() const = 0;
+  // False for models that never spike (rate units, neural masses): the run file then writes no
+  // /spikes group for them, which the analysis would show as silent neurons (0 Hz).
+  virtual bool emits_spikes() const { return true; }
 
   // ---- clocked interface -----------------------------------------------------------------
   // Advance every neuron from ctx.t to ctx.t + ctx.dt using (and then clearing) the receptor

@@ -98,6 +98,7 @@ class NgnmmThetaPopulation : public Population {
   }
 
   std::string_view model() const override { return "ngnmm_theta"; }
+  bool emits_spikes() const override { return false; }
   std::uint32_t size() const override { return n_; }
   Dynamics dynamics() const override { return Dynamics::clocked; }
 

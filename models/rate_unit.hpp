@@ -75,6 +75,7 @@ class RatePopulation final : public Population {
     refresh_rates();
   }
 
+  bool emits_spikes() const override { return false; }
   std::string_view model() const override {
     return f_ == RateTransfer::tanh ? "rate" : "rate_linear";
   }
