@@ -27,6 +27,7 @@
 #include "apps/experiments.hpp"
 #include "circuits/loader.hpp"
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 
 extern char** environ;
 
@@ -284,6 +285,9 @@ pid_t spawn_run(const std::string& exe, const std::string& circuit, const SweepR
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {  // child: async-signal-safe calls only
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+    // Its own process group: a Ctrl-C at the terminal reaches the sweep only, which passes it on
+    // once (a run that got it twice would die at once instead of closing its file).
+    if (setpgid(0, 0) != 0) _exit(126);
     const int in = open("/dev/null", O_RDONLY);
     const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(126);
@@ -604,10 +608,23 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
   write_file_atomic(my_index.string(), index_csv(axes, runs, results));
 
   // 4. Run them, `jobs` children at a time; the index is rewritten after every finished run.
+  // SIGINT / SIGTERM: no new runs; the running ones get the signal (they stop at their next safe
+  // point with their file kept, marked not complete), the sweep waits for them and says so.
+  install_interrupt_handlers(/*restart_system_calls=*/false);
+  int stop_signal = 0;
+  std::size_t stopped = 0;
   std::size_t failed = 0, done = 0;
   std::map<pid_t, std::pair<std::size_t, std::chrono::steady_clock::time_point>> running;
   std::size_t next = 0;
   while (next < todo.size() || !running.empty()) {
+    if (stop_signal == 0 && interrupt_signal() != 0) {
+      stop_signal = interrupt_signal();
+      for (const auto& [child, info] : running) kill(child, stop_signal);
+      Line() << who << "interrupted by " << strsignal(stop_signal) << ": no new runs; waiting for "
+             << running.size() << " running " << (running.size() == 1 ? "run" : "runs")
+             << " to stop and close " << (running.size() == 1 ? "its file" : "their files") << "\n";
+      next = todo.size();
+    }
     while (next < todo.size() && running.size() < static_cast<std::size_t>(jobs)) {
       const SweepRun& r = runs[todo[next++]];
       try {
@@ -637,9 +654,15 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && st.complete;
     results[r.index] = {ok ? RowStatus::complete : RowStatus::failed, st.figures};
     if (!ok) ++failed;
+    const bool was_stopped =
+        !ok && stop_signal != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 128 + stop_signal;
+    stopped += was_stopped;
     if (!opt.quiet || !ok) {
       char line[160];
-      if (ok && st.figures.acc_total)
+      if (was_stopped)
+        std::snprintf(line, sizeof line, "stopped (file kept, not complete; log %s)",
+                      log_of(r).c_str());
+      else if (ok && st.figures.acc_total)
         std::snprintf(line, sizeof line, "complete, accuracy %.3f (%.1f s)", *st.figures.acc_total,
                       secs);
       else if (ok)
@@ -681,8 +704,18 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
     }
     exit_status = mpi::max_all(world, exit_status);
   } else {
-    Line() << "sweep: " << runs.size() - failed << " of " << runs.size() << " runs complete, "
-           << failed << " failed -> " << my_index.string() << "\n";
+    const auto n_complete = std::count_if(results.begin(), results.end(), [](const RunResult& r) {
+      return r.status == RowStatus::complete;
+    });
+    Line() << "sweep: " << n_complete << " of " << runs.size() << " runs complete, " << failed
+           << " failed -> " << my_index.string() << "\n";
+  }
+  if (stop_signal != 0) {
+    Line() << who << "interrupted by " << strsignal(stop_signal) << ": " << stopped
+           << (stopped == 1 ? " run" : " runs") << " stopped, " << todo.size() - done
+           << " not started; the same command again finishes the sweep (complete runs are "
+              "skipped)\n";
+    exit_status = std::max(exit_status, 128 + stop_signal);
   }
   return exit_status;
 }

@@ -33,12 +33,13 @@ Interrupted::Interrupted(int signal, const std::string& where, bool before_outpu
       signal_(signal),
       before_output_(before_output) {}
 
-void install_interrupt_handlers() {
+void install_interrupt_handlers(bool restart_system_calls) {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;  // slow system calls (file writes) resume instead of failing
+  // By default slow system calls (file writes) resume instead of failing.
+  sa.sa_flags = restart_system_calls ? SA_RESTART : 0;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 }

@@ -24,8 +24,10 @@ class Interrupted : public std::runtime_error {
   bool before_output_ = false;
 };
 
-// Installs the handlers for SIGINT and SIGTERM (the spikeblox command does, at start).
-void install_interrupt_handlers();
+// Installs the handlers for SIGINT and SIGTERM (the spikeblox command does, at start). With
+// restart_system_calls = false a blocking call (waitpid) returns EINTR when a signal comes, so a
+// process that waits (the sweep) sees it at once.
+void install_interrupt_handlers(bool restart_system_calls = true);
 // The signal received since the last clear (0: none).
 int interrupt_signal();
 // Throws Interrupted if a signal was received; `where` says what was reached (e.g.

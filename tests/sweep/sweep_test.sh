@@ -152,6 +152,36 @@ print(n)" "$T/sw")
       --out "$T/sw" 2> "$T/err" || fail "re-run exit $?"
     grep -q "12 runs, $n_done already complete, $((12 - n_done)) to run" "$T/err" || fail "re-run did not skip the $n_done complete runs"
     [[ $(grep -c ',complete,' "$T/sw/index.csv") -eq 12 ]] || fail "re-run index not complete" ;;
+  interrupted)
+    # SIGTERM to the sweep alone (a batch system, `kill PID`): no new runs, the running one gets
+    # the signal and closes its file (readable, marked not complete), exit 143 with a message; the
+    # same command again completes the sweep.
+    LONG=(--set experiment.n_trials=100)   # ~1 s per run
+    "$BIN" sweep "$CL" --seeds 1..3 --jobs 1 "${LONG[@]}" --out "$T/sw" 2> "$T/err" &
+    sweep=$!
+    for _ in $(seq 1 300); do   # until the first run writes its file
+      [[ -f "$T/sw/category_learning_s1.h5" ]] && break
+      sleep 0.05
+    done
+    sleep 0.3
+    kill -TERM "$sweep"
+    wait "$sweep"; rc=$?
+    [[ $rc -eq 143 ]] || fail "exit $rc after SIGTERM, expected 143"
+    grep -q "interrupted by Terminated: no new runs; waiting for 1 running run" "$T/err" || fail "no interruption message"
+    grep -q "category_learning_s1: stopped (file kept, not complete; log " "$T/err" || fail "the stopped run not reported"
+    grep -q "1 run stopped, 2 not started; the same command again finishes the sweep" "$T/err" || fail "no summary of the interruption"
+    grep -q "^sweep: 0 of 3 runs complete, 1 failed" "$T/err" || fail "summary counts"
+    [[ ! -e "$T/sw/category_learning_s2.h5" ]] || fail "a run started after the signal"
+    $PY - "$T/sw/category_learning_s1.h5" <<'PY' || fail "the stopped run's file"
+import h5py, sys
+with h5py.File(sys.argv[1], 'r') as f:
+    assert f['meta'].attrs.get('completed', 0) == 0   # (set only when complete)
+    assert 0 < len(f['trials']) < 100, len(f['trials'])
+PY
+    grep -q ',failed,' "$T/sw/index.csv" || fail "the stopped run is not in the index"
+    "$BIN" sweep "$CL" --seeds 1..3 --jobs 1 "${LONG[@]}" --out "$T/sw" 2> "$T/err" || fail "re-run exit $?"
+    grep -q "3 runs, 0 already complete, 3 to run" "$T/err" || fail "re-run plan"
+    [[ $(grep -c ',complete,' "$T/sw/index.csv") -eq 3 ]] || fail "re-run index not complete" ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
