@@ -15,7 +15,7 @@ import sys
 import analysis
 
 RUN_FIGURES = ["learning_curve", "raster", "dopamine_rpe", "weight_matrix", "weight_trajectories",
-               "rates", "traces", "synapses", "episodes"]
+               "rates", "traces", "synapses", "episodes", "steps"]
 
 
 def _default_out(paths):
@@ -115,6 +115,9 @@ def plot_run(run, out, what, window, written):
         ax.set_ylabel("return")
         ax.legend(fontsize=7)
         _save(fig, os.path.join(out, "episodes.png"), written)
+    if "steps" in what and run.has_steps and len(run.steps):
+        axes = plots.steps(run, window=window)
+        _save(axes[0].figure, os.path.join(out, "steps.png"), written)
 
 
 def cmd_plot(args):

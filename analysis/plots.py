@@ -12,6 +12,8 @@ Figures (after Neuroblox's Makie recipes and ecosystem.md §6):
   rates                population firing rate per neuron (Hz): per trial, or in time bins
   traces               sampled state variables (/report), a few nodes per report
   synapses             a sampled synapse's weight, eligibility and modulator over time (/synapses)
+  steps                per-step rows of an episodes run (/steps): reward, best-arm choices and
+                       cumulative regret (bandits), the modulators (ACh, NA, dopamine)
   sweep                accuracy vs each grid parameter of a sweep index, mean ± s.e.m. over seeds
 """
 import os
@@ -383,6 +385,68 @@ def synapses(run, axes=None):
                              f"({a.get('source_node_id', '')} -> {a.get('target_node_id', '')}, "
                              f"{a.get('learning_rule', '')})", fontsize=9)
         axes[2][j].set_xlabel("time (s)")
+    return axes
+
+
+STEP_MODULATORS = ("acetylcholine", "noradrenaline", "dopamine")
+
+
+def step_panels(df):
+    """The panels steps() draws for these /steps rows: reward always, best_arm and regret when
+    the environment writes them (bandits), modulators when an edge publishes them."""
+    panels = ["reward"]
+    if "best_arm" in df:
+        panels.append("best_arm")
+    if "regret" in df:
+        panels.append("regret")
+    if any(m in df for m in STEP_MODULATORS):
+        panels.append("modulators")
+    return panels
+
+
+def steps(run, axes=None, window=50):
+    """Per-step rows of an episodes run (/steps, experiment.record_steps): the reward (and the
+    fraction of best-arm choices) as trailing moving averages over `window` steps, the cumulative
+    regret, and the modulators, against the step count of the whole run (episode boundaries
+    dotted when there are several)."""
+    if not run.has_steps:
+        return None
+    df = run.steps
+    if not len(df):
+        return None
+    panels = step_panels(df)
+    if axes is None:
+        _, axes = plt.subplots(len(panels), 1, figsize=(9, 2.2 * len(panels) + 0.6), sharex=True,
+                               squeeze=False, constrained_layout=True)
+        axes = axes[:, 0]
+    x = np.arange(1, len(df) + 1)
+    for ax, panel in zip(axes, panels):
+        if panel == "reward":
+            ax.plot(x, df["reward"], ".", ms=1.5, color="0.7", label="reward")
+            ax.plot(x, moving_accuracy(df["reward"], window), color="C0", lw=1.5,
+                    label=f"moving average ({window})")
+            ax.set_ylabel("reward")
+        elif panel == "best_arm":
+            ax.plot(x, moving_accuracy(df["best_arm"], window), color="C1", lw=1.5)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_ylabel(f"best arm chosen\n(moving avg. {window})")
+        elif panel == "regret":
+            ax.plot(x, np.cumsum(df["regret"].to_numpy()), color="C3", lw=1.5)
+            ax.set_ylabel("cumulative regret")
+        else:
+            for k, m in enumerate(STEP_MODULATORS):
+                if m in df:
+                    ax.plot(x, df[m], lw=1, color=f"C{k + 4}", label=m)
+            ax.set_ylabel("modulator")
+        if panel in ("reward", "modulators"):
+            ax.legend(fontsize=7, loc="upper right")
+    starts = np.flatnonzero(np.diff(df["episode"].to_numpy()) != 0) + 1
+    if 0 < len(starts) <= 50:
+        for ax in axes:
+            for s in starts:
+                ax.axvline(s + 0.5, color="0.8", lw=0.6, ls=":")
+    axes[-1].set_xlabel("step (whole run)")
+    axes[0].set_title(f"{len(df)} steps of {df['episode'].nunique()} episode(s)", fontsize=9)
     return axes
 
 

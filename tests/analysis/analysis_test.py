@@ -187,6 +187,50 @@ def case_plot_distal():
         shutil.rmtree(d)
 
 
+def case_plot_steps():
+    """An episodes run with experiment.record_steps (the ACh/NA bandit): `plot` draws steps.png
+    with reward, best-arm choices, cumulative regret and the modulators; the curves are the file's
+    numbers (checked against h5py); without record_steps there is no steps figure."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from analysis import load_run, plots
+    d = tempfile.mkdtemp()
+    try:
+        circuit = os.path.join(SRC, "circuits_toml", "bandit_ach_na.toml")
+        path = os.path.join(d, "bandit.h5")
+        r = sh([BIN, "run", circuit, "--set", "experiment.record_steps=true", "--out", path, "-q"])
+        check(r.returncode == 0, f"bandit run failed: {r.stderr}")
+        run = load_run(path)
+        with h5py.File(path, "r") as f:
+            raw = f["steps"][()]
+        check(plots.step_panels(run.steps) == ["reward", "best_arm", "regret", "modulators"],
+              f"panels {plots.step_panels(run.steps)}")
+        axes = plots.steps(run, window=10)
+        regret = axes[2].get_lines()[0].get_ydata()
+        check(len(regret) == len(raw) and abs(regret[-1] - raw["regret"].sum()) < 1e-9,
+              "cumulative regret")
+        best = axes[1].get_lines()[0].get_ydata()
+        k = len(raw) - 1
+        check(abs(best[k] - raw["best_arm"][k - 9:k + 1].mean()) < 1e-12, "best-arm moving average")
+        labels = [line.get_label() for line in axes[3].get_lines()]
+        check(labels == ["acetylcholine", "noradrenaline"], f"modulator lines {labels}")
+        check(np.array_equal(axes[3].get_lines()[1].get_ydata(), raw["noradrenaline"]),
+              "noradrenaline curve")
+        out = os.path.join(d, "o")
+        r = plot([path, "--out", out])
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        png_ok(os.path.join(out, "steps.png"))
+        plain = os.path.join(d, "plain.h5")
+        r = sh([BIN, "run", circuit, "--out", plain, "-q"])
+        check(r.returncode == 0, f"bandit run failed: {r.stderr}")
+        out2 = os.path.join(d, "o2")
+        r = plot([plain, "--out", out2])
+        check(r.returncode == 0 and not os.path.exists(os.path.join(out2, "steps.png")),
+              "a steps figure without /steps")
+    finally:
+        shutil.rmtree(d)
+
+
 def case_plot_python_module():
     """`python3 -m analysis plot` from the source tree, default output folder next to the run."""
     d = tempfile.mkdtemp()
