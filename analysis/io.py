@@ -381,12 +381,13 @@ class Run:
 
     @property
     def duration(self):
-        """Simulated time in ms: run.duration for a completed plain run, otherwise the last time
-        the file knows of (the end of the last trial, or the last spike)."""
+        """Simulated time in ms: [run].duration for a completed plain or distal-reward run (both
+        run that long), otherwise the last time the file knows of (the end of the last trial,
+        the last spike or the last synapse sample)."""
         if int(self.meta.get("completed", 0)) and self.meta.get("resolved_config_json"):
             try:
                 cfg = json.loads(self.meta["resolved_config_json"])
-                if cfg.get("experiment", {}).get("type", "run") == "run":
+                if cfg.get("experiment", {}).get("type", "run") in ("run", "distal_reward"):
                     return float(cfg["run"]["duration"])
             except (ValueError, KeyError, TypeError):
                 pass
@@ -395,6 +396,10 @@ class Run:
             t = float(self.trials["stop_time"].max())
         if len(self.spikes):
             t = max(t, float(self.spikes["timestamps"].max()))
+        for name in self.synapse_probes:
+            s = self.synapse(name)
+            if len(s):
+                t = max(t, float(s["time"].max()))
         return t
 
 

@@ -171,6 +171,7 @@ def case_plot_distal():
         for c in ("time", "w", "c", "d"):
             check(np.array_equal(syn[c].to_numpy(), raw[c]), f"synapse column {c}")
         check(syn.attrs["edge"] == edge == "exc->exc", f"attrs {syn.attrs}")
+        check(run.duration == 5000.0, f"duration {run.duration}")  # spikes not recorded
         try:
             run.synapse("other")
             check(False, "an unknown synapse probe did not raise")
