@@ -165,7 +165,15 @@ def cmd_plot(args):
             for i, (r, name) in enumerate(zip(runs, names)):
                 if names.count(name) > 1:
                     name = f"{i}_{name}"
-                plot_run(r, os.path.join(out, name), what, args.window, written)
+                sub = os.path.join(out, name)
+                before = len(written)
+                plot_run(r, sub, what, args.window, written)
+                if len(written) == before:  # no figure applies to this run: no empty folder
+                    try:
+                        os.rmdir(sub)
+                    except OSError:
+                        pass  # not empty (files of an earlier plot): leave it
+                    print(f"note: {r.path}: no figure applies to this run", file=sys.stderr)
     for p in written:
         print(p)
     if not written:

@@ -280,6 +280,16 @@ def case_plot_several_seeds():
         ax = plots.learning_curve(runs, window=5)
         check(ax.get_legend_handles_labels()[1][:3] == ["seed 1", "seed 2", "seed 3"],
               "distinct seeds are labelled by seed")
+        # A run that none of the asked figures applies to (a plain run has no learning curve)
+        # gets a note, not an empty subfolder.
+        out2 = os.path.join(out, "mixed")
+        r = plot([cat(1), cat(2), PLAIN, "--out", out2, "--what", "learning_curve"])
+        check(r.returncode == 0, f"spikeblox plot failed: {r.stderr}")
+        plain_name = os.path.splitext(os.path.basename(PLAIN))[0]
+        check(not os.path.exists(os.path.join(out2, plain_name)),
+              f"empty folder for {plain_name}: {os.listdir(out2)}")
+        check(f"{PLAIN}: no figure applies to this run" in r.stderr, f"no note: {r.stderr}")
+        png_ok(os.path.join(out2, "cat_1", "learning_curve.png"))
     finally:
         shutil.rmtree(out)
 
