@@ -17,32 +17,18 @@ import h5py
 import numpy as np
 import pandas as pd
 
-
-class NotARunFile(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from analysis.io import NotARunFile, open_h5  # noqa: E402  (after the path)
 
 
 def open_run(path):
     """Returns (h5py.File, opened_with_swmr). Raises NotARunFile with the reason."""
-    if not os.path.exists(path):
-        raise NotARunFile(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise NotARunFile(f"{path}: is a directory, not a run file")
-    if not h5py.is_hdf5(path):
-        raise NotARunFile(f"{path}: not an HDF5 file (expected a run file written by "
-                          f"`spikeblox run`)")
-    try:
-        f, swmr = h5py.File(path, "r", libver="latest", swmr=True), True
-    except (OSError, ValueError):
-        try:
-            f, swmr = h5py.File(path, "r"), False  # files written with --no-swmr (old format)
-        except OSError as e:
-            raise NotARunFile(f"{path}: cannot open: {e}") from None
+    f = open_h5(path)  # the analysis package's checks (missing, a folder, not HDF5, unreadable)
     meta = f.get("meta")
     if not isinstance(meta, h5py.Group) or "format" not in meta.attrs:
         f.close()
         raise NotARunFile(f"{path}: not a spikeblox run file (no /meta@format)")
-    return f, swmr
+    return f, bool(f.swmr_mode)
 
 
 def check(f):
