@@ -232,13 +232,22 @@ int main(int argc, char** argv) {
       o << ",\"file\":\"" << opt.out_path << "\"}";
       std::cout << o.str() << std::endl;
     } else {
-      char buf[512];
-      std::snprintf(
-          buf, sizeof buf,
-          "simulated %.1f ms in %.3f s wall (loop %.3f s, build %.3f s): %llu spikes, "
-          "%llu synaptic events (%.3g events/s) -> %s",
-          s.simulated_ms, s.wall_s, s.loop_s, s.build_s, static_cast<unsigned long long>(s.spikes),
-          static_cast<unsigned long long>(s.synaptic_events), ev_rate, opt.out_path.c_str());
+      // "0 synaptic events (0 events/s)" read like a broken run for circuits whose couplings are
+      // all continuous (the Neuroblox blocks, rate units): say what it counts instead.
+      char events[128];
+      if (s.synaptic_events > 0)
+        std::snprintf(events, sizeof events, "%llu synaptic events (%.3g events/s)",
+                      static_cast<unsigned long long>(s.synaptic_events), ev_rate);
+      else
+        std::snprintf(events, sizeof events,
+                      "no synaptic events (no spike went through a spike edge; continuous "
+                      "couplings are not counted)");
+      char buf[768];
+      std::snprintf(buf, sizeof buf,
+                    "simulated %.1f ms in %.3f s wall (loop %.3f s, build %.3f s): %llu spikes, "
+                    "%s -> %s",
+                    s.simulated_ms, s.wall_s, s.loop_s, s.build_s,
+                    static_cast<unsigned long long>(s.spikes), events, opt.out_path.c_str());
       std::cerr << buf << "\n";
     }
     return 0;
