@@ -383,9 +383,6 @@ void three_factor_post_pass(Layout L, float* __restrict w, float* __restrict c,
   }
 }
 
-// Copies the entries of [c0, c1) whose segment's scaled presynaptic trace x_hat[seg] is >= thr,
-// in order, to out (room for c1 - c0 entries); returns the end of the copy. Branch-free: whether
-// an entry is kept is close to random. Streams over the column; the traces are small and cached.
 #if defined(__AVX512F__)
 // GCC 12's AVX-512 intrinsics pass an "undefined" vector as the unused merge operand, which
 // -Wmaybe-uninitialized reports at every inlined use.
@@ -393,7 +390,8 @@ void three_factor_post_pass(Layout L, float* __restrict w, float* __restrict c,
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// The packed layout 16 entries at a time: the segments' traces gathered, the kept entries
+// entries_with_trace (below) for the packed layout, 16 entries at a time: the segments' traces
+// gathered, the kept entries
 // compressed in a register and stored whole (16 lanes written at o <= out + the entries read
 // before this block: within out's room for c1 - c0), then the tail one at a time.
 inline std::uint32_t* entries_with_trace(PackedColumn L, const std::uint32_t* c0,
@@ -425,6 +423,9 @@ inline std::uint32_t* entries_with_trace(PackedColumn L, const std::uint32_t* c0
 #endif
 #endif
 
+// Copies the entries of [c0, c1) whose segment's scaled presynaptic trace x_hat[seg] is >= thr,
+// in order, to out (room for c1 - c0 entries); returns the end of the copy. Branch-free: whether
+// an entry is kept is close to random. Streams over the column; the traces are small and cached.
 template <class Layout>
 typename Layout::Entry* entries_with_trace(Layout L, const typename Layout::Entry* c0,
                                            const typename Layout::Entry* c1,
