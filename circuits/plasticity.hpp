@@ -391,9 +391,9 @@ void three_factor_post_pass(Layout L, float* __restrict w, float* __restrict c,
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 // entries_with_trace (below) for the packed layout, 16 entries at a time: the segments' traces
-// gathered, the kept entries
-// compressed in a register and stored whole (16 lanes written at o <= out + the entries read
-// before this block: within out's room for c1 - c0), then the tail one at a time.
+// gathered, the kept entries compressed in a register and stored whole (16 lanes written at
+// o <= out + the entries read before this block: within out's room for c1 - c0), then the tail
+// one at a time.
 inline std::uint32_t* entries_with_trace(PackedColumn L, const std::uint32_t* c0,
                                          const std::uint32_t* c1, const double* __restrict x_hat,
                                          double thr, std::uint32_t* __restrict out) {
