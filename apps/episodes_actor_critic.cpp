@@ -46,6 +46,19 @@ ActorCriticSetup actor_critic_setup(const circuits::CircuitDescription& d,
                  motor + "', got " + c.to);
     s.edges.push_back({c.name, p});
   }
+  // A value_decoder drives its modulator for every rule reading it (td_three_factor, and the
+  // three_factor / rstdp rules naming the modulator): without td_three_factor edges the circuit's
+  // value_decoder is still the critic. A second one would do nothing: refused.
+  for (const BlockDesc& b : d.blocks) {
+    if (b.type != "value_decoder") continue;
+    if (s.value_block.empty()) {
+      s.value_block = b.name;
+    } else if (b.name != s.value_block) {
+      pr.add(b.pos, "blocks." + b.name,
+             "only one value_decoder per circuit (one TD signal): '" + s.value_block +
+                 "' is the critic, this one would never be read");
+    }
+  }
   if (s.value_block.empty()) return s;
   const BlockDesc* v = d.find_block(s.value_block);
   if (!v) throw InternalError("episodes: value_decoder block missing after loading");
