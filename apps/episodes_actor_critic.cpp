@@ -75,6 +75,14 @@ ActorCriticSetup actor_critic_setup(const circuits::CircuitDescription& d,
   s.td.reset_each_step = vp.boolean("reset_each_step");
   s.td.modulator = vp.text("modulator");
   s.td.modulator_tau = vp.number("modulator_tau");
+  if (const BlockDesc* c = d.find_block(s.critic); c &&
+                                                   s.td.readout == DecoderReadout::spike_count &&
+                                                   (c->kind == "rate" || c->kind == "neural_mass"))
+    pr.add(vp.position("readout"), "blocks." + s.value_block + ".readout",
+           "readout = \"spike_count\" counts spikes, but block '" + s.critic + "' (model " +
+               c->model +
+               ") never spikes: V(s) would be `offset` in every state; use readout = "
+               "\"membrane\"");
   if (s.critic == motor || s.critic == encoder)
     pr.add(vp.position("source"), "blocks." + s.value_block + ".source",
            "the critic population must be its own block, not the encoder or the motor pools ('" +

@@ -152,6 +152,33 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
                " neurons, not a multiple of n_actions = " +
                std::to_string(s.decoder_params.n_actions) + " (one equal pool per action)");
 
+  // Keys and readouts that would silently do nothing with this decoder.
+  const auto& dp = dec->params;
+  const std::string& policy = dp.text("policy");
+  if (const BlockDesc* motor = d.find_block(s.motor);
+      motor && s.decoder_params.readout == DecoderReadout::spike_count &&
+      (motor->kind == "rate" || motor->kind == "neural_mass"))
+    pr.add(dp.position("readout"), dk + ".readout",
+           "readout = \"spike_count\" counts spikes, but block '" + s.motor + "' (model " +
+               motor->model +
+               ") never spikes: every pool would count 0 and the policy would "
+               "never see the network; use readout = \"membrane\"");
+  if (s.decoder_params.readout == DecoderReadout::spike_count && !s.readout_variable.empty())
+    pr.add(dp.position("variable"), dk + ".variable",
+           "variable is read by readout = \"membrane\" only; this decoder counts spikes");
+  if (s.decoder_params.epsilon > 0.0 && s.decoder_params.policy != DecoderPolicy::epsilon_greedy)
+    pr.add(dp.position("epsilon"), dk + ".epsilon",
+           "epsilon is used by policy = \"epsilon_greedy\" only; with policy = \"" + policy +
+               "\" it would never explore (set policy = \"epsilon_greedy\")");
+  if (s.decoder_params.policy != DecoderPolicy::softmax &&
+      (s.decoder_params.temperature != 1.0 || !s.decoder_params.temperature_from.empty())) {
+    const char* key =
+        s.decoder_params.temperature_from.empty() ? "temperature" : "temperature_from";
+    pr.add(dp.position(key), dk + "." + key,
+           std::string(key) + " is used by policy = \"softmax\" only; with policy = \"" + policy +
+               "\" it has no effect (set policy = \"softmax\")");
+  }
+
   // td_dopamine edges: encoder -> motor only.
   for (const auto& c : d.connections) {
     if (!c.learning || c.learning->type != "td_dopamine") continue;

@@ -116,14 +116,16 @@ void add_step_blocks(Registry& r) {
                         "number of actions: must equal the environment's; the source's n must be "
                         "a multiple of it"),
        text("readout", "spike_count", {"spike_count", "membrane"},
-            "spike_count: spikes of the pool during the window; membrane: mean of `variable` "
-            "over the pool at the window end"),
+            "spike_count: spikes of the pool during the window (a spiking source only); "
+            "membrane: mean of `variable` over the pool at the window end"),
        text("variable", "", {},
             "state variable of the membrane readout (\"\" = V, or x for rate units)"),
        text("policy", "argmax", {"argmax", "epsilon_greedy", "softmax"},
             "argmax (ties -> lowest action), epsilon_greedy, softmax"),
-       num("epsilon", "", 0.0, closed(0.0, 1.0), "epsilon_greedy: random-action probability"),
-       num("temperature", "", 1.0, positive(), "softmax temperature (units of q)"),
+       num("epsilon", "", 0.0, closed(0.0, 1.0),
+           "epsilon_greedy: random-action probability (other policies: must stay 0)"),
+       num("temperature", "", 1.0, positive(),
+           "softmax temperature (units of q; other policies: must stay 1)"),
        text("temperature_from", "", {"", "noradrenaline"},
             "softmax: read the temperature from this modulator each step (published by an "
             "ach_na edge) instead of `temperature`")},

@@ -278,3 +278,39 @@ TEST_CASE("episodes: the spiking actor-critic's learning edges get weight snapsh
   H5Fclose(f);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("episodes: decoder settings that would silently do nothing are positioned errors") {
+  // Spike counts of a rate block: every pool counts 0, argmax always picks action 0.
+  const auto r = check_diagnostics(cartpole_toml(), {"blocks.choice.readout=\"spike_count\""});
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].key_path == "blocks.choice.readout");
+  CHECK(r[0].message.find("never spikes") != std::string::npos);
+  // epsilon without the epsilon_greedy policy: no exploration at all.
+  std::string text = cartpole_toml();
+  const std::string eg = "policy = \"epsilon_greedy\"";
+  REQUIRE(text.find(eg) != std::string::npos);
+  text.replace(text.find(eg), eg.size(), "policy = \"argmax\"");
+  const auto e = check_diagnostics(text);
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].key_path == "blocks.choice.epsilon");
+  CHECK(e[0].line > 0);
+  CHECK(e[0].message.find("epsilon_greedy") != std::string::npos);
+  // A temperature without the softmax policy; a membrane variable with spike counts.
+  const auto t = check_diagnostics(cartpole_toml(), {"blocks.choice.temperature=0.5"});
+  REQUIRE(t.size() == 1);
+  CHECK(t[0].key_path == "blocks.choice.temperature");
+  const auto v = check_diagnostics(
+      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
+      {"blocks.choice.variable=\"V\""});
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].key_path == "blocks.choice.variable");
+  // The value_decoder's spike count of a rate critic: V(s) would be constant.
+  const auto c = check_diagnostics(cartpole_toml() +
+                                   "\n[blocks.critic]\ntype = \"population\"\nmodel = "
+                                   "\"rate_linear\"\nn = 1\n\n[blocks.value]\ntype = "
+                                   "\"value_decoder\"\nsource = \"critic\"\nreadout = "
+                                   "\"spike_count\"\n");
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].key_path == "blocks.value.readout");
+  CHECK(c[0].line > 0);
+}
