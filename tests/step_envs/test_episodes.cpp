@@ -314,3 +314,14 @@ TEST_CASE("episodes: decoder settings that would silently do nothing are positio
   CHECK(c[0].key_path == "blocks.value.readout");
   CHECK(c[0].line > 0);
 }
+
+TEST_CASE("episodes: population coding with high <= low is an error at high") {
+  // sigma = width·(high − low)/(k − 1) = 0: every unit coded exp(-inf) = 0 (or NaN at a centre),
+  // so the agent got no input at all and ran without a word.
+  const auto d = check_diagnostics(
+      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
+      {"blocks.obs.low=[-2.4, -3.0, 0.2, -3.0]", "blocks.obs.high=[2.4, 3.0, 0.2, 3.0]"});
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key_path == "blocks.obs.high");
+  CHECK(d[0].message.find("component 2 has low = 0.2, high = 0.2") != std::string::npos);
+}
