@@ -511,6 +511,8 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
     }
     if (on_step) on_step(global_step_, action, r);
     ++global_step_;
+    if (within_episode && !env_->done() && env_->steps() % within_episode_every == 0)
+      within_episode(episode, env_->steps());
   }
   res.length = env_->steps();
   res.terminated = env_->terminated();
@@ -611,7 +613,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     };
   }
   auto write_steps = [&](std::uint64_t episode) {
-    if (!setup.record_steps) return;
+    if (!setup.record_steps || step_rows.empty()) return;
     for (auto& row : step_rows) row.episode = static_cast<std::uint32_t>(episode);
     file.append_steps(step_rows, step_values);
     step_rows.clear();
@@ -623,59 +625,76 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
 
   RunSummary sum;
   sum.build_s = seconds_since(t0);
-  ProgressLine progress(static_cast<double>(setup.n_episodes), "episodes",
-                        opt.quiet ? nullptr : stderr);
+  const std::uint64_t n_all = setup.n_episodes + setup.test_episodes;
+  ProgressLine progress(static_cast<double>(n_all), "episodes", opt.quiet ? nullptr : stderr);
   std::vector<double> returns;
   std::vector<std::uint32_t> lengths;
+  std::vector<double> test_returns;
   std::uint64_t steps = 0;
+  std::uint64_t current = 0;  // the episode being run
+  auto where = [&](std::uint64_t e) {
+    return e < setup.n_episodes
+               ? "episode " + std::to_string(e + 1) + " of " + std::to_string(setup.n_episodes)
+               : "test episode " + std::to_string(e - setup.n_episodes + 1) + " of " +
+                     std::to_string(setup.test_episodes);
+  };
+  // Inside long episodes (a bandit run is one episode of thousands of steps): progress, and a
+  // Ctrl-C / SIGTERM stops at the next step boundary instead of being ignored until the end.
+  runner.within_episode = [&](std::uint64_t e, std::uint32_t k) {
+    progress.update(static_cast<double>(e), where(e) + ": step " + std::to_string(k));
+    throw_if_interrupted("step " + std::to_string(k) + " of " + where(e) +
+                         " (unfinished: its steps so far are in /steps with record_steps, it "
+                         "has no /episodes row)");
+  };
+  auto append_row = [&](std::uint64_t e, const EpisodeResult& r) {
+    EpisodeRow row;
+    row.episode = static_cast<std::uint32_t>(e);
+    row.ret = r.ret;
+    row.length = r.length;
+    row.terminated = r.terminated ? 1 : 0;
+    row.truncated = r.truncated ? 1 : 0;
+    file.append_episode(row);
+    file.flush();
+    progress.update(static_cast<double>(e + 1));
+  };
   const auto tl = std::chrono::steady_clock::now();
   try {
     for (std::uint64_t e = 0; e < setup.n_episodes; ++e) {
+      current = e;
       const EpisodeResult r = runner.run_episode(e);
       write_steps(e);
       returns.push_back(r.ret);
       steps += r.length;
       lengths.push_back(r.length);
-      EpisodeRow row;
-      row.episode = static_cast<std::uint32_t>(e);
-      row.ret = r.ret;
-      row.length = r.length;
-      row.terminated = r.terminated ? 1 : 0;
-      row.truncated = r.truncated ? 1 : 0;
-      file.append_episode(row);
-      file.flush();
-      progress.update(static_cast<double>(e + 1));
+      append_row(e, r);
       spike_weights.at_now();
-      if (e + 1 < setup.n_episodes)
-        throw_if_interrupted("the end of episode " + std::to_string(e + 1) + " of " +
-                             std::to_string(setup.n_episodes));
+      if (e + 1 < n_all) throw_if_interrupted("the end of " + where(e));
     }
+    spike_weights.final();  // after training (test episodes do not learn)
+    // Test episodes (learning frozen), after the training rows.
+    if (setup.test_episodes > 0) {
+      runner.set_test_mode(true, setup.test_epsilon, setup.test_lane_phase);
+      for (std::uint64_t e = setup.n_episodes; e < n_all; ++e) {
+        current = e;
+        const EpisodeResult r = runner.run_episode(e);
+        write_steps(e);
+        test_returns.push_back(r.ret);
+        append_row(e, r);
+        if (e + 1 < n_all) throw_if_interrupted("the end of " + where(e));
+      }
+      runner.set_test_mode(false, 0.0, 0);
+    }
+  } catch (const Interrupted&) {
+    write_steps(current);  // the unfinished episode's steps so far (record_steps)
+    if (current < setup.n_episodes) spike_weights.final_after_error();  // keep the weights reached
+    file.flush();
+    throw;
   } catch (...) {
-    spike_weights.final_after_error();  // keep the weights reached
+    if (current < setup.n_episodes) spike_weights.final_after_error();
     file.flush();
     throw;
   }
   sum.loop_s = seconds_since(tl);
-  spike_weights.final();  // after training (test episodes do not learn)
-  // Test episodes (learning frozen), after the training rows.
-  std::vector<double> test_returns;
-  if (setup.test_episodes > 0) {
-    runner.set_test_mode(true, setup.test_epsilon, setup.test_lane_phase);
-    for (std::uint64_t k = 0; k < setup.test_episodes; ++k) {
-      const EpisodeResult r = runner.run_episode(setup.n_episodes + k);
-      write_steps(setup.n_episodes + k);
-      test_returns.push_back(r.ret);
-      EpisodeRow row;
-      row.episode = static_cast<std::uint32_t>(setup.n_episodes + k);
-      row.ret = r.ret;
-      row.length = r.length;
-      row.terminated = r.terminated ? 1 : 0;
-      row.truncated = r.truncated ? 1 : 0;
-      file.append_episode(row);
-      file.flush();
-    }
-    runner.set_test_mode(false, 0.0, 0);
-  }
   progress.finish();
   const std::size_t n = returns.size();
   const std::size_t last = std::min<std::size_t>(100, n);
@@ -693,7 +712,8 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   sum.figures["steps"] = static_cast<double>(steps);
   sum.figures["mean_return"] = n ? all / static_cast<double>(n) : 0.0;
   sum.figures["mean_return_last100"] = last ? tail / static_cast<double>(last) : 0.0;
-  sum.figures["episodes_per_s"] = sum.loop_s > 0 ? static_cast<double>(n) / sum.loop_s : 0.0;
+  sum.figures["episodes_per_s"] =
+      sum.loop_s > 0 ? static_cast<double>(n + test_returns.size()) / sum.loop_s : 0.0;
   // Best training episode, mean length of the last 100, spikes of the decoder's source block
   // (the lane-keeping structural check: the Neuro-Encoder's network never fires), test figures.
   if (n) {

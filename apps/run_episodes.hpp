@@ -127,6 +127,11 @@ class EpisodeRunner {
   EligibilityDopamineAgent* eligibility() { return elig_.get(); }
   // Per-step hook for analyses (bandit traces); called after each env step.
   std::function<void(std::uint64_t step, std::uint32_t action, const StepResult&)> on_step;
+  // Called every `every_steps` steps inside an episode (steps = the episode's steps so far), e.g.
+  // for progress and interruption within long episodes (a bandit run is one episode); it may
+  // throw, which leaves the episode unfinished.
+  std::function<void(std::uint64_t episode, std::uint32_t steps)> within_episode;
+  std::uint32_t within_episode_every = 1000;
 
  private:
   struct Counter;
