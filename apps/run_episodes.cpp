@@ -490,6 +490,7 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
       res.regret += bandit->last_regret();
       res.best_choices += bandit->last_was_best() ? 1 : 0;
     }
+    if (!learning_) last_delta_ = std::numeric_limits<double>::quiet_NaN();  // no update: none
     if (!td_.empty() && learning_) {
       encode_observation(encoder_->coding(), env_->observe(), s_next_);
       for (auto& t : td_) {
@@ -500,7 +501,7 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
         ++n_delta;
       }
     }
-    if (ach_na_) {
+    if (ach_na_ && learning_) {  // test episodes: the values and signals stay frozen
       ach_na_->update(action, r.reward, ach_na_rng_);
       auto& cp = sim_->continuous(ach_na_coupling_);
       // Every arm's weight: a change reset (change_reset = all) also moves arms not pulled.

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -324,4 +325,31 @@ TEST_CASE("episodes: population coding with high <= low is an error at high") {
   REQUIRE(d.size() == 1);
   CHECK(d[0].key_path == "blocks.obs.high");
   CHECK(d[0].message.find("component 2 has low = 0.2, high = 0.2") != std::string::npos);
+}
+
+TEST_CASE("episodes: test episodes freeze td_dopamine and ach_na (no stale dopamine, no update)") {
+  // td_dopamine: /steps' dopamine used to repeat the last training delta in every test step.
+  {
+    const auto desc = circuits::load_circuit_string(cartpole_toml(), "agent.toml");
+    app::EpisodeRunner runner(desc, app::episodes_setup(desc));
+    runner.run_episode(0);
+    CHECK(std::isfinite(runner.last_dopamine()));
+    const std::vector<double> w = runner.coupling_weights("obs->motor");
+    runner.set_test_mode(true, 0.0, 0);
+    runner.run_episode(1);
+    CHECK(std::isnan(runner.last_dopamine()));
+    CHECK(runner.coupling_weights("obs->motor") == w);
+  }
+  // ach_na: the values (the bias weights) and the signals used to keep learning.
+  const auto desc = circuits::load_circuit_file(
+      std::string(SBX_SOURCE_DIR) + "/circuits_toml/bandit_ach_na.toml",
+      {"experiment.bandit_contexts=1", "experiment.bandit_change_every=50"});
+  app::EpisodeRunner runner(desc, app::episodes_setup(desc));
+  runner.run_episode(0);
+  const std::vector<double> w = runner.coupling_weights("bias->motor");
+  const double ach = runner.acetylcholine();
+  runner.set_test_mode(true, 0.0, 0);
+  runner.run_episode(1);
+  CHECK(runner.coupling_weights("bias->motor") == w);
+  CHECK(runner.acetylcholine() == doctest::Approx(ach).epsilon(1e-6));  // (tau 1e9 ms)
 }
