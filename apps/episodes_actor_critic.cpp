@@ -46,6 +46,19 @@ ActorCriticSetup actor_critic_setup(const circuits::CircuitDescription& d,
                  motor + "', got " + c.to);
     s.edges.push_back({c.name, p});
   }
+  // A value_decoder drives its modulator for every rule reading it (td_three_factor, and the
+  // three_factor / rstdp rules naming the modulator): without td_three_factor edges the circuit's
+  // value_decoder is still the critic. A second one would do nothing: refused.
+  for (const BlockDesc& b : d.blocks) {
+    if (b.type != "value_decoder") continue;
+    if (s.value_block.empty()) {
+      s.value_block = b.name;
+    } else if (b.name != s.value_block) {
+      pr.add(b.pos, "blocks." + b.name,
+             "only one value_decoder per circuit (one TD signal): '" + s.value_block +
+                 "' is the critic, this one would never be read");
+    }
+  }
   if (s.value_block.empty()) return s;
   const BlockDesc* v = d.find_block(s.value_block);
   if (!v) throw InternalError("episodes: value_decoder block missing after loading");
@@ -62,6 +75,14 @@ ActorCriticSetup actor_critic_setup(const circuits::CircuitDescription& d,
   s.td.reset_each_step = vp.boolean("reset_each_step");
   s.td.modulator = vp.text("modulator");
   s.td.modulator_tau = vp.number("modulator_tau");
+  if (const BlockDesc* c = d.find_block(s.critic); c &&
+                                                   s.td.readout == DecoderReadout::spike_count &&
+                                                   (c->kind == "rate" || c->kind == "neural_mass"))
+    pr.add(vp.position("readout"), "blocks." + s.value_block + ".readout",
+           "readout = \"spike_count\" counts spikes, but block '" + s.critic + "' (model " +
+               c->model +
+               ") never spikes: V(s) would be `offset` in every state; use readout = "
+               "\"membrane\"");
   if (s.critic == motor || s.critic == encoder)
     pr.add(vp.position("source"), "blocks." + s.value_block + ".source",
            "the critic population must be its own block, not the encoder or the motor pools ('" +

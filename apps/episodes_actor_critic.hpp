@@ -36,7 +36,8 @@ struct ActorCriticSetup {
     StepThreeFactorParams params;
   };
   std::vector<Edge> edges;
-  bool active() const { return !edges.empty(); }
+  // A value_decoder is in the circuit (with or without td_three_factor edges).
+  bool active() const { return !value_block.empty(); }
 };
 
 // Reads the td_three_factor edges and their value_decoder; problems go to `pr`.

@@ -152,6 +152,33 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
                " neurons, not a multiple of n_actions = " +
                std::to_string(s.decoder_params.n_actions) + " (one equal pool per action)");
 
+  // Keys and readouts that would silently do nothing with this decoder.
+  const auto& dp = dec->params;
+  const std::string& policy = dp.text("policy");
+  if (const BlockDesc* motor = d.find_block(s.motor);
+      motor && s.decoder_params.readout == DecoderReadout::spike_count &&
+      (motor->kind == "rate" || motor->kind == "neural_mass"))
+    pr.add(dp.position("readout"), dk + ".readout",
+           "readout = \"spike_count\" counts spikes, but block '" + s.motor + "' (model " +
+               motor->model +
+               ") never spikes: every pool would count 0 and the policy would "
+               "never see the network; use readout = \"membrane\"");
+  if (s.decoder_params.readout == DecoderReadout::spike_count && !s.readout_variable.empty())
+    pr.add(dp.position("variable"), dk + ".variable",
+           "variable is read by readout = \"membrane\" only; this decoder counts spikes");
+  if (s.decoder_params.epsilon > 0.0 && s.decoder_params.policy != DecoderPolicy::epsilon_greedy)
+    pr.add(dp.position("epsilon"), dk + ".epsilon",
+           "epsilon is used by policy = \"epsilon_greedy\" only; with policy = \"" + policy +
+               "\" it would never explore (set policy = \"epsilon_greedy\")");
+  if (s.decoder_params.policy != DecoderPolicy::softmax &&
+      (s.decoder_params.temperature != 1.0 || !s.decoder_params.temperature_from.empty())) {
+    const char* key =
+        s.decoder_params.temperature_from.empty() ? "temperature" : "temperature_from";
+    pr.add(dp.position(key), dk + "." + key,
+           std::string(key) + " is used by policy = \"softmax\" only; with policy = \"" + policy +
+               "\" it has no effect (set policy = \"softmax\")");
+  }
+
   // td_dopamine edges: encoder -> motor only.
   for (const auto& c : d.connections) {
     if (!c.learning || c.learning->type != "td_dopamine") continue;
@@ -463,6 +490,7 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
       res.regret += bandit->last_regret();
       res.best_choices += bandit->last_was_best() ? 1 : 0;
     }
+    if (!learning_) last_delta_ = std::numeric_limits<double>::quiet_NaN();  // no update: none
     if (!td_.empty() && learning_) {
       encode_observation(encoder_->coding(), env_->observe(), s_next_);
       for (auto& t : td_) {
@@ -473,7 +501,7 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
         ++n_delta;
       }
     }
-    if (ach_na_) {
+    if (ach_na_ && learning_) {  // test episodes: the values and signals stay frozen
       ach_na_->update(action, r.reward, ach_na_rng_);
       auto& cp = sim_->continuous(ach_na_coupling_);
       // Every arm's weight: a change reset (change_reset = all) also moves arms not pulled.
@@ -484,6 +512,8 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
     }
     if (on_step) on_step(global_step_, action, r);
     ++global_step_;
+    if (within_episode && !env_->done() && env_->steps() % within_episode_every == 0)
+      within_episode(episode, env_->steps());
   }
   res.length = env_->steps();
   res.terminated = env_->terminated();
@@ -584,7 +614,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     };
   }
   auto write_steps = [&](std::uint64_t episode) {
-    if (!setup.record_steps) return;
+    if (!setup.record_steps || step_rows.empty()) return;
     for (auto& row : step_rows) row.episode = static_cast<std::uint32_t>(episode);
     file.append_steps(step_rows, step_values);
     step_rows.clear();
@@ -596,59 +626,76 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
 
   RunSummary sum;
   sum.build_s = seconds_since(t0);
-  ProgressLine progress(static_cast<double>(setup.n_episodes), "episodes",
-                        opt.quiet ? nullptr : stderr);
+  const std::uint64_t n_all = setup.n_episodes + setup.test_episodes;
+  ProgressLine progress(static_cast<double>(n_all), "episodes", opt.quiet ? nullptr : stderr);
   std::vector<double> returns;
   std::vector<std::uint32_t> lengths;
+  std::vector<double> test_returns;
   std::uint64_t steps = 0;
+  std::uint64_t current = 0;  // the episode being run
+  auto where = [&](std::uint64_t e) {
+    return e < setup.n_episodes
+               ? "episode " + std::to_string(e + 1) + " of " + std::to_string(setup.n_episodes)
+               : "test episode " + std::to_string(e - setup.n_episodes + 1) + " of " +
+                     std::to_string(setup.test_episodes);
+  };
+  // Inside long episodes (a bandit run is one episode of thousands of steps): progress, and a
+  // Ctrl-C / SIGTERM stops at the next step boundary instead of being ignored until the end.
+  runner.within_episode = [&](std::uint64_t e, std::uint32_t k) {
+    progress.update(static_cast<double>(e), where(e) + ": step " + std::to_string(k));
+    throw_if_interrupted("step " + std::to_string(k) + " of " + where(e) +
+                         " (unfinished: its steps so far are in /steps with record_steps, it "
+                         "has no /episodes row)");
+  };
+  auto append_row = [&](std::uint64_t e, const EpisodeResult& r) {
+    EpisodeRow row;
+    row.episode = static_cast<std::uint32_t>(e);
+    row.ret = r.ret;
+    row.length = r.length;
+    row.terminated = r.terminated ? 1 : 0;
+    row.truncated = r.truncated ? 1 : 0;
+    file.append_episode(row);
+    file.flush();
+    progress.update(static_cast<double>(e + 1));
+  };
   const auto tl = std::chrono::steady_clock::now();
   try {
     for (std::uint64_t e = 0; e < setup.n_episodes; ++e) {
+      current = e;
       const EpisodeResult r = runner.run_episode(e);
       write_steps(e);
       returns.push_back(r.ret);
       steps += r.length;
       lengths.push_back(r.length);
-      EpisodeRow row;
-      row.episode = static_cast<std::uint32_t>(e);
-      row.ret = r.ret;
-      row.length = r.length;
-      row.terminated = r.terminated ? 1 : 0;
-      row.truncated = r.truncated ? 1 : 0;
-      file.append_episode(row);
-      file.flush();
-      progress.update(static_cast<double>(e + 1));
+      append_row(e, r);
       spike_weights.at_now();
-      if (e + 1 < setup.n_episodes)
-        throw_if_interrupted("the end of episode " + std::to_string(e + 1) + " of " +
-                             std::to_string(setup.n_episodes));
+      if (e + 1 < n_all) throw_if_interrupted("the end of " + where(e));
     }
+    spike_weights.final();  // after training (test episodes do not learn)
+    // Test episodes (learning frozen), after the training rows.
+    if (setup.test_episodes > 0) {
+      runner.set_test_mode(true, setup.test_epsilon, setup.test_lane_phase);
+      for (std::uint64_t e = setup.n_episodes; e < n_all; ++e) {
+        current = e;
+        const EpisodeResult r = runner.run_episode(e);
+        write_steps(e);
+        test_returns.push_back(r.ret);
+        append_row(e, r);
+        if (e + 1 < n_all) throw_if_interrupted("the end of " + where(e));
+      }
+      runner.set_test_mode(false, 0.0, 0);
+    }
+  } catch (const Interrupted&) {
+    write_steps(current);  // the unfinished episode's steps so far (record_steps)
+    if (current < setup.n_episodes) spike_weights.final_after_error();  // keep the weights reached
+    file.flush();
+    throw;
   } catch (...) {
-    spike_weights.final_after_error();  // keep the weights reached
+    if (current < setup.n_episodes) spike_weights.final_after_error();
     file.flush();
     throw;
   }
   sum.loop_s = seconds_since(tl);
-  spike_weights.final();  // after training (test episodes do not learn)
-  // Test episodes (learning frozen), after the training rows.
-  std::vector<double> test_returns;
-  if (setup.test_episodes > 0) {
-    runner.set_test_mode(true, setup.test_epsilon, setup.test_lane_phase);
-    for (std::uint64_t k = 0; k < setup.test_episodes; ++k) {
-      const EpisodeResult r = runner.run_episode(setup.n_episodes + k);
-      write_steps(setup.n_episodes + k);
-      test_returns.push_back(r.ret);
-      EpisodeRow row;
-      row.episode = static_cast<std::uint32_t>(setup.n_episodes + k);
-      row.ret = r.ret;
-      row.length = r.length;
-      row.terminated = r.terminated ? 1 : 0;
-      row.truncated = r.truncated ? 1 : 0;
-      file.append_episode(row);
-      file.flush();
-    }
-    runner.set_test_mode(false, 0.0, 0);
-  }
   progress.finish();
   const std::size_t n = returns.size();
   const std::size_t last = std::min<std::size_t>(100, n);
@@ -666,7 +713,8 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   sum.figures["steps"] = static_cast<double>(steps);
   sum.figures["mean_return"] = n ? all / static_cast<double>(n) : 0.0;
   sum.figures["mean_return_last100"] = last ? tail / static_cast<double>(last) : 0.0;
-  sum.figures["episodes_per_s"] = sum.loop_s > 0 ? static_cast<double>(n) / sum.loop_s : 0.0;
+  sum.figures["episodes_per_s"] =
+      sum.loop_s > 0 ? static_cast<double>(n + test_returns.size()) / sum.loop_s : 0.0;
   // Best training episode, mean length of the last 100, spikes of the decoder's source block
   // (the lane-keeping structural check: the Neuro-Encoder's network never fires), test figures.
   if (n) {

@@ -119,7 +119,8 @@ class EpisodeRunner {
   const ActorCriticRuntime* actor_critic() const { return ac_.get(); }
   // δ ("dopamine") of the first td_dopamine edge at the last step (NaN without one).
   double last_dopamine() const { return last_delta_; }
-  // Test mode: learning frozen (td_dopamine, eligibility_dopamine, curriculum), the policy
+  // Test mode: learning frozen (td_dopamine, ach_na, eligibility_dopamine, td_three_factor,
+  // curriculum; last_dopamine() NaN), the policy
   // epsilon_greedy(epsilon) (argmax if 0), lane keeping starting from `lane_phase`. off = back.
   void set_test_mode(bool on, double epsilon, int lane_phase);
   // Spikes of the decoder's source population so far (structural checks).
@@ -127,6 +128,11 @@ class EpisodeRunner {
   EligibilityDopamineAgent* eligibility() { return elig_.get(); }
   // Per-step hook for analyses (bandit traces); called after each env step.
   std::function<void(std::uint64_t step, std::uint32_t action, const StepResult&)> on_step;
+  // Called every `every_steps` steps inside an episode (steps = the episode's steps so far), e.g.
+  // for progress and interruption within long episodes (a bandit run is one episode); it may
+  // throw, which leaves the episode unfinished.
+  std::function<void(std::uint64_t episode, std::uint32_t steps)> within_episode;
+  std::uint32_t within_episode_every = 1000;
 
  private:
   struct Counter;

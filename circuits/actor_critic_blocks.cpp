@@ -12,7 +12,9 @@ void add_actor_critic_blocks(Registry& r) {
       "step's window V(s) = offset + scale·q, q = the source population's mean state variable at "
       "the window end (membrane) or its spike count in the window (spike_count); the TD error "
       "delta = r + gamma·V(s') − V(s) is published as the modulator `modulator` and read by "
-      "td_three_factor rules. Used by the episodes experiment; builds nothing",
+      "td_three_factor rules and by three_factor / rstdp rules naming that modulator (with or "
+      "without td_three_factor edges). One per circuit, used by the episodes experiment; builds "
+      "nothing",
       "value_decoder",
       {block_ref("source", Need::required, {"population"}, "the critic population block"),
        text("readout", "membrane", {"spike_count", "membrane"},

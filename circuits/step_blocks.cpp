@@ -1,9 +1,11 @@
 #include "circuits/step_blocks.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "circuits/build.hpp"
 #include "circuits/description.hpp"
+#include "engine/errors.hpp"
 
 namespace sbx::circuits {
 
@@ -54,7 +56,7 @@ std::vector<ParamSpec> encoder_keys(bool spiking) {
       generic("low", ValueKind::number_list, Need::optional, "unset", "", any_value(),
               "population coding: lowest tuning-curve centre per component"),
       generic("high", ValueKind::number_list, Need::optional, "unset", "", any_value(),
-              "population coding: highest tuning-curve centre per component"),
+              "population coding: highest tuning-curve centre per component (> low)"),
       num("width", "", 1.0, positive(),
           "population coding: tuning-curve sigma in units of the centre spacing"),
   };
@@ -72,6 +74,16 @@ void lower_encoder(const BlockDesc& b, BuildContext& ctx, bool spiking) {
               "population coding needs low and high (one value per observation component)");
     return;
   }
+  if (p.coding == ObsCoding::population)
+    for (std::size_t i = 0; i < std::min(p.low.size(), p.high.size()); ++i)
+      if (!(p.high[i] > p.low[i])) {
+        // sigma = width·(high − low)/(k − 1) would be 0 or negative: every unit codes 0 (or NaN).
+        ctx.error(b.params.position("high"), "blocks." + b.name + ".high",
+                  "population coding needs high > low for every component; component " +
+                      std::to_string(i) + " has low = " + format_number(p.low[i]) +
+                      ", high = " + format_number(p.high[i]));
+        return;
+      }
   if (spiking) {
     const double rate = b.params.number("rate_max");
     const double pmax = rate * ctx.desc.run.dt * 1e-3;
@@ -116,14 +128,16 @@ void add_step_blocks(Registry& r) {
                         "number of actions: must equal the environment's; the source's n must be "
                         "a multiple of it"),
        text("readout", "spike_count", {"spike_count", "membrane"},
-            "spike_count: spikes of the pool during the window; membrane: mean of `variable` "
-            "over the pool at the window end"),
+            "spike_count: spikes of the pool during the window (a spiking source only); "
+            "membrane: mean of `variable` over the pool at the window end"),
        text("variable", "", {},
             "state variable of the membrane readout (\"\" = V, or x for rate units)"),
        text("policy", "argmax", {"argmax", "epsilon_greedy", "softmax"},
             "argmax (ties -> lowest action), epsilon_greedy, softmax"),
-       num("epsilon", "", 0.0, closed(0.0, 1.0), "epsilon_greedy: random-action probability"),
-       num("temperature", "", 1.0, positive(), "softmax temperature (units of q)"),
+       num("epsilon", "", 0.0, closed(0.0, 1.0),
+           "epsilon_greedy: random-action probability (other policies: must stay 0)"),
+       num("temperature", "", 1.0, positive(),
+           "softmax temperature (units of q; other policies: must stay 1)"),
        text("temperature_from", "", {"", "noradrenaline"},
             "softmax: read the temperature from this modulator each step (published by an "
             "ach_na edge) instead of `temperature`")},

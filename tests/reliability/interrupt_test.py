@@ -12,6 +12,12 @@
    holds exactly N rows; a checkpoint at trial N was written (also when N is not a multiple of 7),
    so `spikeblox run --resume` continues from N and the finished file is bit-identical to an
    uninterrupted run (apart from /meta/command_line).
+4. The episodes experiment: a bandit run is one long episode (bandit_ach_na.toml with 20000
+   contexts, record_steps): SIGINT stops it at a step boundary inside the episode (exit 130,
+   "at step N of episode 1 of 1"); /steps holds exactly its N steps, /episodes no row. Test
+   episodes (lane_keeping_snn_working.toml, 2 + 5000): SIGTERM stops at the end of a test episode
+   (exit 143) with one /episodes row per finished episode. (Both were ignored: the run went on
+   to its end and exited 0.)
 Usage: interrupt_test.py SPIKEBLOX SOURCE_DIR
 """
 import os
@@ -142,12 +148,47 @@ def category(tmp):
     print(f"category: SIGTERM -> exit 143 after trial {n}, resumed, identical to the clean run")
 
 
+def episodes(tmp):
+    d = os.path.join(tmp, "episodes")
+    os.mkdir(d)
+    t0 = time.time()
+    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", "bandit_ach_na.toml"), "--out",
+                            "bandit.h5", "--quiet", "--set", "experiment.bandit_contexts=20000",
+                            "--set", "experiment.record_steps=true"], signal.SIGINT,
+                        lambda: time.time() - t0 > 0.5)
+    m = re.search(r"interrupted by SIGINT at step ([0-9]+) of episode 1 of 1", err)
+    if rc != 130 or not m:
+        fail(f"bandit run: exit {rc}, expected 130 and the step reached\n{err}")
+    n = int(m.group(1))
+    with h5py.File(os.path.join(d, "bandit.h5"), "r") as f:
+        if f["meta"].attrs.get("completed", 0):
+            fail("an interrupted episodes run is marked completed")
+        steps = f["steps"][()]
+        if len(f["episodes"]) != 0 or len(steps) != n or list(steps["step"][-2:]) != [n - 2, n - 1]:
+            fail(f"bandit: {len(f['episodes'])} episode rows, {len(steps)} step rows, "
+                 f"stopped at step {n}")
+    t0 = time.time()
+    rc, err = interrupt(d, [os.path.join(SRC, "circuits_toml", "lane_keeping_snn_working.toml"),
+                            "--out", "lane.h5", "--quiet", "--set", "experiment.n_episodes=2",
+                            "--set", "experiment.test_episodes=5000"], signal.SIGTERM,
+                        lambda: time.time() - t0 > 0.5)
+    m = re.search(r"interrupted by SIGTERM at the end of test episode ([0-9]+) of 5000", err)
+    if rc != 143 or not m:
+        fail(f"lane run: exit {rc}, expected 143 in the test episodes\n{err}")
+    with h5py.File(os.path.join(d, "lane.h5"), "r") as f:
+        if len(f["episodes"]) != 2 + int(m.group(1)):
+            fail(f"lane: {len(f['episodes'])} episode rows after test episode {m.group(1)}")
+    print(f"episodes: SIGINT -> exit 130 at bandit step {n}; SIGTERM -> exit 143 after test "
+          f"episode {m.group(1)}")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="sbx_int_")
     try:
         plain(tmp)
         distal(tmp)
         category(tmp)
+        episodes(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("ok: interrupt")

@@ -12,6 +12,7 @@
 #include "apps/run_episodes.hpp"
 #include "circuits/loader.hpp"
 #include "engine/errors.hpp"
+#include "engine/learning.hpp"
 #include "envs/td_actor_critic.hpp"
 
 using namespace sbx;
@@ -135,4 +136,56 @@ TEST_CASE("cartpole_spiking.toml: a misplaced td_three_factor rule is a position
   const auto c = check_diagnostics(spiking_toml(), {"rules.critic.critic=\"choice\""});
   REQUIRE(!c.empty());
   CHECK(c[0].key_path.find("critic") != std::string::npos);
+}
+
+TEST_CASE(
+    "value_decoder: drives three_factor rules reading its modulator without td_three_factor") {
+  // cartpole_spiking.toml with the actor's td_three_factor rule replaced by a plain three_factor
+  // STDP rule reading "dopamine" and a static critic edge: the value_decoder is still the critic
+  // and publishes its TD error as "dopamine" (it used to do nothing without td_three_factor
+  // edges, and the check refused the rule as reading a modulator nothing drives).
+  std::string text = spiking_toml();
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"learning = \"actor\"", "learning = \"da\""},
+           {"weight = 0.0, learning = \"critic\"", "weight = 0.01"},
+           {"[rules.actor]",
+            "[rules.da]\ntype = \"three_factor\"\nmodulator = \"dopamine\"\n"
+            "w_min = -20.0\nw_max = 20.0\n\n[rules.actor]"}}) {
+    REQUIRE(text.find(from) != std::string::npos);
+    text.replace(text.find(from), from.size(), to);
+  }
+  // (the now unused td_three_factor rules only get a note)
+  CHECK(check_diagnostics(text).empty());
+  const auto desc = circuits::load_circuit_string(text, "agent.toml", {"experiment.n_episodes=5"});
+  const auto setup = app::episodes_setup(desc);
+  CHECK(setup.actor_critic.edges.empty());
+  CHECK(setup.actor_critic.value_block == "value");
+  app::EpisodeRunner runner(desc, setup);
+  REQUIRE(runner.actor_critic() != nullptr);
+  std::uint64_t transitions = 0;
+  for (std::uint64_t e = 0; e < 5; ++e) {
+    const app::EpisodeResult r = runner.run_episode(e);
+    transitions += r.length - (r.truncated ? 1 : 0);
+  }
+  CHECK(runner.actor_critic()->n_delta() == transitions);
+  const auto& mods = runner.built().modulators;
+  REQUIRE(mods.count("dopamine") == 1);
+  const Tick now = runner.simulator().now();
+  CHECK(mods.at("dopamine")->value(now) != 0.0);  // the last TD error, decaying
+  const circuits::EdgeBuilt* edge = runner.built().edge("obs->motor");
+  REQUIRE(edge != nullptr);
+  SpikeProjection& p = runner.simulator().projection(edge->projections.at(0));
+  REQUIRE(p.rule != nullptr);
+  p.rule->sync_weights(p, now);
+  double moved = 0.0;
+  for (float w : p.weight) moved += std::abs(w);
+  CHECK(moved > 0.0);  // the weights started at 0
+
+  // A second value_decoder would never be read: an error at its table.
+  const auto d = check_diagnostics(
+      spiking_toml() + "\n[blocks.value2]\ntype = \"value_decoder\"\nsource = \"critic\"\n");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key_path == "blocks.value2");
+  CHECK(d[0].line > 0);
+  CHECK(d[0].message.find("only one value_decoder") != std::string::npos);
 }

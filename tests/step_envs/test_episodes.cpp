@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -277,4 +278,78 @@ TEST_CASE("episodes: the spiking actor-critic's learning edges get weight snapsh
   }
   H5Fclose(f);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("episodes: decoder settings that would silently do nothing are positioned errors") {
+  // Spike counts of a rate block: every pool counts 0, argmax always picks action 0.
+  const auto r = check_diagnostics(cartpole_toml(), {"blocks.choice.readout=\"spike_count\""});
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].key_path == "blocks.choice.readout");
+  CHECK(r[0].message.find("never spikes") != std::string::npos);
+  // epsilon without the epsilon_greedy policy: no exploration at all.
+  std::string text = cartpole_toml();
+  const std::string eg = "policy = \"epsilon_greedy\"";
+  REQUIRE(text.find(eg) != std::string::npos);
+  text.replace(text.find(eg), eg.size(), "policy = \"argmax\"");
+  const auto e = check_diagnostics(text);
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].key_path == "blocks.choice.epsilon");
+  CHECK(e[0].line > 0);
+  CHECK(e[0].message.find("epsilon_greedy") != std::string::npos);
+  // A temperature without the softmax policy; a membrane variable with spike counts.
+  const auto t = check_diagnostics(cartpole_toml(), {"blocks.choice.temperature=0.5"});
+  REQUIRE(t.size() == 1);
+  CHECK(t[0].key_path == "blocks.choice.temperature");
+  const auto v = check_diagnostics(
+      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
+      {"blocks.choice.variable=\"V\""});
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].key_path == "blocks.choice.variable");
+  // The value_decoder's spike count of a rate critic: V(s) would be constant.
+  const auto c = check_diagnostics(cartpole_toml() +
+                                   "\n[blocks.critic]\ntype = \"population\"\nmodel = "
+                                   "\"rate_linear\"\nn = 1\n\n[blocks.value]\ntype = "
+                                   "\"value_decoder\"\nsource = \"critic\"\nreadout = "
+                                   "\"spike_count\"\n");
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].key_path == "blocks.value.readout");
+  CHECK(c[0].line > 0);
+}
+
+TEST_CASE("episodes: population coding with high <= low is an error at high") {
+  // sigma = width·(high − low)/(k − 1) = 0: every unit coded exp(-inf) = 0 (or NaN at a centre),
+  // so the agent got no input at all and ran without a word.
+  const auto d = check_diagnostics(
+      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
+      {"blocks.obs.low=[-2.4, -3.0, 0.2, -3.0]", "blocks.obs.high=[2.4, 3.0, 0.2, 3.0]"});
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key_path == "blocks.obs.high");
+  CHECK(d[0].message.find("component 2 has low = 0.2, high = 0.2") != std::string::npos);
+}
+
+TEST_CASE("episodes: test episodes freeze td_dopamine and ach_na (no stale dopamine, no update)") {
+  // td_dopamine: /steps' dopamine used to repeat the last training delta in every test step.
+  {
+    const auto desc = circuits::load_circuit_string(cartpole_toml(), "agent.toml");
+    app::EpisodeRunner runner(desc, app::episodes_setup(desc));
+    runner.run_episode(0);
+    CHECK(std::isfinite(runner.last_dopamine()));
+    const std::vector<double> w = runner.coupling_weights("obs->motor");
+    runner.set_test_mode(true, 0.0, 0);
+    runner.run_episode(1);
+    CHECK(std::isnan(runner.last_dopamine()));
+    CHECK(runner.coupling_weights("obs->motor") == w);
+  }
+  // ach_na: the values (the bias weights) and the signals used to keep learning.
+  const auto desc = circuits::load_circuit_file(
+      std::string(SBX_SOURCE_DIR) + "/circuits_toml/bandit_ach_na.toml",
+      {"experiment.bandit_contexts=1", "experiment.bandit_change_every=50"});
+  app::EpisodeRunner runner(desc, app::episodes_setup(desc));
+  runner.run_episode(0);
+  const std::vector<double> w = runner.coupling_weights("bias->motor");
+  const double ach = runner.acetylcholine();
+  runner.set_test_mode(true, 0.0, 0);
+  runner.run_episode(1);
+  CHECK(runner.coupling_weights("bias->motor") == w);
+  CHECK(runner.acetylcholine() == doctest::Approx(ach).epsilon(1e-6));  // (tau 1e9 ms)
 }
