@@ -550,6 +550,34 @@ void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
 
 // ---- runner -------------------------------------------------------------------------------------
 
+// Test episodes freeze the experiment's own rules (td_dopamine, td_three_factor, eligibility,
+// ach_na), which it applies between steps; spike-timing rules on spike edges act inside the
+// simulation at every spike and keep learning. Said once per rule, at its edge's learning key.
+std::vector<Diagnostic> online_rules_in_test_notes(const CircuitDescription& desc) {
+  std::vector<Diagnostic> notes;
+  const std::int64_t n_test = desc.experiment.params.has("test_episodes")
+                                  ? desc.experiment.params.integer("test_episodes")
+                                  : 0;
+  if (n_test <= 0) return notes;
+  std::vector<std::string> said;
+  for (const circuits::ConnectionDesc& c : desc.connections) {
+    if (!c.learning) continue;
+    const std::string& type = c.learning->type;
+    if (type != "stdp" && type != "rstdp" && type != "three_factor") continue;
+    if (std::find(said.begin(), said.end(), c.learning->rule) != said.end()) continue;
+    said.push_back(c.learning->rule);
+    const circuits::SourcePos pos = c.learning->pos.line > 0 ? c.learning->pos : c.pos;
+    notes.push_back(
+        {pos.file.empty() ? desc.file : pos.file, pos.line, pos.column, c.path + ".learning",
+         "rule '" + c.learning->rule + "' (type " + type +
+             ") learns at every spike inside the simulation: the " + std::to_string(n_test) +
+             " test episodes (experiment.test_episodes) freeze the episode rules "
+             "(td_dopamine, td_three_factor, eligibility_dopamine, ach_na), not this "
+             "one, so its weights keep changing while the agent is tested"});
+  }
+  return notes;
+}
+
 RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const EpisodesSetup setup = episodes_setup(desc);
@@ -560,6 +588,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       driven.empty()
           ? std::string("the episodes experiment (no value_decoder drives a modulator)")
           : "the episodes experiment (its value_decoder sets only '" + driven[0] + "')"));
+  print_notes(online_rules_in_test_notes(desc));
   EpisodeRunner runner(desc, setup);
   if (opt.dry_run) return {};
 

@@ -280,7 +280,9 @@ void add_step_blocks(Registry& r) {
        boolean("bandit_observe_context", false,
                "bandit: observation = one-hot context (else a constant 1)"),
        integer("test_episodes", 0, non_negative(),
-               "test episodes after training, learning frozen (rows after the training rows in "
+               "test episodes after training with the episode rules frozen (td_dopamine, "
+               "td_three_factor, eligibility_dopamine, ach_na; stdp / rstdp / three_factor on "
+               "spike edges keep learning, with a note) (rows after the training rows in "
                "/episodes; figures test_mean_return, test_success_rate)"),
        num("test_epsilon", "", 0.1, closed(0.0, 1.0),
            "test episodes: random-action probability (epsilon_greedy; 0 = argmax)"),

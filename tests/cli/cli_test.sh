@@ -103,7 +103,13 @@ TOML
       "$BIN" sweep "$T/c.toml" --grid 'connections[0].learning.modulator_baseline=0.5,0' -j 1 -q --out "$T/sw2"
     # A rule defined but attached to no edge has no effect: a note, from check and run.
     "$BIN" check "$T/c.toml" --set 'connections[0].learning.modulator_baseline=0.5' --set rules.x.type=stdp > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with an unused rule"; }
-    grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; } ;;
+    grep -q "^--set rules.x.type=stdp: note: 'rules.x': rule 'x' (stdp) is not used by any connection, so it has no effect" "$T/err" || { cat "$T/err"; fail "no note for the unused rule"; }
+    # Test episodes freeze the episode rules, not spike-timing plasticity on a spike edge: said.
+    CP="$SRC/circuits_toml/cartpole_spiking.toml"
+    "$BIN" check "$CP" --set 'connections[0].learning={ type = "stdp" }' --set experiment.test_episodes=5 > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with stdp and test episodes"; }
+    grep -q "cartpole_spiking.toml:18:3: note: 'connections\[0\].learning': rule 'obs->motor.learning' (type stdp) learns at every spike .* the 5 test episodes .* so its weights keep changing while the agent is tested" "$T/err" || { cat "$T/err"; fail "no note for stdp in test episodes"; }
+    "$BIN" check "$CP" --set 'connections[0].learning={ type = "stdp" }' > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with stdp"; }
+    ! grep -q "test episodes" "$T/err" || { cat "$T/err"; fail "a test-episode note without test episodes"; } ;;
   blocks_in_the_wrong_experiment)
     # A modulator block works in plain runs only: category_learning never built it, so check
     # said ok and the block did nothing. The distal_reward experiment wires exc/inh itself, and
