@@ -463,8 +463,9 @@ Registry make_builtin_registry() {
                      "spike projection from the Poisson trains", true, true, false, true, true,
                      lower_spike_edge});
   r.add(EdgeKindSpec{"current_source", "population", "current",
-                     "continuous current coupling (clocked targets only)", false, false, false,
-                     false, true, lower_current_edge});
+                     "continuous current coupling (targets with a current input: rate, "
+                     "rate_linear, hh_exci, hh_inhib)",
+                     false, false, false, false, true, lower_current_edge});
 
   // Neuroblox cells and neural masses (models registered in point_models.cpp).
   r.add(EdgeKindSpec{"neuroblox_hh", "neuroblox_hh", "conductance",

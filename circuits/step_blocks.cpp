@@ -148,8 +148,9 @@ void add_step_blocks(Registry& r) {
       {"episodes"}});
 
   r.add(EdgeKindSpec{"current_encoder", "population", "current",
-                     "continuous coupling: I_post += w·u (clocked targets only)", false, false,
-                     false, true, true, lower_current_edge});
+                     "continuous coupling: I_post += w·u (targets with a current input: rate, "
+                     "rate_linear, hh_exci, hh_inhib)",
+                     false, false, false, true, true, lower_current_edge});
   r.add(EdgeKindSpec{"current_encoder", "rate", "current", "continuous coupling: input_post += w·u",
                      false, false, false, true, true, lower_current_edge});
   r.add(EdgeKindSpec{"spike_encoder", "population", "spike",
