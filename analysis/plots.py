@@ -13,7 +13,8 @@ Figures (after Neuroblox's Makie recipes and ecosystem.md §6):
   traces               sampled state variables (/report), a few nodes per report
   synapses             a sampled synapse's weight, eligibility and modulator over time (/synapses)
   steps                per-step rows of an episodes run (/steps): reward, best-arm choices and
-                       cumulative regret (bandits), the modulators (ACh, NA, dopamine)
+                       cumulative regret (bandits), the modulators (ACh, NA, dopamine), the
+                       critic's V(s) and TD error (actor-critic)
   sweep                accuracy vs each grid parameter of a sweep index, mean ± s.e.m. over seeds
 """
 import os
@@ -401,6 +402,8 @@ def step_panels(df):
         panels.append("regret")
     if any(m in df for m in STEP_MODULATORS):
         panels.append("modulators")
+    if "value" in df and "td_error" in df:
+        panels.append("critic")
     return panels
 
 
@@ -433,12 +436,16 @@ def steps(run, axes=None, window=50):
         elif panel == "regret":
             ax.plot(x, np.cumsum(df["regret"].to_numpy()), color="C3", lw=1.5)
             ax.set_ylabel("cumulative regret")
+        elif panel == "critic":
+            ax.plot(x, df["value"], lw=1, color="C8", label="V(s)")
+            ax.plot(x, df["td_error"], lw=0.8, color="C9", label="TD error")
+            ax.set_ylabel("critic")
         else:
             for k, m in enumerate(STEP_MODULATORS):
                 if m in df:
                     ax.plot(x, df[m], lw=1, color=f"C{k + 4}", label=m)
             ax.set_ylabel("modulator")
-        if panel in ("reward", "modulators"):
+        if panel in ("reward", "modulators", "critic"):
             ax.legend(fontsize=7, loc="upper right")
     starts = np.flatnonzero(np.diff(df["episode"].to_numpy()) != 0) + 1
     if 0 < len(starts) <= 50:

@@ -1,6 +1,7 @@
 #include "apps/episodes_actor_critic.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "engine/errors.hpp"
 
@@ -201,6 +202,7 @@ void ActorCriticRuntime::apply(double delta) {
 
 void ActorCriticRuntime::after_step(std::span<const double> q, std::uint32_t action,
                                     const StepResult& r) {
+  prev_delta_ = terminal_delta_ = std::numeric_limits<double>::quiet_NaN();
   // V(s_t) from the window just run.
   double qc = 0.0;
   if (s_.td.readout == DecoderReadout::membrane) {
@@ -212,7 +214,7 @@ void ActorCriticRuntime::after_step(std::span<const double> q, std::uint32_t act
   }
   v_now_ = s_.td.offset + s_.td.scale * qc;
   // The previous transition's TD error (it needed V(s_t)).
-  if (pending_) apply(r_prev_ + s_.td.gamma * v_now_ - v_prev_);
+  if (pending_) apply(prev_delta_ = r_prev_ + s_.td.gamma * v_now_ - v_prev_);
   // Eligibility of (s_t, a_t).
   action_probabilities(decoder_, q, pi_);
   for (std::size_t i = 0; i < f_policy_.size(); ++i) {
@@ -228,7 +230,7 @@ void ActorCriticRuntime::after_step(std::span<const double> q, std::uint32_t act
   const double reward = s_.td.reward_scale * r.reward;
   pending_ = false;
   if (r.terminated && !r.truncated) {
-    apply((s_.td.failure_reward ? *s_.td.failure_reward : reward) - v_now_);
+    apply(terminal_delta_ = (s_.td.failure_reward ? *s_.td.failure_reward : reward) - v_now_);
   } else if (!r.truncated) {
     pending_ = true;
     r_prev_ = reward;

@@ -64,6 +64,11 @@ class ActorCriticRuntime {
   void set_learning(bool on) { learning_ = on; }
   double value() const { return v_now_; }       // V(s_t) of the last window
   double last_delta() const { return delta_; }  // last TD error applied
+  // The TD errors the last after_step applied: that of the previous step's transition
+  // r + γ·V(s_t) − V(s_{t−1}) (NaN at an episode's first step), and at a terminal step the
+  // terminal one, failure_reward − V(s_t) (else NaN).
+  double previous_transition_delta() const { return prev_delta_; }
+  double terminal_delta() const { return terminal_delta_; }
   double sum_abs_delta() const { return sum_abs_delta_; }
   std::uint64_t n_delta() const { return n_delta_; }
 
@@ -88,6 +93,7 @@ class ActorCriticRuntime {
   std::vector<double> pi_, f_policy_, f_value_;
   bool pending_ = false, learning_ = true;
   double r_prev_ = 0.0, v_prev_ = 0.0, v_now_ = 0.0, delta_ = 0.0, sum_abs_delta_ = 0.0;
+  double prev_delta_ = 0.0, terminal_delta_ = 0.0;
   std::uint64_t n_delta_ = 0;
 };
 

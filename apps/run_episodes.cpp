@@ -625,10 +625,18 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     std::vector<std::string> names;
     if (!setup.ach_na_edges.empty()) names = {"acetylcholine", "noradrenaline"};
     if (!setup.td_edges.empty()) names.push_back("dopamine");
+    // The spiking actor-critic: V(s_t) of the step's window and the TD error of the transition
+    // from this step, r + γ·V(s_{t+1}) − V(s_t) (filled in when the next step has run; at a
+    // terminal step failure_reward − V(s_t); NaN for a truncated episode's last step).
+    const ActorCriticRuntime* ac = runner.actor_critic();
+    if (ac) names.insert(names.end(), {"value", "td_error"});
+    const std::size_t td_col = names.size() - 1;
     if (setup.env == "bandit") names.insert(names.end(), {"regret", "best_arm"});
+    const std::size_t n_values = names.size();
     file.enable_steps(names);
     auto* bandit = dynamic_cast<NonStationaryBandit*>(&runner.environment());
-    runner.on_step = [&, bandit](std::uint64_t, std::uint32_t action, const StepResult& r) {
+    runner.on_step = [&, bandit, ac, n_values, td_col](std::uint64_t, std::uint32_t action,
+                                                       const StepResult& r) {
       step_rows.push_back({0, static_cast<std::uint32_t>(step_rows.size()),
                            static_cast<std::int32_t>(action), r.reward});
       if (!setup.ach_na_edges.empty()) {
@@ -636,6 +644,13 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
         step_values.push_back(runner.noradrenaline());
       }
       if (!setup.td_edges.empty()) step_values.push_back(runner.last_dopamine());
+      if (ac) {
+        step_values.push_back(ac->value());
+        step_values.push_back(ac->terminal_delta());
+        // This step ran V(s_t): the previous row's transition error is now known.
+        if (step_rows.size() >= 2)
+          step_values[(step_rows.size() - 2) * n_values + td_col] = ac->previous_transition_delta();
+      }
       if (bandit) {
         step_values.push_back(bandit->last_regret());
         step_values.push_back(bandit->last_was_best() ? 1.0 : 0.0);

@@ -299,8 +299,9 @@ void add_step_blocks(Registry& r) {
        boolean("record_steps", false,
                "write per-step rows to the run file's /steps (episode, step, action, reward, then "
                "acetylcholine and noradrenaline with an ach_na edge, dopamine = the first "
-               "td_dopamine edge's delta, regret and best_arm for the bandit), written and flushed "
-               "with each /episodes row")}});
+               "td_dopamine edge's delta, value = V(s_t) and td_error = r + gamma V(s_t+1) - "
+               "V(s_t) with a value_decoder, regret and best_arm for the bandit), written and "
+               "flushed with each /episodes row")}});
 }
 
 }  // namespace sbx::circuits

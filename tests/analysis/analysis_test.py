@@ -224,6 +224,18 @@ def case_plot_steps():
         plain = os.path.join(d, "plain.h5")
         r = sh([BIN, "run", circuit, "--out", plain, "-q"])
         check(r.returncode == 0, f"bandit run failed: {r.stderr}")
+        # The spiking actor-critic: a critic panel of the value and TD-error columns.
+        ac = os.path.join(d, "ac.h5")
+        r = sh([BIN, "run", os.path.join(SRC, "circuits_toml", "cartpole_spiking.toml"), "--set",
+                "experiment.record_steps=true", "--set", "experiment.n_episodes=5", "--out", ac,
+                "-q"])
+        check(r.returncode == 0, f"actor-critic run failed: {r.stderr}")
+        acr = load_run(ac)
+        check(plots.step_panels(acr.steps) == ["reward", "critic"],
+              f"panels {plots.step_panels(acr.steps)}")
+        axes = plots.steps(acr)
+        check(np.array_equal(axes[1].get_lines()[0].get_ydata(), acr.steps["value"].to_numpy()),
+              "V(s) curve")
         out2 = os.path.join(d, "o2")
         r = plot([plain, "--out", out2])
         check(r.returncode == 0 and not os.path.exists(os.path.join(out2, "steps.png")),

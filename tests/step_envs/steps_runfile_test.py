@@ -7,6 +7,9 @@ Cases:
             per-step rewards summing to the /episodes return, regret 0 exactly on best-arm steps.
   cartpole  cartpole_dopamine.toml, 3 episodes: rows per episode = its length, steps 0..n-1,
             rewards 1 per step, the TD delta column recomputed from nothing but its range.
+  actor_critic  cartpole_spiking.toml, 40 episodes: value = V(s_t) of each step's window and
+            td_error = r + gamma V(s_t+1) - V(s_t) recomputed from the value column (reward_scale
+            0), failure_reward - V(s_T) at a terminal step, NaN at a truncated end.
   off       without record_steps there is no /steps and run.steps is empty.
 """
 import atexit
@@ -74,6 +77,22 @@ elif CASE == "cartpole":
         check((se["reward"] == 1.0).all(), "CartPole reward 1 per step")
     check(s["action"].isin([0, 1]).all(), "actions 0/1")
     check(np.isfinite(s["dopamine"]).all() and (s["dopamine"] != 0).any(), "dopamine delta")
+elif CASE == "actor_critic":
+    run_ = run("cartpole_spiking.toml", "experiment.record_steps=true", "experiment.n_episodes=40")
+    s, ep = run_.steps, run_.episodes
+    check(list(s.columns) == ["episode", "step", "action", "reward", "value", "td_error"],
+          f"columns {list(s.columns)}")
+    check(len(s) == int(ep["length"].sum()), "rows = sum of lengths")
+    check((s["value"] != 0).any(), "the critic learnt something (non-zero values)")
+    for _, e in ep.iterrows():
+        se = s[s["episode"] == e["episode"]]
+        v, d = se["value"].to_numpy(), se["td_error"].to_numpy()
+        # (the circuit: reward_scale 0, gamma 0.99, failure_reward -1)
+        check(np.array_equal(d[:-1], 0.99 * v[1:] - v[:-1]), f"episode {e['episode']}: TD errors")
+        if e["terminated"] and not e["truncated"]:
+            check(d[-1] == -1.0 - v[-1], f"episode {e['episode']}: terminal TD error")
+        else:
+            check(np.isnan(d[-1]), f"episode {e['episode']}: truncated end")
 elif CASE == "off":
     run_ = run("bandit_softmax.toml", "experiment.bandit_change_every=20",
                "experiment.bandit_contexts=2")
