@@ -1,5 +1,7 @@
 #include "apps/episodes_actor_critic.hpp"
 
+#include "apps/runner_util.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -138,10 +140,12 @@ ActorCriticRuntime::ActorCriticRuntime(const ActorCriticSetup& s,
       std::string names;
       for (const auto& n : critic.state_names()) names += (names.empty() ? "" : ", ") + n;
       const BlockDesc* vb = desc.find_block(s.value_block);
-      throw UserError(Diagnostic{
-          desc.file, vb->pos.line, vb->pos.column, "blocks." + s.value_block + ".variable",
-          "block '" + s.critic + "' (model " + std::string(critic.model()) +
-              ") has no state variable '" + var + "' for the membrane readout; it has: " + names});
+      const circuits::SourcePos at = key_or_table(*vb, "variable");
+      throw UserError(Diagnostic{at.file.empty() ? desc.file : at.file, at.line, at.column,
+                                 "blocks." + s.value_block + ".variable",
+                                 "block '" + s.critic + "' (model " + std::string(critic.model()) +
+                                     ") has no state variable '" + var +
+                                     "' for the membrane readout; it has: " + names});
     }
   }
   if (s.td.reset_each_step && critic.dynamics() != Dynamics::clocked) {

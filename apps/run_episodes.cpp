@@ -354,10 +354,12 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
       std::string names;
       for (const auto& n : motor.state_names()) names += (names.empty() ? "" : ", ") + n;
       const BlockDesc* dec = desc.find_block(s.decoder);
-      throw UserError(Diagnostic{
-          desc.file, dec->pos.line, dec->pos.column, "blocks." + s.decoder + ".variable",
-          "block '" + s.motor + "' (model " + std::string(motor.model()) +
-              ") has no state variable '" + var + "' for the membrane readout; it has: " + names});
+      const circuits::SourcePos at = key_or_table(*dec, "variable");
+      throw UserError(Diagnostic{at.file.empty() ? desc.file : at.file, at.line, at.column,
+                                 "blocks." + s.decoder + ".variable",
+                                 "block '" + s.motor + "' (model " + std::string(motor.model()) +
+                                     ") has no state variable '" + var +
+                                     "' for the membrane readout; it has: " + names});
     }
   }
   for (const auto& te : s.td_edges) {

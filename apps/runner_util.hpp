@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "circuits/description.hpp"
@@ -33,6 +34,13 @@ struct Problems {
 // in compiler style, "file:line:col: note: 'key': message"; run and check print them alike.
 // Each distinct note once per process: a sweep sets up every grid point (validation, then the
 // runs) and would otherwise repeat the same note for each.
+// Where an error about key `key` of block `b` points: the key's value when the file or a --set
+// gave it, else the block's table (a defaulted key has no position of its own).
+inline circuits::SourcePos key_or_table(const circuits::BlockDesc& b, std::string_view key) {
+  const circuits::SourcePos p = b.params.position(key);
+  return p.line > 0 || !p.file.empty() ? p : b.pos;
+}
+
 inline void print_notes(const std::vector<Diagnostic>& notes) {
   static std::set<std::string> printed;
   for (const Diagnostic& n : notes) {

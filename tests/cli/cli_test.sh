@@ -109,7 +109,10 @@ TOML
     "$BIN" check "$CP" --set 'connections[0].learning={ type = "stdp" }' --set experiment.test_episodes=5 > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with stdp and test episodes"; }
     grep -q "cartpole_spiking.toml:18:3: note: 'connections\[0\].learning': rule 'obs->motor.learning' (type stdp) learns at every spike .* the 5 test episodes .* so its weights keep changing while the agent is tested" "$T/err" || { cat "$T/err"; fail "no note for stdp in test episodes"; }
     "$BIN" check "$CP" --set 'connections[0].learning={ type = "stdp" }' > "$T/out" 2> "$T/err" || { cat "$T/err"; fail "check with stdp"; }
-    ! grep -q "test episodes" "$T/err" || { cat "$T/err"; fail "a test-episode note without test episodes"; } ;;
+    ! grep -q "test episodes" "$T/err" || { cat "$T/err"; fail "a test-episode note without test episodes"; }
+    # A bad membrane variable is reported at the key that named it (was: the decoder's table).
+    expect_error "^--set blocks.value.variable=Vx: error: 'blocks.value.variable': block 'critic' \(model lif_cuba\) has no state variable 'Vx'" -- "$BIN" check "$CP" --set blocks.value.variable=Vx
+    expect_error "^--set blocks.choice.variable=Vy: error: 'blocks.choice.variable': block 'motor'" -- "$BIN" check "$CP" --set blocks.choice.readout=membrane --set blocks.choice.variable=Vy ;;
   blocks_in_the_wrong_experiment)
     # A modulator block works in plain runs only: category_learning never built it, so check
     # said ok and the block did nothing. The distal_reward experiment wires exc/inh itself, and
