@@ -127,27 +127,8 @@ ActorCriticRuntime::ActorCriticRuntime(const ActorCriticSetup& s,
   Population& motor = sim.population(motor_pop);
   pool_size_ = motor.size() / decoder.n_actions;
   Population& critic = sim.population(critic_pop_);
-  if (s.td.readout == DecoderReadout::membrane) {
-    std::string var = s.td.variable;
-    if (var.empty())
-      for (const char* n : {"V", "x", "v"})
-        if (critic.state(n)) {
-          var = n;
-          break;
-        }
-    critic_state_ = var.empty() ? nullptr : critic.state(var);
-    if (!critic_state_) {
-      std::string names;
-      for (const auto& n : critic.state_names()) names += (names.empty() ? "" : ", ") + n;
-      const BlockDesc* vb = desc.find_block(s.value_block);
-      const circuits::SourcePos at = key_or_table(*vb, "variable");
-      throw UserError(Diagnostic{at.file.empty() ? desc.file : at.file, at.line, at.column,
-                                 "blocks." + s.value_block + ".variable",
-                                 "block '" + s.critic + "' (model " + std::string(critic.model()) +
-                                     ") has no state variable '" + var +
-                                     "' for the membrane readout; it has: " + names});
-    }
-  }
+  if (s.td.readout == DecoderReadout::membrane)
+    critic_state_ = membrane_state(critic, s.critic, s.td.variable, desc, s.value_block);
   if (s.td.reset_each_step && critic.dynamics() != Dynamics::clocked) {
     const BlockDesc* vb = desc.find_block(s.value_block);
     throw UserError(Diagnostic{

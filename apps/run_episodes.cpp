@@ -341,27 +341,8 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
   counter_->population = motor_pop_;
   counter_->count.assign(motor.size(), 0);
   sim_->set_recorder(counter_.get());
-  if (s.decoder_params.readout == DecoderReadout::membrane) {
-    std::string var = s.readout_variable;
-    if (var.empty())
-      for (const char* v : {"V", "x", "v"})
-        if (motor.state(v)) {
-          var = v;
-          break;
-        }
-    motor_state_ = var.empty() ? nullptr : motor.state(var);
-    if (!motor_state_) {
-      std::string names;
-      for (const auto& n : motor.state_names()) names += (names.empty() ? "" : ", ") + n;
-      const BlockDesc* dec = desc.find_block(s.decoder);
-      const circuits::SourcePos at = key_or_table(*dec, "variable");
-      throw UserError(Diagnostic{at.file.empty() ? desc.file : at.file, at.line, at.column,
-                                 "blocks." + s.decoder + ".variable",
-                                 "block '" + s.motor + "' (model " + std::string(motor.model()) +
-                                     ") has no state variable '" + var +
-                                     "' for the membrane readout; it has: " + names});
-    }
-  }
+  if (s.decoder_params.readout == DecoderReadout::membrane)
+    motor_state_ = membrane_state(motor, s.motor, s.readout_variable, desc, s.decoder);
   for (const auto& te : s.td_edges) {
     const circuits::EdgeBuilt* e = built_.edge(te.edge);
     if (!e || e->couplings.size() != 1)

@@ -10,6 +10,7 @@
 
 #include "circuits/description.hpp"
 #include "engine/errors.hpp"
+#include "engine/population.hpp"
 
 namespace sbx::app {
 
@@ -39,6 +40,31 @@ struct Problems {
 inline circuits::SourcePos key_or_table(const circuits::BlockDesc& b, std::string_view key) {
   const circuits::SourcePos p = b.params.position(key);
   return p.line > 0 || !p.file.empty() ? p : b.pos;
+}
+
+// The state array a decoder's membrane readout reads: `variable` of `target` (population `pop`),
+// or the first of V, x, v it has when `variable` is empty. A missing one is a UserError at
+// blocks.<decoder>.variable listing the target's state variables.
+inline double* membrane_state(Population& pop, const std::string& target, std::string variable,
+                              const circuits::CircuitDescription& desc,
+                              const std::string& decoder) {
+  if (variable.empty())
+    for (const char* v : {"V", "x", "v"})
+      if (pop.state(v)) {
+        variable = v;
+        break;
+      }
+  if (double* x = variable.empty() ? nullptr : pop.state(variable)) return x;
+  std::string names;
+  for (const auto& n : pop.state_names()) {
+    if (!names.empty()) names += ", ";
+    names += n;
+  }
+  const circuits::SourcePos at = key_or_table(*desc.find_block(decoder), "variable");
+  throw UserError(Diagnostic{
+      at.file.empty() ? desc.file : at.file, at.line, at.column, "blocks." + decoder + ".variable",
+      "block '" + target + "' (model " + std::string(pop.model()) + ") has no state variable '" +
+          variable + "' for the membrane readout; it has: " + names});
 }
 
 inline void print_notes(const std::vector<Diagnostic>& notes) {
