@@ -45,11 +45,11 @@ inline circuits::SourcePos key_or_table(const circuits::BlockDesc& b, std::strin
 // The state array a decoder's membrane readout reads: `variable` of `target` (population `pop`),
 // or the first of V, x, v it has when `variable` is empty. A missing one is a UserError at
 // blocks.<decoder>.variable listing the target's state variables.
-inline double* membrane_state(Population& pop, const std::string& target, std::string variable,
+inline double* membrane_state(Population& pop, const std::string& target, std::string_view variable,
                               const circuits::CircuitDescription& desc,
                               const std::string& decoder) {
   if (variable.empty())
-    for (const char* v : {"V", "x", "v"})
+    for (std::string_view v : {"V", "x", "v"})
       if (pop.state(v)) {
         variable = v;
         break;
@@ -64,7 +64,7 @@ inline double* membrane_state(Population& pop, const std::string& target, std::s
   throw UserError(Diagnostic{
       at.file.empty() ? desc.file : at.file, at.line, at.column, "blocks." + decoder + ".variable",
       "block '" + target + "' (model " + std::string(pop.model()) + ") has no state variable '" +
-          variable + "' for the membrane readout; it has: " + names});
+          std::string(variable) + "' for the membrane readout; it has: " + names});
 }
 
 inline void print_notes(const std::vector<Diagnostic>& notes) {
