@@ -585,19 +585,23 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       desc, runner.simulator(), file,
       declare_common(desc, runner.built(), runner.simulator(), file, opt));
   file.enable_episodes();
-  // Plastic couplings (td_dopamine edges): /edges + /weights (initial, then after the last
-  // episode), so the learnt map can be analysed.
+  // Plastic couplings (td_dopamine edges; the ach_na edge, whose weights are the learnt arm
+  // values): /edges + /weights (initial, then after the last episode), so the learnt map can be
+  // analysed.
+  std::vector<std::string> coupling_edges;
+  for (const auto& te : setup.td_edges) coupling_edges.push_back(te.edge);
+  for (const auto& an : setup.ach_na_edges) coupling_edges.push_back(an.edge);
   std::vector<std::pair<std::uint32_t, std::string>> weight_edges;
-  for (const auto& te : setup.td_edges) {
-    const circuits::EdgeBuilt* e = runner.built().edge(te.edge);
+  for (const std::string& edge : coupling_edges) {
+    const circuits::EdgeBuilt* e = runner.built().edge(edge);
     const ContinuousProjection& cp = runner.simulator().continuous(e->couplings[0]);
     const std::uint32_t id =
-        file.add_edges(te.edge, runner.simulator().population_name(cp.pre_population),
+        file.add_edges(edge, runner.simulator().population_name(cp.pre_population),
                        runner.simulator().population_name(cp.post_population),
                        std::vector<std::uint64_t>(cp.pre.begin(), cp.pre.end()),
                        std::vector<std::uint64_t>(cp.post.begin(), cp.post.end()), cp.weight,
                        std::vector<double>(cp.weight.size(), 0.0), e->learning_rule, true);
-    weight_edges.emplace_back(id, te.edge);
+    weight_edges.emplace_back(id, edge);
   }
   // Optional per-step rows (/steps, experiment.record_steps): action, reward and the named values
   // the agent and environment publish; buffered per episode, written before its /episodes row

@@ -4,7 +4,8 @@
 Cases:
   bandit    bandit_ach_na.toml, 2 contexts of 50 steps: one row per step, the named values
             acetylcholine / noradrenaline / regret / best_arm, the forced first pulls 0..7, the
-            per-step rewards summing to the /episodes return, regret 0 exactly on best-arm steps.
+            per-step rewards summing to the /episodes return, regret 0 exactly on best-arm steps;
+            the ach_na edge's arm values in /weights (initial and final).
   cartpole  cartpole_dopamine.toml, 3 episodes: rows per episode = its length, steps 0..n-1,
             rewards 1 per step, the TD delta column recomputed from nothing but its range.
   actor_critic  cartpole_spiking.toml, 40 episodes: value = V(s_t) of each step's window and
@@ -64,6 +65,13 @@ if CASE == "bandit":
     check((s["noradrenaline"] >= 1e-3 - 1e-15).all(), "NA >= t_floor")
     check((s["regret"] >= 0).all(), "regret >= 0")
     check(((s["regret"] == 0) == (s["best_arm"] == 1)).all(), "regret 0 exactly on best-arm steps")
+    # The ach_na edge's weights are the learnt arm values: /weights has the initial and final
+    # ones (one weight per arm here: the bias unit onto each motor unit).
+    check(run_.plastic_edges == ["bias->motor"], f"plastic edges {run_.plastic_edges}")
+    after, values, src, dst = run_.weight_snapshots("bias->motor")
+    check(values.shape == (2, 8) and list(after) == [-1, 0], f"snapshots {after} {values.shape}")
+    pulled = np.unique(s["action"].to_numpy())
+    check((values[1][pulled] != values[0][pulled]).all(), "the pulled arms' values moved")
 elif CASE == "cartpole":
     run_ = run("cartpole_dopamine.toml", "experiment.record_steps=true",
                "experiment.n_episodes=3")
