@@ -536,12 +536,10 @@ void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
 // Test episodes freeze the experiment's own rules (td_dopamine, td_three_factor, eligibility,
 // ach_na), which it applies between steps; spike-timing rules on spike edges act inside the
 // simulation at every spike and keep learning. Said once per rule, at its edge's learning key.
-std::vector<Diagnostic> online_rules_in_test_notes(const CircuitDescription& desc) {
+std::vector<Diagnostic> online_rules_in_test_notes(const CircuitDescription& desc,
+                                                   std::uint64_t n_test) {
   std::vector<Diagnostic> notes;
-  const std::int64_t n_test = desc.experiment.params.has("test_episodes")
-                                  ? desc.experiment.params.integer("test_episodes")
-                                  : 0;
-  if (n_test <= 0) return notes;
+  if (n_test == 0) return notes;
   std::vector<std::string> said;
   for (const circuits::ConnectionDesc& c : desc.connections) {
     if (!c.learning) continue;
@@ -571,7 +569,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       driven.empty()
           ? std::string("the episodes experiment (no value_decoder drives a modulator)")
           : "the episodes experiment (its value_decoder sets only '" + driven[0] + "')"));
-  print_notes(online_rules_in_test_notes(desc));
+  print_notes(online_rules_in_test_notes(desc, setup.test_episodes));
   EpisodeRunner runner(desc, setup);
   if (opt.dry_run) return {};
 

@@ -49,7 +49,7 @@ std::vector<DeclaredSpikeEdge> declare_common(const circuits::CircuitDescription
     if (!spikes_recorded(desc, name)) continue;
     for (std::uint32_t pid : b.populations) {
       const Population& pop = sim.population(pid);
-      if (spikes_recorded(desc, name, pop))
+      if (pop.emits_spikes())  // asked for (above); one that never spikes: its /nodes entry only
         file.add_spike_population(pid, sim.population_name(pid), pop.size(), b.type);
       else
         file.add_node_population(sim.population_name(pid), pop.size(), b.type, pid);
