@@ -335,14 +335,11 @@ class Run:
         pulse or set; attrs baseline and tau_ms), or, with `times` (ms, array-like), its value at
         those times: between changes m(t) = baseline + (value - baseline)·exp(-(t - time)/tau_ms),
         the engine's own formula (engine/modulator.hpp). Times before the first row give NaN."""
-        if name not in self.modulators:
-            raise KeyError(f"{self.path}: no modulator '{name}' (logged: "
-                           f"{', '.join(self.modulators) or 'none; plain runs log the modulators their rules read'})")
-        with self._open() as f:
-            ds = f[f"modulators/{name}"]
-            rows = ds[()]
-            baseline = float(ds.attrs["baseline"])
-            tau = float(ds.attrs["tau_ms"])
+        rows, attrs = self._logged_rows(
+            "modulators", name, "modulator", "logged",
+            "none; plain runs log the modulators their rules read")
+        baseline = float(attrs["baseline"])
+        tau = float(attrs["tau_ms"])
         log = pd.DataFrame({"time": rows["time"], "value": rows["value"]})
         log.attrs["baseline"] = baseline
         log.attrs["tau_ms"] = tau
@@ -368,16 +365,21 @@ class Run:
         """One sampled synapse as a DataFrame: time (ms), w (weight), c (eligibility), d
         (modulator); attrs hold the dataset's attributes (edge, synapse, source_node_id,
         target_node_id, learning_rule, modulator)."""
-        if name not in self.synapse_probes:
-            raise KeyError(f"{self.path}: no sampled synapse '{name}' (sampled: "
-                           f"{', '.join(self.synapse_probes) or 'none'})")
-        with self._open() as f:
-            ds = f[f"synapses/{name}"]
-            rows = ds[()]
-            attrs = {k: _text(v) for k, v in ds.attrs.items()}
+        rows, attrs = self._logged_rows("synapses", name, "sampled synapse", "sampled", "none")
         df = pd.DataFrame({k: rows[k] for k in rows.dtype.names})
-        df.attrs.update(attrs)
+        df.attrs.update({k: _text(v) for k, v in attrs.items()})
         return df
+
+    def _logged_rows(self, group, name, what, listed, none):
+        """(rows, attrs) of the compound dataset /<group>/<name>; a KeyError naming the ones the
+        file has when it is not there (`listed` says how they came to be, `none` if none did)."""
+        names = list(self._groups.get(group) or [])
+        if name not in names:
+            raise KeyError(f"{self.path}: no {what} '{name}' ({listed}: "
+                           f"{', '.join(names) or none})")
+        with self._open() as f:
+            ds = f[f"{group}/{name}"]
+            return ds[()], dict(ds.attrs)
 
     @property
     def duration(self):
