@@ -67,27 +67,29 @@ void finish_modulator_block(const BlockDesc& b, BuildContext& ctx) {
               "modulator, with per_spike) or pulse_times (with pulse_amount), or both");
     return;
   }
-  if (from_spikes != b.params.has("per_spike")) {
-    ctx.error(at(from_spikes ? "source" : "per_spike"),
-              path + (from_spikes ? ".per_spike" : ".source"),
-              from_spikes ? "source needs per_spike (the pulse each of its spikes gives the "
-                            "modulator)"
-                          : "per_spike needs source (the block whose spikes pulse the modulator)");
+  // Keys that only mean something together: the one given is reported, the other named.
+  const auto given_together = [&](const std::string& key, const std::string& partner,
+                                  const std::string& partner_is, const std::string& key_is) {
+    const bool has_key = b.params.has(key);
+    if (has_key == b.params.has(partner)) return true;
+    const std::string& given = has_key ? key : partner;
+    const std::string& missing = has_key ? partner : key;
+    ctx.error(at(given.c_str()), path + "." + missing,
+              given + " needs " + missing + " (" + (has_key ? partner_is : key_is) + ")");
+    return false;
+  };
+  if (!given_together("source", "per_spike", "the pulse each of its spikes gives the modulator",
+                      "the block whose spikes pulse the modulator"))
     return;
-  }
   if (b.params.number("delay") != 0.0 && !from_spikes) {
     ctx.error(at("delay"), path + ".delay",
               "delay needs source (it is the time from a source spike to its pulse; scheduled "
               "pulses come at their pulse_times)");
     return;
   }
-  if (scheduled != b.params.has("pulse_amount")) {
-    ctx.error(at(scheduled ? "pulse_times" : "pulse_amount"),
-              path + (scheduled ? ".pulse_amount" : ".pulse_times"),
-              scheduled ? "pulse_times needs pulse_amount (the size of each scheduled pulse)"
-                        : "pulse_amount needs pulse_times (when the pulses come, ms)");
+  if (!given_together("pulse_times", "pulse_amount", "the size of each scheduled pulse",
+                      "when the pulses come, ms"))
     return;
-  }
   const TimeGrid& g = ctx.grid();
   const double dt = ctx.desc.run.dt;
   // On the step grid: pulses then come after the step's spikes at the same time, never before
