@@ -306,16 +306,23 @@ def case_plot_several_seeds():
         shutil.rmtree(out)
 
 
+def not_run_files(d):
+    """Two files in d that are not run files: a text file named .h5 and another program's HDF5
+    file. Returns their paths."""
+    txt = os.path.join(d, "notes.h5")
+    with open(txt, "w") as f:
+        f.write("not hdf5\n")
+    other = os.path.join(d, "other.h5")
+    with h5py.File(other, "w") as f:
+        f["x"] = [1, 2, 3]
+    return txt, other
+
+
 def case_plot_bad_input():
     """Not a run file -> exit 2 with the path and the reason, nothing written."""
     d = tempfile.mkdtemp()
     try:
-        txt = os.path.join(d, "notes.h5")
-        with open(txt, "w") as f:
-            f.write("not hdf5\n")
-        other = os.path.join(d, "other.h5")
-        with h5py.File(other, "w") as f:
-            f["x"] = [1, 2, 3]
+        txt, other = not_run_files(d)
         out = os.path.join(d, "figs")
         for path, reason in [(txt, "not an HDF5 file"), (other, "not a spikeblox run file"),
                              (os.path.join(d, "missing.h5"), "no such file"),
@@ -449,12 +456,7 @@ def case_check_runfile():
             f["meta"].attrs["completed"] = np.uint8(0)
         r = sh(["/usr/bin/python3", script, unfinished])
         check(r.returncode == 0 and "not completed" in r.stdout, f"unfinished: {r.stdout}")
-        txt = os.path.join(d, "notes.h5")
-        with open(txt, "w") as f:
-            f.write("not hdf5\n")
-        other = os.path.join(d, "other.h5")
-        with h5py.File(other, "w") as f:
-            f["x"] = [1, 2, 3]
+        txt, other = not_run_files(d)
         for path, reason in [(os.path.join(d, "missing.h5"), "no such file"),
                              (txt, "not an HDF5 file"), (other, "not a spikeblox run file"),
                              (d, "is a directory")]:
