@@ -25,6 +25,8 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+from brette_vs_brian2 import run_brian_binary  # noqa: E402  (the compiled binary, timed alike)
 
 
 def run_ours(binary, duration_s, out):
@@ -40,14 +42,6 @@ def run_ours(binary, duration_s, out):
     return {'loop_s': res['loop_s'], 'wall_s': wall, 'output_spikes': n_out,
             'synaptic_events': res['synaptic_events'], 'w_below_0.1': float(np.mean(w < 0.1)),
             'w_above_0.9': float(np.mean(w > 0.9)), 'w_mean': float(np.mean(w))}
-
-
-def run_brian_binary(builddir):
-    t0 = time.perf_counter()
-    subprocess.run(['./main'], cwd=builddir, capture_output=True, check=True)
-    wall = time.perf_counter() - t0
-    with open(os.path.join(builddir, 'results', 'last_run_info.txt')) as f:
-        return {'loop_s': float(f.read().split()[0]), 'wall_s': wall}
 
 
 def main():
