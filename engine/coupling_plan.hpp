@@ -53,7 +53,14 @@ class CouplingPlan {
   struct ConductanceRow {  // one target cell: g = Σ w·out, gE = Σ w·out·E_rev
     double* g;
     double* ge;
-    std::uint32_t end;  // one past its last entry (rows are consecutive)
+  };
+  // Consecutive rows with the same number of entries (rows are sorted by length, their entries
+  // laid out in that order). Why: with rows of mixed lengths the inner loop's exit branch was
+  // mispredicted at most rows; a fixed trip count per group is predictable (and unrolled for
+  // short rows).
+  struct RowGroup {
+    std::uint32_t length;  // entries per row
+    std::uint32_t n_rows;
   };
   struct ConductanceEntry {
     const double* w;
@@ -86,6 +93,7 @@ class CouplingPlan {
   std::vector<Source> sources_;
   std::vector<double> pairs_;  // interleaved (out, out·E_rev) of every source cell
   std::vector<ConductanceRow> g_rows_;
+  std::vector<RowGroup> g_groups_;
   std::vector<ConductanceEntry> g_entries_;
   std::vector<CurrentRow> i_rows_;
   std::vector<CurrentEntry> i_entries_;

@@ -180,3 +180,38 @@ TEST_CASE("coupling plan: inputs of clocked populations without couplings are ze
   CHECK(net.g[0] == 123.0);
   CHECK(net.g3[6] == 0.0);
 }
+
+TEST_CASE("coupling plan: rows of every length, unrolled (1-8) and generic (> 8), in any order") {
+  // Target cell i of population 0 gets i + 1 conductance synapses (1 to 18: every unrolled
+  // length and the generic loop), interleaved across two couplings so that rows are not built
+  // in length order; the plan sorts rows by length, which must not change any sum.
+  Net net;
+  net.conts.clear();
+  Rng r = Rng::stream(9, "lengths");
+  for (std::uint32_t part = 0; part < 2; ++part) {
+    ContinuousProjection c;
+    c.name = std::to_string(part);
+    c.pre_population = 2;
+    c.post_population = 0;
+    c.kind = CouplingKind::conductance;
+    for (std::uint32_t i = 17; i + 1 > 0; --i)  // targets in decreasing length
+      for (std::uint32_t k = part; k <= i; k += 2) {
+        c.pre.push_back(r.below(7));
+        c.post.push_back(i);
+        c.weight.push_back(0.1 + r.uniform());
+      }
+    net.conts.push_back(std::move(c));
+  }
+  CouplingPlan plan;
+  plan.build(net.conts, net.ptrs, std::vector<std::uint32_t>{0, 1, 2});
+  net.reference();
+  const std::vector<double> want = net.inputs();
+  net.garbage();
+  plan.apply();
+  const std::vector<double> got = net.inputs();
+  // Same additions in the same order per cell, up to the last bit (the plan fuses w·G into the
+  // sum and computes gE as w·(G·E_rev), see coupling_plan.hpp).
+  for (std::size_t i = 0; i < got.size(); ++i)
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-14));
+  for (std::uint32_t i = 0; i < 18; ++i) CHECK(net.g[i] > 0.0);
+}
