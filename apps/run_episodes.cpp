@@ -519,6 +519,11 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
 
 void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
   learning_ = !on;
+  // Spike-timing rules on spike edges (stdp, rstdp, three_factor) learn inside the simulation at
+  // every spike: stopped for good, their weights kept as training left them (test episodes are
+  // the run's last phase, so nothing needs them again).
+  if (on)
+    for (std::uint32_t pid = 0; pid < sim_->n_projections(); ++pid) sim_->stop_learning(pid);
   if (elig_) elig_->set_learning(!on);
   if (ac_) ac_->set_learning(!on);
   decoder_ = s_.decoder_params;
@@ -533,32 +538,6 @@ void EpisodeRunner::set_test_mode(bool on, double epsilon, int lane_phase) {
 
 // ---- runner -------------------------------------------------------------------------------------
 
-// Test episodes freeze the experiment's own rules (td_dopamine, td_three_factor, eligibility,
-// ach_na), which it applies between steps; spike-timing rules on spike edges act inside the
-// simulation at every spike and keep learning. Said once per rule, at its edge's learning key.
-std::vector<Diagnostic> online_rules_in_test_notes(const CircuitDescription& desc,
-                                                   std::uint64_t n_test) {
-  std::vector<Diagnostic> notes;
-  if (n_test == 0) return notes;
-  std::vector<std::string> said;
-  for (const circuits::ConnectionDesc& c : desc.connections) {
-    if (!c.learning) continue;
-    const std::string& type = c.learning->type;
-    if (type != "stdp" && type != "rstdp" && type != "three_factor") continue;
-    if (std::find(said.begin(), said.end(), c.learning->rule) != said.end()) continue;
-    said.push_back(c.learning->rule);
-    const circuits::SourcePos pos = c.learning->pos.line > 0 ? c.learning->pos : c.pos;
-    notes.push_back(
-        {pos.file.empty() ? desc.file : pos.file, pos.line, pos.column, c.path + ".learning",
-         "rule '" + c.learning->rule + "' (type " + type +
-             ") learns at every spike inside the simulation: the " + std::to_string(n_test) +
-             " test episodes (experiment.test_episodes) freeze the episode rules "
-             "(td_dopamine, td_three_factor, eligibility_dopamine, ach_na), not this "
-             "one, so its weights keep changing while the agent is tested"});
-  }
-  return notes;
-}
-
 RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   const EpisodesSetup setup = episodes_setup(desc);
@@ -569,7 +548,6 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       driven.empty()
           ? std::string("the episodes experiment (no value_decoder drives a modulator)")
           : "the episodes experiment (its value_decoder sets only '" + driven[0] + "')"));
-  print_notes(online_rules_in_test_notes(desc, setup.test_episodes));
   EpisodeRunner runner(desc, setup);
   if (opt.dry_run) return {};
 

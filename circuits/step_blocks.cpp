@@ -281,10 +281,11 @@ void add_step_blocks(Registry& r) {
        boolean("bandit_observe_context", false,
                "bandit: observation = one-hot context (else a constant 1)"),
        integer("test_episodes", 0, non_negative(),
-               "test episodes after training with the episode rules frozen (td_dopamine, "
-               "td_three_factor, eligibility_dopamine, ach_na; stdp / rstdp / three_factor on "
-               "spike edges keep learning, with a note) (rows after the training rows in "
-               "/episodes; figures test_mean_return, test_success_rate)"),
+               "test episodes after training with learning frozen: the episode rules "
+               "(td_dopamine, td_three_factor, eligibility_dopamine, ach_na) and stdp / rstdp / "
+               "three_factor on spike edges (their weights stay as training left them) (rows "
+               "after the training rows in /episodes; figures test_mean_return, "
+               "test_success_rate)"),
        num("test_epsilon", "", 0.1, closed(0.0, 1.0),
            "test episodes: random-action probability (epsilon_greedy; 0 = argmax)"),
        integer("test_lane_phase", 3, closed(0, 4),

@@ -219,6 +219,15 @@ void Simulator::set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearning
   rules_.push_back(std::move(rule));
 }
 
+void Simulator::stop_learning(std::uint32_t projection) {
+  SpikeProjection& p = projs_.at(projection);
+  if (!p.rule) return;
+  p.rule->sync_weights(p, now_);
+  std::vector<std::uint32_t>& plastic = pops_[p.post_population].in_plastic;
+  plastic.erase(std::remove(plastic.begin(), plastic.end(), projection), plastic.end());
+  p.rule = nullptr;
+}
+
 std::uint32_t Simulator::add_control(ControlFn fn) {
   controls_.push_back(std::move(fn));
   return static_cast<std::uint32_t>(controls_.size() - 1);

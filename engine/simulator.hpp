@@ -85,6 +85,11 @@ class Simulator final : public SpikeScheduler {
   void set_recorder(Recorder* rec) { recorder_ = rec; }
   // Attach a learning rule (owned by the simulator) to a projection.
   void set_rule(std::uint32_t projection, std::unique_ptr<SpikeLearningRule> rule);
+  // Ends learning on a projection for the rest of the run: its weights become the rule's weights
+  // at now() (sync_weights) and from then on it delivers them as a static projection; the rule is
+  // no longer called (it stays allocated: a modulator may still notify it). For evaluation
+  // phases that must not learn, e.g. an episodes run's test episodes. No-op without a rule.
+  void stop_learning(std::uint32_t projection);
   // Every spike of `population` pulses `m` by `per_spike` (a circuit signal driving a
   // neuromodulator: dopamine cells, a reward population): at the tick it is emitted, or, for a
   // spike of an event-driven population inside a clocked step, at the end of that step (see

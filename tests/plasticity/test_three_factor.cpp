@@ -373,3 +373,45 @@ TEST_CASE(
   }
   CHECK(ra.weight(pa, 0, end) != 1.0);  // learning happened
 }
+
+TEST_CASE("stop_learning: the weights stay where the rule had them; deliveries go on, static") {
+  // Pre spikes every 20 steps, each followed by a post spike one step later (potentiation), and
+  // a tonic modulator: the weight grows between spikes too (dw/dt = eta c (d0 + d)).
+  std::vector<std::uint64_t> pre_steps, post_steps;
+  for (std::uint64_t s = 10; s < 400; s += 20) {
+    pre_steps.push_back(s);
+    post_steps.push_back(s + 1);
+  }
+  for (const bool stop : {false, true}) {
+    CAPTURE(stop);
+    const TimeGrid g(1.0);
+    Simulator sim(g, 1);
+    const auto a = sim.add_population("pre", std::make_unique<Puppet>(pre_steps));
+    const auto b = sim.add_population("post", std::make_unique<Puppet>(post_steps));
+    const auto pid =
+        sim.add_projection(build_spike_projection("pre->post", a, b, 1, 1, 0, {{0, 0, 1.0, 0}}));
+    Modulator da("dopamine", 0.5, 200.0, g);
+    ThreeFactorParams prm;
+    auto rule = std::make_unique<ThreeFactorStdp>(sim.projection(pid), prm, da, g);
+    ThreeFactorStdp* r = rule.get();
+    sim.set_rule(pid, std::move(rule));
+    sim.run_until(205);  // between spikes: the weight has a pending integral
+    const double at_stop = r->weight(sim.projection(pid), 0, 205);
+    CHECK(at_stop > 1.05);
+    const std::uint64_t events_before = sim.stats().synaptic_events;
+    if (stop) {
+      sim.stop_learning(pid);
+      CHECK(sim.projection(pid).rule == nullptr);
+      CHECK(sim.projection(pid).weight[0] == doctest::Approx(at_stop).epsilon(1e-6));
+      sim.stop_learning(pid);  // a second call is a no-op
+    }
+    sim.run_until(400);
+    CHECK(sim.stats().synaptic_events == events_before + 10);  // pre spikes 210 .. 390
+    const double w_end =
+        stop ? sim.projection(pid).weight[0] : r->weight(sim.projection(pid), 0, 400);
+    if (stop)
+      CHECK(w_end == doctest::Approx(at_stop).epsilon(1e-6));
+    else
+      CHECK(w_end > at_stop + 0.05);  // learning goes on without the stop
+  }
+}

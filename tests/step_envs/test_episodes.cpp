@@ -14,6 +14,8 @@
 #include "apps/run_episodes.hpp"
 #include "circuits/loader.hpp"
 #include "engine/errors.hpp"
+#include "engine/learning.hpp"
+#include "engine/simulator.hpp"
 #include "envs/cartpole.hpp"
 
 using namespace sbx;
@@ -352,4 +354,54 @@ TEST_CASE("episodes: test episodes freeze td_dopamine and ach_na (no stale dopam
   runner.run_episode(1);
   CHECK(runner.coupling_weights("bias->motor") == w);
   CHECK(runner.acetylcholine() == doctest::Approx(ach).epsilon(1e-6));  // (tau 1e9 ms)
+}
+
+TEST_CASE("episodes: test episodes stop spike-timing plasticity on spike edges (weights kept)") {
+  // A stdp rule on the spike edge obs->motor learns at every spike inside the simulation; test
+  // episodes used to leave it learning (a note said so). Now its weights stay as training left
+  // them; without test mode the same episode changes them (the check below can fail).
+  const std::string file = std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml";
+  const std::vector<std::string> set = {"connections[0].learning={ type = \"stdp\" }"};
+  auto plastic_weights = [](Simulator& sim) {
+    std::vector<float> all;
+    for (std::uint32_t pid = 0; pid < sim.n_projections(); ++pid) {
+      const SpikeProjection& p = sim.projection(pid);
+      std::vector<float> w(p.weight.size());
+      if (p.rule)
+        p.rule->current_weights(p, sim.now(), w.data());
+      else
+        w.assign(p.weight.begin(), p.weight.end());
+      all.insert(all.end(), w.begin(), w.end());
+    }
+    return all;
+  };
+  auto n_rules = [](Simulator& sim) {
+    int n = 0;
+    for (std::uint32_t pid = 0; pid < sim.n_projections(); ++pid)
+      n += sim.projection(pid).rule != nullptr;
+    return n;
+  };
+  for (const bool test : {false, true}) {
+    CAPTURE(test);
+    const auto desc = circuits::load_circuit_file(file, set);
+    app::EpisodeRunner runner(desc, app::episodes_setup(desc));
+    runner.run_episode(0);
+    Simulator& sim = runner.simulator();
+    CHECK(n_rules(sim) == 1);
+    const std::vector<float> trained = plastic_weights(sim);
+    if (test) {
+      runner.set_test_mode(true, 0.0, 0);
+      CHECK(n_rules(sim) == 0);
+    }
+    runner.run_episode(1);
+    const std::vector<float> after = plastic_weights(sim);
+    REQUIRE(after.size() == trained.size());
+    std::size_t changed = 0;
+    for (std::size_t k = 0; k < after.size(); ++k)
+      changed += std::abs(after[k] - trained[k]) > 1e-6f * (1.0f + std::abs(trained[k]));
+    if (test)
+      CHECK(changed == 0);
+    else
+      CHECK(changed > 10);
+  }
 }
