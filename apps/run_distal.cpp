@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "circuits/build.hpp"
@@ -192,6 +193,15 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   file.flush();
   s.wall_s = seconds_since(t0);
   file.finish({}, s.wall_s);
+  // The result in words (--json has every figure).
+  char reach[96] = "never reached 95 % of w_max";
+  if (r.t_reach_95 >= 0)
+    std::snprintf(reach, sizeof reach, "reached 95 %% of w_max at %.0f s", r.t_reach_95 / 1000.0);
+  std::fprintf(stderr,
+               "distal reward: chosen synapse %.3f at the end (percentile %.1f of the excitatory "
+               "weights), %s; coincidences %.0f, rewards %.0f, rate %.3f Hz\n",
+               r.w_final, r.percentile_final, reach, static_cast<double>(r.coincidences),
+               static_cast<double>(r.rewards_delivered), r.rate_hz);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "circuits/build.hpp"
@@ -357,6 +358,18 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
   file.flush();
   sum.wall_s = seconds_since(t0);
   file.finish({}, sum.wall_s);
+  // The result in words, as the category job prints its accuracy (--json has every figure).
+  const std::size_t window =
+      std::min<std::size_t>(1000, std::max<std::size_t>(1, setup.n_trials / 10));
+  const std::string criterion =
+      st.criterion_trial >= 0
+          ? "criterion (> 95 of 100 trials with error < 1) at trial " +
+                std::to_string(st.criterion_trial)
+          : std::string("criterion (> 95 of 100 trials with error < 1) not reached");
+  std::fprintf(stderr,
+               "dnms: %zu trials, %s; error over the last %zu trials: median %.3f, mean %.3f\n",
+               static_cast<std::size_t>(setup.n_trials), criterion.c_str(), window,
+               st.median_error_last, st.mean_error_last);
   return sum;
 }
 

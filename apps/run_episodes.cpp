@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "circuits/lane_blocks.hpp"
 #include "circuits/plasticity_registry.hpp"
@@ -665,6 +666,8 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     file.flush();
     progress.update(static_cast<double>(e + 1));
   };
+  double regret = 0.0;             // bandit: summed over the training episodes
+  std::uint64_t best_choices = 0;  // bandit: training steps on the best arm
   const auto tl = std::chrono::steady_clock::now();
   try {
     for (std::uint64_t e = 0; e < setup.n_episodes; ++e) {
@@ -674,6 +677,8 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
       returns.push_back(r.ret);
       steps += r.length;
       lengths.push_back(r.length);
+      regret += r.regret;
+      best_choices += r.best_choices;
       append_row(e, r);
       spike_weights.at_now();
       if (e + 1 < n_all) throw_if_interrupted("the end of " + where(e));
@@ -742,12 +747,46 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
     sum.figures["test_success_rate"] =
         static_cast<double>(ok) / static_cast<double>(test_returns.size());
   }
+  if (setup.env == "bandit") {
+    sum.figures["regret"] = regret;
+    sum.figures["best_arm_rate"] =
+        steps ? static_cast<double>(best_choices) / static_cast<double>(steps) : 0.0;
+  }
   for (const auto& [id, edge] : weight_edges)
     file.append_weights(id, static_cast<int>(n) - 1, runner.coupling_weights(edge));
   file.flush();
   sum.wall_s = seconds_since(t0);
   file.finish({}, sum.wall_s);
+  std::fprintf(stderr, "%s\n", episodes_result_line(setup.env, sum.figures).c_str());
   return sum;
+}
+
+// The result in words, as the category job prints its accuracy (--json has every figure).
+std::string episodes_result_line(const std::string& env, const std::map<std::string, double>& f) {
+  auto at = [&](const char* k) {
+    const auto it = f.find(k);
+    return it == f.end() ? 0.0 : it->second;
+  };
+  char buf[512];
+  const auto n = static_cast<unsigned long long>(at("episodes"));
+  int len = std::snprintf(buf, sizeof buf, "%s: %llu episode%s, %llu steps, mean return %.4g",
+                          env.c_str(), n, n == 1 ? "" : "s",
+                          static_cast<unsigned long long>(at("steps")), at("mean_return"));
+  auto add = [&](const char* fmt, auto... args) {
+    if (len >= 0 && static_cast<std::size_t>(len) < sizeof buf)
+      len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), fmt, args...);
+  };
+  if (n > 100) add(" (last 100: %.4g)", at("mean_return_last100"));
+  if (n > 1 && f.count("best_return"))
+    add(", best %.4g (episode %llu)", at("best_return"),
+        static_cast<unsigned long long>(at("best_episode")));
+  if (f.count("regret"))
+    add("; regret %.4g, best arm chosen on %.1f %% of steps", at("regret"),
+        100.0 * at("best_arm_rate"));
+  if (f.count("test_mean_return"))
+    add("; test episodes: mean return %.4g, success %.1f %%", at("test_mean_return"),
+        100.0 * at("test_success_rate"));
+  return buf;
 }
 
 }  // namespace sbx::app

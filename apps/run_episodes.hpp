@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -172,6 +173,10 @@ class EpisodeRunner {
   int test_lane_phase_ = -1;
   std::uint64_t source_spikes_ = 0;
 };
+
+// One line with the run's result (stderr at the end of run_episodes): episodes, steps, mean
+// return (last 100), best episode, the bandit's regret and best-arm rate, the test episodes.
+std::string episodes_result_line(const std::string& env, const std::map<std::string, double>& f);
 
 RunSummary run_episodes(const circuits::CircuitDescription& desc, const RunOptions& opt);
 
