@@ -1,12 +1,14 @@
 #include "engine/coupling_plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 #include <map>
 #include <string>
+#include <utility>
 
 #include "engine/errors.hpp"
 
@@ -201,14 +203,15 @@ inline __m128d row_sum(const Entry* e, std::uint32_t length, __m128d acc) {
   }
   return acc;
 }
+template <class Row>
+inline void store_row(const Row& r, __m128d acc) {
+  _mm_store_sd(r.g, acc);
+  _mm_storeh_pd(r.ge, acc);
+}
 // n rows of L entries each; L a compile-time constant, so each row's loop is unrolled.
 template <std::uint32_t L, class Row, class Entry>
 void rows_of(const Row* r, const Entry* e, std::uint32_t n) {
-  for (std::uint32_t i = 0; i < n; ++i, ++r, e += L) {
-    const __m128d acc = row_sum(e, L, _mm_setzero_pd());
-    _mm_store_sd(r->g, acc);
-    _mm_storeh_pd(r->ge, acc);
-  }
+  for (std::uint32_t i = 0; i < n; ++i, ++r, e += L) store_row(*r, row_sum(e, L, _mm_setzero_pd()));
 }
 #endif
 
@@ -225,39 +228,17 @@ __attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() con
   const ConductanceRow* r = g_rows_.data();
   for (const RowGroup& grp : g_groups_) {
 #if defined(__SSE2__)
-    switch (grp.length) {
-      case 1:
-        rows_of<1>(r, e, grp.n_rows);
-        break;
-      case 2:
-        rows_of<2>(r, e, grp.n_rows);
-        break;
-      case 3:
-        rows_of<3>(r, e, grp.n_rows);
-        break;
-      case 4:
-        rows_of<4>(r, e, grp.n_rows);
-        break;
-      case 5:
-        rows_of<5>(r, e, grp.n_rows);
-        break;
-      case 6:
-        rows_of<6>(r, e, grp.n_rows);
-        break;
-      case 7:
-        rows_of<7>(r, e, grp.n_rows);
-        break;
-      case 8:
-        rows_of<8>(r, e, grp.n_rows);
-        break;
-      default:
-        for (std::uint32_t i = 0; i < grp.n_rows; ++i) {
-          const __m128d acc =
-              row_sum(e + std::size_t(i) * grp.length, grp.length, _mm_setzero_pd());
-          _mm_store_sd(r[i].g, acc);
-          _mm_storeh_pd(r[i].ge, acc);
-        }
+    // rows_of<1> .. rows_of<8>, indexed by length − 1
+    static constexpr auto unrolled =
+        []<std::uint32_t... L>(std::integer_sequence<std::uint32_t, L...>) {
+      return std::array{&rows_of<L + 1, ConductanceRow, ConductanceEntry>...};
     }
+    (std::make_integer_sequence<std::uint32_t, 8>{});
+    if (grp.length - 1 < unrolled.size())
+      unrolled[grp.length - 1](r, e, grp.n_rows);
+    else
+      for (std::uint32_t i = 0; i < grp.n_rows; ++i)
+        store_row(r[i], row_sum(e + std::size_t(i) * grp.length, grp.length, _mm_setzero_pd()));
 #else
     for (std::uint32_t i = 0; i < grp.n_rows; ++i) {
       double g = 0.0, gE = 0.0;
