@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every row of the performance table (BENCHMARKS.md §0) in one batch, each row side by side
 # with its peer where it has one, and writes the raw output of each command to OUT/<row>.log plus
-# the machine's facts to OUT/machine.txt. About 25 minutes on 2 cores; run it on an idle machine
+# the machine's facts to OUT/machine.txt, then the table with verdicts to OUT/summary.md
+# (bench/issue6_summary.py; it can be rerun on the logs). About 12-25 minutes on 2 cores (the
+# session-12 Xeon: 12); run it on an idle machine
 # (nothing else compiling or benchmarking: the rows are memory- and cache-sensitive).
 #
 # Usage: bash bench/issue6_table.sh [BUILD_DIR] [OUT_DIR]
@@ -89,4 +91,5 @@ if has scaling; then
   run scaling $py bench/scaling.py --build "$build" --reps 3 --reps-large 3 --precision both --floor \
     --runner --png "$out/scaling.png"
 fi
-echo "issue6_table: logs in $out"
+/usr/bin/python3 bench/issue6_summary.py "$out" | tee "$out/summary.md"
+echo "issue6_table: logs in $out, the verdict table in $out/summary.md"
