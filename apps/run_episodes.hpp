@@ -122,7 +122,9 @@ class EpisodeRunner {
   double last_dopamine() const { return last_delta_; }
   // Test mode: learning frozen (td_dopamine, ach_na, eligibility_dopamine, td_three_factor,
   // curriculum; last_dopamine() NaN), the policy
-  // epsilon_greedy(epsilon) (argmax if 0), lane keeping starting from `lane_phase`. off = back.
+  // epsilon_greedy(epsilon) (argmax if 0), lane keeping starting from `lane_phase`. off = back,
+  // except that spike-timing rules on spike edges (stdp, rstdp, three_factor) stay stopped
+  // (Simulator::stop_learning is final; test episodes are a run's last phase).
   void set_test_mode(bool on, double epsilon, int lane_phase);
   // Spikes of the decoder's source population so far (structural checks).
   std::uint64_t source_spikes() const { return source_spikes_; }
