@@ -4,9 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "apps/experiments.hpp"
 #include "apps/run_episodes.hpp"
@@ -14,27 +12,15 @@
 #include "engine/errors.hpp"
 #include "engine/learning.hpp"
 #include "envs/td_actor_critic.hpp"
+#include "tests/step_envs/agent_toml.hpp"
 
 using namespace sbx;
+using test::check_diagnostics;
 
 namespace {
 
 std::string spiking_toml() {
-  std::ifstream f(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::vector<Diagnostic> check_diagnostics(const std::string& text,
-                                          const std::vector<std::string>& overrides = {}) {
-  try {
-    const auto d = circuits::load_circuit_string(text, "agent.toml", overrides);
-    app::check_experiment(d);
-  } catch (const UserError& e) {
-    return e.diagnostics;
-  }
-  return {};
+  return test::circuit_text("cartpole_spiking.toml");
 }
 
 }  // namespace
@@ -124,9 +110,7 @@ TEST_CASE("cartpole_spiking.toml: a misplaced td_three_factor rule is a position
   CHECK(check_diagnostics(spiking_toml()).empty());
   // The policy post factor needs the decoder's motor pools as the target.
   std::string text = spiking_toml();
-  const std::string value = "post_factor = \"value\"";
-  REQUIRE(text.find(value) != std::string::npos);
-  text.replace(text.find(value), value.size(), "post_factor = \"policy\"");
+  test::replace_once(text, "post_factor = \"value\"", "post_factor = \"policy\"");
   const auto d = check_diagnostics(text);
   REQUIRE(d.size() == 1);
   CHECK(d[0].key_path.find(".learning.post_factor") != std::string::npos);
@@ -150,10 +134,8 @@ TEST_CASE(
            {"weight = 0.0, learning = \"critic\"", "weight = 0.01"},
            {"[rules.actor]",
             "[rules.da]\ntype = \"three_factor\"\nmodulator = \"dopamine\"\n"
-            "w_min = -20.0\nw_max = 20.0\n\n[rules.actor]"}}) {
-    REQUIRE(text.find(from) != std::string::npos);
-    text.replace(text.find(from), from.size(), to);
-  }
+            "w_min = -20.0\nw_max = 20.0\n\n[rules.actor]"}})
+    test::replace_once(text, from, to);
   // (the now unused td_three_factor rules only get a note)
   CHECK(check_diagnostics(text).empty());
   const auto desc = circuits::load_circuit_string(text, "agent.toml", {"experiment.n_episodes=5"});

@@ -7,8 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "apps/experiments.hpp"
 #include "apps/run_episodes.hpp"
@@ -17,41 +15,22 @@
 #include "engine/learning.hpp"
 #include "engine/simulator.hpp"
 #include "envs/cartpole.hpp"
+#include "tests/step_envs/agent_toml.hpp"
 
 using namespace sbx;
+using test::check_diagnostics;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 std::string cartpole_toml() {
-  return read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_dopamine.toml");
-}
-
-// Every diagnostic of checking `text` as the CLI does (load + experiment checks).
-std::vector<Diagnostic> check_diagnostics(const std::string& text,
-                                          const std::vector<std::string>& overrides = {}) {
-  try {
-    const auto d = circuits::load_circuit_string(text, "agent.toml", overrides);
-    app::check_experiment(d);
-  } catch (const UserError& e) {
-    return e.diagnostics;
-  }
-  return {};
+  return test::circuit_text("cartpole_dopamine.toml");
 }
 
 }  // namespace
 
 TEST_CASE("episodes: an encoder whose size does not match the observation is a positioned error") {
   std::string text = cartpole_toml();
-  const std::string four = "n = 4\ncoding";
-  REQUIRE(text.find(four) != std::string::npos);
-  text.replace(text.find(four), four.size(), "n = 5\ncoding");
+  test::replace_once(text, "n = 4\ncoding", "n = 5\ncoding");
   const auto d = check_diagnostics(text);
   REQUIRE(d.size() == 1);
   CHECK(d[0].key_path == "blocks.obs.n");
@@ -72,9 +51,7 @@ TEST_CASE("episodes: an encoder whose size does not match the observation is a p
 
 TEST_CASE("episodes: a decoder with the wrong number of actions is a positioned error") {
   std::string text = cartpole_toml();
-  const std::string two = "n_actions = 2";
-  REQUIRE(text.find(two) != std::string::npos);
-  text.replace(text.find(two), two.size(), "n_actions = 3");
+  test::replace_once(text, "n_actions = 2", "n_actions = 3");
   const auto d = check_diagnostics(text);
   REQUIRE(d.size() >= 1);
   CHECK(d[0].key_path == "blocks.choice.n_actions");
@@ -290,9 +267,7 @@ TEST_CASE("episodes: decoder settings that would silently do nothing are positio
   CHECK(r[0].message.find("never spikes") != std::string::npos);
   // epsilon without the epsilon_greedy policy: no exploration at all.
   std::string text = cartpole_toml();
-  const std::string eg = "policy = \"epsilon_greedy\"";
-  REQUIRE(text.find(eg) != std::string::npos);
-  text.replace(text.find(eg), eg.size(), "policy = \"argmax\"");
+  test::replace_once(text, "policy = \"epsilon_greedy\"", "policy = \"argmax\"");
   const auto e = check_diagnostics(text);
   REQUIRE(e.size() == 1);
   CHECK(e[0].key_path == "blocks.choice.epsilon");
@@ -302,9 +277,8 @@ TEST_CASE("episodes: decoder settings that would silently do nothing are positio
   const auto t = check_diagnostics(cartpole_toml(), {"blocks.choice.temperature=0.5"});
   REQUIRE(t.size() == 1);
   CHECK(t[0].key_path == "blocks.choice.temperature");
-  const auto v = check_diagnostics(
-      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
-      {"blocks.choice.variable=\"V\""});
+  const auto v = check_diagnostics(test::circuit_text("cartpole_spiking.toml"),
+                                   {"blocks.choice.variable=\"V\""});
   REQUIRE(v.size() == 1);
   CHECK(v[0].key_path == "blocks.choice.variable");
   // The value_decoder's spike count of a rate critic: V(s) would be constant.
@@ -322,7 +296,7 @@ TEST_CASE("episodes: population coding with high <= low is an error at high") {
   // sigma = width·(high − low)/(k − 1) = 0: every unit coded exp(-inf) = 0 (or NaN at a centre),
   // so the agent got no input at all and ran without a word.
   const auto d = check_diagnostics(
-      read_text(std::string(SBX_SOURCE_DIR) + "/circuits_toml/cartpole_spiking.toml"),
+      test::circuit_text("cartpole_spiking.toml"),
       {"blocks.obs.low=[-2.4, -3.0, 0.2, -3.0]", "blocks.obs.high=[2.4, 3.0, 0.2, 3.0]"});
   REQUIRE(d.size() == 1);
   CHECK(d[0].key_path == "blocks.obs.high");

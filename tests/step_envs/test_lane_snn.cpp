@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "apps/experiments.hpp"
 #include "apps/run_episodes.hpp"
@@ -13,16 +11,14 @@
 #include "engine/errors.hpp"
 #include "envs/eligibility_dopamine.hpp"
 #include "models/lif_euler.hpp"
+#include "tests/step_envs/agent_toml.hpp"
 
 using namespace sbx;
 
 namespace {
 
 std::string lane_toml(const char* name = "lane_keeping_snn.toml") {
-  std::ifstream f(std::string(SBX_SOURCE_DIR) + "/circuits_toml/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return test::circuit_text(name);
 }
 
 }  // namespace
@@ -154,17 +150,9 @@ TEST_CASE("lane_keeping_snn (faithful): seed 1 collapses into steer-left, crash 
 
 TEST_CASE("eligibility_dopamine: an edge not from the spike encoder is a positioned error") {
   std::string text = lane_toml();
-  const std::string rec = "{ from = \"net\", to = \"net\", weight";
-  REQUIRE(text.find(rec) != std::string::npos);
-  text.replace(text.find(rec), rec.size(),
-               "{ from = \"net\", to = \"net\", learning = \"da\", weight");
-  std::vector<Diagnostic> diags;
-  try {
-    const auto d = circuits::load_circuit_string(text, "lane.toml", {});
-    app::check_experiment(d);
-  } catch (const UserError& e) {
-    diags = e.diagnostics;
-  }
+  test::replace_once(text, "{ from = \"net\", to = \"net\", weight",
+                     "{ from = \"net\", to = \"net\", learning = \"da\", weight");
+  const std::vector<Diagnostic> diags = test::check_diagnostics(text, {}, "lane.toml");
   REQUIRE(!diags.empty());
   bool found = false;
   for (const auto& g : diags)
