@@ -259,6 +259,7 @@ DnmsStats dnms_stats(const std::vector<double>& errors) {
   if (errors.empty()) return st;
   const std::size_t last =
       std::min<std::size_t>(1000, std::max<std::size_t>(1, errors.size() / 10));
+  st.last_trials = last;
   std::vector<double> tail(errors.end() - static_cast<std::ptrdiff_t>(last), errors.end());
   double sum = 0.0;
   for (double e : tail) sum += e;
@@ -359,16 +360,13 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
   sum.wall_s = seconds_since(t0);
   file.finish({}, sum.wall_s);
   // The result in words, as the category job prints its accuracy (--json has every figure).
-  const std::size_t window =
-      std::min<std::size_t>(1000, std::max<std::size_t>(1, setup.n_trials / 10));
   const std::string criterion =
-      st.criterion_trial >= 0
-          ? "criterion (> 95 of 100 trials with error < 1) at trial " +
-                std::to_string(st.criterion_trial)
-          : std::string("criterion (> 95 of 100 trials with error < 1) not reached");
+      "criterion (> 95 of 100 trials with error < 1) " +
+      (st.criterion_trial >= 0 ? "at trial " + std::to_string(st.criterion_trial)
+                               : std::string("not reached"));
   std::fprintf(stderr,
                "dnms: %zu trials, %s; error over the last %zu trials: median %.3f, mean %.3f\n",
-               static_cast<std::size_t>(setup.n_trials), criterion.c_str(), window,
+               static_cast<std::size_t>(setup.n_trials), criterion.c_str(), st.last_trials,
                st.median_error_last, st.mean_error_last);
   return sum;
 }

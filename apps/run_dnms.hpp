@@ -12,6 +12,7 @@
 // TOML circuit (no perturbation, no clamps).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -83,6 +84,7 @@ struct DnmsStats {
   long criterion_trial = -1;     // first trial where > 95 of the last 100 have error < 1
   double median_error_last = 0;  // median error over the last 1000 trials (or last 10 %)
   double mean_error_last = 0;
+  std::size_t last_trials = 0;  // how many trials those two figures cover
 };
 DnmsStats dnms_stats(const std::vector<double>& errors);
 
