@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "circuits/lane_blocks.hpp"
 #include "circuits/plasticity_registry.hpp"
@@ -354,7 +355,7 @@ EpisodeRunner::EpisodeRunner(const CircuitDescription& desc, const EpisodesSetup
   for (const auto& name : s.prune_edges) {
     const circuits::EdgeBuilt* e = built_.edge(name);
     if (!e) throw InternalError("episodes: prune edge " + name + " not built");
-    for (auto c : e->couplings) prune_weights_.push_back(&sim_->continuous(c).weight);
+    for (auto c : e->couplings) prune_couplings_.push_back(c);
     for (auto p : e->projections) prune_projections_.push_back(p);
   }
   decoder_ = s.decoder_params;
@@ -419,10 +420,10 @@ void EpisodeRunner::set_recorder(Recorder* rec) {
   counter_->next = rec;
 }
 
-std::vector<double>& EpisodeRunner::coupling_weights(const std::string& edge) {
+const std::vector<double>& EpisodeRunner::coupling_weights(const std::string& edge) const {
   const circuits::EdgeBuilt* e = built_.edge(edge);
   if (!e || e->couplings.empty()) throw InternalError("no coupling edge " + edge);
-  return sim_->continuous(e->couplings[0]).weight;
+  return std::as_const(*sim_).continuous(e->couplings[0]).weight;
 }
 
 EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
@@ -506,7 +507,8 @@ EpisodeResult EpisodeRunner::run_episode(std::uint64_t episode) {
   if (elig_) elig_->end_episode();
   sim_->check_finite();
   if (sleep_due(episode, s_.prune_every)) {
-    for (auto* w : prune_weights_) res.pruned += sleep_prune(*w, s_.prune_below);
+    for (auto c : prune_couplings_)
+      res.pruned += sleep_prune(sim_->continuous(c).weight, s_.prune_below);
     for (std::uint32_t id : prune_projections_) {
       SpikeProjection& p = sim_->projection(id);
       // A rule may hold weights relative to a pending integral (rstdp): make them current first.

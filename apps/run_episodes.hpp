@@ -111,7 +111,7 @@ class EpisodeRunner {
   const circuits::BuiltCircuit& built() const { return built_; }
   StepEnvironment& environment() { return *env_; }
   // Weights of an edge's first coupling (td_dopamine edges), for tests and snapshots.
-  std::vector<double>& coupling_weights(const std::string& edge);
+  const std::vector<double>& coupling_weights(const std::string& edge) const;
   // The two modulator signals of an ach_na edge (values after the last step; NaN without one).
   double acetylcholine() const;
   double noradrenaline() const;
@@ -161,7 +161,7 @@ class EpisodeRunner {
   std::unique_ptr<Modulator> ach_, na_;
   std::unique_ptr<ActorCriticRuntime> ac_;
   DecoderParams decoder_;
-  std::vector<std::vector<double>*> prune_weights_;
+  std::vector<std::uint32_t> prune_couplings_;    // coupling ids
   std::vector<std::uint32_t> prune_projections_;  // spike projections pruned by weight
   Rng policy_rng_;
   std::uint64_t seed_ = 1;

@@ -51,6 +51,7 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
                          std::span<Population* const> pops,
                          std::span<const std::uint32_t> clocked) {
   signature_.clear();
+  copies_.clear();
   zero_.clear();
   sources_.clear();
   pairs_.clear();
@@ -90,11 +91,17 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
     throw InternalError("CouplingPlan: a presynaptic cell outside every source");
   };
 
-  // Synapses grouped by target cell, in coupling order then synapse order within each cell.
-  std::map<double*, std::vector<ConductanceEntry>> g_by_cell;
+  // Synapses grouped by target cell, in coupling order then synapse order within each cell;
+  // each remembers its coupling and index for the weight copies.
+  struct Origin {
+    std::uint32_t coupling, k;
+  };
+  std::map<double*, std::vector<std::pair<ConductanceEntry, Origin>>> g_by_cell;
   std::map<double*, double*> ge_of;
-  std::map<double*, std::vector<CurrentEntry>> i_by_cell;
-  for (const ContinuousProjection& c : conts) {
+  std::map<double*, std::vector<std::pair<CurrentEntry, Origin>>> i_by_cell;
+  std::vector<std::vector<WeightCopy>> copies_of(conts.size());
+  for (std::uint32_t ci = 0; ci < conts.size(); ++ci) {
+    const ContinuousProjection& c = conts[ci];
     signature_.push_back({c.pre.data(), c.post.data(), c.weight.data(), c.pre.size()});
     if (c.post.size() != c.pre.size() || c.weight.size() != c.pre.size())
       throw InternalError("coupling '" + c.name + "': pre, post and weight differ in length");
@@ -109,7 +116,8 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
       if ((!g || !ge) && !c.pre.empty())
         throw InternalError("coupling '" + c.name + "': conductance arrays missing");
       for (std::size_t k = 0; k < c.pre.size(); ++k) {
-        g_by_cell[g + c.post[k]].push_back({&c.weight[k], pair_of(out + c.pre[k])});
+        g_by_cell[g + c.post[k]].push_back(
+            {{c.weight[k], pair_of(out + c.pre[k])}, {ci, static_cast<std::uint32_t>(k)}});
         ge_of[g + c.post[k]] = ge + c.post[k];
       }
     } else {
@@ -117,18 +125,23 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
       if (!cur && !c.pre.empty())
         throw InternalError("coupling '" + c.name + "': the target has no current input");
       for (std::size_t k = 0; k < c.pre.size(); ++k)
-        i_by_cell[cur + c.post[k]].push_back({out + c.pre[k], &c.weight[k]});
+        i_by_cell[cur + c.post[k]].push_back(
+            {{out + c.pre[k], c.weight[k]}, {ci, static_cast<std::uint32_t>(k)}});
     }
   }
   // Rows by length (stable: equal lengths keep the target order), then their entries in that
   // order. Each row is a different target cell, so the order of the rows changes no sum.
-  std::vector<std::pair<double*, const std::vector<ConductanceEntry>*>> rows;
+  std::vector<std::pair<double*, const std::vector<std::pair<ConductanceEntry, Origin>>*>> rows;
   for (const auto& [g, entries] : g_by_cell) rows.emplace_back(g, &entries);
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return a.second->size() < b.second->size();
   });
+  std::vector<Origin> g_origin, i_origin;  // per entry
   for (const auto& [g, entries] : rows) {
-    g_entries_.insert(g_entries_.end(), entries->begin(), entries->end());
+    for (const auto& [entry, origin] : *entries) {
+      g_entries_.push_back(entry);
+      g_origin.push_back(origin);
+    }
     g_rows_.push_back({g, ge_of[g]});
     const auto length = static_cast<std::uint32_t>(entries->size());
     if (g_groups_.empty() || g_groups_.back().length != length) g_groups_.push_back({length, 0});
@@ -136,9 +149,25 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
   }
   for (auto& [cur, entries] : i_by_cell) {
     const auto begin = static_cast<std::uint32_t>(i_entries_.size());
-    i_entries_.insert(i_entries_.end(), entries.begin(), entries.end());
+    for (const auto& [entry, origin] : entries) {
+      i_entries_.push_back(entry);
+      i_origin.push_back(origin);
+    }
     i_rows_.push_back({cur, begin, static_cast<std::uint32_t>(i_entries_.size())});
   }
+  // Weight copies by coupling (the entry arrays are final: their addresses stay valid).
+  for (std::size_t j = 0; j < g_entries_.size(); ++j)
+    copies_of[g_origin[j].coupling].push_back({&g_entries_[j].w, g_origin[j].k});
+  for (std::size_t j = 0; j < i_entries_.size(); ++j)
+    copies_of[i_origin[j].coupling].push_back({&i_entries_[j].w, i_origin[j].k});
+  copies_begin_.assign(1, 0);
+  for (const auto& v : copies_of) {
+    copies_.insert(copies_.end(), v.begin(), v.end());
+    copies_begin_.push_back(copies_.size());
+  }
+  touched_.assign(conts.size(), 0);
+  any_touched_ = false;
+  until_verify_ = check_every;
 
   // Zeroing: every input cell of a clocked population that no row writes.
   std::vector<const double*> written;
@@ -163,6 +192,46 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
       std::move(zero), [](const Span& x) { return x.begin; },
       [](const Span& a, const Span& b) { return a.begin + a.n >= b.begin; });
   built_ = true;
+}
+
+bool CouplingPlan::copy_weights(const ContinuousProjection& c, std::uint32_t id, bool verify) {
+  const double* w = c.weight.data();
+  bool same = true;
+  for (std::size_t j = copies_begin_[id]; j < copies_begin_[id + 1]; ++j) {
+    const WeightCopy& x = copies_[j];
+    if (verify)
+      same &= *x.copy == w[x.k];
+    else
+      *x.copy = w[x.k];
+  }
+  return same;
+}
+
+void CouplingPlan::check(std::span<const ContinuousProjection> conts,
+                         std::span<Population* const> pops,
+                         std::span<const std::uint32_t> clocked) {
+  const bool periodic = built_ && !any_touched_;
+  if (stale(conts)) {
+    if (periodic)  // (add_continuous and add_population invalidate; continuous() touches)
+      throw InternalError(
+          "CouplingPlan: a coupling's arrays were resized or reallocated without "
+          "Simulator::continuous() (a reference kept from an earlier call)");
+    build(conts, pops, clocked);
+    return;
+  }
+  for (std::uint32_t id = 0; id < conts.size(); ++id) {
+    if (periodic) {
+      if (!copy_weights(conts[id], id, true))
+        throw InternalError("CouplingPlan: a weight of coupling '" + conts[id].name +
+                            "' changed without Simulator::continuous() (a reference or "
+                            "pointer kept from an earlier call); the plan summed the old value");
+    } else if (touched_[id] != 0) {
+      copy_weights(conts[id], id, false);
+      touched_[id] = 0;
+    }
+  }
+  any_touched_ = false;
+  until_verify_ = check_every;
 }
 
 namespace {
@@ -194,7 +263,7 @@ namespace {
 template <class Entry>
 inline __m128d row_sum(const Entry* e, std::uint32_t length, __m128d acc) {
   for (std::uint32_t j = 0; j < length; ++j) {
-    const __m128d w = _mm_set1_pd(*e[j].w);
+    const __m128d w = _mm_set1_pd(e[j].w);
 #if defined(__FMA__)
     acc = _mm_fmadd_pd(w, _mm_loadu_pd(e[j].pair), acc);
 #else
@@ -244,8 +313,8 @@ __attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() con
       double g = 0.0, gE = 0.0;
       for (std::uint32_t j = 0; j < grp.length; ++j) {
         const ConductanceEntry& x = e[std::size_t(i) * grp.length + j];
-        g += *x.w * x.pair[0];
-        gE += *x.w * x.pair[1];
+        g += x.w * x.pair[0];
+        gE += x.w * x.pair[1];
       }
       *r[i].g = g;
       *r[i].ge = gE;
@@ -257,7 +326,7 @@ __attribute__((optimize("no-tree-vectorize"))) void CouplingPlan::sum_rows() con
   const CurrentEntry* ie = i_entries_.data();
   for (const CurrentRow& r : i_rows_) {
     double s = 0.0;
-    for (std::uint32_t j = r.begin; j < r.end; ++j) s += *ie[j].w * *ie[j].out;
+    for (std::uint32_t j = r.begin; j < r.end; ++j) s += ie[j].w * *ie[j].out;
     *r.cur = s;
   }
 }

@@ -6,15 +6,22 @@
 // read-modify-writes through memory (each add waits for the previous store), and every coupling
 // pays virtual calls for its arrays. The plan instead groups the synapses by target cell: each
 // row adds its inputs in registers and stores the total once, keeping, for each target cell, the
-// order of the additions of the plain loop (coupling by coupling, synapse by synapse). Weights are
-// read through pointers at every step, so learning that changes weight values needs no rebuild;
-// the plan is rebuilt when a coupling or population is added or a coupling's arrays are resized
-// or reallocated (stale()).
+// order of the additions of the plain loop (coupling by coupling, synapse by synapse).
+//
+// Weight values are copied into the plan (a synapse is its weight and a pointer to its source's
+// data, three loads where reading the weight through a pointer took four; the sum is load-bound:
+// ≈ 5 % of a category-learning run on the session-13 Xeon, BENCHMARKS.md). The copies are
+// refreshed when the simulator is told that a coupling may have changed: Simulator::continuous(id)
+// (the only mutable access to a coupling) calls touch(id), and before the next step check()
+// re-reads the touched couplings' weights, or rebuilds the plan if their arrays were resized or
+// reallocated. A write that bypasses touch() (a reference or pointer kept from an earlier
+// continuous() call and written steps later) is a bug; every check_every steps check() compares
+// every copy with its source and throws InternalError naming the coupling.
 //
 // The sum is load- and uop-bound, so its data are laid out for it: once per step the presynaptic
 // output G and the product G·E_rev of every source cell are written, vectorised, into one
 // interleaved array of pairs (sources whose arrays are adjacent, e.g. the blocks of one HH pool,
-// as one range); a conductance synapse is then a weight pointer and a pair pointer, and
+// as one range); a conductance synapse is then a weight and a pair pointer, and
 // (g, gE) += w·(G, G·E_rev) is one broadcast and one vector multiply-add. Arithmetic: gE sums
 // w·(G·E_rev) where the plain loop summed (w·G)·E_rev — the same up to the last bit of each term
 // (tests compare with the plain loop to 1e-14; the category-learning run file kept every spike
@@ -40,6 +47,22 @@ class CouplingPlan {
   // True if build() has not run for these couplings (count, array sizes or addresses changed).
   bool stale(std::span<const ContinuousProjection> conts) const;
   void invalidate() { built_ = false; }
+  // Coupling `id` may have been changed (weights written, arrays resized): check() looks at it.
+  void touch(std::uint32_t id) {
+    if (id < touched_.size()) {
+      touched_[id] = 1;
+      any_touched_ = true;
+    }
+  }
+  // Whether check() must run before the next apply(): not built, a coupling touched, or the
+  // periodic verification due. (Counts calls: call once per step.)
+  bool needs_check() { return !built_ || any_touched_ || --until_verify_ == 0; }
+  // Builds the plan if it is stale, else re-reads the touched couplings' weights; when nothing was
+  // touched (the periodic call), verifies every copied weight against its coupling and throws
+  // InternalError if one changed behind the plan's back.
+  void check(std::span<const ContinuousProjection> conts, std::span<Population* const> pops,
+             std::span<const std::uint32_t> clocked);
+  static constexpr std::uint32_t check_every = 4096;  // steps between verifications
   // Zero the continuous inputs of the clocked populations, then sum every coupling into them.
   void apply();
 
@@ -64,7 +87,7 @@ class CouplingPlan {
     std::uint32_t n_rows;
   };
   struct ConductanceEntry {
-    const double* w;
+    double w;            // copy of the coupling's weight (see the header)
     const double* pair;  // (out, out·E_rev) of the presynaptic cell in pairs_
   };
   struct Source {  // presynaptic cells copied into pairs_ before the sum
@@ -79,7 +102,11 @@ class CouplingPlan {
   };
   struct CurrentEntry {
     const double* out;
-    const double* w;
+    double w;  // copy of the coupling's weight
+  };
+  struct WeightCopy {  // where synapse k of a coupling is copied to
+    double* copy;      // the w of a ConductanceEntry or CurrentEntry
+    std::uint32_t k;
   };
   struct Signature {  // what build() saw of each coupling
     const void* pre;
@@ -88,8 +115,16 @@ class CouplingPlan {
     std::size_t n;
   };
 
+  // Copies coupling c's weights (or compares them, verify = true; returns false on a difference).
+  bool copy_weights(const ContinuousProjection& c, std::uint32_t id, bool verify);
+
   bool built_ = false;
   std::vector<Signature> signature_;
+  std::vector<WeightCopy> copies_;         // by coupling, then synapse
+  std::vector<std::size_t> copies_begin_;  // coupling c's copies: [begin[c], begin[c + 1])
+  std::vector<std::uint8_t> touched_;      // per coupling
+  bool any_touched_ = false;
+  std::uint32_t until_verify_ = check_every;
   std::vector<Span> zero_;
   std::vector<Source> sources_;
   std::vector<double> pairs_;  // interleaved (out, out·E_rev) of every source cell

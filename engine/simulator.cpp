@@ -195,6 +195,7 @@ std::uint32_t Simulator::add_continuous(ContinuousProjection proj) {
     if (proj.pre[k] >= pre.size() || proj.post[k] >= post.size())
       throw std::invalid_argument("coupling " + proj.name + ": index out of range");
   conts_.push_back(std::move(proj));
+  coupling_plan_.invalidate();
   return static_cast<std::uint32_t>(conts_.size() - 1);
 }
 
@@ -729,11 +730,12 @@ void Simulator::process_events_upto(Tick t) {
 
 void Simulator::do_step() {
   // Continuous couplings, held constant over the step (operator splitting), summed by the
-  // compiled plan (engine/coupling_plan.hpp), rebuilt when couplings or populations changed.
-  if (coupling_plan_.stale(conts_)) {
+  // compiled plan (engine/coupling_plan.hpp), rebuilt when couplings or populations changed and
+  // its weight copies refreshed after continuous() handed out a coupling.
+  if (coupling_plan_.needs_check()) {
     std::vector<Population*> pops(pops_.size());
     for (std::size_t i = 0; i < pops_.size(); ++i) pops[i] = pops_[i].pop.get();
-    coupling_plan_.build(conts_, pops, clocked_);
+    coupling_plan_.check(conts_, pops, clocked_);
   }
   coupling_plan_.apply();
   StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};

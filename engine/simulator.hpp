@@ -104,7 +104,14 @@ class Simulator final : public SpikeScheduler {
   long find_population(std::string_view name) const;  // -1 if absent
   SpikeProjection& projection(std::uint32_t id) { return projs_[id]; }
   std::uint32_t n_projections() const { return static_cast<std::uint32_t>(projs_.size()); }
-  ContinuousProjection& continuous(std::uint32_t id) { return conts_[id]; }
+  // Mutable access to a coupling: the step loop sums copies of its weights (coupling_plan.hpp),
+  // re-read before the next step after this call. Write through the returned reference in the
+  // same control or between runs; do not keep it (or its arrays' pointers) to write steps later.
+  ContinuousProjection& continuous(std::uint32_t id) {
+    coupling_plan_.touch(id);
+    return conts_[id];
+  }
+  const ContinuousProjection& continuous(std::uint32_t id) const { return conts_[id]; }
   std::uint32_t n_continuous() const { return static_cast<std::uint32_t>(conts_.size()); }
 
   // ---- control events -------------------------------------------------------------------

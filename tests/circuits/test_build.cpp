@@ -136,7 +136,7 @@ TEST_CASE("a Poisson-driven LIF circuit builds, runs, and its source fires at it
   CHECK(samples == 1000);
 }
 
-TEST_CASE("same seed, same network; another seed (via --set), another network") {
+TEST_CASE("same seed, same network, another seed (via --set), another network") {
   auto a = build_text(kPoissonLif), b = build_text(kPoissonLif);
   auto c = build_text(kPoissonLif, {"meta.seed=12"});
   auto post_of = [](Run& r) {
@@ -322,7 +322,7 @@ TEST_CASE("the circuit graph: vertices, edges, streams and dot output") {
   CHECK(contains(dot.str(), "\"P\" -> \"E\" [label=\"fixed_indegree, spike\"]"));
 }
 
-TEST_CASE("Neuroblox HH cells: current drive makes them fire; conductance coupling to a target") {
+TEST_CASE("Neuroblox HH cells: current drive makes them fire, conductance coupling to a target") {
   const std::string text = R"(connections = [
   { from = "I", to = "E", weight = 1.0 },
   { from = "E", to = "S", weight = 0.5 },

@@ -153,7 +153,7 @@ TEST_CASE("all_to_all and one_to_one") {
   for (std::uint32_t i = 0; i < 7; ++i) CHECK((o[i].pre == i && o[i].post == i));
 }
 
-TEST_CASE("same seed, same synapses; another seed, other synapses") {
+TEST_CASE("same seed, same synapses, another seed, other synapses") {
   ConnectionDesc c;
   c.from.assign(1, 'A');
   c.to.assign(1, 'B');

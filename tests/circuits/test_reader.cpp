@@ -244,7 +244,7 @@ n = 10
 }
 
 TEST_CASE(
-    "delays: scalars must be on the tick grid and 0 or >= one tick; distributions are checked") {
+    "delays: scalars must be on the tick grid and 0 or >= one tick, distributions are checked") {
   const std::string head = R"([blocks.P]
 type = "poisson_source"
 rate = 5.0

@@ -1,8 +1,8 @@
 // CouplingPlan (engine/coupling_plan.hpp): the compiled coupling sum equals the plain
 // coupling-by-coupling loop (same additions in the same order per target cell; the two may differ
-// in the last bit where the compiler fuses a multiply-add in one and not the other), sees weight
-// changes without a rebuild, knows when it is stale, and zeroes every input of the clocked
-// populations.
+// in the last bit where the compiler fuses a multiply-add in one and not the other), re-reads the
+// weights of touched couplings, catches writes that bypass touch(), knows when it is stale, and
+// zeroes every input of the clocked populations.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/coupling_plan.hpp"
+#include "engine/errors.hpp"
 #include "engine/rng.hpp"
 
 using namespace sbx;
@@ -134,35 +135,97 @@ TEST_CASE("coupling plan: bitwise the plain coupling-by-coupling sum") {
   CHECK(nonzero > 40);
 }
 
-TEST_CASE("coupling plan: weight values are read at every apply; resizing makes it stale") {
+TEST_CASE("coupling plan: weight copies follow touch(), a write behind its back is caught") {
   Net net;
   const std::vector<std::uint32_t> clocked = {0, 1, 2};
   CouplingPlan plan;
-  plan.build(net.conts, net.ptrs, clocked);
-  // Learning changes weight values in place: no rebuild needed.
-  for (auto& c : net.conts)
-    for (double& w : c.weight) w *= 1.5;
-  net.out[3] = 7.0;  // presynaptic outputs change every step
+  CHECK(plan.needs_check());  // not built
+  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.needs_check());
+  // Learning changes weight values in place; touched couplings are re-read by check().
+  for (std::uint32_t c = 0; c < net.conts.size(); ++c) {
+    for (double& w : net.conts[c].weight) w *= 1.5;
+    plan.touch(c);
+  }
+  net.out[3] = 7.0;     // presynaptic outputs change every step
   net.rev[20] = -33.0;  // (copied at every apply too)
   net.out3[2] = 0.25;
+  CHECK(plan.needs_check());
+  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.needs_check());
+  plan.apply();
+  std::vector<double> got = net.inputs();
+  net.reference();
+  std::vector<double> want = net.inputs();
+  for (std::size_t i = 0; i < got.size(); ++i)
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-14));
+  // Only the touched coupling is re-read: an untouched write is not seen ...
+  const std::vector<double> before = want;
+  net.conts[0].weight[0] += 1.0;  // not touched
+  net.conts[1].weight[0] += 1.0;
+  plan.touch(1);
+  plan.check(net.conts, net.ptrs, clocked);
+  net.garbage();
+  plan.apply();
+  got = net.inputs();
+  net.conts[0].weight[0] -= 1.0;  // the reference without the untouched write
+  net.reference();
+  want = net.inputs();
+  int changed = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-14));
+    changed += want[i] != before[i];
+  }
+  CHECK(changed >= 1);
+  // ... and the periodic verification (every check_every steps) throws, naming the coupling.
+  net.conts[0].weight[0] += 1.0;
+  std::uint32_t calls = 1;
+  while (!plan.needs_check()) ++calls;
+  CHECK(calls == CouplingPlan::check_every);
+  try {
+    plan.check(net.conts, net.ptrs, clocked);
+    FAIL("no error for a weight written without touch()");
+  } catch (const InternalError& e) {
+    CHECK(std::string(e.what()).find("coupling '0'") != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "coupling plan: a resized or added coupling rebuilds it, a resize behind its back is caught") {
+  Net net;
+  const std::vector<std::uint32_t> clocked = {0, 1, 2};
+  CouplingPlan plan;
+  plan.check(net.conts, net.ptrs, clocked);
   CHECK_FALSE(plan.stale(net.conts));
+  // A grown synapse list, touched: check() rebuilds.
+  net.conts[0].pre.push_back(0);
+  net.conts[0].post.push_back(0);
+  net.conts[0].weight.push_back(1.0);
+  CHECK(plan.stale(net.conts));
+  plan.touch(0);
+  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.stale(net.conts));
+  net.garbage();
   plan.apply();
   const std::vector<double> got = net.inputs();
   net.reference();
   const std::vector<double> want = net.inputs();
   for (std::size_t i = 0; i < got.size(); ++i)
     CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-14));
-  // A grown synapse list or a new coupling needs a rebuild.
-  net.conts[0].pre.push_back(0);
-  net.conts[0].post.push_back(0);
-  net.conts[0].weight.push_back(1.0);
-  CHECK(plan.stale(net.conts));
-  plan.build(net.conts, net.ptrs, clocked);
-  CHECK_FALSE(plan.stale(net.conts));
+  // A new coupling (the simulator invalidates the plan in add_continuous).
   net.conts.push_back(net.conts[1]);
   CHECK(plan.stale(net.conts));
   plan.invalidate();
-  CHECK(plan.stale(net.conts));
+  CHECK(plan.needs_check());
+  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.stale(net.conts));
+  // Resized without touch(): the periodic check throws instead of summing a stale layout.
+  net.conts[2].weight.push_back(1.0);
+  net.conts[2].pre.push_back(0);
+  net.conts[2].post.push_back(0);
+  while (!plan.needs_check()) {
+  }
+  CHECK_THROWS_AS(plan.check(net.conts, net.ptrs, clocked), InternalError);
 }
 
 TEST_CASE("coupling plan: inputs of clocked populations without couplings are zeroed") {

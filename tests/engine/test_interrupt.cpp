@@ -8,7 +8,7 @@
 
 using namespace sbx;
 
-TEST_CASE("interrupt: nothing pending, nothing thrown; a pending signal throws Interrupted") {
+TEST_CASE("interrupt: nothing pending, nothing thrown, a pending signal throws Interrupted") {
   clear_interrupt();
   CHECK(interrupt_signal() == 0);
   CHECK_NOTHROW(throw_if_interrupted("t = 1.0 ms"));

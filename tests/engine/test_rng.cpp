@@ -9,7 +9,7 @@
 
 using sbx::Rng;
 
-TEST_CASE("a seed gives the same stream; names give independent streams") {
+TEST_CASE("a seed gives the same stream, names give independent streams") {
   Rng a = Rng::stream(7, "VAC"), b = Rng::stream(7, "VAC"), c = Rng::stream(7, "AC"),
       d = Rng::stream(8, "VAC");
   for (int i = 0; i < 100; ++i) {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/errors.hpp"
 #include "engine/simulator.hpp"
 
 using namespace sbx;
@@ -192,7 +193,29 @@ TEST_CASE("continuous couplings sum w*out into conductance and current inputs") 
   CHECK(pp->last_i_[0] == doctest::Approx(88.0));
 }
 
-TEST_CASE("probes sample state every period; the recorder is flushed every simulated second") {
+TEST_CASE(
+    "a coupling weight written through continuous() counts from the next step, a kept "
+    "reference written later is an internal error") {
+  Simulator sim(TimeGrid(0.001), 10);
+  auto pre = std::make_unique<ToyClocked>(1, 0.0);
+  pre->out_ = {0.5};
+  auto post = std::make_unique<ToyClocked>(1, 0.0);
+  ToyClocked* pp = post.get();
+  const auto a = sim.add_population("pre", std::move(pre));
+  const auto b = sim.add_population("post", std::move(post));
+  const auto c = sim.add_continuous({"i", a, b, CouplingKind::current, {0}, {0}, {2.0}});
+  sim.run_until(10);
+  CHECK(pp->last_i_[0] == 1.0);
+  sim.continuous(c).weight[0] = 6.0;  // e.g. a between-trial learning rule
+  sim.run_until(20);
+  CHECK(pp->last_i_[0] == 3.0);
+  std::vector<double>& kept = sim.continuous(c).weight;
+  sim.run_until(30);
+  kept[0] = 8.0;  // steps after the continuous() call: the plan never hears of it
+  CHECK_THROWS_AS(sim.run_until(30 + 10 * Tick{CouplingPlan::check_every}), InternalError);
+}
+
+TEST_CASE("probes sample state every period, the recorder is flushed every simulated second") {
   Simulator sim(TimeGrid(0.001), 100);
   const auto a = sim.add_population("A", std::make_unique<ToyClocked>(2, 0.5));
   sim.add_probe({a, "V", {1}, 1000});

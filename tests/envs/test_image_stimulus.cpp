@@ -345,7 +345,7 @@ TEST_CASE("dot patterns: nearest-prototype classifier accuracy >= 0.9 (defaults,
   MESSAGE("worst nearest-prototype accuracy over 40 seeds: " << worst);
 }
 
-TEST_CASE("dot patterns: 15x15 images, 3 categories, dropout; plus-shaped dots") {
+TEST_CASE("dot patterns: 15x15 images, 3 categories, dropout, plus-shaped dots") {
   DotPatternSpec spec;
   spec.width = 15;
   spec.height = 15;

@@ -147,7 +147,7 @@ TEST_CASE("competition: the larger latched drive wins, the loser is gated and it
   }
 }
 
-TEST_CASE("competition: a tie leaves both open; edge order never makes two losers") {
+TEST_CASE("competition: a tie leaves both open, edge order never makes two losers") {
   for (const auto& edges : {std::vector<CompetitionEdge>{{0, 1}, {1, 0}},
                             std::vector<CompetitionEdge>{{1, 0}, {0, 1}}}) {
     auto tie = two_striata(4.0, 4.0);

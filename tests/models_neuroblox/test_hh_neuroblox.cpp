@@ -301,7 +301,7 @@ TEST_CASE("convergence: spike times at the default dt are within 0.1 ms of dt/10
 }
 
 TEST_CASE(
-    "inputs: I_bg, I_in and current_input are interchangeable; conductances give I = gE - g*V") {
+    "inputs: I_bg, I_in and current_input are interchangeable, conductances give I = gE - g*V") {
   NeurobloxHHPopulation pop({exc(3.0), exc(0.0), exc(0.0), inh(0.0)});
   pop.state("I_in")[1] = 3.0;
   // current_input/conductance inputs are zeroed by the simulator before every step; here they

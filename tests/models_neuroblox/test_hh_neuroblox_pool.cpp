@@ -144,7 +144,7 @@ TEST_CASE("HH pool: a block is a population of its own") {
   CHECK(blocks[0]->first_nonfinite(var) == -1);
 }
 
-TEST_CASE("HH pool: the kernel runs once per round; a block stepped twice is an error") {
+TEST_CASE("HH pool: the kernel runs once per round, a block stepped twice is an error") {
   auto blocks = NeurobloxHHPool::make(block_params(), NeurobloxIntegrator::etdrk4);
   const double dt = NeurobloxHHPopulation::default_dt_ms;
   std::vector<std::uint32_t> spiked;

@@ -203,7 +203,7 @@ TEST_CASE("TraubMilesHH: rests at the root of the steady-state current") {
 }
 
 TEST_CASE(
-    "TraubMilesHH: exponential Euler converges at first order; dt = 0.1 ms rate within 10 %") {
+    "TraubMilesHH: exponential Euler converges at first order, dt = 0.1 ms rate within 10 %") {
   const double I = 400.0, T = 200.0;  // pA, ms
   const auto ref = hh_spike_times(0.0005, I, T);
   const auto s1 = hh_spike_times(0.1, I, T), s2 = hh_spike_times(0.05, I, T),

@@ -68,7 +68,7 @@ TEST_CASE("simd::exp is within 1 ulp of std::exp on the range the models use") {
   CHECK(worst <= 1.0);
 }
 
-TEST_CASE("ETDRK4 coefficients equal their phi-function definitions; classic RK4 at z = 0") {
+TEST_CASE("ETDRK4 coefficients equal their phi-function definitions, classic RK4 at z = 0") {
   using sbx::simd::splat;
   const auto c0 = sbx::simd::etd_coeffs(splat(0.0));
   CHECK(c0.E[0] == 1.0);

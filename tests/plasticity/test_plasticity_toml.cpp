@@ -598,7 +598,7 @@ TEST_CASE("toml: spikeblox run snapshots the plastic edges' weights (initial, pe
   }
 }
 
-TEST_CASE("toml: output.weights = \"none\" records no snapshots; weights_every needs them") {
+TEST_CASE("toml: output.weights = \"none\" records no snapshots, weights_every needs them") {
   const CircuitDescription d =
       load_circuit_string(kSmall, "test.toml", {"run.duration=20", "output.weights=\"none\""});
   app::RunOptions opt;

@@ -92,7 +92,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "three-factor: no modulator, no weight change; tonic baseline gives eta c0 b tau_c (1 - "
+    "three-factor: no modulator, no weight change, tonic baseline gives eta c0 b tau_c (1 - "
     "e^-t/tau_c)") {
   ThreeFactorParams prm;
   for (double b : {0.0, 0.002}) {
@@ -201,7 +201,7 @@ TEST_CASE("three-factor: weights stay within [w_min, w_max] and stop exactly at 
 }
 
 TEST_CASE(
-    "three-factor: any named modulator is the third factor; a negative signal reverses the "
+    "three-factor: any named modulator is the third factor, a negative signal reverses the "
     "change") {
   ThreeFactorParams prm;
   auto p = fan_in(1, 1, 1.0);
@@ -282,7 +282,7 @@ TEST_CASE("three-factor: simulator event order reproduces daspnet's same-ms conv
 
 TEST_CASE(
     "three-factor: with a modulator declared non-negative a post spike potentiates nothing from "
-    "a presynaptic trace below 2^-24; otherwise it does") {
+    "a presynaptic trace below 2^-24, otherwise it does") {
   // circuits/plasticity.hpp kLtpMin: with the "set" trace (1 at a spike, tau 20 ms) the trace is
   // below 2^-24 from 20·ln 2^24 = 332.7 ms after the presynaptic spike on.
   ThreeFactorParams prm;
@@ -374,7 +374,7 @@ TEST_CASE(
   CHECK(ra.weight(pa, 0, end) != 1.0);  // learning happened
 }
 
-TEST_CASE("stop_learning: the weights stay where the rule had them; deliveries go on, static") {
+TEST_CASE("stop_learning: the weights stay where the rule had them, deliveries go on, static") {
   // Pre spikes every 20 steps, each followed by a post spike one step later (potentiation), and
   // a tonic modulator: the weight grows between spikes too (dw/dt = eta c (d0 + d)).
   std::vector<std::uint64_t> pre_steps, post_steps;

@@ -62,7 +62,7 @@ TEST_CASE("spike encoder: Bernoulli rate per step matches clip(u, 0, 1)·rate_ma
   CHECK(count[2] == 0);
 }
 
-TEST_CASE("decoders: argmax ties go to the lowest action; epsilon-greedy and softmax frequencies") {
+TEST_CASE("decoders: argmax ties go to the lowest action, epsilon-greedy and softmax frequencies") {
   Rng rng(1);
   DecoderParams d;
   CHECK(choose_action(d, std::vector<double>{1.0, 1.0, 0.5}, rng) == 0);
