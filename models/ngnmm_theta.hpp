@@ -40,7 +40,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <numbers>
 #include <span>
 #include <string>
@@ -254,15 +253,18 @@ class NgnmmThetaPopulation : public Population {
     for (std::size_t j = 0; j < x_.size(); ++j) same &= x_[j] == expected[j];
     return same;
   }
+  // Values recorded per step: the state (n_dynamic_states·n) then the rates R_E, R_I (2n), so a
+  // replayed step copies them instead of recomputing two divisions per cell.
+  std::size_t replay_stride() const { return std::size_t{n_dynamic_states + 2} * n_; }
   const double* replay_state(std::size_t pos) const {  // state after recorded step pos − 1
-    return pos == 0 ? replay_start_.data() : replay_.data() + (pos - 1) * n_dynamic_states * n_;
+    return pos == 0 ? replay_start_.data() : replay_.data() + (pos - 1) * replay_stride();
   }
   bool replay_step(double dt) {
     if (mode_ != Replay::replaying) return false;
     // Past the recording (or none yet): integrate and record on; recording_allowed() checks dt
     // and the state. (Recorded steps = replay_.size() / values per step, compared by a multiply:
     // the division was a visible part of a replayed step.)
-    if (replay_pos_ * (std::size_t{n_dynamic_states} * n_) == replay_.size()) {
+    if (replay_pos_ * replay_stride() == replay_.size()) {
       mode_ = Replay::recording;
       return false;
     }
@@ -271,8 +273,12 @@ class NgnmmThetaPopulation : public Population {
       return false;
     }
     const double* next = replay_state(replay_pos_ + 1);
-    std::memcpy(x_.data(), next, x_.size() * sizeof(double));
-    update_rates();
+    const std::size_t nx = x_.size();
+    for (std::size_t j = 0; j < nx; ++j) x_[j] = next[j];
+    for (std::uint32_t i = 0; i < n_; ++i) {
+      R_E_[i] = next[nx + i];
+      R_I_[i] = next[nx + n_ + i];
+    }
     ++replay_pos_;
     ++replayed_;
     return true;
@@ -282,8 +288,7 @@ class NgnmmThetaPopulation : public Population {
   bool recording_allowed(double dt) {
     if (mode_ != Replay::recording) return false;
     if (replay_dt_ == 0.0) replay_dt_ = dt;
-    const std::size_t per_step = std::size_t{n_dynamic_states} * n_;
-    if (dt != replay_dt_ || replay_.size() + per_step > max_replay_values ||
+    if (dt != replay_dt_ || replay_.size() + replay_stride() > max_replay_values ||
         !state_is(replay_state(replay_pos_))) {
       mode_ = Replay::off;
       return false;
@@ -292,6 +297,8 @@ class NgnmmThetaPopulation : public Population {
   }
   void record_step() {
     replay_.insert(replay_.end(), x_.begin(), x_.end());
+    replay_.insert(replay_.end(), R_E_.begin(), R_E_.end());
+    replay_.insert(replay_.end(), R_I_.begin(), R_I_.end());
     ++replay_pos_;
   }
 
