@@ -167,6 +167,7 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
   }
   touched_.assign(conts.size(), 0);
   any_touched_ = false;
+  verify_due_ = false;
   until_verify_ = check_every;
 
   // Zeroing: every input cell of a clocked population that no row writes.
@@ -210,28 +211,30 @@ bool CouplingPlan::copy_weights(const ContinuousProjection& c, std::uint32_t id,
 void CouplingPlan::check(std::span<const ContinuousProjection> conts,
                          std::span<Population* const> pops,
                          std::span<const std::uint32_t> clocked) {
-  const bool periodic = built_ && !any_touched_;
   if (stale(conts)) {
-    if (periodic)  // (add_continuous and add_population invalidate; continuous() touches)
+    if (built_ && !any_touched_)  // (add_continuous and add_population invalidate)
       throw InternalError(
           "CouplingPlan: a coupling's arrays were resized or reallocated without "
           "Simulator::continuous() (a reference kept from an earlier call)");
     build(conts, pops, clocked);
     return;
   }
-  for (std::uint32_t id = 0; id < conts.size(); ++id) {
-    if (periodic) {
+  if (any_touched_)
+    for (std::uint32_t id = 0; id < conts.size(); ++id)
+      if (touched_[id] != 0) {
+        copy_weights(conts[id], id, false);
+        touched_[id] = 0;
+      }
+  any_touched_ = false;
+  if (verify_due_) {
+    for (std::uint32_t id = 0; id < conts.size(); ++id)
       if (!copy_weights(conts[id], id, true))
         throw InternalError("CouplingPlan: a weight of coupling '" + conts[id].name +
                             "' changed without Simulator::continuous() (a reference or "
                             "pointer kept from an earlier call); the plan summed the old value");
-    } else if (touched_[id] != 0) {
-      copy_weights(conts[id], id, false);
-      touched_[id] = 0;
-    }
+    verify_due_ = false;
+    until_verify_ = check_every;
   }
-  any_touched_ = false;
-  until_verify_ = check_every;
 }
 
 namespace {

@@ -55,11 +55,16 @@ class CouplingPlan {
     }
   }
   // Whether check() must run before the next apply(): not built, a coupling touched, or the
-  // periodic verification due. (Counts calls: call once per step.)
-  bool needs_check() { return !built_ || any_touched_ || --until_verify_ == 0; }
-  // Builds the plan if it is stale, else re-reads the touched couplings' weights; when nothing was
-  // touched (the periodic call), verifies every copied weight against its coupling and throws
-  // InternalError if one changed behind the plan's back.
+  // periodic verification due (every check_every calls, whether or not couplings are touched in
+  // between: call once per step).
+  bool needs_check() {
+    verify_due_ |= --until_verify_ == 0;
+    return !built_ || any_touched_ || verify_due_;
+  }
+  // Builds the plan if it is stale, else re-reads the touched couplings' weights; when the
+  // periodic verification is due, then compares every copied weight with its coupling and throws
+  // InternalError if one changed behind the plan's back (also for a stale plan with nothing
+  // touched: arrays resized through a kept reference).
   void check(std::span<const ContinuousProjection> conts, std::span<Population* const> pops,
              std::span<const std::uint32_t> clocked);
   static constexpr std::uint32_t check_every = 4096;  // steps between verifications
@@ -124,6 +129,7 @@ class CouplingPlan {
   std::vector<std::size_t> copies_begin_;  // coupling c's copies: [begin[c], begin[c + 1])
   std::vector<std::uint8_t> touched_;      // per coupling
   bool any_touched_ = false;
+  bool verify_due_ = false;
   std::uint32_t until_verify_ = check_every;
   std::vector<Span> zero_;
   std::vector<Source> sources_;
