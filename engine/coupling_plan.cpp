@@ -195,46 +195,43 @@ void CouplingPlan::build(std::span<const ContinuousProjection> conts,
   built_ = true;
 }
 
-bool CouplingPlan::copy_weights(const ContinuousProjection& c, std::uint32_t id, bool verify) {
-  const double* w = c.weight.data();
+void CouplingPlan::refresh_copies(const ContinuousProjection& c, std::uint32_t id) {
+  for (std::size_t j = copies_begin_[id]; j < copies_begin_[id + 1]; ++j)
+    *copies_[j].copy = c.weight[copies_[j].k];
+}
+
+bool CouplingPlan::copies_match(const ContinuousProjection& c, std::uint32_t id) const {
   bool same = true;
-  for (std::size_t j = copies_begin_[id]; j < copies_begin_[id + 1]; ++j) {
-    const WeightCopy& x = copies_[j];
-    if (verify)
-      same &= *x.copy == w[x.k];
-    else
-      *x.copy = w[x.k];
-  }
+  for (std::size_t j = copies_begin_[id]; j < copies_begin_[id + 1]; ++j)
+    same &= *copies_[j].copy == c.weight[copies_[j].k];
   return same;
 }
 
-void CouplingPlan::check(std::span<const ContinuousProjection> conts,
-                         std::span<Population* const> pops,
-                         std::span<const std::uint32_t> clocked) {
+bool CouplingPlan::check(std::span<const ContinuousProjection> conts) {
   if (stale(conts)) {
     if (built_ && !any_touched_)  // (add_continuous and add_population invalidate)
       throw InternalError(
           "CouplingPlan: a coupling's arrays were resized or reallocated without "
           "Simulator::continuous() (a reference kept from an earlier call)");
-    build(conts, pops, clocked);
-    return;
+    return false;
   }
   if (any_touched_)
     for (std::uint32_t id = 0; id < conts.size(); ++id)
       if (touched_[id] != 0) {
-        copy_weights(conts[id], id, false);
+        refresh_copies(conts[id], id);
         touched_[id] = 0;
       }
   any_touched_ = false;
   if (verify_due_) {
     for (std::uint32_t id = 0; id < conts.size(); ++id)
-      if (!copy_weights(conts[id], id, true))
+      if (!copies_match(conts[id], id))
         throw InternalError("CouplingPlan: a weight of coupling '" + conts[id].name +
                             "' changed without Simulator::continuous() (a reference or "
                             "pointer kept from an earlier call); the plan summed the old value");
     verify_due_ = false;
     until_verify_ = check_every;
   }
+  return true;
 }
 
 namespace {

@@ -14,10 +14,10 @@
 // session-13 Xeon, BENCHMARKS.md "Session 13"). The copies are
 // refreshed when the simulator is told that a coupling may have changed: Simulator::continuous(id)
 // (the only mutable access to a coupling) calls touch(id), and before the next step check()
-// re-reads the touched couplings' weights, or rebuilds the plan if their arrays were resized or
-// reallocated. A write that bypasses touch() (a reference or pointer kept from an earlier
-// continuous() call and written steps later) is a bug; every check_every steps check() compares
-// every copy with its source and throws InternalError naming the coupling.
+// re-reads the touched couplings' weights, or has the simulator rebuild it if their arrays were
+// resized or reallocated. A write that bypasses touch() (a reference or pointer kept from an
+// earlier continuous() call and written steps later) is a bug; every check_every steps check()
+// compares every copy with its source and throws InternalError naming the coupling.
 //
 // The sum is load- and uop-bound, so its data are laid out for it: once per step the presynaptic
 // output G and the product G·E_rev of every source cell are written, vectorised, into one
@@ -62,12 +62,12 @@ class CouplingPlan {
     verify_due_ |= --until_verify_ == 0;
     return !built_ || any_touched_ || verify_due_;
   }
-  // Builds the plan if it is stale, else re-reads the touched couplings' weights; when the
-  // periodic verification is due, then compares every copied weight with its coupling and throws
-  // InternalError if one changed behind the plan's back (also for a stale plan with nothing
-  // touched: arrays resized through a kept reference).
-  void check(std::span<const ContinuousProjection> conts, std::span<Population* const> pops,
-             std::span<const std::uint32_t> clocked);
+  // Returns false if the plan must be (re)built (never built, or a touched coupling's arrays
+  // were resized or reallocated; the caller then calls build()). Otherwise re-reads the touched
+  // couplings' weights and, when the periodic verification is due, compares every copied weight
+  // with its coupling; throws InternalError if one changed behind the plan's back, or if the
+  // arrays changed with nothing touched (resized through a kept reference).
+  bool check(std::span<const ContinuousProjection> conts);
   static constexpr std::uint32_t check_every = 4096;  // steps between verifications
   // Zero the continuous inputs of the clocked populations, then sum every coupling into them.
   void apply();
@@ -121,8 +121,9 @@ class CouplingPlan {
     std::size_t n;
   };
 
-  // Copies coupling c's weights (or compares them, verify = true; returns false on a difference).
-  bool copy_weights(const ContinuousProjection& c, std::uint32_t id, bool verify);
+  // Coupling `id`'s weights into their copies; whether the copies equal them.
+  void refresh_copies(const ContinuousProjection& c, std::uint32_t id);
+  bool copies_match(const ContinuousProjection& c, std::uint32_t id) const;
 
   bool built_ = false;
   std::vector<Signature> signature_;

@@ -732,10 +732,12 @@ void Simulator::do_step() {
   // Continuous couplings, held constant over the step (operator splitting), summed by the
   // compiled plan (engine/coupling_plan.hpp), rebuilt when couplings or populations changed and
   // its weight copies refreshed after continuous() handed out a coupling.
-  if (coupling_plan_.needs_check()) {
+  // (The population list is made only for a build: a coupling touched at every step, e.g. by a
+  // rate rule's control, costs a refresh of its weight copies, no allocation.)
+  if (coupling_plan_.needs_check() && !coupling_plan_.check(conts_)) {
     std::vector<Population*> pops(pops_.size());
     for (std::size_t i = 0; i < pops_.size(); ++i) pops[i] = pops_[i].pop.get();
-    coupling_plan_.check(conts_, pops, clocked_);
+    coupling_plan_.build(conts_, pops, clocked_);
   }
   coupling_plan_.apply();
   StepContext ctx{now_, dt_, grid_.to_ms(now_), grid_.to_ms(dt_)};

@@ -140,7 +140,8 @@ TEST_CASE("coupling plan: weight copies follow touch(), a write behind its back 
   const std::vector<std::uint32_t> clocked = {0, 1, 2};
   CouplingPlan plan;
   CHECK(plan.needs_check());  // not built
-  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.check(net.conts));
+  plan.build(net.conts, net.ptrs, clocked);
   CHECK_FALSE(plan.needs_check());
   // Learning changes weight values in place; touched couplings are re-read by check().
   for (std::uint32_t c = 0; c < net.conts.size(); ++c) {
@@ -151,7 +152,7 @@ TEST_CASE("coupling plan: weight copies follow touch(), a write behind its back 
   net.rev[20] = -33.0;  // (copied at every apply too)
   net.out3[2] = 0.25;
   CHECK(plan.needs_check());
-  plan.check(net.conts, net.ptrs, clocked);
+  CHECK(plan.check(net.conts));
   CHECK_FALSE(plan.needs_check());
   plan.apply();
   std::vector<double> got = net.inputs();
@@ -164,7 +165,7 @@ TEST_CASE("coupling plan: weight copies follow touch(), a write behind its back 
   net.conts[0].weight[0] += 1.0;  // not touched
   net.conts[1].weight[0] += 1.0;
   plan.touch(1);
-  plan.check(net.conts, net.ptrs, clocked);
+  CHECK(plan.check(net.conts));
   net.garbage();
   plan.apply();
   got = net.inputs();
@@ -184,26 +185,27 @@ TEST_CASE("coupling plan: weight copies follow touch(), a write behind its back 
   // (counted from the build, 3 needs_check() calls ago)
   CHECK(calls == CouplingPlan::check_every - 3);
   try {
-    plan.check(net.conts, net.ptrs, clocked);
+    plan.check(net.conts);
     FAIL("no error for a weight written without touch()");
   } catch (const InternalError& e) {
     CHECK(std::string(e.what()).find("coupling '0'") != std::string::npos);
   }
   // The verification also comes when another coupling is touched at every step.
   CouplingPlan busy;
-  busy.check(net.conts, net.ptrs, clocked);
+  busy.build(net.conts, net.ptrs, clocked);
   net.conts[0].weight[0] += 1.0;  // behind its back
-  bool thrown = false;
+  bool thrown = false, rebuild_asked = false;
   for (std::uint32_t step = 0; step < CouplingPlan::check_every && !thrown; ++step) {
     busy.touch(1);
     REQUIRE(busy.needs_check());
     try {
-      busy.check(net.conts, net.ptrs, clocked);
+      rebuild_asked |= !busy.check(net.conts);
     } catch (const InternalError&) {
       thrown = true;
     }
   }
   CHECK(thrown);
+  CHECK_FALSE(rebuild_asked);
 }
 
 TEST_CASE(
@@ -211,7 +213,7 @@ TEST_CASE(
   Net net;
   const std::vector<std::uint32_t> clocked = {0, 1, 2};
   CouplingPlan plan;
-  plan.check(net.conts, net.ptrs, clocked);
+  plan.build(net.conts, net.ptrs, clocked);
   CHECK_FALSE(plan.stale(net.conts));
   // A grown synapse list, touched: check() rebuilds.
   net.conts[0].pre.push_back(0);
@@ -219,7 +221,8 @@ TEST_CASE(
   net.conts[0].weight.push_back(1.0);
   CHECK(plan.stale(net.conts));
   plan.touch(0);
-  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.check(net.conts));  // to be rebuilt
+  plan.build(net.conts, net.ptrs, clocked);
   CHECK_FALSE(plan.stale(net.conts));
   net.garbage();
   plan.apply();
@@ -233,7 +236,8 @@ TEST_CASE(
   CHECK(plan.stale(net.conts));
   plan.invalidate();
   CHECK(plan.needs_check());
-  plan.check(net.conts, net.ptrs, clocked);
+  CHECK_FALSE(plan.check(net.conts));
+  plan.build(net.conts, net.ptrs, clocked);
   CHECK_FALSE(plan.stale(net.conts));
   // Resized without touch(): the periodic check throws instead of summing a stale layout.
   net.conts[2].weight.push_back(1.0);
@@ -241,7 +245,7 @@ TEST_CASE(
   net.conts[2].post.push_back(0);
   while (!plan.needs_check()) {
   }
-  CHECK_THROWS_AS(plan.check(net.conts, net.ptrs, clocked), InternalError);
+  CHECK_THROWS_AS(plan.check(net.conts), InternalError);
 }
 
 TEST_CASE("coupling plan: inputs of clocked populations without couplings are zeroed") {
