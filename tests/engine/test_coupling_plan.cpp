@@ -5,6 +5,7 @@
 // zeroes every input of the clocked populations.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -298,3 +299,55 @@ TEST_CASE("coupling plan: rows of every length, unrolled (1-8) and generic (> 8)
     CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-14));
   for (std::uint32_t i = 0; i < 18; ++i) CHECK(net.g[i] > 0.0);
 }
+
+#if defined(__FMA__)
+TEST_CASE("coupling plan: each row is exactly its entries' fused multiply-adds from 0.0, in order") {
+  // Rows of lengths 1-18 in blocks of mixed lengths and partly filled blocks (the padding must
+  // add exactly nothing): every sum equals the sequential std::fma loop bit for bit.
+  Net net;
+  net.conts.clear();
+  Rng r = Rng::stream(11, "fma");
+  for (std::uint32_t part = 0; part < 3; ++part) {
+    ContinuousProjection c;
+    c.name = std::to_string(part);
+    c.pre_population = part == 2 ? 2 : 0;
+    c.post_population = part == 2 ? 2 : 1;
+    c.kind = CouplingKind::conductance;
+    const std::uint32_t n_post = part == 2 ? 7 : 12;
+    for (std::uint32_t k = 0; k < 40 + 30 * part; ++k) {
+      c.pre.push_back(r.below(part == 2 ? 7 : 18));
+      c.post.push_back(r.below(n_post) % (1 + r.below(n_post)));  // skewed: lengths differ
+      c.weight.push_back(r.uniform() - 0.3);
+    }
+    net.conts.push_back(std::move(c));
+  }
+  CouplingPlan plan;
+  plan.build(net.conts, net.ptrs, std::vector<std::uint32_t>{0, 1, 2});
+  net.garbage();
+  plan.apply();
+  std::vector<double> g(30, 0.0), ge(30, 0.0), g3(7, 0.0), ge3(7, 0.0);
+  for (const ContinuousProjection& c : net.conts) {
+    const bool third = c.post_population == 2;
+    const double* out = third ? net.out3.data() : net.out.data();
+    const double* rev = third ? net.rev3.data() : net.rev.data();
+    double* tg = third ? g3.data() : g.data() + 18;
+    double* tge = third ? ge3.data() : ge.data() + 18;
+    for (std::size_t k = 0; k < c.pre.size(); ++k) {
+      tg[c.post[k]] = std::fma(c.weight[k], out[c.pre[k]], tg[c.post[k]]);
+      tge[c.post[k]] = std::fma(c.weight[k], out[c.pre[k]] * rev[c.pre[k]], tge[c.post[k]]);
+    }
+  }
+  int rows = 0;
+  for (std::size_t i = 18; i < 30; ++i) {
+    CHECK(net.g[i] == g[i]);
+    CHECK(net.ge[i] == ge[i]);
+    rows += g[i] != 0.0;
+  }
+  for (std::size_t i = 0; i < 7; ++i) {
+    CHECK(net.g3[i] == g3[i]);
+    CHECK(net.ge3[i] == ge3[i]);
+    rows += g3[i] != 0.0;
+  }
+  CHECK(rows >= 12);
+}
+#endif
