@@ -265,6 +265,13 @@ struct Growing {
     if (deflate > 0) {
       plist.setShuffle();
       plist.setDeflate(deflate);
+      // The last, partly filled chunk is stored unfiltered and compressed once, when the
+      // dataset's extension makes it whole (HDF5 >= 1.10). Why: a growing dataset is appended
+      // to and flushed often (spikes and weight snapshots every trial), and its partial chunk
+      // was shuffled and deflated again at every flush — a third of the category job's HDF5
+      // time (BENCHMARKS.md "Session 14"). Readers see no difference.
+      if (H5Pset_chunk_opts(plist.getId(), H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) < 0)
+        throw H5::PropListIException("H5Pset_chunk_opts", "cannot set the chunk options");
     }
     ds = g.createDataSet(name, file_type, space, plist);
   }

@@ -1,7 +1,8 @@
 // The HDF5 run file: one file per run, written incrementally (ecosystem.md §1.6).
 //
 // Layout (times in ms, `units` attributes, strings variable-length UTF-8; every growing dataset is
-// chunked, unlimited along its growth axis, shuffle + deflate):
+// chunked, unlimited along its growth axis, shuffle + deflate, its partly filled last chunk stored
+// unfiltered until it is whole):
 //
 //   /            @magic u32 = 0x0A7A, @version u32[2] = {0, 1}            (SONATA root attributes)
 //   /meta        @format = "spikeblox-run/1", @simulator = "spikeblox", @simulator_version,

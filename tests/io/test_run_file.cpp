@@ -847,3 +847,42 @@ TEST_CASE("run file: before start() the file is partial and is deleted if the ru
   std::getline(in, text);
   CHECK(text == "written meanwhile");
 }
+
+TEST_CASE("run file: spikes flushed often round-trip, full chunks compressed, the last one raw") {
+  // 3000 spikes in 30 flushes: the partly filled last chunk of each spike dataset is written
+  // at every flush unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) and compressed once it is
+  // whole. The data must read back exactly, and the two whole chunks (of 1024 ids in 0..4,
+  // which shuffle + deflate to a few hundred bytes) must be stored compressed.
+  TempDir tmp("chunks");
+  const std::string path = tmp.file("run.h5");
+  std::vector<double> want_t;
+  std::vector<std::uint64_t> want_id;
+  {
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0));
+    rf.add_spike_population(0, "A", 5, "lif");
+    rf.start();
+    for (std::uint32_t flush = 0; flush < 30; ++flush) {
+      for (std::uint32_t k = 0; k < 100; ++k) {
+        const std::uint32_t n[] = {(flush + k) % 5};
+        const sbx::Tick t = 100 * flush + k;
+        rf.on_spikes(0, n, t);
+        want_t.push_back(static_cast<double>(t));
+        want_id.push_back(n[0]);
+      }
+      rf.flush();
+    }
+    rf.finish({}, 0.0);
+  }
+  H5::H5File f(path, H5F_ACC_RDONLY);
+  const H5::DataSet ids = f.openDataSet("spikes/A/node_ids");
+  CHECK(read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
+                         PredType::NATIVE_DOUBLE) == want_t);
+  CHECK(read_all<std::uint64_t>(ids, PredType::STD_U64LE, PredType::NATIVE_UINT64) == want_id);
+  unsigned opts = 0;
+  const H5::DSetCreatPropList dcpl = ids.getCreatePlist();
+  REQUIRE(H5Pget_chunk_opts(dcpl.getId(), &opts) >= 0);
+  CHECK((opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0u);
+  // 3 chunks of 8 KiB raw: the partial one raw (8 KiB), the two whole ones compressed.
+  CHECK(ids.getStorageSize() < 8192 + 2 * 1024);
+  CHECK(ids.getStorageSize() > 8192);
+}
