@@ -179,7 +179,7 @@ CategorySetup category_setup(const CircuitDescription& d) {
 
   // Edges.
   bool have_vac_ac = false, have_ac_str[2] = {false, false}, have_tan[2] = {false, false};
-  bool have_comp = false;
+  bool have_comp[2] = {false, false};  // STR1 -> STR2, STR2 -> STR1
   for (const auto& c : d.connections) {
     const std::string& k = c.edge_kind;
     if ((k == "cortico_cortical" || k == "corticostriatal") && c.rule != "hypergeometric")
@@ -240,7 +240,14 @@ CategorySetup category_setup(const CircuitDescription& d) {
     else if (k == "striosome_to_snc")
       sp.striosome_snc_weight = constant_weight(c, pr);
     else if (k == "competition") {
-      have_comp = true;
+      if (c.from == c.to) {
+        pr.add(c.pos, c.path,
+               "a competition edge goes from one striatum to the other (" + str[0] + " -> " +
+                   str[1] + " and " + str[1] + " -> " + str[0] + "), got " + c.from + " -> " +
+                   c.to);
+        continue;
+      }
+      have_comp[c.from == str[0] ? 0 : 1] = true;
       if (c.t_event) sp.competition_t_event = sp.matrisome_t_event = *c.t_event;
     }
   }
@@ -271,8 +278,11 @@ CategorySetup category_setup(const CircuitDescription& d) {
     if (!have_tan[k])
       pr.add(d.experiment.pos, "connections", "missing a tan -> " + str[k] + " edge");
   }
-  if (!open_loop && !have_comp)
-    pr.add(d.experiment.pos, "connections", "missing the striatum <-> striatum competition edges");
+  for (int k = 0; k < (open_loop ? 0 : 2); ++k)
+    if (!have_comp[k])
+      pr.add(d.experiment.pos, "connections",
+             "missing the " + str[k] + " -> " + str[1 - k] +
+                 " competition edge (the striata compete both ways)");
 
   // Images.
   const std::string stim_key = "blocks." + stim.name;

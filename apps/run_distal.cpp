@@ -91,6 +91,12 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.delay_span = ex.number("delay_span");
   c.reward_amount = ex.number("reward");
   c.sample_every = ex.number("sample_every");
+  // (Other times off the tick grid are errors; this one was rounded to the nearest tick.)
+  if (const double n = c.sample_every / d.run.tick;
+      std::fabs(n - std::nearbyint(n)) > 1e-9 * std::max(1.0, std::fabs(n)) || n < 0.5)
+    add("sample_every", "sample_every = " + format_number(c.sample_every) +
+                            " ms is not a whole number >= 1 of ticks (run.tick = " +
+                            format_number(d.run.tick) + " ms)");
   // daspnet.m's duplicate-target delivery (DistalRewardConfig::matlab_duplicates).
   c.matlab_duplicates = ex.boolean("matlab_duplicates");
   c.duration = d.run.duration;

@@ -11,6 +11,7 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "apps/checkpoint.hpp"
@@ -87,12 +88,14 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Run a circuit and write its HDF5 run file");
   run->add_option("FILE", file, "circuit TOML file (required unless --resume)");
-  run->add_option("--out,-o", out, "run file path (default: [output].file of the circuit)");
+  auto* run_out =
+      run->add_option("--out,-o", out, "run file path (default: [output].file of the circuit)");
   run->add_option("--set", sets, "override a key before validation: dotted.key=value (repeatable)");
-  run->add_option("--seed", seed, "master seed (same as --set meta.seed=N)");
-  run->add_option("--threads", threads,
-                  "worker threads for clocked neuron updates (same as --set run.threads=N); "
-                  "results are bit-identical for every count");
+  auto* run_seed = run->add_option("--seed", seed, "master seed (same as --set meta.seed=N)");
+  auto* run_threads =
+      run->add_option("--threads", threads,
+                      "worker threads for clocked neuron updates (same as --set run.threads=N); "
+                      "results are bit-identical for every count");
   run->add_flag("--force", force, "overwrite an existing run file");
   run->add_flag("--json", json, "print the summary as one JSON line on stdout");
   run->add_flag("--quiet,-q", quiet, "no progress line");
@@ -136,8 +139,9 @@ int main(int argc, char** argv) {
 
   auto* graph = app.add_subcommand("graph", "Write the circuit as a Graphviz DOT graph");
   graph->add_option("FILE", file, "circuit TOML file")->required();
-  graph->add_option("--out,-o", out, "DOT file to write (default: stdout)");
+  auto* graph_out = graph->add_option("--out,-o", out, "DOT file to write (default: stdout)");
   graph->add_option("--set", sets, "override a key before validation: dotted.key=value");
+  graph->add_flag("--force", force, "overwrite an existing --out file");
 
   // `plot` only passes its arguments on to `python3 -m analysis plot` (apps/plot.hpp).
   std::vector<std::string> plot_files;
@@ -184,6 +188,20 @@ int main(int argc, char** argv) {
     return sbx::app::exec_plot(args);
   }
 
+  // An option given with an empty value ("--out ''", "--seed ''", e.g. from an unset shell
+  // variable) is an error, not the default it would otherwise fall back to.
+  for (const auto& [o, value, what] :
+       {std::tuple<const CLI::Option*, const std::string&, const char*>{
+            run_out, out, "a run file name such as run.h5"},
+        {run_seed, seed, "a whole number >= 0"},
+        {run_threads, threads, "a whole number >= 1"},
+        {graph_out, out, "a file name such as c.dot"}})
+    if (o->count() > 0 && value.empty()) {
+      std::cerr << "spikeblox: error: " << o->get_name() << " is empty; give " << what
+                << ", or leave the option out\n";
+      return 2;
+    }
+
   std::string run_path;  // for the resume hint after an interruption
   try {
     if (!seed.empty()) sets.push_back("meta.seed=" + seed);
@@ -198,6 +216,16 @@ int main(int argc, char** argv) {
                              resume, !file.empty() || !sets.empty() || !out.empty() || force,
                              join_args(argc, argv), opt);
     if (graph->parsed()) {
+      // (as for run files: an existing file, perhaps a run file, is not replaced without --force)
+      if (!out.empty() && std::filesystem::exists(out)) {
+        if (std::filesystem::is_directory(out))
+          throw sbx::UserError(
+              sbx::Diagnostic{out, 0, 0, "", "is a directory; give a file name such as c.dot"});
+        if (!force)
+          throw sbx::UserError(sbx::Diagnostic{
+              out, 0, 0, "",
+              "file already exists; pass --force to overwrite it or choose another --out"});
+      }
       sbx::app::write_circuit_dot_file(desc, out);
       if (!out.empty()) std::cerr << "wrote " << out << "\n";
       return 0;

@@ -118,6 +118,17 @@ class Loader {
       return;
     }
     d_.run = {*duration, *dt, *tick, static_cast<std::uint32_t>(*threads)};
+    // (on_grid accepts a value that rounds to 0 ticks: a dt or duration below half a tick would
+    // become a zero-length step or run)
+    for (const auto& [key, ms] :
+         {std::pair<const char*, double>{"dt", *dt}, {"duration", *duration}})
+      if (ms / *tick < 0.5) {
+        r.error_at_value(key, std::string(key) + " = " + format_number(ms) +
+                                  " ms is less than one tick (tick = " + format_number(*tick) +
+                                  " ms); it must be a whole number >= 1 of ticks");
+        run_ok_ = false;
+      }
+    if (!run_ok_) return;
     if (!on_grid(*dt, *tick)) {
       r.error_at_value("dt", "dt = " + format_number(*dt) +
                                  " ms is not a multiple of tick = " + format_number(*tick) + " ms");
@@ -132,6 +143,12 @@ class Loader {
     // Times are counted in ticks as int64 (engine/time.hpp): a run must fit, with room for the
     // delays and trial times added to it.
     constexpr double kMaxTicks = 0x1p62;
+    if (run_ok_ && *dt / *tick > kMaxTicks) {
+      r.error_at_value("dt", "dt = " + format_number(*dt) + " ms is " + format_number(*dt / *tick) +
+                                 " ticks of " + format_number(*tick) + " ms; at most 2^62 ticks (" +
+                                 format_number(kMaxTicks * *tick) + " ms at this tick)");
+      run_ok_ = false;
+    }
     if (run_ok_ && *duration / *tick > kMaxTicks) {
       r.error_at_value("duration", "duration = " + format_number(*duration) + " ms is " +
                                        format_number(*duration / *tick) + " ticks of " +
@@ -778,6 +795,19 @@ class Loader {
                             format_number(grid) + " ms");
         }
     }
+    // A Poisson train's spike times are ticks: above one spike per tick on average a train is no
+    // longer Poisson (spikes pile up on ticks), and the run's work grows without bound.
+    for (const auto& b : d_.blocks)
+      if (b.type == "poisson_source" && b.params.has("rate")) {
+        const double rate = b.params.number("rate"), max_rate = 1000.0 / d_.run.tick;
+        if (rate > max_rate)
+          sink_.error(b.params.position("rate"), "blocks." + b.name + ".rate",
+                      "rate = " + format_number(rate) +
+                          " Hz is more than one spike per tick "
+                          "(run.tick = " +
+                          format_number(d_.run.tick) + " ms): at most " + format_number(max_rate) +
+                          " Hz");
+      }
     if (clocked && !on_grid(d_.run.duration, d_.run.dt)) {
       const toml::table* run = root_.get_as<toml::table>("run");
       const toml::node* dn = run ? run->get("duration") : nullptr;

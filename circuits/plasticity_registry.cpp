@@ -445,7 +445,8 @@ void add_plasticity(Registry& r) {
        num("delay_min", "ms", 1000.0, non_negative(), "shortest reward delay"),
        num("delay_span", "ms", 2000.0, non_negative(), "delay = delay_min + ceil(delay_span*U)"),
        num("reward", "", 0.5, any_value(), "modulator pulse per reward"),
-       num("sample_every", "ms", 100.0, positive(), "period of the chosen-synapse samples"),
+       num("sample_every", "ms", 100.0, positive(),
+           "period of the chosen-synapse samples; a multiple of [run].tick"),
        boolean("matlab_duplicates", false,
                "daspnet.m's delivery I(ind) += s: of several synapses from one neuron onto one "
                "target only the last carries current; the others are not built (they always "

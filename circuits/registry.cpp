@@ -438,7 +438,9 @@ Registry make_builtin_registry() {
       "n independent Poisson spike trains",
       "poisson_source",
       {integer("n", 1, closed(1, kMaxNeurons), "number of spike trains"),
-       num_required("rate", "Hz", non_negative(), "rate of each train"),
+       num_required("rate", "Hz", non_negative(),
+                    "rate of each train; at most one spike per tick on average (1000/[run].tick "
+                    "Hz)"),
        num("start", "ms", 0.0, non_negative(), "first time a spike may occur"),
        num_optional("stop", "ms", positive(), "no spikes at or after this time (unset = never)")},
       lower_poisson_source,

@@ -162,8 +162,10 @@ void validate(const CategoryExperimentSpec& s) {
       return;
     }
     try {
-      (void)g.from_ms(ms);
-    } catch (const std::invalid_argument& e) {
+      if (g.from_ms(ms) == 0 && positive)
+        bad(key, "must be at least one tick (" + std::to_string(s.tick) + " ms), got " +
+                     std::to_string(ms) + " ms");
+    } catch (const std::exception& e) {  // off the grid, or beyond the tick counter's range
       bad(key, e.what());
     }
   };
@@ -178,7 +180,7 @@ void validate(const CategoryExperimentSpec& s) {
   on_grid("competition_t_event", s.competition_t_event, false);
   on_grid("competition_reset_time", s.competition_reset_time, false);
   if (d.empty()) {
-    const Tick dt = g.from_ms(s.dt);
+    const Tick dt = g.from_ms(s.dt);  // (> 0: checked above)
     if (!(s.t_trial() > 0.0)) bad("t_stimulus", "the trial t_stimulus + t_pause must be > 0 ms");
     if (g.from_ms(s.t_trial()) % dt != 0)
       bad("t_stimulus", "the trial length t_stimulus + t_pause must be a multiple of dt");

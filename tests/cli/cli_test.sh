@@ -243,6 +243,35 @@ PY
     grep -Eq "^distal reward: chosen synapse 0\.[0-9]+ at the end \(percentile [0-9.]+ of the excitatory weights\), never reached 95 % of w_max; coincidences [0-9]+, rewards [0-9]+, rate [0-9.]+ Hz$" "$T/err" || { cat "$T/err"; fail "distal result line"; }
     # --json keeps stdout machine-readable: the bandit's figures are in it.
     "$BIN" run "$SRC/circuits_toml/bandit_ach_na.toml" --out "$T/b2.h5" --json 2> /dev/null | grep -q '"regret":' || fail "regret missing from --json" ;;
+  clock_checked)
+    # dt or duration below one tick used to become 0 ticks (a division by zero in the category
+    # experiment: SIGFPE, no message); a huge dt overflowed the tick counter without a location.
+    expect_error "^--set run.dt=1e-12: error: 'run.dt': dt = 1e-12 ms is less than one tick" -- "$BIN" check "$CL" --set run.dt=1e-12
+    expect_error "category_learning.toml:[0-9]+:[0-9]+: error: 'run.dt': dt = 0.05 ms is less than one tick \(tick = 1e\+300 ms\)" -- "$BIN" run "$CL" --set run.tick=1e300 --out "$T/run.h5"
+    expect_error "'run.dt': dt = 1e\+20 ms is 1e\+23 ticks of 0.001 ms; at most 2\^62 ticks" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set run.dt=1e20
+    expect_error "'run.duration': duration = 1000 ms is less than one tick" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --set run.tick=5000 --out "$T/run.h5" ;;
+  competition_both_ways)
+    sed 's/{ from = "STR1", to = "STR2", weight = 1.0, t_event = 180.0 }/{ from = "STR1", to = "STR1", weight = 1.0, t_event = 180.0 }/' "$CL" > "$T/c.toml"
+    grep -q 'from = "STR1", to = "STR1"' "$T/c.toml" || fail "sed did not make the self-edge"
+    expect_error "c.toml:[0-9]+:[0-9]+: error: 'connections\[[0-9]+\]': a competition edge goes from one striatum to the other \(STR1 -> STR2 and STR2 -> STR1\), got STR1 -> STR1" -- "$BIN" check "$T/c.toml"
+    expect_error "missing the STR1 -> STR2 competition edge" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+  graph_refuses_overwrite)
+    echo keep > "$T/old.h5"
+    expect_error "old.h5: error: file already exists; pass --force" -- "$BIN" graph "$CL" --out "$T/old.h5"
+    [[ $(cat "$T/old.h5") == keep ]] || fail "graph replaced an existing file without --force"
+    "$BIN" graph "$CL" --out "$T/old.h5" --force 2> /dev/null || fail "graph --force"
+    head -1 "$T/old.h5" | grep -q "^digraph" || fail "graph --force did not write the DOT file" ;;
+  empty_option_values)
+    # (an unset shell variable: the option must not fall back to its default silently)
+    expect_error "^spikeblox: error: --out is empty" -- "$BIN" run "$CL" --out ""
+    expect_error "^spikeblox: error: --seed is empty" -- "$BIN" run "$CL" --seed "" --out "$T/run.h5"
+    expect_error "^spikeblox: error: --threads is empty" -- "$BIN" run "$CL" --threads "" --out "$T/run.h5"
+    expect_error "^spikeblox: error: --out is empty" -- "$BIN" graph "$CL" --out "" ;;
+  times_on_the_tick_grid)
+    D="$SRC/circuits_toml/izhikevich_distal_reward.toml"
+    expect_error "'experiment.sample_every': sample_every = 150.5 ms is not a whole number >= 1 of ticks \(run.tick = 1 ms\)" -- "$BIN" check "$D" --set experiment.sample_every=150.5
+    expect_error "'experiment.sample_every': sample_every = 0.5 ms" -- "$BIN" run "$D" --set experiment.sample_every=0.5 --out "$T/run.h5"
+    expect_error "'blocks.drive.rate': rate = 10000000 Hz is more than one spike per tick \(run.tick = 0.001 ms\): at most 1000000 Hz" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.drive.rate=1e7 ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
