@@ -117,6 +117,14 @@ CategorySetup category_setup(const CircuitDescription& d) {
     CorticalBlockSpec c;
     c.name = b.name;
     const auto& p = b.params;
+    // (the experiment's limit on the block's size, checked here where the keys' positions are
+    // known: validate() would name neither the file nor the key that was set)
+    if (static_cast<double>(p.integer("n_wta")) * static_cast<double>(p.integer("n_exci")) >
+        100000.0)
+      pr.add(p.has("n_exci") ? p.position("n_exci") : b.pos, "blocks." + b.name + ".n_exci",
+             "n_wta * n_exci = " + std::to_string(p.integer("n_wta")) + " * " +
+                 std::to_string(p.integer("n_exci")) +
+                 " excitatory cells; the category_learning experiment allows at most 100000");
     c.n_wta = static_cast<std::uint32_t>(p.integer("n_wta"));
     c.n_exci = static_cast<std::uint32_t>(p.integer("n_exci"));
     c.density = p.number("density");

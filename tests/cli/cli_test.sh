@@ -272,6 +272,9 @@ PY
     expect_error "'experiment.sample_every': sample_every = 150.5 ms is not a whole number >= 1 of ticks \(run.tick = 1 ms\)" -- "$BIN" check "$D" --set experiment.sample_every=150.5
     expect_error "'experiment.sample_every': sample_every = 0.5 ms" -- "$BIN" run "$D" --set experiment.sample_every=0.5 --out "$T/run.h5"
     expect_error "'blocks.drive.rate': rate = 10000000 Hz is more than one spike per tick \(run.tick = 0.001 ms\): at most 1000000 Hz" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.drive.rate=1e7 ;;
+  cortex_size_checked)
+    # (validate() used to report it as 'VAC.n_wta', without the file or the --set argument)
+    expect_error "^--set blocks.VAC.n_exci=100000000: error: 'blocks.VAC.n_exci': n_wta \* n_exci = 4 \* 100000000 excitatory cells; the category_learning experiment allows at most 100000" -- "$BIN" check "$CL" --set blocks.VAC.n_exci=100000000 ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
