@@ -81,7 +81,21 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.modulator = rule->params.text("modulator");
   c.da_baseline = rule->params.number("modulator_baseline");
   c.da_tau = rule->params.number("modulator_tau");
-  c.synapses_per_neuron = static_cast<std::uint32_t>(ex.integer("synapses_per_neuron"));
+  // Each neuron draws its targets from all N neurons (daspnet.m: M = 100 of N = 1000); more
+  // synapses than neurons only repeats targets, and the build's duplicate scan is O(M^2) per
+  // neuron (an absurd M ran for hours, or out of memory, instead of failing here).
+  {
+    std::uint64_t n = 0;
+    for (const std::string& name : {s.exc_block, s.inh_block})
+      if (const circuits::BlockDesc* b = name.empty() ? nullptr : d.find_block(name)) n += b->n;
+    if (n > 0 && ex.integer("synapses_per_neuron") > static_cast<std::int64_t>(n))
+      add("synapses_per_neuron",
+          "synapses_per_neuron = " + std::to_string(ex.integer("synapses_per_neuron")) +
+              " is more than the " + std::to_string(n) + " neurons they are drawn from; at most " +
+              std::to_string(n));
+  }
+  c.synapses_per_neuron = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(ex.integer("synapses_per_neuron"), UINT32_MAX));
   c.w_exc = ex.number("w_exc");
   c.w_inh = ex.number("w_inh");
   c.contingent = ex.text("protocol") == "contingent";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,7 @@ class Loader {
     check_block_refs();
     check_block_experiments();
     check_durations();
+    check_memory();
     CircuitGraph::build(d_, reg_, sink_);
     return std::move(d_);
   }
@@ -774,6 +776,61 @@ class Loader {
                       " experiment" + (bt->experiments.size() > 1 ? "s" : "") + ", not in '" +
                       d_.experiment.type + "' (it would do nothing there)");
     }
+  }
+
+  // A circuit that cannot fit in this machine's memory fails here, with the part that makes it
+  // big, instead of being killed by the kernel part way through the build (a probe's n = 2e9
+  // neurons: no message, exit 137). The estimate is a lower bound — 16 bytes per neuron, 8 per
+  // synapse (the static synapse's measured size; plastic ones and every model's state take
+  // more), expected synapse counts of the random rules — so a circuit that runs is never refused.
+  void check_memory() {
+    double available = 0.0;  // bytes, MemAvailable of /proc/meminfo; 0 = unknown (no check)
+    {
+      std::ifstream mi("/proc/meminfo");
+      std::string key;
+      double kb = 0.0;
+      std::string unit;
+      while (mi >> key >> kb >> unit)
+        if (key == "MemAvailable:") {
+          available = kb * 1024.0;
+          break;
+        }
+    }
+    if (!(available > 0.0)) return;
+    std::map<std::string, double> size;  // block -> neurons
+    for (const auto& b : d_.blocks) size[b.name] = b.n;
+    double total = 0.0, biggest = 0.0;
+    std::string biggest_key;
+    SourcePos biggest_pos;
+    const auto part = [&](double bytes, const std::string& key, const SourcePos& pos) {
+      total += bytes;
+      if (bytes > biggest) biggest = bytes, biggest_key = key, biggest_pos = pos;
+    };
+    for (const auto& b : d_.blocks)
+      part(16.0 * b.n, "blocks." + b.name + ".n",
+           b.params.has("n") ? b.params.position("n") : b.pos);
+    for (const auto& c : d_.connections) {
+      const double pre = size.count(c.from) ? size[c.from] : 0.0;
+      const double post = size.count(c.to) ? size[c.to] : 0.0;
+      double synapses = 0.0;
+      if (c.rule == "all_to_all")
+        synapses = pre * post;
+      else if (c.rule == "one_to_one")
+        synapses = std::min(pre, post);
+      else if (c.rule == "bernoulli" || c.rule == "hypergeometric")
+        synapses = c.density * pre * post;
+      else if (c.rule == "fixed_indegree")
+        synapses = static_cast<double>(c.indegree) * post;
+      part(8.0 * synapses, c.path, c.pos);
+    }
+    if (total <= available) return;
+    char msg[320];
+    std::snprintf(msg, sizeof msg,
+                  "the circuit needs at least %.3g GB of memory (16 B per neuron, 8 B per "
+                  "synapse), this machine has %.3g GB available; the largest part is %s "
+                  "(%.3g GB)",
+                  total / 1e9, available / 1e9, biggest_key.c_str(), biggest / 1e9);
+    sink_.error(biggest_pos, biggest_key, msg);
   }
 
   void check_durations() {

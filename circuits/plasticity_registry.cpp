@@ -434,7 +434,8 @@ void add_plasticity(Registry& r) {
        text_required("rule", {},
                      "[rules] name of the rstdp / three_factor rule of the "
                      "excitatory synapses"),
-       integer("synapses_per_neuron", 100, at_least(1), "outgoing synapses of every neuron"),
+       integer("synapses_per_neuron", 100, at_least(1),
+               "outgoing synapses of every neuron; at most the number of neurons"),
        num("w_exc", "mV", 1.0, any_value(), "initial excitatory weight"),
        num("w_inh", "mV", -1.0, any_value(), "fixed inhibitory weight"),
        text("protocol", "contingent", {"contingent", "control"},

@@ -275,6 +275,10 @@ PY
   cortex_size_checked)
     # (validate() used to report it as 'VAC.n_wta', without the file or the --set argument)
     expect_error "^--set blocks.VAC.n_exci=100000000: error: 'blocks.VAC.n_exci': n_wta \* n_exci = 4 \* 100000000 excitatory cells; the category_learning experiment allows at most 100000" -- "$BIN" check "$CL" --set blocks.VAC.n_exci=100000000 ;;
+  sizes_checked)
+    # (these ran until the kernel killed them, or for hours, with no message)
+    expect_error "demo_lif.toml:[0-9]+:[0-9]+: error: 'connections\[[0-9]+\]': the circuit needs at least .* GB of memory \(16 B per neuron, 8 B per synapse\), this machine has .* GB available" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.E.n=2000000000
+    expect_error "'experiment.synapses_per_neuron': synapses_per_neuron = 9223372036854775807 is more than the 1000 neurons they are drawn from" -- "$BIN" check "$SRC/circuits_toml/izhikevich_distal_reward.toml" --set experiment.synapses_per_neuron=9223372036854775807 ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
