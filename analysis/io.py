@@ -19,19 +19,29 @@
     run.synapse(name)   # its samples: time (ms), w, c, d; attrs edge, synapse, learning_rule, ...
 
 Every table is read when first used and then cached, so a large run costs only what is asked for.
-Files are opened in SWMR read mode first: a run that is still being written, or one killed
-mid-run, loads without `h5clear -s` (everything up to its last per-trial flush).
+A run that is still being written, or one killed mid-run, loads without `h5clear -s` (SWMR read
+mode: everything up to its last per-trial flush). A damaged file (bad checksums, a corrupted
+compressed chunk) or a table of the wrong shape raises NotARunFile naming the file and the
+dataset, like any other file that is not a readable run file.
 Ids are int64 (uint64 ids mixed with Python ints turn into float64 in NumPy).
 """
+import contextlib
+import ctypes
 import functools
 import json
 import os
+import re
 
 import h5py
 import numpy as np
 import pandas as pd
 
 RUN_FORMAT = "spikeblox-run/1"
+# The fields of the compound tables that the package reads (engine/io/run_file.hpp writes more).
+TRIAL_FIELDS = ("trial", "start_time", "stop_time", "action", "correct", "reward", "dopamine",
+                "rpe")
+EPISODE_FIELDS = ("episode", "return")
+STEP_FIELDS = ("episode", "step", "reward")
 
 
 class NotARunFile(Exception):
@@ -46,8 +56,58 @@ def _text(x):
     return x
 
 
+# HDF5 retries a metadata read whose checksum fails in SWMR read mode (the writer may be rewriting
+# that piece of metadata: a torn read), sleeping 1, 2, 4, ... ns between attempts. The default of
+# 100 attempts means about 2^100 ns on a damaged file: `plot` hung, deaf to Ctrl-C (nanosleep
+# restarts). 28 attempts bound the wait to about 2^28 ns = 0.27 s per damaged object, still
+# ample for a writer's metadata write to land (microseconds).
+SWMR_READ_ATTEMPTS = 28
+
+
+@functools.lru_cache(maxsize=None)
+def _metadata_read_attempts_setter():
+    """H5Pset_metadata_read_attempts(fapl_id, n) of the HDF5 library h5py uses, or None.
+    h5py (3.7, Debian 12) does not wrap it, so it is called through ctypes, and it must be the
+    very library h5py loaded (a property list id means nothing to another copy): the one libhdf5
+    mapped into this process (Linux /proc/self/maps). None if that is not exactly one library."""
+    if h5py.version.hdf5_version_tuple < (1, 10, 0):  # hid_t is int64_t from 1.10 (and SWMR)
+        return None
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "libhdf5" in line}
+    except OSError:
+        return None
+    # Debian's libhdf5_serial.so.103, a wheel's h5py.libs/libhdf5-<hash>.so.200; not the _hl one.
+    libs = [p for p in libs if re.fullmatch(r"libhdf5(_serial|_openmpi|_mpich)?(-[0-9a-f]+)?\.so.*",
+                                            os.path.basename(p))]
+    if len(libs) != 1:
+        return None
+    try:
+        fn = ctypes.CDLL(libs[0]).H5Pset_metadata_read_attempts
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _open_swmr(path):
+    """h5py.File in SWMR read mode with at most SWMR_READ_ATTEMPTS metadata read attempts (h5py's
+    own SWMR open where they cannot be set)."""
+    set_attempts = _metadata_read_attempts_setter()
+    if set_attempts is None:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_LATEST, h5py.h5f.LIBVER_LATEST)  # libver="latest"
+    if set_attempts(fapl.id, SWMR_READ_ATTEMPTS) < 0:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY |
+                                   h5py.h5f.ACC_SWMR_READ, fapl=fapl))
+
+
 def open_h5(path):
-    """h5py.File of a run file, SWMR read mode when possible. Raises NotARunFile."""
+    """h5py.File of a run file: a plain read-only open, SWMR read mode for a file that a writer
+    has open or a killed run left. Raises NotARunFile."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise NotARunFile(f"{path}: no such file")
@@ -56,13 +116,65 @@ def open_h5(path):
     if not h5py.is_hdf5(path):
         raise NotARunFile(f"{path}: not an HDF5 file (expected a spikeblox run file written by "
                           f"`spikeblox run`)")
+    # A plain open first: a finished run (the usual case) needs no SWMR, and without SWMR HDF5
+    # reads metadata once, so a damaged file fails at once even where the SWMR retries cannot be
+    # bounded. A plain open refuses a file whose superblock says a writer has it open (a live or
+    # a killed SWMR run: "file is already open for write"); those are read in SWMR read mode,
+    # with the retries bounded (SWMR_READ_ATTEMPTS).
     try:
-        return h5py.File(path, "r", libver="latest", swmr=True)
-    except (OSError, ValueError):
+        return h5py.File(path, "r")
+    except OSError:
         try:
-            return h5py.File(path, "r")  # files written without SWMR (older file format)
-        except OSError as e:
+            return _open_swmr(path)
+        except (OSError, ValueError) as e:
             raise NotARunFile(f"{path}: cannot open: {e}") from None
+
+
+# What h5py raises when HDF5 cannot read something in an open file: OSError for data it cannot
+# read or decode ("Can't read data (inflate() failed)" from a damaged compressed chunk),
+# RuntimeError for damaged metadata ("incorrect metadata checksum"), KeyError when a damaged group
+# cannot resolve a link ("Unable to open object").
+H5_READ_ERRORS = (OSError, RuntimeError, KeyError)
+
+
+def _reason(e):
+    return e.args[0] if isinstance(e, KeyError) and e.args else str(e)  # KeyError str() quotes
+
+
+@contextlib.contextmanager
+def _reading(path, what):
+    """Turns an h5py read error in the block into NotARunFile naming the file and `what`."""
+    try:
+        yield
+    except H5_READ_ERRORS as e:
+        raise NotARunFile(f"{path}: cannot read {what}: {_reason(e)} (a damaged file?)") from None
+
+
+def _read(path, group, name, sel=()):
+    """group[name][sel] (a NumPy array); NotARunFile naming the file and the dataset if it is not
+    there, is not a dataset or cannot be read (a damaged file)."""
+    where = f"{group.name.rstrip('/')}/{name}"
+    with _reading(path, where):
+        ds = group[name]
+        if not isinstance(ds, h5py.Dataset):
+            raise NotARunFile(f"{path}: {where} is a group, expected a dataset")
+        return ds[sel]
+
+
+def _table(path, f, name, fields):
+    """The compound dataset /name (one row per trial, episode, ...) as a NumPy record array;
+    NotARunFile naming the file, the dataset and the missing fields if it is not a 1-D table with
+    (at least) `fields`, which the package reads without checking."""
+    rows = _read(path, f, name)
+    if rows.dtype.names is None or rows.ndim != 1:
+        kind = "compound" if rows.dtype.names else str(rows.dtype)
+        raise NotARunFile(f"{path}: /{name} is not a table but a {rows.shape} array of {kind}; "
+                          f"expected one row per element with the fields {', '.join(fields)}")
+    missing = [c for c in fields if c not in rows.dtype.names]
+    if missing:
+        raise NotARunFile(f"{path}: /{name} has no field {', '.join(missing)} (its fields: "
+                          f"{', '.join(rows.dtype.names)})")
+    return rows
 
 
 class Run:
@@ -71,20 +183,31 @@ class Run:
     def __init__(self, path):
         self.path = os.fspath(path)
         with open_h5(self.path) as f:
-            meta = f.get("meta")
-            fmt = _text(meta.attrs.get("format")) if isinstance(meta, h5py.Group) else None
+            # Reading the layout reads most of the file's metadata: damage there is named here.
+            # (No .get(): h5py's get() returns None for an object it cannot read.)
+            with _reading(self.path, "/meta@format"):
+                meta = f["meta"] if "meta" in f else None
+                fmt = (_text(meta.attrs["format"]) if isinstance(meta, h5py.Group) and
+                       "format" in meta.attrs else None)
             if fmt != RUN_FORMAT:
                 raise NotARunFile(
                     f"{self.path}: not a spikeblox run file (/meta@format is "
                     f"{fmt!r}, expected {RUN_FORMAT!r})")
-            self._groups = {k: sorted(f[k].keys()) if isinstance(f[k], h5py.Group) else None
-                            for k in f.keys()}
+            with _reading(self.path, "the list of top-level groups"):
+                names = list(f.keys())
+            self._groups = {}
+            for k in names:
+                with _reading(self.path, f"/{k}"):
+                    self._groups[k] = sorted(f[k].keys()) if isinstance(f[k], h5py.Group) else None
             self.populations = list(self._groups.get("spikes") or [])
-            self.node_counts = {p: int(f[f"nodes/{p}/node_type_id"].shape[0])
-                                for p in (self._groups.get("nodes") or [])
-                                if f"nodes/{p}/node_type_id" in f}
-            self.block_types = {p: _text(f[f"nodes/{p}"].attrs.get("block_type", ""))
-                                for p in (self._groups.get("nodes") or [])}
+            self.node_counts = {}
+            self.block_types = {}
+            for p in self._groups.get("nodes") or []:
+                with _reading(self.path, f"/nodes/{p}"):
+                    g = f[f"nodes/{p}"]
+                    if "node_type_id" in g:
+                        self.node_counts[p] = int(g["node_type_id"].shape[0])
+                    self.block_types[p] = _text(g.attrs.get("block_type", ""))
 
     def __repr__(self):
         parts = [f"Run({self.path!r}"]
@@ -161,12 +284,12 @@ class Run:
     # ---- tables ---------------------------------------------------------------------------
     @functools.cached_property
     def meta(self):
-        with self._open() as f:
+        with self._open() as f, _reading(self.path, "/meta"):
             m = f["meta"]
             d = {k: _text(v) for k, v in m.attrs.items()}
             for k, ds in m.items():
                 if isinstance(ds, h5py.Dataset) and ds.shape == ():
-                    d[k] = _text(ds[()])
+                    d[k] = _text(_read(self.path, m, k))
         d.setdefault("completed", 0)
         return pd.Series(d, dtype=object)
 
@@ -175,14 +298,14 @@ class Run:
         if not self.has_trials:
             return pd.DataFrame()
         with self._open() as f:
-            return pd.DataFrame(f["trials"][()])
+            return pd.DataFrame(_table(self.path, f, "trials", TRIAL_FIELDS))
 
     @functools.cached_property
     def episodes(self):
         if not self.has_episodes:
             return pd.DataFrame()
         with self._open() as f:
-            return pd.DataFrame(f["episodes"][()])
+            return pd.DataFrame(_table(self.path, f, "episodes", EPISODE_FIELDS))
 
     @functools.cached_property
     def steps(self):
@@ -191,7 +314,7 @@ class Run:
         if not self.has_steps:
             return pd.DataFrame()
         with self._open() as f:
-            df = pd.DataFrame(f["steps"][()])
+            df = pd.DataFrame(_table(self.path, f, "steps", STEP_FIELDS))
         if self.has_episodes:
             df = df[df["episode"].isin(self.episodes["episode"])].reset_index(drop=True)
         return df
@@ -201,11 +324,12 @@ class Run:
         frames = []
         with self._open() as f:
             for pop in self.populations:
-                g = f[f"spikes/{pop}"]
-                n = min(g["timestamps"].shape[0], g["node_ids"].shape[0])
+                with _reading(self.path, f"/spikes/{pop}"):
+                    g = f[f"spikes/{pop}"]
+                    n = min(g["timestamps"].shape[0], g["node_ids"].shape[0])
                 frames.append(pd.DataFrame({
-                    "timestamps": g["timestamps"][:n],
-                    "node_ids": g["node_ids"][:n].astype(np.int64),
+                    "timestamps": _read(self.path, g, "timestamps", slice(n)),
+                    "node_ids": _read(self.path, g, "node_ids", slice(n)).astype(np.int64),
                     "population": pop}))
         if not frames:
             return pd.DataFrame({"timestamps": pd.Series(dtype=float),
@@ -224,31 +348,31 @@ class Run:
         if edge not in self.plastic_edges:
             raise KeyError(f"{self.path}: no weight snapshots of edge '{edge}' (plastic edges: "
                            f"{', '.join(self.plastic_edges) or 'none'})")
-        with self._open() as f:
+        with self._open() as f, _reading(self.path, f"/weights/{edge}"):
             g = f[f"weights/{edge}"]
             s = min(g["after_trial"].shape[0], g["values"].shape[0])
-            after = g["after_trial"][:s].astype(np.int64)
+            after = _read(self.path, g, "after_trial", slice(s)).astype(np.int64)
             if s > 1:
                 bad = np.flatnonzero(np.diff(after) <= 0)
                 if bad.size:
                     s = int(bad[0]) + 1
                     after = after[:s]
-            values = g["values"][:s]
-            src = (g["source_ids"] if "source_ids" in g
-                   else f[f"edges/{edge}/source_node_id"])[()].astype(np.int64)
-            tgt = (g["target_ids"] if "target_ids" in g
-                   else f[f"edges/{edge}/target_node_id"])[()].astype(np.int64)
+            values = _read(self.path, g, "values", slice(s))
+            src = (_read(self.path, g, "source_ids") if "source_ids" in g else
+                   _read(self.path, f, f"edges/{edge}/source_node_id")).astype(np.int64)
+            tgt = (_read(self.path, g, "target_ids") if "target_ids" in g else
+                   _read(self.path, f, f"edges/{edge}/target_node_id")).astype(np.int64)
         return after, values, src, tgt
 
     def snapshot_times(self, edge):
         """time_ms float[S] of an edge's weight snapshots (runs without trials, `spikeblox run`
         with output.weights), or None (trial runs: rows are indexed by after_trial)."""
         after, _, _, _ = self.weight_snapshots(edge)
-        with self._open() as f:
+        with self._open() as f, _reading(self.path, f"/weights/{edge}"):
             g = f[f"weights/{edge}"]
             if "time_ms" not in g or g["time_ms"].shape[0] < len(after):
                 return None
-            return g["time_ms"][:len(after)]
+            return _read(self.path, g, "time_ms", slice(len(after)))
 
     @functools.cached_property
     def weights(self):
@@ -277,18 +401,22 @@ class Run:
         frames = []
         with self._open() as f:
             for edge in self._groups.get("edges") or []:
-                g = f[f"edges/{edge}"]
-                src = g["source_node_id"][()].astype(np.int64)
-                frames.append(pd.DataFrame({
-                    "edge": edge,
-                    "edge_index": np.arange(len(src), dtype=np.int64),
-                    "source_population": _text(g["source_node_id"].attrs.get("node_population", "")),
-                    "target_population": _text(g["target_node_id"].attrs.get("node_population", "")),
-                    "source": src,
-                    "target": g["target_node_id"][()].astype(np.int64),
-                    "syn_weight": g["0/syn_weight"][()] if "0/syn_weight" in g else np.nan,
-                    "delay": g["0/delay"][()] if "0/delay" in g else np.nan,
-                    "learning_rule": _text(g.attrs.get("learning_rule", ""))}))
+                with _reading(self.path, f"/edges/{edge}"):
+                    g = f[f"edges/{edge}"]
+                    src = _read(self.path, g, "source_node_id").astype(np.int64)
+                    frames.append(pd.DataFrame({
+                        "edge": edge,
+                        "edge_index": np.arange(len(src), dtype=np.int64),
+                        "source_population": _text(g["source_node_id"].attrs.get(
+                            "node_population", "")),
+                        "target_population": _text(g["target_node_id"].attrs.get(
+                            "node_population", "")),
+                        "source": src,
+                        "target": _read(self.path, g, "target_node_id").astype(np.int64),
+                        "syn_weight": (_read(self.path, g, "0/syn_weight") if "0/syn_weight" in g
+                                       else np.nan),
+                        "delay": _read(self.path, g, "0/delay") if "0/delay" in g else np.nan,
+                        "learning_rule": _text(g.attrs.get("learning_rule", ""))}))
         if not frames:
             return pd.DataFrame(columns=["edge", "edge_index", "source_population",
                                          "target_population", "source", "target", "syn_weight",
@@ -300,10 +428,11 @@ class Run:
         with the unit names; after is all-NaN for an unfinished run. None if the file has none."""
         if "adjacency" not in self._groups:
             return None
-        with self._open() as f:
-            names = [str(n) for n in _text(f["adjacency/node_names"][()])]
-            before = f["adjacency/before"][()]
-            after = f["adjacency/after"][()] if "adjacency/after" in f else np.full_like(before, np.nan)
+        with self._open() as f, _reading(self.path, "/adjacency"):
+            names = [str(n) for n in _text(_read(self.path, f, "adjacency/node_names"))]
+            before = _read(self.path, f, "adjacency/before")
+            after = (_read(self.path, f, "adjacency/after") if "adjacency/after" in f
+                     else np.full_like(before, np.nan))
         return (pd.DataFrame(before, index=names, columns=names),
                 pd.DataFrame(after, index=names, columns=names))
 
@@ -312,11 +441,11 @@ class Run:
         if name not in self.reports:
             raise KeyError(f"{self.path}: no trace '{name}' (recorded: "
                            f"{', '.join(self.reports) or 'none; [output].traces lists them'})")
-        with self._open() as f:
+        with self._open() as f, _reading(self.path, f"/report/{name}"):
             g = f[f"report/{name}"]
-            t0, _stop, step = g["mapping/time"][()]
-            data = g["data"][()]
-            ids = g["mapping/node_ids"][()].astype(np.int64)
+            t0, _stop, step = _read(self.path, g, "mapping/time")
+            data = _read(self.path, g, "data")
+            ids = _read(self.path, g, "mapping/node_ids").astype(np.int64)
             variable = _text(g["data"].attrs.get("variable", ""))
             units = _text(g["data"].attrs.get("units", ""))
         df = pd.DataFrame(data, columns=pd.Index(ids, name="node_id"))
@@ -336,7 +465,7 @@ class Run:
         those times: between changes m(t) = baseline + (value - baseline)·exp(-(t - time)/tau_ms),
         the engine's own formula (engine/modulator.hpp). Times before the first row give NaN."""
         rows, attrs = self._logged_rows(
-            "modulators", name, "modulator", "logged",
+            "modulators", name, ("time", "value"), "modulator", "logged",
             "none; plain runs log the modulators their rules read")
         baseline = float(attrs["baseline"])
         tau = float(attrs["tau_ms"])
@@ -365,21 +494,22 @@ class Run:
         """One sampled synapse as a DataFrame: time (ms), w (weight), c (eligibility), d
         (modulator); attrs hold the dataset's attributes (edge, synapse, source_node_id,
         target_node_id, learning_rule, modulator)."""
-        rows, attrs = self._logged_rows("synapses", name, "sampled synapse", "sampled", "none")
+        rows, attrs = self._logged_rows("synapses", name, ("time",), "sampled synapse",
+                                        "sampled", "none")
         df = pd.DataFrame({k: rows[k] for k in rows.dtype.names})
         df.attrs.update({k: _text(v) for k, v in attrs.items()})
         return df
 
-    def _logged_rows(self, group, name, what, listed, none):
-        """(rows, attrs) of the compound dataset /<group>/<name>; a KeyError naming the ones the
-        file has when it is not there (`listed` says how they came to be, `none` if none did)."""
+    def _logged_rows(self, group, name, fields, what, listed, none):
+        """(rows, attrs) of the compound dataset /<group>/<name> with (at least) `fields`; a
+        KeyError naming the ones the file has when it is not there (`listed` says how they came
+        to be, `none` if none did)."""
         names = list(self._groups.get(group) or [])
         if name not in names:
             raise KeyError(f"{self.path}: no {what} '{name}' ({listed}: "
                            f"{', '.join(names) or none})")
-        with self._open() as f:
-            ds = f[f"{group}/{name}"]
-            return ds[()], dict(ds.attrs)
+        with self._open() as f, _reading(self.path, f"/{group}/{name}"):
+            return _table(self.path, f, f"{group}/{name}", fields), dict(f[group][name].attrs)
 
     @property
     def duration(self):

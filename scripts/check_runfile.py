@@ -3,9 +3,9 @@
 
     scripts/check_runfile.py runs/run.h5 [--quiet]
 
-Opens the file in SWMR read mode first, so files of crashed or still running runs open without
-`h5clear -s` (a plain h5py.File(path) refuses a crashed SWMR file: "file is already open for
-write"). Checks the SONATA parts that other tools depend on and prints a summary, saying when
+Opens the file as analysis.io does: plainly, and in SWMR read mode when a plain open is refused
+(a crashed or still running run: "file is already open for write"), so such files open without
+`h5clear -s`. Checks the SONATA parts that other tools depend on and prints a summary, saying when
 the run did not complete (interrupted or killed: the file holds what was flushed). Exit status 0
 if the file passes, 1 if it has problems, 2 if it is missing or not an HDF5 run file.
 """

@@ -46,11 +46,17 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-def sh(args, env=None, cwd=None):
+def sh(args, env=None, cwd=None, timeout=None):
+    """Runs args; with `timeout` (s), a command still running then is killed and fails the case
+    (a hang must not hold up the suite until CTest's own TIMEOUT)."""
     e = dict(os.environ)
     if env:
         e.update(env)
-    return subprocess.run(args, capture_output=True, text=True, env=e, cwd=cwd)
+    try:
+        return subprocess.run(args, capture_output=True, text=True, env=e, cwd=cwd,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{' '.join(args)}: still running after {timeout} s (killed)") from None
 
 
 def png_ok(path, min_w=400, min_h=250):
@@ -70,8 +76,8 @@ def png_ok(path, min_w=400, min_h=250):
     return img
 
 
-def plot(args, env=None):
-    return sh([BIN, "plot"] + args, env=env)
+def plot(args, env=None, timeout=None):
+    return sh([BIN, "plot"] + args, env=env, timeout=timeout)
 
 
 # ---- fixture -----------------------------------------------------------------------------------
@@ -868,6 +874,149 @@ def case_modulator_log():
             check(False, "unknown modulator did not raise")
         except KeyError as e:
             check("dopamine" in str(e), f"KeyError does not name the logged ones: {e}")
+    finally:
+        shutil.rmtree(d)
+
+
+# ---- damaged and malformed run files -----------------------------------------------------------
+
+def damage_object_header(path, name):
+    """Inverts 16 bytes in the middle of the messages of the object header of `name` (HDF5
+    version-2 header, the latest format run files use), leaving its prefix (and so the length
+    HDF5 reads) intact: the header's checksum then fails whenever HDF5 loads it."""
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        addr = h5py.h5o.get_info(f[name].id).addr
+    with open(path, "r+b") as fh:
+        fh.seek(addr)
+        head = fh.read(64)
+        check(head[:4] == b"OHDR", f"{path}: {name} has no version-2 object header")
+        flags = head[5]
+        pos = 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)  # times, phase change
+        width = 1 << (flags & 3)
+        size = int.from_bytes(head[pos:pos + width], "little")  # of chunk 0's messages
+        check(size >= 32, f"{path}: {name}: object header of {size} bytes")
+        at = addr + pos + width + size // 2 - 8
+        fh.seek(at)
+        b = fh.read(16)
+        fh.seek(at)
+        fh.write(bytes(x ^ 0xFF for x in b))
+
+
+def killed_run(path):
+    """A category run killed (SIGKILL) after its first trial rows: its file is still marked open
+    for SWMR writing, so it opens in SWMR read mode only."""
+    import signal
+    import time
+    from analysis import load_run
+    p = subprocess.Popen([BIN, "run", CL, *SHORT[:1], "experiment.n_trials=400", *SHORT[2:],
+                          "--out", path, "-q"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    n = 0
+    deadline = time.time() + 120
+    while n == 0 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+        try:
+            n = len(load_run(path).trials)
+        except Exception:  # not there yet, or between creation and start()
+            pass
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    check(n > 0, "the run to kill never wrote a trial row")
+    r = sh(["/usr/bin/python3", "-c", "import h5py, sys; h5py.File(sys.argv[1], 'r')", path])
+    check(r.returncode != 0 and "already open for write" in r.stderr,
+          f"the killed run's file opens without SWMR: {r.stderr}")
+
+
+def case_plot_damaged_metadata():
+    """A run file with damaged metadata (a bad object-header checksum), completed or left by a
+    killed run (SWMR read mode, where HDF5 retries a failed checksum with a doubling back-off:
+    100 attempts by default, never ending), is refused within seconds: exit 2, one line naming
+    the file and the object, no traceback. A hang is killed after 60 s and fails the case."""
+    import time
+    d = tempfile.mkdtemp()
+    try:
+        done = os.path.join(d, "done.h5")
+        shutil.copy(cat(1), done)
+        killed = os.path.join(d, "killed.h5")
+        killed_run(killed)
+        for path in (done, killed):
+            damage_object_header(path, "meta")
+            t0 = time.time()
+            r = plot([path, "--out", os.path.join(d, "o")], timeout=60)
+            took = time.time() - t0
+            check(r.returncode == 2 and path in r.stderr and "/meta" in r.stderr and
+                  "checksum" in r.stderr and "Traceback" not in r.stderr,
+                  f"{path}: exit {r.returncode}, expected 2 and the file and /meta: {r.stderr!r}")
+            check(took < 20, f"{path}: refused only after {took:.1f} s")
+            check(len(r.stderr.strip().splitlines()) == 1, f"{path}: message {r.stderr!r}")
+        check(not os.path.exists(os.path.join(d, "o")), "an output folder for a damaged file")
+    finally:
+        shutil.rmtree(d)
+
+
+def damage_compressed_chunk(path):
+    """Inverts 16 bytes in the middle of the largest deflated chunk of the file. Returns the
+    dataset's name."""
+    best = None
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            nonlocal best
+            if not (isinstance(obj, h5py.Dataset) and obj.compression == "gzip"):
+                return
+            raw = obj.dtype.itemsize * int(np.prod(obj.chunks))
+            for i in range(obj.id.get_num_chunks()):
+                c = obj.id.get_chunk_info(i)
+                # Filtered (mask 0) and of another size than the raw chunk: deflated.
+                if c.filter_mask == 0 and c.size != raw and (best is None or c.size > best[2]):
+                    best = ("/" + name, c.byte_offset, c.size)
+        f.visititems(visit)
+    check(best is not None, f"{path}: no deflated chunk")
+    name, offset, size = best
+    with open(path, "r+b") as fh:
+        at = offset + size // 2 - 8
+        fh.seek(at)
+        b = fh.read(16)
+        fh.seek(at)
+        fh.write(bytes(x ^ 0xFF for x in b))
+    return name
+
+
+def case_plot_malformed_run():
+    """Run files whose tables are not what the package reads get exit 2 and one line naming the
+    file and the dataset (and the missing field), no traceback: /trials replaced by an integer
+    array, /trials without stop_time, and a corrupted deflated chunk (inflate() fails)."""
+    d = tempfile.mkdtemp()
+    try:
+        cases = []
+        ints = os.path.join(d, "ints.h5")
+        shutil.copy(cat(1), ints)
+        with h5py.File(ints, "r+") as f:
+            del f["trials"]
+            f["trials"] = [1, 2, 3]
+        cases.append((ints, ["/trials", "stop_time"]))
+        no_stop = os.path.join(d, "no_stop.h5")
+        shutil.copy(cat(1), no_stop)
+        with h5py.File(no_stop, "r+") as f:
+            t = f["trials"][()]
+            keep = [c for c in t.dtype.names if c != "stop_time"]
+            del f["trials"]
+            f["trials"] = t[keep]
+        cases.append((no_stop, ["/trials", "stop_time"]))
+        chunk = os.path.join(d, "chunk.h5")
+        shutil.copy(cat(1), chunk)
+        cases.append((chunk, [damage_compressed_chunk(chunk)]))
+        for path, names in cases:
+            r = plot([path, "--out", os.path.join(d, "o")], timeout=120)
+            check(r.returncode == 2 and path in r.stderr and
+                  all(n in r.stderr for n in names) and "Traceback" not in r.stderr,
+                  f"{path}: exit {r.returncode}, expected 2 and {names}: {r.stderr!r}")
+            check(len(r.stderr.strip().splitlines()) == 1, f"{path}: message {r.stderr!r}")
+        from analysis import NotARunFile, load_run
+        try:
+            load_run(ints).trials
+            check(False, "load_run(...).trials of an integer /trials did not raise")
+        except NotARunFile as e:
+            check("/trials" in str(e), f"NotARunFile should name /trials: {e}")
     finally:
         shutil.rmtree(d)
 
