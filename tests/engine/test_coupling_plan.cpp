@@ -112,6 +112,16 @@ struct Net {
   }
 };
 
+// An empty conductance coupling named by its number.
+ContinuousProjection conductance_coupling(std::uint32_t id, std::uint32_t pre, std::uint32_t post) {
+  ContinuousProjection c;
+  c.name = std::to_string(id);  // ("c" + … trips GCC 12's false -Wrestrict)
+  c.pre_population = pre;
+  c.post_population = post;
+  c.kind = CouplingKind::conductance;
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("coupling plan: bitwise the plain coupling-by-coupling sum") {
@@ -273,11 +283,7 @@ TEST_CASE("coupling plan: rows of every length, unrolled (1-8) and generic (> 8)
   net.conts.clear();
   Rng r = Rng::stream(9, "lengths");
   for (std::uint32_t part = 0; part < 2; ++part) {
-    ContinuousProjection c;
-    c.name = std::to_string(part);
-    c.pre_population = 2;
-    c.post_population = 0;
-    c.kind = CouplingKind::conductance;
+    ContinuousProjection c = conductance_coupling(part, 2, 0);
     for (std::uint32_t i = 17; i + 1 > 0; --i)  // targets in decreasing length
       for (std::uint32_t k = part; k <= i; k += 2) {
         c.pre.push_back(r.below(7));
@@ -301,18 +307,16 @@ TEST_CASE("coupling plan: rows of every length, unrolled (1-8) and generic (> 8)
 }
 
 #if defined(__FMA__)
-TEST_CASE("coupling plan: each row is exactly its entries' fused multiply-adds from 0.0, in order") {
-  // Rows of lengths 1-18 in blocks of mixed lengths and partly filled blocks (the padding must
-  // add exactly nothing): every sum equals the sequential std::fma loop bit for bit.
+TEST_CASE(
+    "coupling plan: each row is exactly its entries' fused multiply-adds from 0.0, in order") {
+  // Rows of different lengths from three couplings, targets in random order: every sum equals the
+  // sequential std::fma loop over the row's synapses bit for bit (whatever the plan's grouping,
+  // unrolling or vector width).
   Net net;
   net.conts.clear();
   Rng r = Rng::stream(11, "fma");
   for (std::uint32_t part = 0; part < 3; ++part) {
-    ContinuousProjection c;
-    c.name = std::to_string(part);
-    c.pre_population = part == 2 ? 2 : 0;
-    c.post_population = part == 2 ? 2 : 1;
-    c.kind = CouplingKind::conductance;
+    ContinuousProjection c = conductance_coupling(part, part == 2 ? 2 : 0, part == 2 ? 2 : 1);
     const std::uint32_t n_post = part == 2 ? 7 : 12;
     for (std::uint32_t k = 0; k < 40 + 30 * part; ++k) {
       c.pre.push_back(r.below(part == 2 ? 7 : 18));
