@@ -299,10 +299,13 @@ CategorySetup category_setup(const CircuitDescription& d) {
     if (f.is_relative()) f = std::filesystem::path(d.file).parent_path() / f;
     std::error_code ec;
     if (!std::filesystem::exists(f, ec) || std::filesystem::is_directory(f, ec)) {
-      // Named at the key (relative paths resolve against the circuit file's folder, which is
-      // easy to forget on the command line); the CSV reader's own errors name the file and row.
-      pr.add(stim.pos, stim_key + ".file",
-             "no stimulus file '" + f.string() + "'" +
+      // Named at the key's value (or its --set argument; relative paths resolve against the
+      // circuit file's folder, which is easy to forget on the command line); the CSV reader's
+      // own errors name the file and row.
+      pr.add(stim.params.position("file"), stim_key + ".file",
+             (std::filesystem::is_directory(f, ec)
+                  ? "the stimulus file '" + f.string() + "' is a directory; give a CSV file"
+                  : "no stimulus file '" + f.string() + "'") +
                  (std::filesystem::path(stim.params.text("file")).is_relative()
                       ? " (a relative path is taken from the circuit file's folder)"
                       : ""));
@@ -322,10 +325,12 @@ CategorySetup category_setup(const CircuitDescription& d) {
     s.images = generate_dot_patterns(g, rng);
   }
   if (s.images.n_categories() > 2)
-    pr.add(stim.pos, stim_key + (stim.params.has("file") ? ".file" : ""),
-           "the stimulus set has " + std::to_string(s.images.n_categories()) +
-               " categories; the category_learning experiment has two actions (one per "
-               "striatum), so at most 2");
+    pr.add(stim.params.has("file") ? stim.params.position("file") : stim.pos,
+           stim_key + (stim.params.has("file") ? ".file" : ""),
+           "the stimulus set's largest category label is " +
+               std::to_string(s.images.n_categories()) +
+               "; the category_learning experiment has two actions (one per striatum), so the "
+               "labels must be 1 or 2");
   if (const long long dt_ticks = std::llround(sp.dt / sp.tick);
       dt_ticks > 0 && trial_ms > 0.0 && std::llround(trial_ms / sp.tick) % dt_ticks != 0) {
     char msg[200];

@@ -279,6 +279,13 @@ PY
     # (these ran until the kernel killed them, or for hours, with no message)
     expect_error "demo_lif.toml:[0-9]+:[0-9]+: error: 'connections\[[0-9]+\]': the circuit needs at least .* GB of memory \(16 B per neuron, 8 B per synapse\), this machine has .* GB available" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.E.n=2000000000
     expect_error "'experiment.synapses_per_neuron': synapses_per_neuron = 9223372036854775807 is more than the 1000 neurons they are drawn from" -- "$BIN" check "$SRC/circuits_toml/izhikevich_distal_reward.toml" --set experiment.synapses_per_neuron=9223372036854775807 ;;
+  stimulus_file_named)
+    # (these pointed at the [blocks.stim] header, not at the value or the --set argument that gave it)
+    mkdir "$T/dir"
+    expect_error "^--set blocks.stim.file=$T/dir: error: 'blocks.stim.file': the stimulus file '$T/dir' is a directory" -- "$BIN" check "$CL" --set "blocks.stim.file=$T/dir"
+    expect_error "^--set blocks.stim.file=$T/none.csv: error: 'blocks.stim.file': no stimulus file" -- "$BIN" run "$CL" --set "blocks.stim.file=$T/none.csv" --out "$T/run.h5"
+    printf 'pixel_1,pixel_2,category\n0.1,0.2,3\n0.3,0.4,3\n' > "$T/s.csv"
+    expect_error "'blocks.stim.file': the stimulus set's largest category label is 3; .* the labels must be 1 or 2" -- "$BIN" check "$CL" --set "blocks.stim.file=$T/s.csv" ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
