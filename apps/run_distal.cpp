@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "circuits/build.hpp"
+#include "circuits/loader.hpp"
 #include "circuits/plasticity_registry.hpp"
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
@@ -106,8 +107,7 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.reward_amount = ex.number("reward");
   c.sample_every = ex.number("sample_every");
   // (Other times off the tick grid are errors; this one was rounded to the nearest tick.)
-  if (const double n = c.sample_every / d.run.tick;
-      std::fabs(n - std::nearbyint(n)) > 1e-9 * std::max(1.0, std::fabs(n)) || n < 0.5)
+  if (!circuits::on_grid(c.sample_every, d.run.tick))
     add("sample_every", "sample_every = " + format_number(c.sample_every) +
                             " ms is not a whole number >= 1 of ticks (run.tick = " +
                             format_number(d.run.tick) + " ms)");

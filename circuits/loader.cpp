@@ -16,6 +16,11 @@
 
 namespace sbx::circuits {
 
+bool on_grid(double ms, double grid) {
+  const double n = ms / grid, k = std::nearbyint(n);
+  return std::fabs(n - k) <= 1e-9 * std::max(1.0, std::fabs(n)) && (k != 0.0 || ms == 0.0);
+}
+
 namespace {
 
 const SectionSpec& section(const Registry& reg, std::string_view name) {
@@ -28,11 +33,6 @@ const ParamSpec& spec_of(const SectionSpec& s, std::string_view key) {
   for (const auto& p : s.params)
     if (p.name == key) return p;
   throw InternalError("section '" + s.name + "' has no key '" + std::string(key) + "'");
-}
-
-bool on_grid(double ms, double tick) {
-  const double n = ms / tick;
-  return std::fabs(n - std::nearbyint(n)) <= 1e-9 * std::max(1.0, std::fabs(n));
 }
 
 // (name, position) pairs of a from/to value (a string or an array of strings).
@@ -797,8 +797,10 @@ class Loader {
         }
     }
     if (!(available > 0.0)) return;
-    std::map<std::string, double> size;  // block -> neurons
-    for (const auto& b : d_.blocks) size[b.name] = b.n;
+    const auto size = [&](const std::string& block) {
+      const BlockDesc* b = d_.find_block(block);
+      return b ? static_cast<double>(b->n) : 0.0;
+    };
     double total = 0.0, biggest = 0.0;
     std::string biggest_key;
     SourcePos biggest_pos;
@@ -810,8 +812,7 @@ class Loader {
       part(16.0 * b.n, "blocks." + b.name + ".n",
            b.params.has("n") ? b.params.position("n") : b.pos);
     for (const auto& c : d_.connections) {
-      const double pre = size.count(c.from) ? size[c.from] : 0.0;
-      const double post = size.count(c.to) ? size[c.to] : 0.0;
+      const double pre = size(c.from), post = size(c.to);
       double synapses = 0.0;
       if (c.rule == "all_to_all")
         synapses = pre * post;

@@ -16,6 +16,11 @@
 
 namespace sbx::circuits {
 
+// Whether `ms` is a whole number of `grid` ms (the tick, or [run].dt), to 1e-9 relative. A
+// non-zero value that rounds to 0 steps is not (it would become a zero-length step, period or
+// delay: a dt of 1e-12 ms was accepted as 0 ticks).
+bool on_grid(double ms, double grid);
+
 // Parses TOML text; a syntax error becomes a UserError with one diagnostic at its position.
 toml::table parse_circuit_text(std::string_view text, const std::string& file);
 

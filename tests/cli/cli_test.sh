@@ -271,7 +271,11 @@ PY
     D="$SRC/circuits_toml/izhikevich_distal_reward.toml"
     expect_error "'experiment.sample_every': sample_every = 150.5 ms is not a whole number >= 1 of ticks \(run.tick = 1 ms\)" -- "$BIN" check "$D" --set experiment.sample_every=150.5
     expect_error "'experiment.sample_every': sample_every = 0.5 ms" -- "$BIN" run "$D" --set experiment.sample_every=0.5 --out "$T/run.h5"
-    expect_error "'blocks.drive.rate': rate = 10000000 Hz is more than one spike per tick \(run.tick = 0.001 ms\): at most 1000000 Hz" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.drive.rate=1e7 ;;
+    expect_error "'blocks.drive.rate': rate = 10000000 Hz is more than one spike per tick \(run.tick = 0.001 ms\): at most 1000000 Hz" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set blocks.drive.rate=1e7
+    # (periods that round to 0 steps passed the grid check: weights_every was accepted, a trace
+    # dt failed at run time without a key)
+    expect_error "'output.weights_every': weights_every = 1e-15 ms is not a multiple of tick" -- "$BIN" check "$SRC/circuits_toml/demo_lif.toml" --set output.weights_every=1e-15
+    expect_error "'output.traces\[0\].dt': trace dt = 1e-20 ms must be a multiple of \[run\].dt" -- "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --set 'output.traces[0].dt=1e-20' --out "$T/run.h5" ;;
   cortex_size_checked)
     # (validate() used to report it as 'VAC.n_wta', without the file or the --set argument)
     expect_error "^--set blocks.VAC.n_exci=100000000: error: 'blocks.VAC.n_exci': n_wta \* n_exci = 4 \* 100000000 excitatory cells; the category_learning experiment allows at most 100000" -- "$BIN" check "$CL" --set blocks.VAC.n_exci=100000000 ;;
