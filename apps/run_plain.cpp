@@ -199,6 +199,7 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
     const Tick dt = std::max<Tick>(sim->dt(), 1);
     const Tick chunk = std::max<Tick>(sim->grid().round_ms(10.0) / dt, 1) * dt;
     Tick last_ok = sim->now();
+    sim->set_stop_on_interrupt(true);  // (a chunk ends early on Ctrl-C; thrown below)
     while (sim->now() < end) {
       const Tick remaining = end - sim->now();
       sim->run_until(std::min(sim->now() + (remaining > chunk ? chunk : remaining),

@@ -36,9 +36,17 @@ std::string join_args(int argc, char** argv) {
   return s;
 }
 
+// Shows at most max_shown_errors diagnostics (in file order), like a compiler's error limit: a
+// file with thousands of errors (a wrong file passed, a generated file gone astray) is not
+// thousands of lines of terminal output.
+constexpr std::size_t max_shown_errors = 100;
+
 void print_user_error(const sbx::UserError& e) {
-  for (const auto& d : e.diagnostics) std::cerr << d.format() << "\n";
-  std::cerr << e.diagnostics.size() << (e.diagnostics.size() == 1 ? " error" : " errors")
+  const std::size_t n = e.diagnostics.size();
+  for (std::size_t i = 0; i < n && i < max_shown_errors; ++i)
+    std::cerr << e.diagnostics[i].format() << "\n";
+  if (n > max_shown_errors) std::cerr << "(" << n - max_shown_errors << " more not shown)\n";
+  std::cerr << n << (n == 1 ? " error" : " errors")
             << "; nothing was run and no file was written.\n";
 }
 
@@ -280,7 +288,16 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const sbx::UserError& e) {
-    print_user_error(e);
+    // --seed N and --threads N went to the loader as --set meta.seed=N / run.threads=N: point
+    // their errors at the option the user typed.
+    std::vector<sbx::Diagnostic> shown = e.diagnostics;
+    for (sbx::Diagnostic& d : shown)
+      for (const auto& [key, option, value] :
+           {std::tuple<const char*, const char*, const std::string&>{"meta.seed", "--seed", seed},
+            {"run.threads", "--threads", threads}})
+        if (!value.empty() && d.file == "--set " + std::string(key) + "=" + value)
+          d.file = std::string(option) + " " + value;
+    print_user_error(sbx::UserError(std::move(shown)));
     return 2;
   } catch (const sbx::NumericalError& e) {
     std::cerr << "spikeblox: numerical error: " << e.what()

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include <unordered_set>
+
 #include "circuits/description.hpp"
 #include "circuits/registry.hpp"
 #include "engine/errors.hpp"
@@ -48,6 +50,7 @@ class DiagnosticSink {
  private:
   std::string file_;
   std::vector<Diagnostic> diags_;
+  std::unordered_set<std::string> seen_;  // (file, key path, message, line:column) of diags_
 };
 
 // Levenshtein distance (for "did you mean").

@@ -1,10 +1,11 @@
 // Graceful interruption of long runs (Ctrl-C = SIGINT, SIGTERM from a batch system).
 //
 // The signal handler only sets a flag. Runners poll it at safe points — between simulation
-// chunks (plain runs: every 10 ms of simulated time), trials, episodes — and stop by throwing
-// Interrupted, so their error paths keep everything (run file flushed, final weight snapshot of
-// plastic edges written) and the command exits with 128 + the signal number. A second signal
-// while the first is being handled kills the process at once (the default action).
+// chunks (plain runs: Simulator::set_stop_on_interrupt ends a chunk at the next step), trials,
+// episodes — and stop by throwing Interrupted, so their error paths keep everything (run file
+// flushed, final weight snapshot of plastic edges written) and the command exits with 128 + the
+// signal number. A second signal while the first is being handled kills the process at once
+// (the default action).
 #pragma once
 
 #include <stdexcept>

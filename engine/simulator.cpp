@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/learning.hpp"
 #include "engine/prefetch.hpp"
 
@@ -796,6 +797,7 @@ void Simulator::run_until(Tick t_end) {
   const Tick flush_period = std::max<Tick>(grid_.round_ms(1000.0), 1);
   defer_ = clocked && threads_ > 1 && ensure_ranges();
   while (now_ < t_end) {
+    if (stop_on_interrupt_ && interrupt_signal() != 0) return;  // (a step boundary)
     process_events_upto(now_);
     if (!probes_.empty()) {
       // A probe may read a receptor buffer (LIF g_e is one): apply pending deliveries first.

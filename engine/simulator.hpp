@@ -124,6 +124,12 @@ class Simulator final : public SpikeScheduler {
   // Called once before the first run (schedules first spikes of event-driven populations).
   void start();
   void run_until(Tick t_end);
+  // With stop_on_interrupt, run_until returns at the first step boundary after a SIGINT/SIGTERM
+  // (engine/interrupt.hpp), with now() < t_end; the caller then throws Interrupted. Why: a caller
+  // that polls between run_until calls waits for the whole chunk, and a chunk of a network in a
+  // runaway state (every cell firing every step) can take minutes. Off by default: trial-based
+  // runners stop only at the end of a trial.
+  void set_stop_on_interrupt(bool on) { stop_on_interrupt_ = on; }
   // Progress callback, called roughly every `period` ticks of simulated time.
   void set_progress(std::function<void(Tick)> fn, Tick period);
   // Worker threads for the clocked step (default 1). Populations that support ranged stepping
@@ -302,6 +308,7 @@ class Simulator final : public SpikeScheduler {
   Tick progress_period_ = 0, next_progress_ = 0;
   Tick last_flush_ = 0;
   std::uint64_t nan_every_ = 0;
+  bool stop_on_interrupt_ = false;
   bool prefetch_ = true;
   SimulatorStats stats_;
   unsigned threads_ = 1;

@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <memory>
 #include <vector>
 
 #include "engine/errors.hpp"
+#include "engine/interrupt.hpp"
 #include "engine/simulator.hpp"
 
 using namespace sbx;
@@ -264,4 +266,23 @@ TEST_CASE("delay 0 between event-driven populations arrives at the spike's own t
   sim.run_until(10);
   REQUIRE(pb->received.size() == 1);
   CHECK(pb->received[0].t == 1);
+}
+
+TEST_CASE("stop_on_interrupt: run_until returns at the next step boundary after a signal") {
+  // (plain runs poll for Ctrl-C between chunks of run_until; a chunk of a runaway network may
+  // take minutes, so with the option the chunk itself ends at the signal)
+  Simulator sim(TimeGrid(0.001), 100);  // dt = 0.1 ms
+  sim.add_population("A", std::make_unique<ToyClocked>(1, 1.0));
+  clear_interrupt();
+  sim.run_until(sim.grid().from_ms(1.0));
+  CHECK(sim.now() == 1000);
+  request_interrupt(SIGINT);
+  sim.run_until(sim.grid().from_ms(2.0));  // off by default: runs to the end
+  CHECK(sim.now() == 2000);
+  sim.set_stop_on_interrupt(true);
+  sim.run_until(sim.grid().from_ms(3.0));  // returns at once, on the step grid
+  CHECK(sim.now() == 2000);
+  clear_interrupt();
+  sim.run_until(sim.grid().from_ms(3.0));
+  CHECK(sim.now() == 3000);
 }

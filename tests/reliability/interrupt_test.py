@@ -2,7 +2,7 @@
 """Graceful interruption (Ctrl-C = SIGINT, SIGTERM) of `spikeblox run`.
 
 1. Plain run (circuits_toml/stdp_song2000.toml, 3000 s simulated): SIGINT after ~1 s of wall
-   time stops it at the next 10-ms chunk with exit status 130 and a message naming the signal and
+   time stops it at the next step boundary with exit status 130 and a message naming the signal and
    the simulated time; the run file is readable, not marked completed, holds the spikes up to that
    time and a last weight snapshot of the plastic edge AT that time (not only the periodic ones).
 2. The distal-reward experiment: the same at the next chosen-synapse sample (every 100 ms),
@@ -87,11 +87,13 @@ def plain(tmp):
             fail("an interrupted run is marked completed")
         times = f["weights/exc_in->post/time_ms"][()]
         values = f["weights/exc_in->post/values"]
-        if times[-1] != t_stop or values.shape[0] != len(times):
+        # (the message prints t to 0.1 ms; the run stops at a step boundary, so the stored
+        # times may differ from it by a rounding of the tick-to-ms conversion)
+        if abs(times[-1] - t_stop) > 1e-6 or values.shape[0] != len(times):
             fail(f"last weight snapshot at {times[-1]} ms, rows {values.shape[0]}/{len(times)}, "
                  f"stopped at {t_stop}")
         spikes = f["spikes/post/timestamps"][()]
-        if len(spikes) == 0 or spikes[-1] > t_stop or spikes[-1] < t_stop - 2000:
+        if len(spikes) == 0 or spikes[-1] > t_stop + 1e-6 or spikes[-1] < t_stop - 2000:
             fail(f"spikes end at {spikes[-1] if len(spikes) else None} ms, stopped at {t_stop}")
     print(f"plain: SIGINT -> exit 130 at t = {t_stop:.0f} ms, final weights and spikes kept")
 
