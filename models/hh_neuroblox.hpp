@@ -514,13 +514,14 @@ class NeurobloxHHPopulation : public Population {
     }
     // Float copies of the per-type constants, prescaled for deriv_f (φ and the 1/10 of y folded
     // in), and of the release slope; none of them is writable from outside.
-    const_f_.assign(std::size_t{9} * n_pad_, 0.0f);
+    const_f_.assign(std::size_t{const_f_rows} * n_pad_, 0.0f);
     for (std::uint32_t i = 0; i < n_pad_; ++i) {
       const double c[9] = {off_n_[i],      off_m_[i],      20.0 * k_an_[i],
                            phi * k_bn_[i], 2.0 * k_am_[i], phi * k_bm_[i],
                            phi * k_ah_[i], k_bh_[i] / phi, syn_slope_[i]};
       for (std::size_t r = 0; r < 9; ++r) const_f_[r * n_pad_ + i] = static_cast<float>(c[r]);
     }
+    copy_channel_params_f32();
     hist_.assign(std::size_t{3} * 8 * n_pad_, 0.0);
     last_.assign(std::size_t{6} * n_pad_, 0.0);
     hist_valid_.assign(n_pad_, 0.0);
@@ -573,6 +574,10 @@ class NeurobloxHHPopulation : public Population {
   double* current_input() override { return I_cont_.data(); }
 
   double* state(std::string_view name) override {
+    // g_Na, g_K, E_Na, E_K handed out (perhaps to be written, now or later): from now on the
+    // float kernel re-reads them at every step (see copy_channel_params_f32).
+    for (std::string_view p : {"g_Na", "g_K", "E_Na", "E_K"})
+      if (name == p) channel_params_out_ = true;
     for (const Named& s : named())
       if (s.name == name) return s.array->data();
     return nullptr;
@@ -1081,6 +1086,7 @@ class NeurobloxHHPopulation : public Population {
 
   // One step of the float kernel for every cell; spikes appended in increasing index order.
   void kernel_f32(double dt_d, std::vector<std::uint32_t>& spiked) {
+    if (channel_params_out_) copy_channel_params_f32();
     constexpr std::uint32_t L = nbx_f32::lanes;
     std::uint32_t i = 0;
     for (; i + f32_group * L <= n_pad_; i += f32_group * L) group_f32<f32_group>(i, dt_d, spiked);
@@ -1138,7 +1144,6 @@ class NeurobloxHHPopulation : public Population {
     // would be re-read after every store
     const double *gL = g_L_.data(), *gIn = g_in_.data(), *Ibg = I_bg_.data(), *Iin = I_in_.data();
     const double *Icont = I_cont_.data(), *gEin = gE_in_.data(), *EL = E_L_.data();
-    const double *gNa = g_Na_.data(), *gK = g_K_.data(), *ENa = E_Na_.data(), *EK = E_K_.data();
     const double *kspk_p = k_spk_.data(), *Gsyn = G_syn_.data(), *Vsh = V_shift_.data();
     const double *E2p = syn_E2_.data(), *Pp = syn_P_.data(), *Bp = syn_B_.data();
     const float* cf = const_f_.data();
@@ -1198,11 +1203,11 @@ class NeurobloxHHPopulation : public Population {
       cc[k].k_bm = loadcf(5, i);
       cc[k].k_ah = loadcf(6, i);
       cc[k].k_bh = loadcf(7, i);
-      cc[k].gna_max = nbx_f32::loadf(gNa + i);
-      cc[k].gk_max = nbx_f32::loadf(gK + i);
+      cc[k].gna_max = loadcf(9, i);
+      cc[k].gk_max = loadcf(10, i);
       cc[k].g_lin = __builtin_convertvector(g_lin_d[k], vf);
-      cc[k].ena = nbx_f32::loadf(ENa + i);
-      cc[k].ek = nbx_f32::loadf(EK + i);
+      cc[k].ena = loadcf(11, i);
+      cc[k].ek = loadcf(12, i);
       // (summed in double in the order of the double kernel, then rounded once)
       cc[k].drive = __builtin_convertvector(drive_d[k], vf);
       load2(&V0d[k], Vp + i);
@@ -1371,8 +1376,24 @@ class NeurobloxHHPopulation : public Population {
   // parameters and inputs
   std::vector<double> g_Na_, g_K_, g_L_, E_Na_, E_K_, E_L_, I_bg_, I_in_, I_cont_, g_in_, gE_in_;
   std::vector<double> E_syn_, G_syn_, V_shift_, syn_slope_, tau_, k_spk_;
-  // float kernel: rows off_n, off_m, k_an, k_bn, k_am, k_bm, k_ah, k_bh, syn_slope (× n_pad_)
+  // float kernel: rows off_n, off_m, k_an, k_bn, k_am, k_bm, k_ah, k_bh, syn_slope, then g_Na,
+  // g_K, E_Na, E_K (× n_pad_)
+  static constexpr std::size_t const_f_rows = 13;
   std::vector<float> const_f_;
+  // state() handed out one of g_Na, g_K, E_Na, E_K: their float rows are refreshed every step.
+  bool channel_params_out_ = false;
+  // The float rows of g_Na, g_K, E_Na, E_K (rows 9-12 of const_f_). Why copies: converting them
+  // from double at every step took ≈ 4 % of the float kernel (bench_hh_kernel, session-14
+  // Xeon); each is the same float either way (one rounding of the double), so results are
+  // bitwise unchanged. They are parameters, normally never written after construction; a
+  // caller that obtained one of the arrays through state() may write it at any later time, so
+  // from then on they are copied before every step (the old cost, the same results).
+  void copy_channel_params_f32() {
+    const std::vector<double>* src[4] = {&g_Na_, &g_K_, &E_Na_, &E_K_};
+    for (std::size_t r = 0; r < 4; ++r)
+      for (std::uint32_t i = 0; i < n_pad_; ++i)
+        const_f_[(9 + r) * n_pad_ + i] = static_cast<float>((*src[r])[i]);
+  }
   // E2, E, e^z − 1, q, f1, f2, f3 of classic RK4 (etd_coeffs at z = 0), see group_f32
   float rk4_f_[7] = {1.0f, 1.0f, 0.0f, 0.5f, 1.0f / 6.0f, 1.0f / 6.0f, 1.0f / 6.0f};
   // per-dt synapse propagator

@@ -121,3 +121,52 @@ TEST_CASE(
       CHECK(single[s]->state(name)[0] == all.state(name)[probe[s]]);
   }
 }
+
+TEST_CASE("etdrk4_f32: channel parameters written through state() take effect at the next step") {
+  // The float kernel reads float copies of g_Na, g_K, E_Na, E_K. A caller holding the arrays
+  // from state() may write them at any step; the results must be those of the double arrays.
+  // Reference: the same cell whose parameters are changed through a pointer obtained before the
+  // first step (copied at every step from then on) — and, for the steps before the change, a
+  // cell whose arrays were never handed out (the copies made at construction).
+  const double dt = NeurobloxHHPopulation::default_dt_ms;
+  NeurobloxHHParams p = cell(5);
+  NeurobloxHHPopulation early({p}, sbx::NeurobloxIntegrator::etdrk4_f32);
+  NeurobloxHHPopulation late({p}, sbx::NeurobloxIntegrator::etdrk4_f32);
+  NeurobloxHHPopulation untouched({p}, sbx::NeurobloxIntegrator::etdrk4_f32);
+  double* g_na_early = early.state("g_Na");
+  double* e_k_early = early.state("E_K");
+  std::vector<std::uint32_t> spiked;
+  auto step = [&](NeurobloxHHPopulation& pop, long k) {
+    set_inputs(pop, 0, 5, k);
+    spiked.clear();
+    pop.step(sbx::StepContext{k, 1, static_cast<double>(k) * dt, dt}, spiked);
+  };
+  for (long k = 0; k < 1000; ++k) {
+    for (NeurobloxHHPopulation* q : {&early, &late, &untouched}) step(*q, k);
+  }
+  CHECK(early.state("V")[0] == untouched.state("V")[0]);
+  CHECK(late.state("V")[0] == untouched.state("V")[0]);
+  // Change the channels: `early` through its kept pointers, `late` through a fresh state() call.
+  *g_na_early = 30.0;
+  *e_k_early = -80.0;
+  late.state("g_Na")[0] = 30.0;
+  late.state("E_K")[0] = -80.0;
+  for (long k = 1000; k < 3000; ++k) {
+    step(early, k);
+    step(late, k);
+    step(untouched, k);
+  }
+  for (const char* name : {"V", "n", "m", "h", "C_cum", "G"}) {
+    CAPTURE(name);
+    CHECK(early.state(name)[0] == late.state(name)[0]);  // bitwise
+  }
+  CHECK(early.state("V")[0] != untouched.state("V")[0]);  // the change mattered
+  // A kept pointer written much later is honoured too.
+  *g_na_early = 52.0;
+  late.state("g_Na")[0] = 52.0;
+  for (long k = 3000; k < 4000; ++k) {
+    step(early, k);
+    step(late, k);
+  }
+  CHECK(early.state("V")[0] == late.state("V")[0]);
+}
