@@ -142,6 +142,18 @@ TEST_CASE("HH pool: a block is a population of its own") {
   CHECK(ac.first_nonfinite(var) == 7);
   CHECK(var == "m");
   CHECK(blocks[0]->first_nonfinite(var) == -1);
+  // infinities too, the earliest index over all variables; largest finite values are finite
+  ac.state("G")[3] = -std::numeric_limits<double>::infinity();
+  CHECK(ac.first_nonfinite(var) == 3);
+  CHECK(var == "G");
+  ac.state("G")[3] = 0.0;
+  ac.state("m")[7] = 0.5;
+  ac.state("C_cum")[2] = std::numeric_limits<double>::max();
+  ac.state("z")[1] = -std::numeric_limits<double>::denorm_min();
+  CHECK(ac.first_nonfinite(var) == -1);
+  ac.state("V")[12] = std::numeric_limits<double>::infinity();  // the block's last cell
+  CHECK(ac.first_nonfinite(var) == 12);
+  CHECK(var == "V");
 }
 
 TEST_CASE("HH pool: the kernel runs once per round, a block stepped twice is an error") {
