@@ -1021,6 +1021,129 @@ def case_plot_malformed_run():
         shutil.rmtree(d)
 
 
+# ---- partial and interrupted plots -------------------------------------------------------------
+
+def partial_dirs(d):
+    """Leftover temporary folders of `plot` (OUT.partial-XXXXXXXX) in folder d."""
+    return sorted(n for n in os.listdir(d) if ".partial-" in n)
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under folder ({} if it does not exist)."""
+    got = {}
+    for root, _dirs, files in os.walk(folder):
+        for n in files:
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                got[os.path.relpath(p, folder)] = f.read()
+    return got
+
+
+def old_figures(out):
+    """An output folder as an earlier plot and the user left it: returns its snapshot."""
+    os.makedirs(os.path.join(out, "cat_1"), exist_ok=True)
+    for rel, text in [("keep.txt", "the user's notes\n"), ("learning_curve.png", "old figure\n"),
+                      ("cat_1/rates.png", "old figure\n")]:
+        with open(os.path.join(out, rel), "w") as f:
+            f.write(text)
+    return snapshot(out)
+
+
+def case_plot_interrupt():
+    """SIGINT or SIGTERM sent to `spikeblox plot` while it draws makes it throw the figures drawn
+    so far away: exit 130 / 143, one line, the output folder as it was (pre-existing files
+    included), no temporary folder."""
+    import glob
+    import signal
+    import time
+    d = tempfile.mkdtemp()
+    try:
+        out = os.path.join(d, "o")
+        before = old_figures(out)
+        runs = [cat(s) for s in SEEDS]
+        for cmd, sig, code in [([BIN, "plot"], signal.SIGINT, 130),
+                               ([BIN, "plot"], signal.SIGTERM, 143),
+                               (["/usr/bin/python3", "-m", "analysis", "plot"], signal.SIGINT,
+                                130)]:
+            p = subprocess.Popen(cmd + runs + ["--out", out], cwd=SRC, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 60
+            # Some figure drawn: in the temporary folder (or, as before, in the output folder).
+            while not (glob.glob(os.path.join(d, "o.partial-*", "**", "*.png"), recursive=True)
+                       or set(glob.glob(os.path.join(out, "**", "*.png"), recursive=True)) -
+                       {os.path.join(out, rel) for rel in before}):
+                if p.poll() is not None:
+                    raise Fail(f"{cmd[0]} finished before it could be interrupted: "
+                               f"{p.returncode} {p.stderr.read()}")
+                if time.time() > deadline:
+                    p.kill()
+                    raise Fail(f"{cmd[0]}: no figure drawn after 60 s")
+                time.sleep(0.05)
+            p.send_signal(sig)
+            try:
+                _, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                raise Fail(f"{cmd[0]}: still running 60 s after {sig.name}") from None
+            check(p.returncode == code and f"interrupted ({sig.name})" in err and
+                  "Traceback" not in err and len(err.strip().splitlines()) == 1,
+                  f"{cmd[0]} {sig.name}: exit {p.returncode}, expected {code}: {err!r}")
+            check(snapshot(out) == before, f"{sig.name}: the output folder changed: "
+                                           f"{sorted(snapshot(out))}")
+            check(not partial_dirs(d), f"{sig.name}: temporary folder left: {os.listdir(d)}")
+    finally:
+        shutil.rmtree(d)
+
+
+def case_plot_partial_failure():
+    """A plot that fails after some figures were drawn (the second of two run files has a
+    corrupted compressed chunk; a single run whose weight snapshots are corrupted, after four
+    figures) writes nothing: the output folder stays exactly as it was (its files and an earlier
+    plot's figures untouched, or not created at all) and no temporary folder is left. A plot that
+    succeeds replaces the earlier figures and keeps the other files."""
+    import stat
+    d = tempfile.mkdtemp()
+    try:
+        chunk = os.path.join(d, "chunk.h5")
+        shutil.copy(cat(2), chunk)
+        damaged = damage_compressed_chunk(chunk)
+        out = os.path.join(d, "o")
+        before = old_figures(out)
+        r = plot([cat(1), chunk, "--out", out], timeout=120)
+        check(r.returncode == 2 and chunk in r.stderr and damaged in r.stderr and
+              len(r.stderr.strip().splitlines()) == 1, f"exit {r.returncode}: {r.stderr!r}")
+        check(snapshot(out) == before,
+              f"the failed plot changed the output folder: {sorted(snapshot(out))}")
+        check(not partial_dirs(d), f"temporary folder left: {os.listdir(d)}")
+        # One run: four figures are drawn before the weight trajectories fail; no --out folder.
+        fresh = os.path.join(d, "new", "figs")
+        r = plot([chunk, "--out", fresh], timeout=120)
+        check(r.returncode == 2 and damaged in r.stderr, f"one run: {r.returncode} {r.stderr!r}")
+        check(not os.path.exists(os.path.join(d, "new")) and not partial_dirs(d),
+              f"one run: output left: {os.listdir(d)}")
+        # Success: figures in place, earlier ones replaced, the user's file kept, nothing left.
+        r = plot([cat(1), cat(2), "--out", out, "--what", "learning_curve,rates"], timeout=120)
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        after = snapshot(out)
+        check(after["keep.txt"] == before["keep.txt"], "the user's file changed")
+        for rel in ("learning_curve.png", "cat_1/rates.png", "cat_2/learning_curve.png"):
+            check(after.get(rel, b"").startswith(b"\x89PNG"), f"{rel} not a new figure")
+            check(os.path.join(out, rel) in r.stdout.split(), f"{rel} not reported")
+        check(not partial_dirs(d), f"temporary folder left: {os.listdir(d)}")
+        # A new output folder (with parents) gets the usual permissions, not mkdtemp's 0700.
+        r = plot([PLAIN, "--out", fresh, "--what", "rates"], timeout=120)
+        check(r.returncode == 0 and sorted(snapshot(fresh)) == ["rates.png"],
+              f"new folder: {r.returncode} {r.stderr}")
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = stat.S_IMODE(os.stat(fresh).st_mode)
+        check(mode == 0o777 & ~mask, f"{fresh}: mode {oct(mode)}")
+        check(not partial_dirs(os.path.dirname(fresh)) and not partial_dirs(d),
+              "temporary folder left")
+    finally:
+        shutil.rmtree(d)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 if __name__ == "__main__":
