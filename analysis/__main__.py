@@ -8,11 +8,12 @@ Default DIR: <run>_plots next to a single run file; otherwise plots/ next to the
 The figures are drawn into a temporary folder next to DIR (DIR.partial-XXXXXXXX) and moved into
 DIR only once all of them are written: a plot that fails or is interrupted (Ctrl-C, SIGTERM)
 leaves DIR exactly as it was. Figures of an earlier plot in DIR are replaced, other files kept.
-Exit status: 0 written, 2 bad input (missing file, not a run file or sweep index, an output
-folder that cannot be written), 1 missing Python modules or another failure, 130 / 143
+Exit status: 0 written, 2 bad input (missing file, not a run file or sweep index, a damaged file,
+an output folder that cannot be written), 1 missing Python modules or another failure, 130 / 143
 interrupted by SIGINT / SIGTERM.
 """
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -96,6 +97,11 @@ class Staging:
                                   f"{e2.strerror or e2}") from None
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700, were it renamed to out
         self.tmp = tmp
+        # `spikeblox plot` removes the folder if this process is killed (apps/plot.cpp).
+        fd = os.environ.get("SPIKEBLOX_PLOT_STAGING_FD")
+        if fd:
+            with contextlib.suppress(OSError, ValueError):
+                os.write(int(fd), os.fsencode(tmp) + b"\n")
 
     def path(self, rel):
         """Where to save the figure `rel` now (its folder made)."""
