@@ -22,7 +22,10 @@ Every table is read when first used and then cached, so a large run costs only w
 A run that is still being written, or one killed mid-run, loads without `h5clear -s` (SWMR read
 mode: everything up to its last per-trial flush). A damaged file (bad checksums, a corrupted
 compressed chunk) or a table of the wrong shape raises NotARunFile naming the file and the
-dataset, like any other file that is not a readable run file.
+dataset, like any other file that is not a readable run file. HDF5 itself can crash (SIGSEGV,
+SIGABRT) or loop forever on some damaged metadata, which no Python code can catch: load_run first
+reads the file's metadata in a forked child process (probe_metadata), and a child that crashes or
+does not finish within SPIKEBLOX_OPEN_TIMEOUT seconds (default 30) makes it raise NotARunFile.
 Ids are int64 (uint64 ids mixed with Python ints turn into float64 in NumPy).
 """
 import contextlib
@@ -31,6 +34,9 @@ import functools
 import json
 import os
 import re
+import select
+import signal
+import time
 
 import h5py
 import numpy as np
@@ -105,9 +111,10 @@ def _open_swmr(path):
                                    h5py.h5f.ACC_SWMR_READ, fapl=fapl))
 
 
-def open_h5(path):
+def open_h5(path, probe=False):
     """h5py.File of a run file: a plain read-only open, SWMR read mode for a file that a writer
-    has open or a killed run left. Raises NotARunFile."""
+    has open or a killed run left. With `probe`, its metadata is first read in a child process
+    (probe_metadata). Raises NotARunFile."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise NotARunFile(f"{path}: no such file")
@@ -116,6 +123,8 @@ def open_h5(path):
     if not h5py.is_hdf5(path):
         raise NotARunFile(f"{path}: not an HDF5 file (expected a spikeblox run file written by "
                           f"`spikeblox run`)")
+    if probe:
+        probe_metadata(path)
     # A plain open first: a finished run (the usual case) needs no SWMR, and without SWMR HDF5
     # reads metadata once, so a damaged file fails at once even where the SWMR retries cannot be
     # bounded. A plain open refuses a file whose superblock says a writer has it open (a live or
@@ -128,6 +137,149 @@ def open_h5(path):
             return _open_swmr(path)
         except (OSError, ValueError) as e:
             raise NotARunFile(f"{path}: cannot open: {e}") from None
+
+
+# ---- reading the metadata in a child process first -------------------------------------------
+# HDF5 1.10 trusts the metadata it reads: on some damaged files (a corrupted global heap, which
+# holds the variable-length strings of /meta's attributes and of /adjacency/node_names) it
+# segfaults, aborts in free() or loops forever, where Python can neither catch nor interrupt it
+# (Ctrl-C included). So before a run file is read, a forked child reads all of its metadata; the
+# parent only goes on if the child finished. Raw numbers are not read there (damage to them is
+# wrong numbers or an inflate() error, both harmless), so the probe costs a fork and 15-35 ms.
+PROBE_TIMEOUT_S = 30.0  # SPIKEBLOX_OPEN_TIMEOUT (seconds) overrides it; 0 turns the probe off
+PROBE_VLEN_MAX = 1 << 20  # variable-length datasets of up to this many elements are read
+
+
+def probe_timeout():
+    """The probe's time limit in seconds: $SPIKEBLOX_OPEN_TIMEOUT, else PROBE_TIMEOUT_S."""
+    try:
+        return float(os.environ.get("SPIKEBLOX_OPEN_TIMEOUT", PROBE_TIMEOUT_S))
+    except ValueError:
+        return PROBE_TIMEOUT_S
+
+
+def _has_vlen(dt):
+    """The dtype holds variable-length data (strings, sequences: object fields in h5py), which
+    HDF5 keeps in the file's global heap."""
+    if dt.names:
+        return any(_has_vlen(dt.fields[n][0]) for n in dt.names)
+    if dt.subdtype is not None:
+        return _has_vlen(dt.subdtype[0])
+    return dt.kind == "O"
+
+
+def _read_attribute(a):
+    """Reads the h5py.h5a.AttrID `a` as h5py's AttributeManager does (without its conversion of
+    the result)."""
+    if a.shape is None:  # an empty (null dataspace) attribute
+        return
+    dtype, shape = a.dtype, a.shape
+    mtype = h5py.h5t.py_create(dtype)
+    if dtype.subdtype is not None:  # NumPy has no top-level array types
+        dtype, sub = dtype.subdtype
+        shape = shape + sub
+    a.read(np.zeros(shape, dtype=dtype), mtype=mtype)
+
+
+def _read_all_metadata(path):
+    """What the probe child reads: /meta@format, then, in a run file, every link, object header
+    and attribute, every chunk index and every variable-length dataset of the file (h5py's
+    low-level API: three times faster than its File objects). Exceptions are ignored: the
+    parent, reading for itself, reports them where they matter; only a crash or a hang is the
+    probe's business."""
+    with open_h5(path) as f:
+        try:
+            if _text(f["meta"].attrs["format"]) != RUN_FORMAT:
+                return  # not a run file: the parent says so, without reading more
+        except Exception:
+            return
+
+        def visit(name, *_):
+            try:
+                obj = h5py.h5o.open(f.id, name)
+                for i in range(h5py.h5a.get_num_attrs(obj)):
+                    with contextlib.suppress(Exception):
+                        _read_attribute(h5py.h5a.open(obj, index=i))
+                if isinstance(obj, h5py.h5d.DatasetID):
+                    if obj.get_create_plist().get_layout() == h5py.h5d.CHUNKED:
+                        obj.get_num_chunks()
+                    if _has_vlen(obj.dtype) and obj.get_space().get_simple_extent_npoints() <= \
+                            PROBE_VLEN_MAX:
+                        f[name][()]
+            except Exception:
+                pass
+
+        visit(b".")
+        with contextlib.suppress(Exception):
+            h5py.h5o.visit(f.id, visit)
+
+
+def _die_with_parent(parent):
+    """In the probe child: SIGKILL when the parent dies (Linux prctl PR_SET_PDEATHSIG), so a
+    child stuck in HDF5 does not outlive a parent killed while it waits."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def probe_metadata(path, timeout=None):
+    """Reads the metadata of the HDF5 file `path` in a forked child process (_read_all_metadata)
+    and raises NotARunFile if that child is killed by a signal (HDF5 crashed) or is still running
+    after `timeout` seconds (default probe_timeout(); then it is killed). A no-op where fork() is
+    not available or with a timeout <= 0."""
+    path = os.fspath(path)
+    timeout = probe_timeout() if timeout is None else timeout
+    if timeout <= 0 or not hasattr(os, "fork"):
+        return
+    parent = os.getpid()
+    r, w = os.pipe()
+    # No other thread may be inside HDF5 (holding h5py's lock) when the child is made: the child
+    # would wait for it forever.
+    with h5py._objects.phil:
+        pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's exit handlers
+        try:
+            _die_with_parent(parent)
+            os.close(r)
+            os.dup2(w, 2)  # what HDF5 or the C library says as it dies goes to the parent
+            _read_all_metadata(path)
+        finally:
+            os._exit(0)
+    os.close(w)
+    said = b""
+    ended = False
+    try:
+        deadline = time.monotonic() + timeout
+        while not ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if select.select([r], [], [], left)[0]:
+                chunk = os.read(r, 4096)
+                ended = not chunk  # end of file: the child has exited
+                said = (said + chunk)[-4096:]
+    finally:  # also on KeyboardInterrupt: no child is left behind
+        os.close(r)
+        try:
+            if not ended:
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            _, status = os.waitpid(pid, 0)
+    if not ended:
+        raise NotARunFile(f"{path}: the HDF5 library hung reading the file's metadata (no end "
+                          f"after {timeout:g} s; SPIKEBLOX_OPEN_TIMEOUT sets the limit): the file "
+                          f"is damaged")
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        last = [ln.strip() for ln in said.decode("utf-8", "replace").splitlines() if ln.strip()]
+        note = f": {last[-1][:120]}" if last else ""
+        raise NotARunFile(f"{path}: the HDF5 library crashed (signal {name}{note}) reading the "
+                          f"file's metadata: the file is damaged")
 
 
 # What h5py raises when HDF5 cannot read something in an open file: OSError for data it cannot
@@ -180,9 +332,11 @@ def _table(path, f, name, fields):
 class Run:
     """Lazy, cached view of one run file. See the module docstring."""
 
-    def __init__(self, path):
+    def __init__(self, path, probe=True):
+        """Reads the file's layout; with `probe` (the default), its metadata is first read in a
+        child process that HDF5 may crash or hang on a damaged file (probe_metadata)."""
         self.path = os.fspath(path)
-        with open_h5(self.path) as f:
+        with open_h5(self.path, probe=probe) as f:
             # Reading the layout reads most of the file's metadata: damage there is named here.
             # (No .get(): h5py's get() returns None for an object it cannot read.)
             with _reading(self.path, "/meta@format"):
@@ -536,7 +690,8 @@ class Run:
 
 
 def load_run(path):
-    """Opens a run file; raises NotARunFile with the reason if it is not one."""
+    """Opens a run file; raises NotARunFile with the reason if it is not one (or if HDF5 crashes
+    or hangs reading its metadata: probe_metadata)."""
     return Run(path)
 
 

@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
                                       {"--window", plot_window},
                                       {"--what", plot_what}})
       if (!value.empty()) args.insert(args.end(), {flag, value});
-    return sbx::app::exec_plot(args);
+    return sbx::app::run_plot(args, plot_files);
   }
 
   // An option given with an empty value ("--out ''", "--seed ''", e.g. from an unset shell

@@ -23,7 +23,9 @@ from analysis.io import NotARunFile, open_h5  # noqa: E402  (after the path)
 
 def open_run(path):
     """Returns (h5py.File, opened_with_swmr). Raises NotARunFile with the reason."""
-    f = open_h5(path)  # the analysis package's checks (missing, a folder, not HDF5, unreadable)
+    # The analysis package's checks (missing, a folder, not HDF5, unreadable; metadata on which
+    # HDF5 crashes or hangs, read in a child process first).
+    f = open_h5(path, probe=True)
     meta = f.get("meta")
     if not isinstance(meta, h5py.Group) or "format" not in meta.attrs:
         f.close()

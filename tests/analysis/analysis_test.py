@@ -7,6 +7,7 @@ The `make_runs` case (a CTest fixture) writes the run files the other cases read
 three seeds of a short category-learning run (12 trials of 300 ms) and the demo LIF network (1 s,
 with a membrane-potential report). Exit 0 = pass, 1 = fail, 77 = skipped.
 """
+import contextlib
 import os
 import shutil
 import subprocess
@@ -1017,6 +1018,304 @@ def case_plot_malformed_run():
             check(False, "load_run(...).trials of an integer /trials did not raise")
         except NotARunFile as e:
             check("/trials" in str(e), f"NotARunFile should name /trials: {e}")
+    finally:
+        shutil.rmtree(d)
+
+
+# ---- files that crash or hang HDF5 itself; partial and interrupted plots ----------------------
+
+def heap_holding(data, text):
+    """Offset in the file bytes `data` of the HDF5 global heap collection (signature GCOL,
+    version 1, its size at bytes 8-15) that holds the bytes `text`: variable-length strings
+    (/meta's attribute values, /adjacency/node_names) live there."""
+    i = data.find(b"GCOL")
+    while i >= 0:
+        size = int.from_bytes(data[i + 8:i + 16], "little")
+        if data[i + 4] == 1 and data.find(text, i, i + size) >= 0:
+            return i
+        i = data.find(b"GCOL", i + 1)
+    raise Fail(f"no global heap collection holds {text!r}")
+
+
+# Damage that HDF5 1.10.8 (Debian 12, h5py 3.7) does not survive: (name, the string whose heap is
+# damaged, offset in that heap, bytes written there). Found by overwriting 16 bytes at every
+# 16th offset of a fixture run file in forked children (the heaps are at bytes ~2000-6000 and
+# ~60000 of a 12-trial category run). The first two crash (SIGSEGV / SIGABRT from free() or
+# munmap_chunk(): which, varies from run to run), the third loops forever (100 % CPU), all while
+# reading /meta's attributes; the last crashes reading /adjacency/node_names, which only the
+# weight-matrix figure reads.
+DAMAGE = [("meta_ff132", "format", 132, b"\xff" * 16),
+          ("meta_ff52", "format", 52, b"\xff" * 16),
+          ("meta_zero116", "format", 116, b"\x00" * 16),
+          ("names_ff240", "node_names", 240, b"\xff" * 16)]
+
+
+def damaged_copy(src, d, recipe):
+    """A copy of run file `src` in folder d with the DAMAGE recipe (by name) applied."""
+    name, heap_of, offset, new = next(r for r in DAMAGE if r[0] == recipe)
+    with h5py.File(src, "r") as f:
+        text = (f["meta"].attrs["format"] if heap_of == "format" else
+                f["adjacency/node_names"][-1])
+    text = text.encode() if isinstance(text, str) else bytes(text)
+    data = bytearray(open(src, "rb").read())
+    at = heap_holding(data, text) + offset
+    data[at:at + len(new)] = new
+    path = os.path.join(d, f"{name}.h5")
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def partial_dirs(d):
+    """Leftover temporary folders of `plot` (OUT.partial-XXXXXXXX) in folder d."""
+    return sorted(n for n in os.listdir(d) if ".partial-" in n)
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under folder ({} if it does not exist)."""
+    got = {}
+    for root, _dirs, files in os.walk(folder):
+        for n in files:
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                got[os.path.relpath(p, folder)] = f.read()
+    return got
+
+
+def old_figures(out):
+    """An output folder as an earlier plot and the user left it: returns its snapshot."""
+    os.makedirs(os.path.join(out, "cat_1"), exist_ok=True)
+    for rel, text in [("keep.txt", "the user's notes\n"), ("learning_curve.png", "old figure\n"),
+                      ("cat_1/rates.png", "old figure\n")]:
+        with open(os.path.join(out, rel), "w") as f:
+            f.write(text)
+    return snapshot(out)
+
+
+def case_plot_crashing_metadata():
+    """Run files whose metadata crashes HDF5 (SIGSEGV, SIGABRT) or makes it loop forever are
+    refused: exit 2 and one line naming the file, within seconds (the metadata is read in a
+    forked child first: analysis.io.probe_metadata; SPIKEBLOX_OPEN_TIMEOUT=3 for the hang), no
+    output folder. Without the child, `spikeblox plot` died of the signal or hung. A hang is
+    killed after 60 s and fails the case."""
+    import time
+    from analysis import NotARunFile, load_run
+    d = tempfile.mkdtemp()
+    try:
+        out = os.path.join(d, "o")
+        kinds = set()
+        for recipe, _, _, _ in DAMAGE:
+            path = damaged_copy(cat(1), d, recipe)
+            t0 = time.time()
+            r = plot([path, "--out", out], env={"SPIKEBLOX_OPEN_TIMEOUT": "3"}, timeout=60)
+            took = time.time() - t0
+            err = r.stderr.strip()
+            kind = ("crashed" if "the HDF5 library crashed" in err else
+                    "hung" if "the HDF5 library hung" in err else None)
+            check(r.returncode == 2 and kind and path in err and "the file is damaged" in err
+                  and "Traceback" not in err and len(err.splitlines()) == 1,
+                  f"{recipe}: exit {r.returncode}, expected 2 and one line saying HDF5 crashed or "
+                  f"hung on {path} (if it says something else, the recipe no longer damages the "
+                  f"file as it did: re-derive it): {r.stderr!r}")
+            check(took < 30, f"{recipe}: refused only after {took:.1f} s")
+            kinds.add(kind)
+            check(not os.path.exists(out) and not partial_dirs(d),
+                  f"{recipe}: output left: {os.listdir(d)}")
+        check(kinds == {"crashed", "hung"}, f"only {kinds} among the recipes")
+        # The default limit (30 s) and the Python command alone.
+        path = damaged_copy(cat(1), d, "meta_ff132")
+        r = sh(["/usr/bin/python3", "-m", "analysis", "plot", path, "--out", out], cwd=SRC,
+               timeout=60)
+        check(r.returncode == 2 and "the HDF5 library crashed" in r.stderr and path in r.stderr,
+              f"python3 -m analysis: exit {r.returncode}: {r.stderr!r}")
+        # In this very process: load_run survives and raises.
+        try:
+            load_run(path)
+            check(False, "load_run of a file that crashes HDF5 did not raise")
+        except NotARunFile as e:
+            check("crashed" in str(e) and path in str(e), f"NotARunFile: {e}")
+    finally:
+        shutil.rmtree(d)
+
+
+def case_plot_reader_crash():
+    """A crash that the metadata check does not see (here: the check turned off with
+    SPIKEBLOX_OPEN_TIMEOUT=0) kills the Python process, not `spikeblox plot`, which forks it and
+    waits: one line naming the file(s) and how to check them, exit 2, and the temporary folder
+    the figures drawn so far were in is removed (the crash comes at the weight-matrix figure)."""
+    import re
+    d = tempfile.mkdtemp()
+    try:
+        off = {"SPIKEBLOX_OPEN_TIMEOUT": "0"}
+        meta = damaged_copy(cat(1), d, "meta_ff132")
+        names = damaged_copy(cat(1), d, "names_ff240")
+        out = os.path.join(d, "o")
+        r = sh(["/usr/bin/python3", "-m", "analysis", "plot", names, "--out", out], cwd=SRC,
+               env=off, timeout=60)
+        check(r.returncode < 0, f"python3 -m analysis survived the damaged file: exit "
+                                f"{r.returncode} (the recipe no longer crashes HDF5?) {r.stderr!r}")
+        for n in partial_dirs(d):  # Python alone cannot clean up after a crash; spikeblox does
+            shutil.rmtree(os.path.join(d, n))
+        for path in (meta, names):
+            r = plot([path, "--out", out], env=off, timeout=60)
+            last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+            want = (rf"spikeblox plot: the HDF5 reader crashed \(SIG[A-Z]+\) while reading "
+                    rf"{re.escape(path)}; a damaged file\? Check it with: h5dump -H "
+                    rf"{re.escape(path)}")
+            check(r.returncode == 2 and re.fullmatch(want, last),
+                  f"{path}: exit {r.returncode}, expected 2 and {want}: {r.stderr!r}")
+            check(not os.path.exists(out) and not partial_dirs(d),
+                  f"{path}: output left: {os.listdir(d)}")
+        r = plot([cat(2), names, "--out", out], env=off, timeout=60)
+        check(r.returncode == 2 and f"while reading one of {cat(2)}, {names}; a damaged file? "
+              f"Check each with: h5dump -H FILE" in r.stderr, f"two files: {r.stderr!r}")
+        check(not os.path.exists(out) and not partial_dirs(d), f"output left: {os.listdir(d)}")
+    finally:
+        shutil.rmtree(d)
+
+
+def _children(pid):
+    """Pids of the processes whose parent is pid (Linux /proc)."""
+    kids = []
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open(f"/proc/{e}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(e))
+    return kids
+
+
+def case_plot_interrupt():
+    """SIGINT or SIGTERM sent to `spikeblox plot` while it draws reaches its Python process,
+    which throws the figures drawn so far away: exit 130 / 143, one line, the output folder as
+    it was (pre-existing files included), no temporary folder. Python stuck inside HDF5 (a file
+    that makes it loop, the metadata check off) cannot handle a signal: a second one kills it."""
+    import glob
+    import signal
+    import time
+    d = tempfile.mkdtemp()
+    try:
+        out = os.path.join(d, "o")
+        before = old_figures(out)
+        runs = [cat(s) for s in SEEDS]
+        for cmd, sig, code in [([BIN, "plot"], signal.SIGINT, 130),
+                               ([BIN, "plot"], signal.SIGTERM, 143),
+                               (["/usr/bin/python3", "-m", "analysis", "plot"], signal.SIGINT,
+                                130)]:
+            p = subprocess.Popen(cmd + runs + ["--out", out], cwd=SRC, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 60
+            # Some figure drawn: in the temporary folder (or, as before, in the output folder).
+            while not (glob.glob(os.path.join(d, "o.partial-*", "**", "*.png"), recursive=True)
+                       or set(glob.glob(os.path.join(out, "**", "*.png"), recursive=True)) -
+                       {os.path.join(out, rel) for rel in before}):
+                if p.poll() is not None:
+                    raise Fail(f"{cmd[0]} finished before it could be interrupted: "
+                               f"{p.returncode} {p.stderr.read()}")
+                if time.time() > deadline:
+                    p.kill()
+                    raise Fail(f"{cmd[0]}: no figure drawn after 60 s")
+                time.sleep(0.05)
+            p.send_signal(sig)
+            try:
+                _, err = p.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                raise Fail(f"{cmd[0]}: still running 60 s after {sig.name}") from None
+            check(p.returncode == code and f"interrupted ({sig.name})" in err and
+                  "Traceback" not in err and len(err.strip().splitlines()) == 1,
+                  f"{cmd[0]} {sig.name}: exit {p.returncode}, expected {code}: {err!r}")
+            check(snapshot(out) == before, f"{sig.name}: the output folder changed: "
+                                           f"{sorted(snapshot(out))}")
+            check(not partial_dirs(d), f"{sig.name}: temporary folder left: {os.listdir(d)}")
+        # Stuck in HDF5: the first SIGTERM is passed on and cannot be handled, the second kills.
+        hang = damaged_copy(cat(1), d, "meta_zero116")
+        p = subprocess.Popen([BIN, "plot", hang, "--out", out], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "SPIKEBLOX_OPEN_TIMEOUT": "0"})
+        try:
+            deadline = time.time() + 60
+            child = None
+            while child is None:  # the Python process has the damaged file open: it is stuck
+                check(p.poll() is None and time.time() < deadline,
+                      f"the plot of {hang} ended ({p.returncode}) or never opened the file")
+                for c in _children(p.pid):
+                    with contextlib.suppress(OSError):
+                        if any(os.readlink(f"/proc/{c}/fd/{fd}") == hang
+                               for fd in os.listdir(f"/proc/{c}/fd")):
+                            child = c
+                time.sleep(0.05)
+            time.sleep(0.5)
+            p.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            if p.poll() is not None:
+                raise Fail(f"the stuck plot ended at the first SIGTERM ({p.returncode}): "
+                           f"{p.stderr.read()!r}")
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise Fail("the stuck plot still runs 20 s after a second SIGTERM") from None
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(p.returncode == 143 and "interrupted (SIGTERM twice)" in err,
+              f"second SIGTERM: exit {p.returncode}: {err!r}")
+        check(not os.path.exists(f"/proc/{child}"), "the stuck Python process is still there")
+        check(snapshot(out) == before and not partial_dirs(d), "output changed")
+    finally:
+        shutil.rmtree(d)
+
+
+def case_plot_partial_failure():
+    """A plot that fails after some figures were drawn (the second of two run files has a
+    corrupted compressed chunk; a single run whose weight snapshots are corrupted, after four
+    figures) writes nothing: the output folder stays exactly as it was (its files and an earlier
+    plot's figures untouched, or not created at all) and no temporary folder is left. A plot that
+    succeeds replaces the earlier figures and keeps the other files."""
+    import stat
+    d = tempfile.mkdtemp()
+    try:
+        chunk = os.path.join(d, "chunk.h5")
+        shutil.copy(cat(2), chunk)
+        damaged = damage_compressed_chunk(chunk)
+        out = os.path.join(d, "o")
+        before = old_figures(out)
+        r = plot([cat(1), chunk, "--out", out], timeout=120)
+        check(r.returncode == 2 and chunk in r.stderr and damaged in r.stderr and
+              len(r.stderr.strip().splitlines()) == 1, f"exit {r.returncode}: {r.stderr!r}")
+        check(snapshot(out) == before,
+              f"the failed plot changed the output folder: {sorted(snapshot(out))}")
+        check(not partial_dirs(d), f"temporary folder left: {os.listdir(d)}")
+        # One run: four figures are drawn before the weight trajectories fail; no --out folder.
+        fresh = os.path.join(d, "new", "figs")
+        r = plot([chunk, "--out", fresh], timeout=120)
+        check(r.returncode == 2 and damaged in r.stderr, f"one run: {r.returncode} {r.stderr!r}")
+        check(not os.path.exists(os.path.join(d, "new")) and not partial_dirs(d),
+              f"one run: output left: {os.listdir(d)}")
+        # Success: figures in place, earlier ones replaced, the user's file kept, nothing left.
+        r = plot([cat(1), cat(2), "--out", out, "--what", "learning_curve,rates"], timeout=120)
+        check(r.returncode == 0, f"plot failed: {r.stderr}")
+        after = snapshot(out)
+        check(after["keep.txt"] == before["keep.txt"], "the user's file changed")
+        for rel in ("learning_curve.png", "cat_1/rates.png", "cat_2/learning_curve.png"):
+            check(after.get(rel, b"").startswith(b"\x89PNG"), f"{rel} not a new figure")
+            check(os.path.join(out, rel) in r.stdout.split(), f"{rel} not reported")
+        check(not partial_dirs(d), f"temporary folder left: {os.listdir(d)}")
+        # A new output folder (with parents) gets the usual permissions, not mkdtemp's 0700.
+        r = plot([PLAIN, "--out", fresh, "--what", "rates"], timeout=120)
+        check(r.returncode == 0 and sorted(snapshot(fresh)) == ["rates.png"],
+              f"new folder: {r.returncode} {r.stderr}")
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = stat.S_IMODE(os.stat(fresh).st_mode)
+        check(mode == 0o777 & ~mask, f"{fresh}: mode {oct(mode)}")
+        check(not partial_dirs(os.path.dirname(fresh)) and not partial_dirs(d),
+              "temporary folder left")
     finally:
         shutil.rmtree(d)
 
