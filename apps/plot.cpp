@@ -52,40 +52,10 @@ extern "C" void pass_on(int sig, siginfo_t* info, void*) {
   if (info == nullptr || info->si_code != SI_KERNEL) ::kill(child, sig);
 }
 
-// "SIGSEGV" etc. for the signals a crash or a kill ends a process with, else strsignal's text.
+// "SIGSEGV" etc. (glibc's abbreviation), or "signal N" for one without a name.
 std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGSEGV:
-      return "SIGSEGV";
-    case SIGABRT:
-      return "SIGABRT";
-    case SIGBUS:
-      return "SIGBUS";
-    case SIGFPE:
-      return "SIGFPE";
-    case SIGILL:
-      return "SIGILL";
-    case SIGTRAP:
-      return "SIGTRAP";
-    case SIGSYS:
-      return "SIGSYS";
-    case SIGKILL:
-      return "SIGKILL";
-    case SIGINT:
-      return "SIGINT";
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGHUP:
-      return "SIGHUP";
-    case SIGPIPE:
-      return "SIGPIPE";
-    case SIGXCPU:
-      return "SIGXCPU";
-    case SIGXFSZ:
-      return "SIGXFSZ";
-    default:
-      return "signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
-  }
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
 // Signals a process dies of when it crashes (rather than being stopped or killed from outside).
