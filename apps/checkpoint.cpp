@@ -157,8 +157,12 @@ OldRunFile::~OldRunFile() {
 void OldRunFile::read(const std::string& dataset, std::int64_t mem_type, std::uint64_t n,
                       std::uint64_t cols, void* out) {
   if (n == 0) return;
+  // (bad input, not a run-time failure: the file at that path is not the one the checkpoint was
+  // written for)
   auto fail = [&](const std::string& msg) {
-    throw SimError("interrupted run file '" + path_ + "', " + dataset + ": " + msg);
+    throw UserError(Diagnostic{path_, 0, 0, "--resume",
+                               "interrupted run file, " + dataset + ": " + msg +
+                                   "; --resume needs the run file the checkpoint was written for"});
   };
   hid_t ds = -1;
   H5E_BEGIN_TRY {
@@ -207,10 +211,11 @@ std::vector<std::int32_t> OldRunFile::i32(const std::string& dataset, std::uint6
 circuits::CircuitDescription prepare_resume(const std::string& run_path, bool other_args,
                                             const std::string& command_line, RunOptions& opt) {
   if (other_args)
-    throw UserError(Diagnostic{run_path, 0, 0, "--resume",
-                               "--resume continues with the circuit, overrides and output file "
-                               "saved in the checkpoint; it takes no FILE, --set, --seed, --out or "
-                               "--force"});
+    throw UserError(
+        Diagnostic{run_path, 0, 0, "--resume",
+                   "--resume continues with the circuit, overrides and output file "
+                   "saved in the checkpoint; it takes no FILE, --set, --seed, --threads, "
+                   "--out or --force"});
   if (!std::filesystem::exists(run_path))
     throw UserError(Diagnostic{run_path, 0, 0, "--resume", "no such run file"});
   auto info = std::make_shared<CheckpointInfo>(read_checkpoint(checkpoint_path(run_path)));

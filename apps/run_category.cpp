@@ -514,53 +514,61 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
     // Restore the learning state, then copy the rows the checkpoint covers from the interrupted
     // file: weight snapshots, spikes, trial rows.
     const CheckpointInfo& c = *opt.resume;
+    // (a failure here left the half-written NAME.resume.tmp behind; the interrupted file and its
+    // checkpoint stay as they were)
     try {
-      StateReader r(c.experiment_state);
-      ex.load_checkpoint(r);
-      if (!r.at_end()) StateReader::fail("trailing bytes after the experiment state");
-    } catch (const std::runtime_error& e) {
-      throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume", e.what()});
-    }
-    {
-      OldRunFile old(final_path);
-      if (snap) {
-        for (std::size_t k = 0; k < plastic.size(); ++k) {
-          const std::string g = "weights/" + plastic[k].name;
-          const std::size_t E = plastic[k].weight.size();
-          const auto values = old.doubles(g + "/values", c.weight_snapshots, E);
-          const auto after = old.i32(g + "/after_trial", c.weight_snapshots);
-          for (std::size_t i = 1; i < after.size(); ++i)  // row 0 (initial) is already there
-            file.append_weights(edge_ids[k], after[i],
-                                std::span<const double>(values.data() + i * E, E));
+      try {
+        StateReader r(c.experiment_state);
+        ex.load_checkpoint(r);
+        if (!r.at_end()) StateReader::fail("trailing bytes after the experiment state");
+      } catch (const std::runtime_error& e) {
+        throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume", e.what()});
+      }
+      {
+        OldRunFile old(final_path);
+        if (snap) {
+          for (std::size_t k = 0; k < plastic.size(); ++k) {
+            const std::string g = "weights/" + plastic[k].name;
+            const std::size_t E = plastic[k].weight.size();
+            const auto values = old.doubles(g + "/values", c.weight_snapshots, E);
+            const auto after = old.i32(g + "/after_trial", c.weight_snapshots);
+            for (std::size_t i = 1; i < after.size(); ++i)  // row 0 (initial) is already there
+              file.append_weights(edge_ids[k], after[i],
+                                  std::span<const double>(values.data() + i * E, E));
+          }
         }
-      }
-      for (const auto& [pid, name] : recorded) {
-        std::uint64_t n = 0;
-        bool found = false;
-        for (const auto& [pn, count] : c.spike_counts)
-          if (pn == name) n = count, found = true;
-        if (!found)
-          throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume",
-                                     "the checkpoint has no spike count for '" + name + "'"});
-        const auto ts = old.doubles("spikes/" + name + "/timestamps", n);
-        const auto ids64 = old.u64("spikes/" + name + "/node_ids", n);
-        std::vector<std::uint32_t> ids;
-        for (std::size_t i = 0; i < ts.size();) {  // one call per time step, as the engine does
-          std::size_t j = i;
-          ids.clear();
-          for (; j < ts.size() && ts[j] == ts[i]; ++j)
-            ids.push_back(static_cast<std::uint32_t>(ids64[j]));
-          file.on_spikes(pid, ids, sim.grid().round_ms(ts[i]));
-          i = j;
+        for (const auto& [pid, name] : recorded) {
+          std::uint64_t n = 0;
+          bool found = false;
+          for (const auto& [pn, count] : c.spike_counts)
+            if (pn == name) n = count, found = true;
+          if (!found)
+            throw UserError(Diagnostic{checkpoint_path(final_path), 0, 0, "--resume",
+                                       "the checkpoint has no spike count for '" + name + "'"});
+          const auto ts = old.doubles("spikes/" + name + "/timestamps", n);
+          const auto ids64 = old.u64("spikes/" + name + "/node_ids", n);
+          std::vector<std::uint32_t> ids;
+          for (std::size_t i = 0; i < ts.size();) {  // one call per time step, as the engine does
+            std::size_t j = i;
+            ids.clear();
+            for (; j < ts.size() && ts[j] == ts[i]; ++j)
+              ids.push_back(static_cast<std::uint32_t>(ids64[j]));
+            file.on_spikes(pid, ids, sim.grid().round_ms(ts[i]));
+            i = j;
+          }
+          recorder.count(pid) = n;
+          restored_spikes += n;
         }
-        recorder.count(pid) = n;
-        restored_spikes += n;
+        for (const TrialRow& row : RunFile::read_trials(old.id(), c.trials_done)) {
+          file.append_trial(row);
+          correct.push_back(row.correct ? 1 : 0);
+        }
+        file.flush();
       }
-      for (const TrialRow& row : RunFile::read_trials(old.id(), c.trials_done)) {
-        file.append_trial(row);
-        correct.push_back(row.correct ? 1 : 0);
-      }
-      file.flush();
+    } catch (...) {
+      std::error_code ec;
+      std::filesystem::remove(final_path + ".resume.tmp", ec);
+      throw;
     }
     file.rename(final_path);
   }

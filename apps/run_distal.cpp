@@ -101,6 +101,16 @@ DistalSetup distal_setup(const CircuitDescription& d) {
   c.w_inh = ex.number("w_inh");
   c.contingent = ex.text("protocol") == "contingent";
   c.control_rate = ex.number("control_rate") * (c.contingent ? 0.0 : 1.0);
+  // (a control_rate given with the contingent protocol did nothing; in the control protocol
+  // reward intervals are whole ms, so a rate above 1000 Hz became one reward per ms)
+  if (c.contingent && ex.number("control_rate") != 200.0 / 3600.0)
+    add("control_rate",
+        "control_rate is used by protocol = \"control\" only; with protocol = "
+        "\"contingent\" it has no effect (set protocol = \"control\")");
+  if (!c.contingent && c.control_rate > 1000.0)
+    add("control_rate", "control_rate = " + format_number(c.control_rate) +
+                            " Hz: reward intervals are whole ms (at most one reward per ms); "
+                            "at most 1000 Hz");
   c.window = ex.number("window");
   c.delay_min = ex.number("delay_min");
   c.delay_span = ex.number("delay_span");

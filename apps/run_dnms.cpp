@@ -75,10 +75,17 @@ DnmsSetup dnms_setup(const CircuitDescription& d) {
   if (s.output >= s.n)
     pr.add(ex.position("output_neuron"), "experiment.output_neuron",
            "must be < n = " + std::to_string(s.n) + " of block " + s.network);
-  for (std::size_t k = 0; k < s.clamp.size(); ++k)
+  for (std::size_t k = 0; k < s.clamp.size(); ++k) {
     if (s.clamp[k] >= s.n || s.clamp[k] == s.output)
       pr.add(ex.position("clamp_neurons"), "experiment.clamp_neurons[" + std::to_string(k) + "]",
              "must be < n = " + std::to_string(s.n) + " and not the output neuron");
+    // (a unit listed twice was held at its last value, the first one silently dropped)
+    for (std::size_t j = 0; j < k; ++j)
+      if (s.clamp[j] == s.clamp[k])
+        pr.add(ex.position("clamp_neurons"), "experiment.clamp_neurons[" + std::to_string(k) + "]",
+               "unit " + std::to_string(s.clamp[k]) + " is listed twice (clamp_neurons[" +
+                   std::to_string(j) + "]); each unit is held at one value");
+  }
   if (!(s.dt_ms < 2.0 * s.unit.tau))
     pr.add(
         net->params.has("tau") ? net->params.position("tau") : net->pos,

@@ -55,6 +55,7 @@ std::unique_ptr<StepEnvironment> make_step_environment(const EpisodesSetup& s) {
     p.change_every = s.bandit_change_every;
     p.n_contexts = s.bandit_contexts;
     p.observe_context = s.bandit_observe_context;
+    p.max_steps = s.max_steps;
     return std::make_unique<NonStationaryBandit>(p);
   }
   throw InternalError("episodes: unknown environment '" + s.env + "'");
@@ -93,6 +94,35 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
   s.test_success_above = ex.number("test_success_above");
   s.try_each_action_first = ex.boolean("try_each_action_first");
   s.record_steps = ex.boolean("record_steps");
+
+  // Keys of another environment did nothing (lane_start with env = "cartpole"), and a bandit
+  // episode longer than 2^32 - 1 steps wrapped around (65536 x 65536 steps ended after one).
+  auto other_env = [&](const char* key, bool set, const char* env) {
+    if (set && s.env != env)
+      pr.add(ex.position(key), std::string("experiment.") + key,
+             std::string(key) + " applies to env = \"" + env + "\" only; with env = \"" + s.env +
+                 "\" it has no effect (leave it out)");
+  };
+  other_env("lane_reward", ex.text("lane_reward") != "shaped", "lane_keeping");
+  other_env("lane_curriculum", s.lane_curriculum, "lane_keeping");
+  other_env("lane_start", s.lane_start != 0.0, "lane_keeping");
+  other_env("test_lane_phase", s.test_lane_phase != 3, "lane_keeping");
+  other_env("bandit_arms", s.bandit_arms != 8, "bandit");
+  other_env("bandit_change_every", s.bandit_change_every != 400, "bandit");
+  other_env("bandit_contexts", s.bandit_contexts != 8, "bandit");
+  other_env("bandit_observe_context", s.bandit_observe_context, "bandit");
+  if (s.env == "bandit" && s.max_steps == 0 &&
+      static_cast<std::uint64_t>(s.bandit_change_every) * s.bandit_contexts > 0xFFFFFFFFull)
+    pr.add(ex.position("bandit_contexts"), "experiment.bandit_contexts",
+           "bandit_change_every x bandit_contexts = " + std::to_string(s.bandit_change_every) +
+               " x " + std::to_string(s.bandit_contexts) +
+               " steps in the episode; at most 4294967295 (2^32 - 1)");
+  if (s.step_window_ms / d.run.tick > 0x1p62)  // (1e300 ms: "run_until: end time is in the past")
+    pr.add(ex.position("step_window"), "experiment.step_window",
+           "step_window = " + format_number(s.step_window_ms) + " ms is " +
+               format_number(s.step_window_ms / d.run.tick) + " ticks of " +
+               format_number(d.run.tick) + " ms; at most 2^62 ticks");
+  pr.throw_if_any();
 
   const auto env = make_step_environment(s);
   const std::uint32_t m = env->observation_size();

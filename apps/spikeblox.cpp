@@ -121,8 +121,9 @@ int main(int argc, char** argv) {
             return "must be a whole number of trials >= 1, got '" + v + "'";
           },
           "N >= 1"));
-  run->add_option("--resume", resume,
-                  "continue the interrupted run RUN.h5 from its last checkpoint (no FILE needed)");
+  auto* run_resume = run->add_option(
+      "--resume", resume,
+      "continue the interrupted run RUN.h5 from its last checkpoint (no FILE needed)");
 
   auto* check = app.add_subcommand("check", "Validate a circuit without running it");
   check->add_option("FILE", file, "circuit TOML file")->required();
@@ -139,10 +140,19 @@ int main(int argc, char** argv) {
   sweep->add_option("--grid", sw.grids,
                     "sweep a key: dotted.key=v1,v2,... (repeatable; every combination is run)");
   sweep->add_option("--set", sw.sets, "override a key in every run: dotted.key=value");
-  sweep->add_option("--jobs,-j", sw.jobs,
-                    "runs at a time per process (default 0: the cores, shared among the MPI ranks "
-                    "on a node)");
-  sweep->add_option("--out,-o", sw.out_dir, "output folder (default: sweeps/<meta.name>)");
+  // (an empty --jobs or --out, e.g. from an unset shell variable, fell back to the default)
+  const CLI::Validator not_empty(
+      [](std::string& v) -> std::string {
+        return v.empty() ? "is empty; give a value, or leave the option out" : "";
+      },
+      "");
+  sweep
+      ->add_option("--jobs,-j", sw.jobs,
+                   "runs at a time per process (default 0: the cores, shared among the MPI ranks "
+                   "on a node)")
+      ->check(not_empty);
+  sweep->add_option("--out,-o", sw.out_dir, "output folder (default: sweeps/<meta.name>)")
+      ->check(not_empty);
   sweep->add_flag("--quiet,-q", sw.quiet, "print only failures and the summary");
 
   auto* graph = app.add_subcommand("graph", "Write the circuit as a Graphviz DOT graph");
@@ -203,6 +213,7 @@ int main(int argc, char** argv) {
             run_out, out, "a run file name such as run.h5"},
         {run_seed, seed, "a whole number >= 0"},
         {run_threads, threads, "a whole number >= 1"},
+        {run_resume, resume, "the interrupted run file RUN.h5"},
         {graph_out, out, "a file name such as c.dot"}})
     if (o->count() > 0 && value.empty()) {
       std::cerr << "spikeblox: error: " << o->get_name() << " is empty; give " << what

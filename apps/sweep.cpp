@@ -63,6 +63,43 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// The values of --grid KEY=v1,v2,...: split at the commas outside TOML strings, arrays and
+// inline tables, so that "a,b", [1, 2] and { dist = "normal", mean = 1.0, sd = 0.1 } are one
+// value each (they were cut at every comma into fragments, which ran as strings). Throws a
+// message for an unterminated string or unbalanced brackets.
+std::vector<std::string> split_values(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  char quote = 0;  // '"' or '\'' inside a string
+  int depth = 0;   // [ ] and { } nesting
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quote) {
+      if (c == '\\' && quote == '"' && i + 1 < s.size()) {
+        cur += c;
+        cur += s[++i];
+        continue;
+      }
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (--depth < 0) throw std::invalid_argument(std::string("unbalanced '") + c + "'");
+    } else if (c == ',' && depth == 0) {
+      out.push_back(trim(cur));
+      cur.clear();
+      continue;
+    }
+    cur += c;
+  }
+  if (quote) throw std::invalid_argument(std::string("unterminated string (") + quote + ")");
+  if (depth > 0) throw std::invalid_argument("unclosed '[' or '{'");
+  out.push_back(trim(cur));
+  return out;
+}
+
 std::string join_values(const std::vector<std::string>& values) {
   std::string s;
   for (const auto& v : values) s += (s.empty() ? "" : ",") + v;
@@ -336,7 +373,11 @@ GridAxis parse_grid_axis(const std::string& text) {
   GridAxis a;
   a.key = trim(text.substr(0, eq));
   if (a.key.empty()) throw UserError(arg_error(source, "empty key before '='"));
-  a.values = split(text.substr(eq + 1), ',');
+  try {
+    a.values = split_values(text.substr(eq + 1));
+  } catch (const std::invalid_argument& e) {
+    throw UserError(arg_error(source, std::string(e.what()) + " in the list of values"));
+  }
   std::set<std::string> seen;
   for (const auto& v : a.values) {
     if (v.empty())
@@ -467,10 +508,59 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
     }
   }
   if (opt.jobs < 0) problems.push_back(arg_error("--jobs", "must be >= 1 (0 = number of cores)"));
+  // Keys whose swept or set value every run would ignore: the seed comes from --seeds (--seed S
+  // after the overrides), the file name from the sweep, and a --grid key's value replaces the
+  // --set one (appended after it).
+  for (const auto& a : axes) {
+    const std::string src = "--grid " + a.key + "=" + join_values(a.values);
+    if (a.key == "meta.seed")
+      problems.push_back(arg_error(src, "the seed is swept with --seeds (e.g. --seeds " +
+                                            join_values(a.values) +
+                                            "); each run's --seed replaced these values"));
+    else if (a.key == "output.file")
+      problems.push_back(arg_error(src,
+                                   "the sweep names each run's file (DIR/<meta.name>_<grid "
+                                   "values>_s<seed>.h5); output.file has no effect"));
+  }
+  for (const auto& s : opt.sets) {
+    const std::string key = trim(s.substr(0, s.find('=')));
+    if (keys.count(key))
+      problems.push_back(
+          arg_error("--set " + s, "'" + key +
+                                      "' is also swept by --grid, whose values "
+                                      "replace this one in every run; leave one out"));
+    else if (key == "meta.seed" && !opt.seeds.empty())
+      problems.push_back(
+          arg_error("--set " + s, "the runs' seeds come from --seeds; leave one out"));
+    else if (key == "output.file")
+      problems.push_back(arg_error("--set " + s,
+                                   "the sweep names each run's file (DIR/<meta.name>_"
+                                   "<grid values>_s<seed>.h5); output.file has no "
+                                   "effect"));
+  }
   label_axes(axes);
 
+  // Every run is set up (validated, its file name and configuration made) before any starts, and
+  // the index is rewritten after each: a sweep of 10^6 runs sat silent for many minutes, and the
+  // count of grid points overflowed (16 axes of 16 values: 2^64 = "0 runs", nothing checked).
+  constexpr std::size_t kMaxRuns = 100000;
   std::size_t n_points = 1;
-  for (const auto& a : axes) n_points *= a.values.size();
+  bool too_many = false;
+  for (const auto& a : axes) {
+    if (n_points > kMaxRuns / a.values.size()) too_many = true;
+    n_points = too_many ? kMaxRuns + 1 : n_points * a.values.size();
+  }
+  if (problems.empty() &&
+      (too_many || n_points * std::max<std::size_t>(1, seeds.size()) > kMaxRuns)) {
+    std::string what =
+        too_many ? "more than " + std::to_string(kMaxRuns) + " grid points"
+                 : std::to_string(n_points) + " grid points x " +
+                       std::to_string(std::max<std::size_t>(1, seeds.size())) + " seeds = " +
+                       std::to_string(n_points * std::max<std::size_t>(1, seeds.size())) + " runs";
+    problems.push_back(arg_error(axes.empty() ? "--seeds " + opt.seeds : "--grid",
+                                 "the sweep has " + what + "; at most " + std::to_string(kMaxRuns) +
+                                     " runs in one sweep (split it over several --out folders)"));
+  }
   auto value_index_of = [&](std::size_t point) {
     std::vector<std::size_t> idx(axes.size());
     for (std::size_t k = axes.size(); k-- > 0;) {  // first axis varies slowest
@@ -564,6 +654,22 @@ int run_sweep(const SweepOptions& opt, const mpi::World& world) {
       Line() << "spikeblox: error: cannot create '" << (dir / "logs").string()
              << "': " << ec.message() << "\n";
     return 2;
+  }
+  // The folder may exist already (a re-run) but belong to someone else: creating a file there is
+  // the test (access() says yes to root); the index was written only after the runs were counted,
+  // failing with exit 1 and a temporary file's name.
+  for (const fs::path& d : {dir, dir / "logs"}) {
+    const std::string probe = (d / (".sbx_write_test_" + std::to_string(getpid()))).string();
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      if (lead)
+        Line() << "spikeblox: error: cannot write into '" << d.string()
+               << "': " << std::strerror(err) << "\n";
+      return 2;
+    }
+    ::close(fd);
+    ::unlink(probe.c_str());
   }
   auto file_of = [&](const SweepRun& r) { return (dir / (r.stem + ".h5")).string(); };
   auto log_of = [&](const SweepRun& r) { return (dir / "logs" / (r.stem + ".log")).string(); };

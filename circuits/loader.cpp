@@ -588,6 +588,16 @@ class Loader {
     OutputDesc& o = d_.output;
     if (auto f = r.text(spec_of(s, "file"))) {
       o.file = *f;
+      // (an empty name failed at run time without the key; "~" is not the home folder here, it
+      // made a folder named '~' in the working directory)
+      if (f->empty())
+        r.error_at_value("file",
+                         "the run file name is empty; give a path such as runs/{name}_{seed}.h5");
+      else if ((*f)[0] == '~')
+        r.error_at_value("file", "'" + *f +
+                                     "' starts with '~', which is not expanded to the home folder "
+                                     "here; give an absolute path or one relative to the working "
+                                     "directory");
       // Only {name} and {seed} are placeholders.
       for (std::size_t i = f->find('{'); i != std::string::npos; i = f->find('{', i + 1)) {
         const auto close = f->find('}', i);
@@ -629,8 +639,13 @@ class Loader {
       o.weights = *v == "none" ? OutputDesc::Weights::none : OutputDesc::Weights::final;
     if (auto v = r.number(spec_of(s, "weights_every"))) {
       o.weights_every = *v;
-      if (run_ok_ && !on_grid(*v, d_.run.tick))  // (rounding it silently moved every snapshot;
-        r.error_at_value("weights_every",        // below one tick it snapshot every tick)
+      if (run_ok_ && *v / d_.run.tick > 0x1p62)  // (1e300 ms failed at run time, exit 1)
+        r.error_at_value("weights_every", "weights_every = " + format_number(*v) + " ms is " +
+                                              format_number(*v / d_.run.tick) + " ticks of " +
+                                              format_number(d_.run.tick) +
+                                              " ms; at most 2^62 ticks");
+      else if (run_ok_ && !on_grid(*v, d_.run.tick))  // (rounding it silently moved every snapshot;
+        r.error_at_value("weights_every",             // below one tick it snapshot every tick)
                          "weights_every = " + format_number(*v) +
                              " ms is not a multiple of tick = " + format_number(d_.run.tick) +
                              " ms");
@@ -684,14 +699,17 @@ class Loader {
         r.error_at_value("neurons",
                          "an empty list records nothing; leave 'neurons' out to record every "
                          "neuron, or give 'n'");
-      for (double x : *neurons) td.neurons.push_back(static_cast<std::uint32_t>(x));
+      // (above 2^32 - 1 the cast saturated: neuron 4294967296 was reported as 4294967295)
+      for (double x : *neurons)
+        td.neurons.push_back(static_cast<std::uint32_t>(std::min(x, kMaxNeurons)));
       std::vector<std::uint32_t> sorted = td.neurons;
       std::sort(sorted.begin(), sorted.end());
       if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
         r.error_at_value("neurons", "neuron " + std::to_string(*twice) +
                                         " is listed twice (each neuron is one column)");
     }
-    if (count) td.n = static_cast<std::uint32_t>(*count);
+    // (n = 2^32 + 1 wrapped to 1 and recorded one neuron without a word)
+    if (count) td.n = static_cast<std::uint32_t>(std::min<std::int64_t>(*count, 4294967295));
     if (dt) {
       td.dt = *dt;
       if (run_ok_ && !on_grid(*dt, d_.run.dt))
@@ -718,11 +736,11 @@ class Loader {
         if (td.neurons[k] >= size) {
           sink_.error(sink_.pos(t->get("neurons")->as_array()->get(k)->source()),
                       path + ".neurons[" + std::to_string(k) + "]",
-                      "neuron " + std::to_string(td.neurons[k]) + " is out of range: block '" +
+                      "neuron " + format_number((*neurons)[k]) + " is out of range: block '" +
                           td.block + "' has " + std::to_string(size) + " neurons");
         }
-      if (td.n > size && size > 0)  // (size 0: the block's own n was refused already)
-        r.error_at_value("n", "n = " + std::to_string(td.n) + " exceeds the " +
+      if (count && *count > size && size > 0)  // (size 0: the block's own n was refused already)
+        r.error_at_value("n", "n = " + std::to_string(*count) + " exceeds the " +
                                   std::to_string(size) + " neurons of block '" + td.block + "'");
     }
     if (td.neurons.empty() && td.n == 0 && b) td.n = block_size(*b, reg_);

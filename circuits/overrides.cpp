@@ -1,6 +1,7 @@
 #include "circuits/overrides.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -35,7 +36,9 @@ std::optional<std::vector<Segment>> split_path(const std::string& path) {
       const std::string num = path.substr(i + 1, close - i - 1);
       for (char c : num)
         if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-      s.indices.push_back(std::stoul(num));
+      // (std::stoul threw std::out_of_range past 2^64: "error: stoul", exit 1); no array is
+      // that long, so a huge index is simply out of range
+      s.indices.push_back(num.size() > 18 ? SIZE_MAX : std::stoul(num));
       i = close + 1;
     }
     out.push_back(std::move(s));
@@ -140,7 +143,8 @@ bool apply_override(toml::table& root, const std::string& arg, DiagnosticSink& s
       const std::size_t idx = seg.indices[k];
       if (idx >= arr->size()) {
         sink.error(where, key,
-                   "cannot set '" + key + "': index " + std::to_string(idx) +
+                   "cannot set '" + key + "': index " +
+                       (idx == SIZE_MAX ? std::string("above 10^18") : std::to_string(idx)) +
                        " is out of range ('" + walked + "' has " + std::to_string(arr->size()) +
                        " elements)");
         return false;

@@ -336,6 +336,9 @@ std::optional<std::vector<double>> TableReader::numbers(const ParamSpec& s) {
                       (s.kind == ValueKind::integer_list ? "an integer" : "a number") + ", got " +
                       value_repr(e));
       ok = false;
+    } else if (!std::isfinite(v)) {  // (as for a single number: inf passed the range "any")
+      sink_.error(sink_.pos(e.source()), p, "must be a finite number, got " + fmt_number(v));
+      ok = false;
     } else if (!s.range.contains(v)) {
       sink_.error(sink_.pos(e.source()), p,
                   "value " + fmt_number(v) + " is out of range: must be " + s.range.describe());

@@ -48,7 +48,7 @@ StepResult NonStationaryBandit::do_step(std::uint32_t action, Rng& rng) {
   r.reward = rng.normal(mu_[action], sd_[action]);
   last_regret_ = mu_[best_arm()] - mu_[action];
   last_best_ = action == best_arm();
-  r.truncated = steps() >= p_.change_every * p_.n_contexts;
+  r.truncated = steps() >= (p_.max_steps ? p_.max_steps : p_.change_every * p_.n_contexts);
   if (!r.truncated && steps() % p_.change_every == 0) {
     ++context_;
     draw_context(rng);

@@ -32,6 +32,7 @@ struct BanditParams {
   double mean_low = -3.0, mean_high = 3.0;
   double sd_low = 0.001, sd_high = 1.0;
   bool observe_context = false;
+  std::uint32_t max_steps = 0;  // episode length; 0 = n_contexts·change_every
 };
 
 class NonStationaryBandit final : public StepEnvironment {

@@ -595,6 +595,9 @@ void RunFile::check_target(const std::string& path, bool force, bool create_dirs
   auto fail = [&](const std::string& msg) { throw UserError(Diagnostic{path, 0, 0, "", msg}); };
   if (path.empty()) throw UserError("output path is empty");
   const fs::path p(path);
+  // "runs/" names a folder: it was created, then reported as an existing run file
+  if (!p.has_filename() || p.filename() == "." || p.filename() == "..")
+    fail("names a directory, not a file; give a file name such as run.h5");
   std::error_code ec;
   const fs::file_status st = fs::status(p, ec);
   if (fs::exists(st)) {

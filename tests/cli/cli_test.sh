@@ -311,6 +311,87 @@ PY
     expect_error "^--set blocks.stim.file=$T/none.csv: error: 'blocks.stim.file': no stimulus file" -- "$BIN" run "$CL" --set "blocks.stim.file=$T/none.csv" --out "$T/run.h5"
     printf 'pixel_1,pixel_2,category\n0.1,0.2,3\n0.3,0.4,3\n' > "$T/s.csv"
     expect_error "'blocks.stim.file': the stimulus set's largest category label is 3; .* the labels must be 1 or 2" -- "$BIN" check "$CL" --set "blocks.stim.file=$T/s.csv" ;;
+  sweep_arguments_checked)
+    # (probe 15) --grid/--set combinations whose values every run ignored, grid values cut at
+    # commas inside strings, empty --jobs/--out, a huge index (exit 1 "stoul") and sweeps too
+    # large to set up (16 axes x 16 values overflowed to "0 runs", exit 0, nothing checked)
+    D="$SRC/circuits_toml/demo_lif.toml"
+    expect_error "^--set blocks.E.tau_m=5: error: 'blocks.E.tau_m' is also swept by --grid" -- "$BIN" sweep "$D" --grid blocks.E.tau_m=10,20 --set blocks.E.tau_m=5 -j 1 -q --out "$T/sw"
+    expect_error "^--grid meta.seed=1,2: error: the seed is swept with --seeds" -- "$BIN" sweep "$D" --grid meta.seed=1,2 -j 1 -q --out "$T/sw"
+    expect_error "^--set meta.seed=4: error: the runs' seeds come from --seeds" -- "$BIN" sweep "$D" --set meta.seed=4 --seeds 1 -j 1 -q --out "$T/sw"
+    expect_error "^--grid output.file=a.h5,b.h5: error: the sweep names each run's file" -- "$BIN" sweep "$D" --grid output.file=a.h5,b.h5 -j 1 -q --out "$T/sw"
+    expect_error "^--grid meta.description=\"a,b: error: unterminated string" -- "$BIN" sweep "$D" --grid 'meta.description="a,b' -j 1 -q --out "$T/sw"
+    expect_error "^--jobs: is empty" -- "$BIN" sweep "$D" -j '' -q --out "$T/sw"
+    expect_error "^--out: is empty" -- "$BIN" sweep "$D" -j 1 -q --out ''
+    expect_error "index above 10\^18 is out of range \('connections' has 3 elements\)" -- "$BIN" sweep "$D" --grid 'connections[99999999999999999999].weight=1,2' -j 1 -q --out "$T/sw"
+    expect_error "^--seeds 0..999999: error: the sweep has 1 grid points x 1000000 seeds = 1000000 runs; at most 100000" -- "$BIN" sweep "$D" --seeds 0..999999 -j 1 -q --out "$T/sw"
+    grids=(); for i in $(seq 1 16); do grids+=(--grid "a$i=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16"); done
+    expect_error "^--grid: error: the sweep has more than 100000 grid points" -- "$BIN" sweep "$D" "${grids[@]}" -j 1 -q --out "$T/sw"
+    [[ ! -e "$T/sw" ]] || fail "a sweep folder was made on bad input"
+    # A quoted value with a comma is one grid point (it was two: '"a' and 'b"').
+    "$BIN" sweep "$D" --grid 'meta.description="a,b","c"' --set run.duration=10 -j 1 -q --out "$T/sw" 2> "$T/err" || { cat "$T/err"; fail "sweep over quoted values"; }
+    [[ $(ls "$T/sw"/*.h5 | wc -l) -eq 2 ]] || { ls "$T/sw"; fail "expected 2 runs"; } ;;
+  sweep_folder_not_writable)
+    # An existing sweep folder that cannot be written: exit 1 with a temporary file's name after
+    # the runs were counted; now exit 2 before anything.
+    D="$SRC/circuits_toml/demo_lif.toml"
+    chmod 755 "$T"; mkdir -p "$T/sw/logs"; chmod 555 "$T/sw"
+    AS=(); if [[ $(id -u) -eq 0 ]]; then command -v setpriv > /dev/null || { echo "ok: $CASE (skipped: root without setpriv)"; exit 0; }; AS=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+    expect_error "^spikeblox: error: cannot write into '$T/sw': Permission denied" -- "${AS[@]}" "$BIN" sweep "$D" --set run.duration=10 -j 1 -q --out "$T/sw" ;;
+  resume_checked)
+    # --resume '' fell back to "a circuit FILE is required"; --threads was refused without being
+    # named; a run file that is not the checkpoint's failed with exit 1 and left NAME.resume.tmp.
+    expect_error "^spikeblox: error: --resume is empty" -- "$BIN" run --resume ''
+    "$BIN" run "$CL" --set blocks.stim.t_stimulus=200.0 --set experiment.t_warmup=50.0 --checkpoint-every 2 --out "$T/int.h5" -q 2> /dev/null & pid=$!
+    for _ in $(seq 1 200); do [[ -e "$T/int.h5.ckpt" ]] && break; sleep 0.05; done
+    kill -INT $pid; wait $pid
+    [[ -e "$T/int.h5.ckpt" ]] || fail "no checkpoint written"
+    expect_error "it takes no FILE, --set, --seed, --threads, --out or --force" -- "$BIN" run --resume "$T/int.h5" --threads 2
+    "$BIN" run "$SRC/circuits_toml/demo_lif.toml" --set run.duration=10 --out "$T/other.h5" -q 2> /dev/null || fail "demo run"
+    cp "$T/other.h5" "$T/int.h5"
+    expect_error "^$T/int.h5: error: '--resume': interrupted run file, weights/VAC->AC/values: missing; --resume needs the run file the checkpoint was written for" -- "$BIN" run --resume "$T/int.h5" -q
+    [[ ! -e "$T/int.h5.resume.tmp" ]] || fail "the half-written resume file was left behind"
+    cmp -s "$T/int.h5" "$T/other.h5" || fail "the run file was changed" ;;
+  episodes_keys_checked)
+    # (probe 15) 32-bit counts wrapped (max_steps = 2^32 -> the default 500; change_every = 2^32:
+    # exit 1 "bandit: ... must be >= 1"), keys of another environment and the bandit's max_steps
+    # did nothing, change_every x contexts = 2^32 made one-step episodes, step_window = 1e300
+    # failed at run time (exit 1).
+    CP="$SRC/circuits_toml/cartpole_spiking.toml"; BA="$SRC/circuits_toml/bandit_ach_na.toml"
+    expect_error "'experiment.max_steps': value 4294967296 is out of range: must be \[0, 4294967295\]" -- "$BIN" check "$CP" --set experiment.max_steps=4294967296
+    expect_error "'experiment.bandit_change_every': value 4294967296 is out of range" -- "$BIN" check "$BA" --set experiment.bandit_change_every=4294967296
+    expect_error "'blocks.choice.n_actions': value 4294967298 is out of range: must be \[1, 2147483647\]" -- "$BIN" check "$CP" --set blocks.choice.n_actions=4294967298
+    expect_error "'experiment.lane_start': lane_start applies to env = \"lane_keeping\" only; with env = \"cartpole\" it has no effect" -- "$BIN" check "$CP" --set experiment.lane_start=0.5
+    expect_error "'experiment.bandit_arms': bandit_arms applies to env = \"bandit\" only" -- "$BIN" run "$CP" --set experiment.bandit_arms=4 --out "$T/run.h5"
+    expect_error "'experiment.bandit_contexts': bandit_change_every x bandit_contexts = 65536 x 65536 steps in the episode; at most 4294967295" -- "$BIN" check "$BA" --set experiment.bandit_contexts=65536 --set experiment.bandit_change_every=65536
+    expect_error "'experiment.step_window': step_window = 1e\+300 ms is 1e\+300 ticks of 1 ms; at most 2\^62 ticks" -- "$BIN" check "$CP" --set experiment.step_window=1e300
+    expect_error "'blocks.obs.low\[0\]': must be a finite number, got -inf" -- "$BIN" check "$CP" --set 'blocks.obs.low=[-inf,-3.0,-0.21,-3.0]'
+    "$BIN" run "$BA" --set experiment.max_steps=10 --out "$T/b.h5" 2> "$T/err" || { cat "$T/err"; fail "bandit run"; }
+    grep -q "^bandit: 1 episode, 10 steps," "$T/err" || { cat "$T/err"; fail "max_steps ignored by the bandit"; } ;;
+  experiment_values_checked)
+    # (probe 15) DNMS: a unit clamped twice (the first value dropped), inf clamp values, an
+    # output unit of 2^32 (wrapped to 0); distal reward: control_rate ignored with the contingent
+    # protocol or above one reward per ms.
+    DN="$SRC/circuits_toml/dnms_rnn.toml"; DR="$SRC/circuits_toml/izhikevich_distal_reward.toml"
+    expect_error "'experiment.clamp_neurons\[1\]': unit 1 is listed twice \(clamp_neurons\[0\]\)" -- "$BIN" check "$DN" --set 'experiment.clamp_neurons=[1, 1, 11]'
+    expect_error "'experiment.clamp_values\[0\]': must be a finite number, got inf" -- "$BIN" check "$DN" --set 'experiment.clamp_values=[inf, 1.0, -1.0]'
+    expect_error "'experiment.clamp_values\[0\]': must be a finite number, got nan" -- "$BIN" check "$DN" --set 'experiment.clamp_values=[nan, 1.0, -1.0]'
+    expect_error "'experiment.output_neuron': value 4294967296 is out of range" -- "$BIN" check "$DN" --set experiment.output_neuron=4294967296
+    expect_error "'experiment.control_rate': control_rate is used by protocol = \"control\" only" -- "$BIN" check "$DR" --set experiment.control_rate=1.0
+    expect_error "'experiment.control_rate': control_rate = 1000000000000 Hz: .* at most 1000 Hz" -- "$BIN" run "$DR" --set experiment.control_rate=1e12 --set experiment.protocol=control --out "$T/run.h5" ;;
+  output_values_checked)
+    # (probe 15) trace neurons / n above 2^32 (misreported / wrapped to 1 neuron), --out DIR/
+    # (made the folder, then "run file already exists"), an empty or '~' output.file,
+    # weights_every beyond 2^62 ticks (exit 1 at run time), a --set index above 2^64 (exit 1).
+    D="$SRC/circuits_toml/demo_lif.toml"
+    expect_error "'output.traces\[0\].neurons\[0\]': neuron 4294967296 is out of range" -- "$BIN" check "$D" --set 'output.traces=[{ block = "E", variable = "V", neurons = [4294967296, 0] }]'
+    expect_error "'output.traces\[0\].n': n = 4294967297 exceeds the 80 neurons" -- "$BIN" check "$D" --set 'output.traces=[{ block = "E", variable = "V", n = 4294967297 }]'
+    expect_error "^$T/new/: error: names a directory, not a file" -- "$BIN" run "$D" --set run.duration=10 --out "$T/new/"
+    [[ ! -e "$T/new" ]] || fail "a folder was made on bad input"
+    expect_error "^--set output.file=: error: 'output.file': the run file name is empty" -- "$BIN" run "$D" --set output.file=
+    expect_error "'output.file': '~/x.h5' starts with '~', which is not expanded" -- "$BIN" check "$D" --set 'output.file=~/x.h5'
+    expect_error "'output.weights_every': weights_every = 1e\+300 ms is 1e\+303 ticks" -- "$BIN" check "$SRC/circuits_toml/stdp_song2000.toml" --set output.weights_every=1e300
+    expect_error "index above 10\^18 is out of range" -- "$BIN" check "$D" --set 'connections[99999999999999999999].weight=1' ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
