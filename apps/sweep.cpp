@@ -257,10 +257,11 @@ struct RunResult {
   RunFigures figures;
 };
 
+// (append, not `out += "," + field`: GCC 12 reports a false -Wrestrict for that temporary)
 std::string index_csv(const std::vector<GridAxis>& axes, const std::vector<SweepRun>& runs,
                       const std::vector<RunResult>& results) {
   std::string out = "point,seed";
-  for (const auto& a : axes) out += "," + csv_field(a.key);
+  for (const auto& a : axes) out.append(",").append(csv_field(a.key));
   out += ",file,status,acc_1_20,acc_100_400,acc_total\n";
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const RunResult& r = results[i];
@@ -268,8 +269,8 @@ std::string index_csv(const std::vector<GridAxis>& axes, const std::vector<Sweep
     const SweepRun& run = runs[i];
     out += std::to_string(run.point) + "," + std::to_string(run.seed);
     for (std::size_t k = 0; k < axes.size(); ++k)
-      out += "," + csv_field(axes[k].values[run.value_index[k]]);
-    out += "," + csv_field(run.stem + ".h5");
+      out.append(",").append(csv_field(axes[k].values[run.value_index[k]]));
+    out.append(",").append(csv_field(run.stem + ".h5"));
     out += r.status == RowStatus::complete ? ",complete" : ",failed";
     out += "," + format_figure(r.figures.acc_1_20) + "," + format_figure(r.figures.acc_100_400) +
            "," + format_figure(r.figures.acc_total) + "\n";
