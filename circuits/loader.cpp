@@ -191,13 +191,18 @@ class Loader {
       // the k-th between the same pair; run file groups, random streams): a block name holding
       // "->" or '#' would let two edges share a name (E->E twice and E -> "E#2" are both
       // "E->E#2"), which check accepted and the run file then refused.
-      if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
+      // Control characters (a newline, a tab) and names of blanks only break the one-line
+      // messages, the DOT graph and the sweep's CSV index, and cannot be told apart there.
+      const bool control = escape_control(name) != name;
+      const bool blank = name.find_first_not_of(' ') == std::string::npos;
+      if (blank || control || name.find('/') != std::string::npos || name == "." || name == ".." ||
           name.find('#') != std::string::npos || name.find("->") != std::string::npos) {
         sink_.error(sink_.pos(v.source()), path,
-                    "block name '" + name +
-                        "' is not allowed: a name must be non-empty, not '.' or '..', and "
-                        "contain no '/' (it names groups in the run file), '#' or '->' (they "
-                        "make the edge names \"from->to\" and \"from->to#k\")");
+                    "block name '" + escape_control(name) +
+                        "' is not allowed: a name must not be empty or blank, not '.' or '..', "
+                        "and contain no control character (newline, tab, ...), no '/' (it "
+                        "names groups in the run file), '#' or '->' (they make the edge names "
+                        "\"from->to\" and \"from->to#k\")");
       }  // still read: the edges that name it are judged on their own
       read_block(name, *bt, path);
     }

@@ -275,7 +275,9 @@ void add_step_blocks(Registry& r) {
        boolean("lane_curriculum", false,
                "lane keeping: the 4-phase curriculum (else every episode starts at lane_start)"),
        num("lane_start", "", 0.0, closed(-1.0, 1.0), "lane keeping: start position"),
-       integer("bandit_arms", 8, closed(1.0, kMaxSteps), "bandit: number of arms"),
+       // (each arm is an action of the decoder and holds its reward distribution: 2^20 is far
+       // beyond any bandit study and keeps `check` from allocating gigabytes first)
+       integer("bandit_arms", 8, closed(1.0, 1048576.0), "bandit: number of arms"),
        integer("bandit_change_every", 400, closed(1.0, kMaxSteps), "bandit: steps per context"),
        integer("bandit_contexts", 8, closed(1.0, kMaxSteps), "bandit: contexts per episode"),
        boolean("bandit_observe_context", false,

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sbx {
@@ -22,6 +23,10 @@ struct SimError : std::runtime_error {
 };
 
 // One diagnostic in compiler style: "file:line:col: error: message".
+// `text` with control characters (newline, tab, ...) written as \xNN: for names and keys quoted
+// in one-line messages.
+std::string escape_control(std::string_view text);
+
 struct Diagnostic {
   std::string file;
   int line = 0;          // 1-based; 0 = unknown

@@ -54,7 +54,14 @@ case "$CASE" in
     # A block name becomes an HDF5 group name: '/' is refused at the key, before any file exists.
     sed 's/"I"/"x\/y"/g; s/^\[blocks.I\]/[blocks."x\/y"]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
     expect_error "c.toml:[0-9]+:[0-9]+: error: 'blocks.x/y': block name 'x/y' is not allowed" -- "$BIN" check "$T/c.toml"
-    expect_error "block name 'x/y' is not allowed" -- "$BIN" run "$T/c.toml" --out "$T/run.h5" ;;
+    expect_error "block name 'x/y' is not allowed" -- "$BIN" run "$T/c.toml" --out "$T/run.h5"
+    # a newline or a tab (escaped in the one-line message), a name of blanks (were accepted)
+    sed 's/"I"/"x\\ny"/g; s/^\[blocks.I\]/[blocks."x\\ny"]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
+    expect_error "error: .*block name 'x[\\]x0ay' is not allowed: .*control character" -- "$BIN" check "$T/c.toml"
+    sed 's/"I"/"x\\ty"/g; s/^\[blocks.I\]/[blocks."x\\ty"]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
+    expect_error "block name 'x[\\]x09y' is not allowed" -- "$BIN" check "$T/c.toml"
+    sed 's/"I"/"  "/g; s/^\[blocks.I\]/[blocks."  "]/' "$SRC/circuits_toml/demo_lif.toml" > "$T/c.toml"
+    expect_error "block name '  ' is not allowed: a name must not be empty or blank" -- "$BIN" check "$T/c.toml" ;;
   block_name_edge_clash)
     # Edges are named "from->to#k": a block named "E#2" made E->E (twice) and E -> "E#2" share
     # the name "E->E#2"; check accepted it and run failed writing the run file (exit 1).
@@ -364,6 +371,8 @@ PY
     expect_error "'experiment.lane_start': lane_start applies to env = \"lane_keeping\" only; with env = \"cartpole\" it has no effect" -- "$BIN" check "$CP" --set experiment.lane_start=0.5
     expect_error "'experiment.bandit_arms': bandit_arms applies to env = \"bandit\" only" -- "$BIN" run "$CP" --set experiment.bandit_arms=4 --out "$T/run.h5"
     expect_error "'experiment.bandit_contexts': bandit_change_every x bandit_contexts = 65536 x 65536 steps in the episode; at most 4294967295" -- "$BIN" check "$BA" --set experiment.bandit_contexts=65536 --set experiment.bandit_change_every=65536
+    # (4e9 arms were allocated before the decoder's action count was compared: out of memory)
+    expect_error "'experiment.bandit_arms': value 4294967295 is out of range: must be \[1, 1048576\]" -- "$BIN" check "$BA" --set experiment.bandit_arms=4294967295
     expect_error "'experiment.step_window': step_window = 1e\+300 ms is 1e\+300 ticks of 1 ms; at most 2\^62 ticks" -- "$BIN" check "$CP" --set experiment.step_window=1e300
     expect_error "'blocks.obs.low\[0\]': must be a finite number, got -inf" -- "$BIN" check "$CP" --set 'blocks.obs.low=[-inf,-3.0,-0.21,-3.0]'
     "$BIN" run "$BA" --set experiment.max_steps=10 --out "$T/b.h5" 2> "$T/err" || { cat "$T/err"; fail "bandit run"; }
