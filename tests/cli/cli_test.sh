@@ -341,10 +341,13 @@ PY
   sweep_folder_not_writable)
     # An existing sweep folder that cannot be written: exit 1 with a temporary file's name after
     # the runs were counted; now exit 2 before anything.
-    D="$SRC/circuits_toml/demo_lif.toml"
     chmod 755 "$T"; mkdir -p "$T/sw/logs"; chmod 555 "$T/sw"
     AS=(); if [[ $(id -u) -eq 0 ]]; then command -v setpriv > /dev/null || { echo "ok: $CASE (skipped: root without setpriv)"; exit 0; }; AS=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
-    expect_error "^spikeblox: error: cannot write into '$T/sw': Permission denied" -- "${AS[@]}" "$BIN" sweep "$D" --set run.duration=10 -j 1 -q --out "$T/sw" ;;
+    # (the circuit and the binary copied into $T: as user nobody the source tree may be out of
+    # reach, e.g. a CI clone inside a private mktemp folder)
+    D="$T/demo_lif.toml"; cp "$SRC/circuits_toml/demo_lif.toml" "$D"; chmod 644 "$D"
+    SB="$T/spikeblox"; cp "$BIN" "$SB"; chmod 755 "$SB"
+    expect_error "^spikeblox: error: cannot write into '$T/sw': Permission denied" -- "${AS[@]}" "$SB" sweep "$D" --set run.duration=10 -j 1 -q --out "$T/sw" ;;
   resume_checked)
     # --resume '' fell back to "a circuit FILE is required"; --threads was refused without being
     # named; a run file that is not the checkpoint's failed with exit 1 and left NAME.resume.tmp.
