@@ -627,12 +627,16 @@ class Loader {
           o.spikes = OutputDesc::Spikes::list;
           o.spike_blocks = *v;
           const toml::array& a = *sp->as_array();
-          for (std::size_t i = 0; i < v->size(); ++i)
-            block_refs_.push_back({(*v)[i],
-                                   sink_.pos(a.get(i)->source()),
-                                   "output.spikes[" + std::to_string(i) + "]",
-                                   {},
-                                   true});
+          for (std::size_t i = 0; i < v->size(); ++i) {
+            const std::string key = "output.spikes[" + std::to_string(i) + "]";
+            // (a block listed twice was recorded once: a typo for another block, as a rule)
+            const auto first = std::find(v->begin(), v->begin() + i, (*v)[i]);
+            if (first != v->begin() + i)
+              sink_.error(sink_.pos(a.get(i)->source()), key,
+                          "block '" + (*v)[i] + "' is listed twice (also output.spikes[" +
+                              std::to_string(first - v->begin()) + "])");
+            block_refs_.push_back({(*v)[i], sink_.pos(a.get(i)->source()), key, {}, true});
+          }
         }
       }
     } else {

@@ -403,7 +403,9 @@ PY
     expect_error "^--set output.file=: error: 'output.file': the run file name is empty" -- "$BIN" run "$D" --set output.file=
     expect_error "'output.file': '~/x.h5' starts with '~', which is not expanded" -- "$BIN" check "$D" --set 'output.file=~/x.h5'
     expect_error "'output.weights_every': weights_every = 1e\+300 ms is 1e\+303 ticks" -- "$BIN" check "$SRC/circuits_toml/stdp_song2000.toml" --set output.weights_every=1e300
-    expect_error "index above 10\^18 is out of range" -- "$BIN" check "$D" --set 'connections[99999999999999999999].weight=1' ;;
+    expect_error "index above 10\^18 is out of range" -- "$BIN" check "$D" --set 'connections[99999999999999999999].weight=1'
+    # (a block listed twice in output.spikes was recorded once, silently)
+    expect_error "'output.spikes\[2\]': block 'E' is listed twice \(also output.spikes\[0\]\)" -- "$BIN" check "$D" --set 'output.spikes=["E", "I", "E"]' ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
