@@ -20,6 +20,7 @@ void check_experiment(const circuits::CircuitDescription& desc) {
 
 RunSummary run_experiment(const circuits::CircuitDescription& desc, const RunOptions& opt) {
   print_notes(unused_rule_notes(desc));  // (check runs this too, as a dry run)
+  print_notes(output_notes(desc));
   if (desc.experiment.type == "run") return run_plain(desc, opt);
   if (desc.experiment.type == "category_learning") return run_category(desc, opt);
   if (desc.experiment.type == "dnms") return run_dnms(desc, opt);

@@ -1,6 +1,7 @@
 // Small helpers shared by the experiment runners (apps/run_*.cpp) and the sweep.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -91,6 +92,22 @@ inline std::vector<Diagnostic> unused_rule_notes(const circuits::CircuitDescript
                            ") is not used by any connection, so it has no effect (attach it to "
                            "an edge with learning = \"" +
                            r.name + "\")"});
+  }
+  return notes;
+}
+
+// output.weights_every in a plain run none of whose connections learns: no snapshot is taken (the
+// initial and final weights only exist for plastic edges), so say so instead of ignoring it.
+inline std::vector<Diagnostic> output_notes(const circuits::CircuitDescription& desc) {
+  std::vector<Diagnostic> notes;
+  const bool learns = std::any_of(desc.connections.begin(), desc.connections.end(),
+                                  [](const auto& c) { return c.learning.has_value(); });
+  if (desc.experiment.type == "run" && desc.output.weights_every > 0.0 && !learns) {
+    const circuits::SourcePos& at = desc.output.weights_every_pos;
+    notes.push_back({at.file.empty() ? desc.file : at.file, at.line, at.column,
+                     "output.weights_every",
+                     "no connection has a learning rule, so there are no plastic weights to "
+                     "snapshot: weights_every has no effect"});
   }
   return notes;
 }

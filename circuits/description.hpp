@@ -169,7 +169,8 @@ struct OutputDesc {
   // weights_every > 0 adds one every this many ms.
   enum class Weights : std::uint8_t { final, none };
   Weights weights = Weights::final;
-  double weights_every = 0.0;  // ms; 0 = only the initial and final weights
+  double weights_every = 0.0;   // ms; 0 = only the initial and final weights
+  SourcePos weights_every_pos;  // where weights_every was given (notes)
 };
 
 struct CircuitDescription {

@@ -648,6 +648,7 @@ class Loader {
       o.weights = *v == "none" ? OutputDesc::Weights::none : OutputDesc::Weights::final;
     if (auto v = r.number(spec_of(s, "weights_every"))) {
       o.weights_every = *v;
+      o.weights_every_pos = sink_.pos(r.table().get("weights_every")->source());
       if (run_ok_ && *v / d_.run.tick > 0x1p62)  // (1e300 ms failed at run time, exit 1)
         r.error_at_value("weights_every", "weights_every = " + format_number(*v) + " ms is " +
                                               format_number(*v / d_.run.tick) + " ticks of " +

@@ -405,7 +405,12 @@ PY
     expect_error "'output.weights_every': weights_every = 1e\+300 ms is 1e\+303 ticks" -- "$BIN" check "$SRC/circuits_toml/stdp_song2000.toml" --set output.weights_every=1e300
     expect_error "index above 10\^18 is out of range" -- "$BIN" check "$D" --set 'connections[99999999999999999999].weight=1'
     # (a block listed twice in output.spikes was recorded once, silently)
-    expect_error "'output.spikes\[2\]': block 'E' is listed twice \(also output.spikes\[0\]\)" -- "$BIN" check "$D" --set 'output.spikes=["E", "I", "E"]' ;;
+    expect_error "'output.spikes\[2\]': block 'E' is listed twice \(also output.spikes\[0\]\)" -- "$BIN" check "$D" --set 'output.spikes=["E", "I", "E"]'
+    # weights_every without a learning connection did nothing, silently: now a note (exit 0)
+    "$BIN" check "$D" --set output.weights_every=100.0 > /dev/null 2> "$T/err" || fail "check with weights_every"
+    grep -q "^--set output.weights_every=100.0: note: 'output.weights_every': no connection has a learning rule" "$T/err" || { cat "$T/err"; fail "no note for weights_every"; }
+    "$BIN" check "$SRC/circuits_toml/stdp_song2000.toml" --set output.weights_every=100.0 > /dev/null 2> "$T/err" || fail "check of the STDP circuit"
+    ! grep -q "weights_every" "$T/err" || { cat "$T/err"; fail "a note for a circuit that learns"; } ;;
   *) fail "unknown case $CASE" ;;
 esac
 echo "ok: $CASE"
