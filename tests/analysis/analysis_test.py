@@ -47,6 +47,15 @@ def check(cond, msg):
         raise Fail(msg)
 
 
+def error_of(exc_type, fn, what):
+    """The message of the exc_type that fn() raises; Fail naming `what` if it raises none."""
+    try:
+        fn()
+    except exc_type as e:
+        return str(e)
+    raise Fail(f"{what} did not raise {exc_type.__name__}")
+
+
 def sh(args, env=None, cwd=None, timeout=None):
     """Runs args; with `timeout` (s), a command still running then is killed and fails the case
     (a hang must not hold up the suite until CTest's own TIMEOUT)."""
@@ -179,11 +188,8 @@ def case_plot_distal():
             check(np.array_equal(syn[c].to_numpy(), raw[c]), f"synapse column {c}")
         check(syn.attrs["edge"] == edge == "exc->exc", f"attrs {syn.attrs}")
         check(run.duration == 5000.0, f"duration {run.duration}")  # spikes not recorded
-        try:
-            run.synapse("other")
-            check(False, "an unknown synapse probe did not raise")
-        except KeyError as e:
-            check("chosen" in str(e), f"KeyError should name the probes: {e}")
+        e = error_of(KeyError, lambda: run.synapse("other"), "an unknown synapse probe")
+        check("chosen" in e, f"KeyError should name the probes: {e}")
         axes = plots.weight_trajectories(run)
         check(axes[0].get_xlabel() == "snapshot (0 = initial)", f"x label {axes[0].get_xlabel()}")
         out = os.path.join(d, "o")
@@ -512,11 +518,9 @@ def case_load_run():
         check(before.shape == after.shape == f["adjacency/before"].shape, "adjacency shape")
         check(len(run.edges) == sum(f[f"edges/{e}/source_node_id"].shape[0] for e in f["edges"]),
               "edges rows")
-    try:
-        run.weight_snapshots("VAC->ACC")
-        check(False, "weight_snapshots of an unknown edge must raise")
-    except KeyError as e:
-        check("VAC->ACC" in str(e) and "VAC->AC)" in str(e), f"error names the plastic edges: {e}")
+    e = error_of(KeyError, lambda: run.weight_snapshots("VAC->ACC"),
+                 "weight_snapshots of an unknown edge")
+    check("VAC->ACC" in e and "VAC->AC)" in e, f"error names the plastic edges: {e}")
     plain = load_run(PLAIN)
     check(plain.trials.empty and not plain.has_trials and plain.weights.empty, "plain run tables")
     tr = plain.trace(plain.reports[0])
@@ -527,12 +531,9 @@ def case_load_run():
         check(np.allclose(tr.index.to_numpy(), t0 + step * np.arange(len(tr))), "trace times")
     # A completed plain run lasts run.duration (demo_lif.toml: 1000 ms), not its last spike.
     check(plain.duration == 1000.0, f"plain run duration {plain.duration}")
-    try:
-        plain.trace("no_such_block")
-        check(False, "trace() of an unrecorded name must raise")
-    except KeyError as e:
-        check("no trace 'no_such_block'" in str(e) and plain.reports[0] in str(e),
-              f"trace() error names the recorded traces: {e}")
+    e = error_of(KeyError, lambda: plain.trace("no_such_block"), "trace() of an unrecorded name")
+    check("no trace 'no_such_block'" in e and plain.reports[0] in e,
+          f"trace() error names the recorded traces: {e}")
 
 
 def case_load_killed_run():
@@ -870,11 +871,8 @@ def case_modulator_log():
         check(np.allclose(got, expected, rtol=1e-9, atol=1e-12),
               f"max difference {np.max(np.abs(got - expected))}")
         check(np.isnan(run.modulator("dopamine", [-1.0])[0]), "a time before the log is not NaN")
-        try:
-            run.modulator("serotonin")
-            check(False, "unknown modulator did not raise")
-        except KeyError as e:
-            check("dopamine" in str(e), f"KeyError does not name the logged ones: {e}")
+        e = error_of(KeyError, lambda: run.modulator("serotonin"), "an unknown modulator")
+        check("dopamine" in e, f"KeyError does not name the logged ones: {e}")
     finally:
         shutil.rmtree(d)
 
@@ -1013,11 +1011,9 @@ def case_plot_malformed_run():
                   f"{path}: exit {r.returncode}, expected 2 and {names}: {r.stderr!r}")
             check(len(r.stderr.strip().splitlines()) == 1, f"{path}: message {r.stderr!r}")
         from analysis import NotARunFile, load_run
-        try:
-            load_run(ints).trials
-            check(False, "load_run(...).trials of an integer /trials did not raise")
-        except NotARunFile as e:
-            check("/trials" in str(e), f"NotARunFile should name /trials: {e}")
+        e = error_of(NotARunFile, lambda: load_run(ints).trials,
+                     "load_run(...).trials of an integer /trials")
+        check("/trials" in e, f"NotARunFile should name /trials: {e}")
     finally:
         shutil.rmtree(d)
 
@@ -1129,11 +1125,8 @@ def case_plot_crashing_metadata():
         check(r.returncode == 2 and "the HDF5 library crashed" in r.stderr and path in r.stderr,
               f"python3 -m analysis: exit {r.returncode}: {r.stderr!r}")
         # In this very process: load_run survives and raises.
-        try:
-            load_run(path)
-            check(False, "load_run of a file that crashes HDF5 did not raise")
-        except NotARunFile as e:
-            check("crashed" in str(e) and path in str(e), f"NotARunFile: {e}")
+        e = error_of(NotARunFile, lambda: load_run(path), "load_run of a file that crashes HDF5")
+        check("crashed" in e and path in e, f"NotARunFile: {e}")
     finally:
         shutil.rmtree(d)
 
