@@ -4,6 +4,7 @@
 // (the run file keeps everything up to the failure), 3 numerical blow-up (NaN/inf).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -140,19 +141,11 @@ int main(int argc, char** argv) {
   sweep->add_option("--grid", sw.grids,
                     "sweep a key: dotted.key=v1,v2,... (repeatable; every combination is run)");
   sweep->add_option("--set", sw.sets, "override a key in every run: dotted.key=value");
-  // (an empty --jobs or --out, e.g. from an unset shell variable, fell back to the default)
-  const CLI::Validator not_empty(
-      [](std::string& v) -> std::string {
-        return v.empty() ? "is empty; give a value, or leave the option out" : "";
-      },
-      "");
-  sweep
-      ->add_option("--jobs,-j", sw.jobs,
-                   "runs at a time per process (default 0: the cores, shared among the MPI ranks "
-                   "on a node)")
-      ->check(not_empty);
-  sweep->add_option("--out,-o", sw.out_dir, "output folder (default: sweeps/<meta.name>)")
-      ->check(not_empty);
+  auto* sweep_jobs = sweep->add_option(
+      "--jobs,-j", sw.jobs,
+      "runs at a time per process (default 0: the cores, shared among the MPI ranks on a node)");
+  auto* sweep_out =
+      sweep->add_option("--out,-o", sw.out_dir, "output folder (default: sweeps/<meta.name>)");
   sweep->add_flag("--quiet,-q", sw.quiet, "print only failures and the summary");
 
   auto* graph = app.add_subcommand("graph", "Write the circuit as a Graphviz DOT graph");
@@ -189,6 +182,25 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  // An option given with an empty value ("--out ''", "--seed ''", e.g. from an unset shell
+  // variable) is an error, not the default it would otherwise fall back to. (The raw strings, as
+  // typed: an empty --jobs would otherwise be read as the default 0.)
+  for (const auto& [o, what] :
+       {std::pair<const CLI::Option*, const char*>{run_out, "a run file name such as run.h5"},
+        {run_seed, "a whole number >= 0"},
+        {run_threads, "a whole number >= 1"},
+        {run_resume, "the interrupted run file RUN.h5"},
+        {graph_out, "a file name such as c.dot"},
+        {sweep_jobs, "a whole number >= 0 (0 = the number of cores)"},
+        {sweep_out, "a folder name"}}) {
+    const auto& typed = o->results();
+    if (std::any_of(typed.begin(), typed.end(), [](const std::string& v) { return v.empty(); })) {
+      std::cerr << "spikeblox: error: " << o->get_name() << " is empty; give " << what
+                << ", or leave the option out\n";
+      return 2;
+    }
+  }
+
   if (sweep->parsed()) {
     if (seeds_opt->count() > 0 && sw.seeds.find_first_not_of(" \t") == std::string::npos) {
       std::cerr << "spikeblox sweep: error: --seeds is empty; give A..B, a,b,c or both (1..5,9), "
@@ -205,21 +217,6 @@ int main(int argc, char** argv) {
       if (!value.empty()) args.insert(args.end(), {flag, value});
     return sbx::app::run_plot(args, plot_files);
   }
-
-  // An option given with an empty value ("--out ''", "--seed ''", e.g. from an unset shell
-  // variable) is an error, not the default it would otherwise fall back to.
-  for (const auto& [o, value, what] :
-       {std::tuple<const CLI::Option*, const std::string&, const char*>{
-            run_out, out, "a run file name such as run.h5"},
-        {run_seed, seed, "a whole number >= 0"},
-        {run_threads, threads, "a whole number >= 1"},
-        {run_resume, resume, "the interrupted run file RUN.h5"},
-        {graph_out, out, "a file name such as c.dot"}})
-    if (o->count() > 0 && value.empty()) {
-      std::cerr << "spikeblox: error: " << o->get_name() << " is empty; give " << what
-                << ", or leave the option out\n";
-      return 2;
-    }
 
   std::string run_path;  // for the resume hint after an interruption
   try {

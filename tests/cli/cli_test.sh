@@ -328,8 +328,8 @@ PY
     expect_error "^--set meta.seed=4: error: the runs' seeds come from --seeds" -- "$BIN" sweep "$D" --set meta.seed=4 --seeds 1 -j 1 -q --out "$T/sw"
     expect_error "^--grid output.file=a.h5,b.h5: error: the sweep names each run's file" -- "$BIN" sweep "$D" --grid output.file=a.h5,b.h5 -j 1 -q --out "$T/sw"
     expect_error "^--grid meta.description=\"a,b: error: unterminated string" -- "$BIN" sweep "$D" --grid 'meta.description="a,b' -j 1 -q --out "$T/sw"
-    expect_error "^--jobs: is empty" -- "$BIN" sweep "$D" -j '' -q --out "$T/sw"
-    expect_error "^--out: is empty" -- "$BIN" sweep "$D" -j 1 -q --out ''
+    expect_error "^spikeblox: error: --jobs is empty" -- "$BIN" sweep "$D" -j '' -q --out "$T/sw"
+    expect_error "^spikeblox: error: --out is empty" -- "$BIN" sweep "$D" -j 1 -q --out ''
     expect_error "index above 10\^18 is out of range \('connections' has 3 elements\)" -- "$BIN" sweep "$D" --grid 'connections[99999999999999999999].weight=1,2' -j 1 -q --out "$T/sw"
     expect_error "^--seeds 0..999999: error: the sweep has 1 grid points x 1000000 seeds = 1000000 runs; at most 100000" -- "$BIN" sweep "$D" --seeds 0..999999 -j 1 -q --out "$T/sw"
     grids=(); for i in $(seq 1 16); do grids+=(--grid "a$i=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16"); done
