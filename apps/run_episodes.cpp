@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "circuits/lane_blocks.hpp"
+#include "circuits/loader.hpp"
 #include "circuits/plasticity_registry.hpp"
 #include "circuits/step_blocks.hpp"
 #include "engine/errors.hpp"
@@ -117,11 +118,11 @@ EpisodesSetup episodes_setup(const CircuitDescription& d) {
            "bandit_change_every x bandit_contexts = " + std::to_string(s.bandit_change_every) +
                " x " + std::to_string(s.bandit_contexts) +
                " steps in the episode; at most 4294967295 (2^32 - 1)");
-  if (s.step_window_ms / d.run.tick > 0x1p62)  // (1e300 ms: "run_until: end time is in the past")
-    pr.add(ex.position("step_window"), "experiment.step_window",
-           "step_window = " + format_number(s.step_window_ms) + " ms is " +
-               format_number(s.step_window_ms / d.run.tick) + " ticks of " +
-               format_number(d.run.tick) + " ms; at most 2^62 ticks");
+  // (1e300 ms: "run_until: end time is in the past")
+  if (const std::string beyond =
+          circuits::beyond_tick_range("step_window", s.step_window_ms, d.run.tick);
+      !beyond.empty())
+    pr.add(ex.position("step_window"), "experiment.step_window", beyond);
   pr.throw_if_any();
 
   const auto env = make_step_environment(s);

@@ -21,6 +21,14 @@ bool on_grid(double ms, double grid) {
   return std::fabs(n - k) <= 1e-9 * std::max(1.0, std::fabs(n)) && (k != 0.0 || ms == 0.0);
 }
 
+std::string beyond_tick_range(std::string_view name, double ms, double tick) {
+  constexpr double kMaxTicks = 0x1p62;
+  if (!(ms / tick > kMaxTicks)) return {};
+  return std::string(name) + " = " + format_number(ms) + " ms is " + format_number(ms / tick) +
+         " ticks of " + format_number(tick) + " ms; at most 2^62 ticks (" +
+         format_number(kMaxTicks * tick) + " ms at this tick)";
+}
+
 namespace {
 
 const SectionSpec& section(const Registry& reg, std::string_view name) {
@@ -142,22 +150,13 @@ class Loader {
                                        " ms");
       run_ok_ = false;
     }
-    // Times are counted in ticks as int64 (engine/time.hpp): a run must fit, with room for the
-    // delays and trial times added to it.
-    constexpr double kMaxTicks = 0x1p62;
-    if (run_ok_ && *dt / *tick > kMaxTicks) {
-      r.error_at_value("dt", "dt = " + format_number(*dt) + " ms is " + format_number(*dt / *tick) +
-                                 " ticks of " + format_number(*tick) + " ms; at most 2^62 ticks (" +
-                                 format_number(kMaxTicks * *tick) + " ms at this tick)");
-      run_ok_ = false;
-    }
-    if (run_ok_ && *duration / *tick > kMaxTicks) {
-      r.error_at_value("duration", "duration = " + format_number(*duration) + " ms is " +
-                                       format_number(*duration / *tick) + " ticks of " +
-                                       format_number(*tick) + " ms; at most 2^62 ticks (" +
-                                       format_number(kMaxTicks * *tick) + " ms at this tick)");
-      run_ok_ = false;
-    }
+    for (const auto& [key, ms] :
+         {std::pair<const char*, double>{"dt", *dt}, {"duration", *duration}})
+      if (const std::string beyond = beyond_tick_range(key, ms, *tick);
+          run_ok_ && !beyond.empty()) {
+        r.error_at_value(key, beyond);
+        run_ok_ = false;
+      }
   }
 
   // ---- blocks ----------------------------------------------------------------------------------
@@ -649,11 +648,9 @@ class Loader {
     if (auto v = r.number(spec_of(s, "weights_every"))) {
       o.weights_every = *v;
       o.weights_every_pos = sink_.pos(r.table().get("weights_every")->source());
-      if (run_ok_ && *v / d_.run.tick > 0x1p62)  // (1e300 ms failed at run time, exit 1)
-        r.error_at_value("weights_every", "weights_every = " + format_number(*v) + " ms is " +
-                                              format_number(*v / d_.run.tick) + " ticks of " +
-                                              format_number(d_.run.tick) +
-                                              " ms; at most 2^62 ticks");
+      const std::string beyond = beyond_tick_range("weights_every", *v, d_.run.tick);
+      if (run_ok_ && !beyond.empty())  // (1e300 ms failed at run time, exit 1)
+        r.error_at_value("weights_every", beyond);
       else if (run_ok_ && !on_grid(*v, d_.run.tick))  // (rounding it silently moved every snapshot;
         r.error_at_value("weights_every",             // below one tick it snapshot every tick)
                          "weights_every = " + format_number(*v) +

@@ -21,6 +21,11 @@ namespace sbx::circuits {
 // delay: a dt of 1e-12 ms was accepted as 0 ticks).
 bool on_grid(double ms, double grid);
 
+// Times are counted in ticks as int64 (engine/time.hpp): a time must fit, with room for the
+// delays and trial times added to it. For `ms` beyond 2^62 ticks the message
+// "NAME = MS ms is N ticks of TICK ms; at most 2^62 ticks (... ms at this tick)", else "".
+std::string beyond_tick_range(std::string_view name, double ms, double tick);
+
 // Parses TOML text; a syntax error becomes a UserError with one diagnostic at its position.
 toml::table parse_circuit_text(std::string_view text, const std::string& file);
 
