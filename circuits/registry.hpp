@@ -64,7 +64,8 @@ inline Range non_negative() {
 }
 // Largest block size: neuron indices are 32-bit in the engine (with room for SIMD padding).
 inline constexpr double kMaxNeurons = 2147483647.0;  // 2^31 - 1
-// Largest step, episode-length and arm count: environment steps are counted in 32 bits.
+// Largest step count and episode length (also per-context steps and contexts of the bandit):
+// environment steps are counted in 32 bits.
 inline constexpr double kMaxSteps = 4294967295.0;  // 2^32 - 1
 inline Range at_least(double x) {
   return {x, std::numeric_limits<double>::infinity(), false, false};

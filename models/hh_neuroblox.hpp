@@ -1383,11 +1383,12 @@ class NeurobloxHHPopulation : public Population {
   // state() handed out one of g_Na, g_K, E_Na, E_K: their float rows are refreshed every step.
   bool channel_params_out_ = false;
   // The float rows of g_Na, g_K, E_Na, E_K (rows 9-12 of const_f_). Why copies: converting them
-  // from double at every step took ≈ 4 % of the float kernel (bench_hh_kernel, session-14
-  // Xeon); each is the same float either way (one rounding of the double), so results are
-  // bitwise unchanged. They are parameters, normally never written after construction; a
-  // caller that obtained one of the arrays through state() may write it at any later time, so
-  // from then on they are copied before every step (the old cost, the same results).
+  // from double at every step took ≈ 1–4 % of the float kernel (bench_hh_kernel on the Xeon of
+  // sessions 14–15, BENCHMARKS.md "Session 15"); each is the same float either way (one rounding of
+  // the double), so results are bitwise unchanged. They are parameters, normally never written
+  // after construction; a caller that obtained one of the arrays through state() may write it at
+  // any later time, so from then on they are copied before every step (the old cost, the same
+  // results).
   void copy_channel_params_f32() {
     const std::vector<double>* src[4] = {&g_Na_, &g_K_, &E_Na_, &E_K_};
     for (std::size_t r = 0; r < 4; ++r)
