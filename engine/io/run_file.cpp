@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
@@ -25,9 +26,11 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <system_error>
 
 #include "engine/errors.hpp"
+#include "engine/io/chunk_codec.hpp"
 #include "engine/interrupt.hpp"
 
 #ifndef SBX_VERSION
@@ -217,6 +220,77 @@ void write_fixed(const Group& g, const std::string& name, const DataType& file_t
   DataSet ds = g.createDataSet(name, file_type, space, fixed_layout(dims, deflate));
   if (total > 0) ds.write(data, mem_type);
 }
+
+// One 8-byte column of a fixed-size table (the /edges datasets), filled in blocks of any size and
+// stored a chunk at a time: chunked datasets (fixed_layout: shuffle + deflate) get whole chunks
+// filtered here and written with H5Dwrite_chunk (why: engine/io/chunk_codec.hpp); the last chunk
+// is padded with zeros, the fill value HDF5 would pad it with. Contiguous (small) datasets are
+// written by hyperslab. Values are stored as the file's little-endian 8-byte type.
+class ColumnWriter {
+ public:
+  ColumnWriter(DataSet ds, hsize_t n_rows, int deflate) : ds_(std::move(ds)), n_rows_(n_rows) {
+    const DSetCreatPropList plist = ds_.getCreatePlist();
+    if (plist.getLayout() == H5D_CHUNKED) plist.getChunk(1, &chunk_);
+    if (chunk_ == 0) chunk_ = std::max<hsize_t>(n_rows_, 1);  // contiguous: one "chunk"
+    buf_.assign(static_cast<std::size_t>(std::min(chunk_, std::max<hsize_t>(n_rows_, 1))), 0);
+    if (plist.getLayout() != H5D_CHUNKED) return;
+    // The encoder makes exactly the pipeline fixed_layout sets; anything else would be stored
+    // with the wrong filters.
+    bool pipeline = plist.getNfilters() == 2;
+    for (int k = 0; k < 2 && pipeline; ++k) {
+      unsigned flags = 0, config = 0;
+      std::size_t n_cd = 0;
+      char name[16];
+      pipeline = plist.getFilter(k, flags, n_cd, nullptr, sizeof name, name, config) ==
+                 (k == 0 ? H5Z_FILTER_SHUFFLE : H5Z_FILTER_DEFLATE);
+    }
+    if (!pipeline) throw InternalError("run file: a chunked edge column without shuffle + deflate");
+    encoder_.emplace(deflate);
+  }
+  // Appends `count` values, each converted to the column's 8-byte type (u32 → u64, f32 → f64
+  // exactly, 8-byte types as they are).
+  template <class T, class File>
+  void put(const T* values, std::size_t count) {
+    static_assert(sizeof(File) == 8 && std::endian::native == std::endian::little);
+    for (std::size_t k = 0; k < count;) {
+      const std::size_t room = buf_.size() - filled_;
+      const std::size_t take = std::min(room, count - k);
+      for (std::size_t j = 0; j < take; ++j) {
+        const File v = static_cast<File>(values[k + j]);
+        std::memcpy(&buf_[filled_ + j], &v, 8);
+      }
+      filled_ += take;
+      k += take;
+      if (filled_ == buf_.size() || first_row_ + filled_ == n_rows_) store();
+    }
+  }
+
+ private:
+  void store() {
+    if (filled_ == 0) return;
+    if (encoder_) {
+      std::fill(buf_.begin() + static_cast<std::ptrdiff_t>(filled_), buf_.end(), 0);
+      const auto bytes = encoder_->encode(buf_.data(), buf_.size() * 8, 8);
+      const hsize_t offset = first_row_;
+      if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &offset, bytes.size(), bytes.data()) < 0)
+        throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+    } else {
+      DataSpace file_space = ds_.getSpace();
+      const hsize_t off = first_row_, cnt = filled_;
+      file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &off);
+      DataSpace mem(1, &cnt);
+      ds_.write(buf_.data(), ds_.getDataType(), mem, file_space);
+    }
+    first_row_ += filled_;
+    filled_ = 0;
+  }
+
+  DataSet ds_;
+  hsize_t n_rows_ = 0, chunk_ = 0, first_row_ = 0;
+  std::optional<io::ChunkEncoder> encoder_;  // chunked (shuffle + deflate) datasets
+  std::vector<std::uint64_t> buf_;
+  std::size_t filled_ = 0;
+};
 
 void write_string(const Group& g, const std::string& name, const std::string& v) {
   const H5::StrType t = utf8_type();
@@ -951,25 +1025,20 @@ std::uint32_t RunFile::add_edges_streamed(
     std::vector<float> w_buf(b);
     std::vector<double> d_buf(b);
     std::vector<std::int64_t> zeros(b, 0), index(b);
+    ColumnWriter c_src(src, n, z), c_tgt(tgt, n, z), c_type(type_id, n, z),
+        c_group(group_id, n, z), c_index(group_index, n, z), c_w(w, n, z), c_delay(delay, n, z);
     for (std::size_t first = 0; first < n_edges; first += b) {
       const std::size_t count = std::min(b, n_edges - first);
       fill(first, count, EdgeBlock{s_buf.data(), t_buf.data(), w_buf.data(), d_buf.data()});
       std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
                 static_cast<std::int64_t>(first));
-      const hsize_t off = first, cnt = count;
-      DataSpace mem(1, &cnt);
-      auto put = [&](DataSet& ds, const void* data, const DataType& mem_type) {
-        DataSpace file_space = ds.getSpace();
-        file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &off);
-        ds.write(data, mem_type, mem, file_space);
-      };
-      put(src, s_buf.data(), PredType::NATIVE_UINT32);
-      put(tgt, t_buf.data(), PredType::NATIVE_UINT32);
-      put(type_id, zeros.data(), PredType::NATIVE_INT64);
-      put(group_id, zeros.data(), PredType::NATIVE_INT64);
-      put(group_index, index.data(), PredType::NATIVE_INT64);
-      put(w, w_buf.data(), PredType::NATIVE_FLOAT);
-      put(delay, d_buf.data(), PredType::NATIVE_DOUBLE);
+      c_src.put<std::uint32_t, std::uint64_t>(s_buf.data(), count);
+      c_tgt.put<std::uint32_t, std::uint64_t>(t_buf.data(), count);
+      c_type.put<std::int64_t, std::int64_t>(zeros.data(), count);
+      c_group.put<std::int64_t, std::int64_t>(zeros.data(), count);
+      c_index.put<std::int64_t, std::int64_t>(index.data(), count);
+      c_w.put<float, double>(w_buf.data(), count);
+      c_delay.put<double, double>(d_buf.data(), count);
     }
   } catch (const H5::Exception& e) {
     im.fail(("declaring edge population '" + edge + "'").c_str(), e);

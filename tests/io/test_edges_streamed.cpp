@@ -68,6 +68,7 @@ struct Dataset {
   std::size_t size;  // bytes per element in the file
   std::vector<hsize_t> dims, chunk;
   int filters;
+  hsize_t storage;  // stored bytes (the streamed chunks are filtered by io::ChunkEncoder)
   std::vector<double> values;
 };
 
@@ -85,6 +86,7 @@ Dataset read(const H5::H5File& f, const std::string& name) {
     pl.getChunk(1, d.chunk.data());
   }
   d.filters = pl.getNfilters();
+  d.storage = ds.getStorageSize();
   d.values.resize(d.dims[0]);
   if (!d.values.empty()) ds.read(d.values.data(), PredType::NATIVE_DOUBLE);
   return d;
@@ -105,9 +107,12 @@ TEST_CASE("RunFile::add_edges_streamed writes the datasets add_edges writes") {
   fs::remove_all(dir);
   fs::create_directories(dir);
   // 70 001 rows: two 64-Ki chunks, the last one partial; blocks of 10 000 do not align with them.
-  // 3 rows: a small contiguous dataset. 0 rows: an empty projection.
-  for (const auto& [n, block] :
-       {std::pair<std::size_t, std::size_t>{70001, 10000}, {70001, 1 << 18}, {3, 2}, {0, 16}}) {
+  // 5000 rows: one whole chunk. 3 rows: a small contiguous dataset. 0 rows: an empty projection.
+  for (const auto& [n, block] : {std::pair<std::size_t, std::size_t>{70001, 10000},
+                                 {70001, 1 << 18},
+                                 {5000, 4999},
+                                 {3, 2},
+                                 {0, 16}}) {
     CAPTURE(n);
     CAPTURE(block);
     const Columns c = make_columns(n);
@@ -124,6 +129,7 @@ TEST_CASE("RunFile::add_edges_streamed writes the datasets add_edges writes") {
       CHECK(y.dims == x.dims);
       CHECK(y.chunk == x.chunk);
       CHECK(y.filters == x.filters);
+      CHECK(y.storage == x.storage);
       CHECK(y.values == x.values);
     }
     // The expected values themselves (the comparison above would pass if both were wrong).
