@@ -452,9 +452,8 @@ RunSummary run_category(const CircuitDescription& desc, const RunOptions& opt) {
   // rows before the checkpoint are copied (apps/checkpoint.hpp).
   const bool resuming = opt.resume != nullptr;
   const std::string& final_path = opt.out_path;
-  RunFileOptions fo;
-  fo.force = resuming || opt.force;
-  fo.swmr = desc.output.swmr;
+  RunFileOptions fo = run_file_options(desc, opt);
+  fo.force = fo.force || resuming;
   RunFile file(resuming ? final_path + ".resume.tmp" : final_path, sim.grid(), fo);
   write_run_meta(desc, file, opt);
   std::vector<std::pair<std::uint32_t, std::string>> recorded;  // populations with /spikes

@@ -146,10 +146,7 @@ RunSummary run_distal(const CircuitDescription& desc, const RunOptions& opt) {
   DistalRewardExperiment x(setup.cfg, *sim, exc, inh);
   if (opt.dry_run) return {};
 
-  RunFileOptions fo;
-  fo.force = opt.force;
-  fo.swmr = desc.output.swmr;
-  RunFile file(opt.out_path, sim->grid(), fo);
+  RunFile file(opt.out_path, sim->grid(), run_file_options(desc, opt));
   declare_common(desc, built, *sim, file, opt);
   // The wired edges (declare_common only knows the TOML's connections).
   std::vector<std::pair<std::uint32_t, std::uint32_t>> plastic_edge_ids;  // (projection, edge id)

@@ -286,11 +286,8 @@ RunSummary run_dnms(const CircuitDescription& desc, const RunOptions& opt) {
   DnmsNetwork net(setup);
   if (opt.dry_run) return {};
 
-  RunFileOptions fo;
-  fo.force = opt.force;
-  fo.swmr = desc.output.swmr;
   TimeGrid grid = circuits::make_simulator(desc)->grid();
-  RunFile file(opt.out_path, grid, fo);
+  RunFile file(opt.out_path, grid, run_file_options(desc, opt));
   write_run_meta(desc, file, opt);
   file.enable_trials();
   std::vector<std::uint64_t> src, tgt;

@@ -585,10 +585,7 @@ RunSummary run_episodes(const CircuitDescription& desc, const RunOptions& opt) {
   EpisodeRunner runner(desc, setup);
   if (opt.dry_run) return {};
 
-  RunFileOptions fo;
-  fo.force = opt.force;
-  fo.swmr = desc.output.swmr;
-  RunFile file(opt.out_path, runner.simulator().grid(), fo);
+  RunFile file(opt.out_path, runner.simulator().grid(), run_file_options(desc, opt));
   // Plastic spike edges (e.g. td_three_factor rules): /weights/<edge> with the initial and final
   // weights and one per output.weights_every ms (taken at the end of the episode it falls in).
   PlasticWeightSnapshots spike_weights(

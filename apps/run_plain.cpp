@@ -15,6 +15,14 @@
 
 namespace sbx::app {
 
+RunFileOptions run_file_options(const circuits::CircuitDescription& desc, const RunOptions& opt) {
+  RunFileOptions fo;
+  fo.force = opt.force;
+  fo.swmr = desc.output.swmr;
+  fo.threads = desc.run.threads;
+  return fo;
+}
+
 void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file,
                     const RunOptions& opt) {
   RunMeta meta;
@@ -158,10 +166,7 @@ RunSummary run_plain(const circuits::CircuitDescription& desc, const RunOptions&
   circuits::BuiltCircuit built = circuits::build(desc, *sim);
   print_notes(circuits::check_modulators_driven(desc, {}, "a plain run (experiment 'run')"));
   if (opt.dry_run) return {};
-  RunFileOptions fo;
-  fo.force = opt.force;
-  fo.swmr = desc.output.swmr;
-  RunFile file(opt.out_path, sim->grid(), fo);
+  RunFile file(opt.out_path, sim->grid(), run_file_options(desc, opt));
   PlasticWeightSnapshots weights(desc, *sim, file, declare_common(desc, built, *sim, file, opt));
   // Every modulator's changes in /modulators/<name> (between them it decays analytically): its
   // state at the start, then one row per pulse or set.

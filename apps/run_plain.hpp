@@ -43,6 +43,9 @@ struct RunSummary {
   std::map<std::string, double> figures;  // experiment-specific (e.g. accuracy)
 };
 
+// The run file's options for this run: --force, output.swmr, and run.threads (which also
+// compress /edges at the start, RunFileOptions::threads).
+RunFileOptions run_file_options(const circuits::CircuitDescription& desc, const RunOptions& opt);
 // Writes /meta (TOML text, resolved config, seed, command line).
 void write_run_meta(const circuits::CircuitDescription& desc, RunFile& file, const RunOptions& opt);
 // Whether [output].spikes asks for the spikes of `block`.

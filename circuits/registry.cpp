@@ -317,7 +317,8 @@ Registry make_builtin_registry() {
           num("tick", "ms", 0.001, positive(),
               "time resolution of every event (spike times, delays)"),
           integer("threads", 1, closed(1, 256),
-                  "worker threads for the clocked neuron updates (CLI --threads); results are "
+                  "worker threads for the clocked neuron updates (CLI --threads); they also "
+                  "compress the run file's /edges at the start; results and run files are "
                   "bit-identical for every count"),
       }});
   r.add(SectionSpec{

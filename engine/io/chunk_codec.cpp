@@ -25,8 +25,7 @@ void shuffle_bytes(const std::uint8_t* in, std::uint8_t* out, std::size_t nbytes
 
 ChunkEncoder::ChunkEncoder(int level) : level_(level) {
   if (level < 1 || level > 9)
-    throw std::invalid_argument("ChunkEncoder: deflate level " + std::to_string(level) +
-                                " (1-9)");
+    throw std::invalid_argument("ChunkEncoder: deflate level " + std::to_string(level) + " (1-9)");
 }
 
 std::span<const std::uint8_t> ChunkEncoder::encode(const void* raw, std::size_t nbytes,

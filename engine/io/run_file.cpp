@@ -30,8 +30,9 @@
 #include <system_error>
 
 #include "engine/errors.hpp"
-#include "engine/io/chunk_codec.hpp"
 #include "engine/interrupt.hpp"
+#include "engine/io/chunk_codec.hpp"
+#include "engine/io/parallel_items.hpp"
 
 #ifndef SBX_VERSION
 #define SBX_VERSION "unknown"
@@ -224,72 +225,93 @@ void write_fixed(const Group& g, const std::string& name, const DataType& file_t
 // One 8-byte column of a fixed-size table (the /edges datasets), filled in blocks of any size and
 // stored a chunk at a time: chunked datasets (fixed_layout: shuffle + deflate) get whole chunks
 // filtered here and written with H5Dwrite_chunk (why: engine/io/chunk_codec.hpp); the last chunk
-// is padded with zeros, the fill value HDF5 would pad it with. Contiguous (small) datasets are
-// written by hyperslab. Values are stored as the file's little-endian 8-byte type.
+// is padded with zeros, the fill value HDF5 pads it with. Contiguous (small) datasets are written
+// by hyperslab. Values are stored as the file's little-endian 8-byte type.
+// put() touches no HDF5 object, so different columns may be filled on different threads; the
+// HDF5 calls are all in write_pending(), on one thread (the library is not thread-safe).
 class ColumnWriter {
  public:
   ColumnWriter(DataSet ds, hsize_t n_rows, int deflate) : ds_(std::move(ds)), n_rows_(n_rows) {
     const DSetCreatPropList plist = ds_.getCreatePlist();
-    if (plist.getLayout() == H5D_CHUNKED) plist.getChunk(1, &chunk_);
-    if (chunk_ == 0) chunk_ = std::max<hsize_t>(n_rows_, 1);  // contiguous: one "chunk"
-    buf_.assign(static_cast<std::size_t>(std::min(chunk_, std::max<hsize_t>(n_rows_, 1))), 0);
-    if (plist.getLayout() != H5D_CHUNKED) return;
-    // The encoder makes exactly the pipeline fixed_layout sets; anything else would be stored
-    // with the wrong filters.
-    bool pipeline = plist.getNfilters() == 2;
-    for (int k = 0; k < 2 && pipeline; ++k) {
-      unsigned flags = 0, config = 0;
-      std::size_t n_cd = 0;
-      char name[16];
-      pipeline = plist.getFilter(k, flags, n_cd, nullptr, sizeof name, name, config) ==
-                 (k == 0 ? H5Z_FILTER_SHUFFLE : H5Z_FILTER_DEFLATE);
+    hsize_t chunk = std::max<hsize_t>(n_rows_, 1);  // contiguous: one "chunk"
+    if (plist.getLayout() == H5D_CHUNKED) {
+      plist.getChunk(1, &chunk);
+      // The encoder makes exactly the pipeline fixed_layout sets; anything else would be stored
+      // with the wrong filters.
+      bool pipeline = plist.getNfilters() == 2;
+      for (int k = 0; k < 2 && pipeline; ++k) {
+        unsigned flags = 0, config = 0;
+        std::size_t n_cd = 0;
+        char name[16];
+        pipeline = plist.getFilter(k, flags, n_cd, nullptr, sizeof name, name, config) ==
+                   (k == 0 ? H5Z_FILTER_SHUFFLE : H5Z_FILTER_DEFLATE);
+      }
+      if (!pipeline)
+        throw InternalError("run file: a chunked edge column without shuffle + deflate");
+      encoder_.emplace(deflate);
     }
-    if (!pipeline) throw InternalError("run file: a chunked edge column without shuffle + deflate");
-    encoder_.emplace(deflate);
+    buf_.assign(static_cast<std::size_t>(std::min(chunk, std::max<hsize_t>(n_rows_, 1))), 0);
   }
-  // Appends `count` values, each converted to the column's 8-byte type (u32 → u64, f32 → f64
-  // exactly, 8-byte types as they are).
+  // Appends `count` values, each converted to the column's 8-byte type (u32 -> u64, f32 -> f64
+  // exactly, 8-byte types as they are); whole chunks are filtered at once.
   template <class T, class File>
   void put(const T* values, std::size_t count) {
     static_assert(sizeof(File) == 8 && std::endian::native == std::endian::little);
     for (std::size_t k = 0; k < count;) {
-      const std::size_t room = buf_.size() - filled_;
-      const std::size_t take = std::min(room, count - k);
+      const std::size_t take = std::min(buf_.size() - filled_, count - k);
       for (std::size_t j = 0; j < take; ++j) {
         const File v = static_cast<File>(values[k + j]);
         std::memcpy(&buf_[filled_ + j], &v, 8);
       }
       filled_ += take;
       k += take;
-      if (filled_ == buf_.size() || first_row_ + filled_ == n_rows_) store();
+      if (filled_ == buf_.size() || first_row_ + filled_ == n_rows_) stage();
     }
+  }
+  // Writes what put() staged (call on the thread that owns the file).
+  void write_pending() {
+    for (const Pending& p : pending_) {
+      if (encoder_) {
+        if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &p.first_row, p.bytes.size(),
+                           p.bytes.data()) < 0)
+          throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+      } else {
+        DataSpace file_space = ds_.getSpace();
+        const hsize_t cnt = p.bytes.size() / 8;
+        file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &p.first_row);
+        DataSpace mem(1, &cnt);
+        ds_.write(p.bytes.data(), ds_.getDataType(), mem, file_space);
+      }
+    }
+    pending_.clear();
   }
 
  private:
-  void store() {
-    if (filled_ == 0) return;
+  struct Pending {
+    hsize_t first_row;
+    std::vector<std::uint8_t> bytes;  // a filtered chunk, or the raw rows (contiguous dataset)
+  };
+  void stage() {
+    Pending p{first_row_, {}};
     if (encoder_) {
       std::fill(buf_.begin() + static_cast<std::ptrdiff_t>(filled_), buf_.end(), 0);
       const auto bytes = encoder_->encode(buf_.data(), buf_.size() * 8, 8);
-      const hsize_t offset = first_row_;
-      if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &offset, bytes.size(), bytes.data()) < 0)
-        throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+      p.bytes.assign(bytes.begin(), bytes.end());
     } else {
-      DataSpace file_space = ds_.getSpace();
-      const hsize_t off = first_row_, cnt = filled_;
-      file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &off);
-      DataSpace mem(1, &cnt);
-      ds_.write(buf_.data(), ds_.getDataType(), mem, file_space);
+      const auto* raw = reinterpret_cast<const std::uint8_t*>(buf_.data());
+      p.bytes.assign(raw, raw + filled_ * 8);
     }
+    pending_.push_back(std::move(p));
     first_row_ += filled_;
     filled_ = 0;
   }
 
   DataSet ds_;
-  hsize_t n_rows_ = 0, chunk_ = 0, first_row_ = 0;
+  hsize_t n_rows_ = 0, first_row_ = 0;
   std::optional<io::ChunkEncoder> encoder_;  // chunked (shuffle + deflate) datasets
   std::vector<std::uint64_t> buf_;
   std::size_t filled_ = 0;
+  std::vector<Pending> pending_;
 };
 
 void write_string(const Group& g, const std::string& name, const std::string& v) {
@@ -1025,20 +1047,39 @@ std::uint32_t RunFile::add_edges_streamed(
     std::vector<float> w_buf(b);
     std::vector<double> d_buf(b);
     std::vector<std::int64_t> zeros(b, 0), index(b);
-    ColumnWriter c_src(src, n, z), c_tgt(tgt, n, z), c_type(type_id, n, z),
-        c_group(group_id, n, z), c_index(group_index, n, z), c_w(w, n, z), c_delay(delay, n, z);
+    // In the order of the costs measured (random targets compress slowest; the two id columns
+    // are all 0), so that threads taking the next column finish together.
+    ColumnWriter c_tgt(tgt, n, z), c_src(src, n, z), c_w(w, n, z), c_delay(delay, n, z),
+        c_index(group_index, n, z), c_type(type_id, n, z), c_group(group_id, n, z);
+    std::size_t count = 0;
+    auto fill_column = [&](std::size_t c) {
+      switch (c) {
+        case 0:
+          return c_tgt.put<std::uint32_t, std::uint64_t>(t_buf.data(), count);
+        case 1:
+          return c_src.put<std::uint32_t, std::uint64_t>(s_buf.data(), count);
+        case 2:
+          return c_w.put<float, double>(w_buf.data(), count);
+        case 3:
+          return c_delay.put<double, double>(d_buf.data(), count);
+        case 4:
+          return c_index.put<std::int64_t, std::int64_t>(index.data(), count);
+        case 5:
+          return c_type.put<std::int64_t, std::int64_t>(zeros.data(), count);
+        default:
+          return c_group.put<std::int64_t, std::int64_t>(zeros.data(), count);
+      }
+    };
+    const unsigned threads = std::clamp(im.opt.threads, 1u, 7u);
     for (std::size_t first = 0; first < n_edges; first += b) {
-      const std::size_t count = std::min(b, n_edges - first);
+      count = std::min(b, n_edges - first);
       fill(first, count, EdgeBlock{s_buf.data(), t_buf.data(), w_buf.data(), d_buf.data()});
       std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
                 static_cast<std::int64_t>(first));
-      c_src.put<std::uint32_t, std::uint64_t>(s_buf.data(), count);
-      c_tgt.put<std::uint32_t, std::uint64_t>(t_buf.data(), count);
-      c_type.put<std::int64_t, std::int64_t>(zeros.data(), count);
-      c_group.put<std::int64_t, std::int64_t>(zeros.data(), count);
-      c_index.put<std::int64_t, std::int64_t>(index.data(), count);
-      c_w.put<float, double>(w_buf.data(), count);
-      c_delay.put<double, double>(d_buf.data(), count);
+      io::parallel_items(7, threads, fill_column);
+      // In creation order, with any number of threads: the same file.
+      for (ColumnWriter* c : {&c_src, &c_tgt, &c_type, &c_group, &c_index, &c_w, &c_delay})
+        c->write_pending();
     }
   } catch (const H5::Exception& e) {
     im.fail(("declaring edge population '" + edge + "'").c_str(), e);

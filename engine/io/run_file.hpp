@@ -89,6 +89,9 @@ struct RunFileOptions {
   // spike and trial columns compress almost as well as at 4 (category run file +3 %), and the
   // compression was ~ 3 % of a 400-trial category run at level 4.
   int deflate = 1;
+  // Threads that may compress the /edges columns of add_edges_streamed at once (the run's
+  // --threads; HDF5 itself is called from the calling thread only).
+  unsigned threads = 1;
 };
 
 struct RunMeta {

@@ -80,8 +80,7 @@ TEST_CASE("ChunkEncoder: the bytes HDF5's shuffle + deflate store, an equal next
     std::vector<std::uint64_t> changed = last;
     changed[17] ^= 1;
     const auto other = enc.encode(changed.data(), chunk * 8, 8);
-    CHECK(std::vector<std::uint8_t>(other.begin(), other.end()) !=
-          stored_chunk(ds, 2 * chunk));
+    CHECK(std::vector<std::uint8_t>(other.begin(), other.end()) != stored_chunk(ds, 2 * chunk));
     CHECK(enc.chunks_compressed() == 4);
   }
   CHECK_THROWS_AS(sbx::io::ChunkEncoder(0), std::invalid_argument);

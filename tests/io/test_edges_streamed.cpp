@@ -34,9 +34,11 @@ Columns make_columns(std::size_t n) {
   return c;
 }
 
-std::string write(const fs::path& path, const Columns& c, bool streamed, std::size_t block) {
+std::string write(const fs::path& path, const Columns& c, bool streamed, std::size_t block,
+                  unsigned threads = 1) {
   sbx::RunFileOptions opt;
   opt.force = true;
+  opt.threads = threads;
   sbx::RunFile rf(path.string(), sbx::TimeGrid{}, opt);
   rf.add_spike_population(0, "A", 1000000, "lif");
   if (streamed) {
@@ -118,19 +120,26 @@ TEST_CASE("RunFile::add_edges_streamed writes the datasets add_edges writes") {
     const Columns c = make_columns(n);
     const std::string a = write(dir / "plain.h5", c, false, block);
     const std::string b = write(dir / "streamed.h5", c, true, block);
-    H5::H5File fa(a, H5F_ACC_RDONLY), fb(b, H5F_ACC_RDONLY);
+    // The columns compressed by 2 and by 8 threads (RunFileOptions::threads; at most one per
+    // column is used).
+    const std::string b2 = write(dir / "streamed2.h5", c, true, block, 2);
+    const std::string b8 = write(dir / "streamed8.h5", c, true, block, 8);
+    H5::H5File fa(a, H5F_ACC_RDONLY), fb(b, H5F_ACC_RDONLY), fb2(b2, H5F_ACC_RDONLY),
+        fb8(b8, H5F_ACC_RDONLY);
     for (const char* ds : {"source_node_id", "target_node_id", "edge_type_id", "edge_group_id",
                            "edge_group_index", "0/syn_weight", "0/delay"}) {
       CAPTURE(ds);
       const Dataset x = read(fa, std::string("edges/A__A/") + ds);
-      const Dataset y = read(fb, std::string("edges/A__A/") + ds);
-      CHECK(y.cls == x.cls);
-      CHECK(y.size == x.size);
-      CHECK(y.dims == x.dims);
-      CHECK(y.chunk == x.chunk);
-      CHECK(y.filters == x.filters);
-      CHECK(y.storage == x.storage);
-      CHECK(y.values == x.values);
+      for (const H5::H5File* f : {&fb, &fb2, &fb8}) {
+        const Dataset y = read(*f, std::string("edges/A__A/") + ds);
+        CHECK(y.cls == x.cls);
+        CHECK(y.size == x.size);
+        CHECK(y.dims == x.dims);
+        CHECK(y.chunk == x.chunk);
+        CHECK(y.filters == x.filters);
+        CHECK(y.storage == x.storage);
+        CHECK(y.values == x.values);
+      }
     }
     // The expected values themselves (the comparison above would pass if both were wrong).
     const Dataset idx = read(fb, "edges/A__A/edge_group_index");
