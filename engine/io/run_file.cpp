@@ -390,6 +390,100 @@ struct Growing {
   }
 };
 
+// A growing 1-D column of 8-byte values (a population's spike times or node ids), created like a
+// Growing 1-D dataset (chunked, shuffle + deflate, the partly filled last chunk stored unfiltered)
+// but whose whole chunks are filtered by io::ChunkEncoder and written with H5Dwrite_chunk. Why:
+// prepare() touches no HDF5 object, so the columns of a flush can be compressed on several
+// threads (RunFileOptions::threads); commit() makes the HDF5 calls, on one thread. The rows of the
+// chunk not yet whole are kept here and written as they are (HDF5 stores that partial chunk
+// unfiltered); when later rows complete it, the filtered whole chunk replaces it. The stored
+// chunks are the bytes HDF5's own filters would store (chunk_codec.hpp).
+class SpikeColumn {
+ public:
+  void create(const Group& g, const std::string& name, const DataType& file_type,
+              const DataType& mem_type, hsize_t chunk_rows, int deflate) {
+    growing_.create(g, name, file_type, mem_type, 1, 1, chunk_rows, 1, deflate);
+    chunk_ = chunk_rows;
+    if (deflate > 0) encoder_.emplace(deflate);
+  }
+  DataSet& dataset() { return growing_.ds; }
+
+  // Takes n values (8 bytes each, the file's little-endian type) and filters the chunks they
+  // complete.
+  void prepare(const void* values, std::size_t n) {
+    static_assert(std::endian::native == std::endian::little);
+    const auto* v = static_cast<const std::uint64_t*>(values);
+    std::size_t k = 0;
+    while (k < n) {
+      const std::size_t take = std::min<std::size_t>(chunk_ - tail_.size(), n - k);
+      tail_.insert(tail_.end(), v + k, v + k + take);
+      k += take;
+      if (tail_.size() < chunk_) break;
+      Pending p{tail_first_, {}, encoder_.has_value()};
+      if (encoder_) {
+        const auto bytes = encoder_->encode(tail_.data(), tail_.size() * 8, 8);
+        p.bytes.assign(bytes.begin(), bytes.end());
+      } else {
+        const auto* raw = reinterpret_cast<const std::uint8_t*>(tail_.data());
+        p.bytes.assign(raw + tail_written_ * 8, raw + tail_.size() * 8);
+        p.first_row += tail_written_;
+      }
+      staged_.push_back(std::move(p));
+      tail_first_ += chunk_;
+      tail_.clear();
+      tail_written_ = 0;
+    }
+    new_rows_ += n;
+  }
+
+  // Extends the dataset by the prepared rows, writes the filtered chunks and the new rows of the
+  // partial chunk.
+  void commit() {
+    if (new_rows_ == 0) return;
+    const hsize_t total = growing_.rows + new_rows_;
+    growing_.ds.extend(&total);
+    for (const Pending& p : staged_) {
+      if (p.filtered) {
+        if (H5Dwrite_chunk(growing_.ds.getId(), H5P_DEFAULT, 0, &p.first_row, p.bytes.size(),
+                           p.bytes.data()) < 0)
+          throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+      } else {
+        write_rows(p.first_row, p.bytes.data(), p.bytes.size() / 8);
+      }
+    }
+    staged_.clear();
+    if (tail_.size() > tail_written_) {
+      write_rows(tail_first_ + tail_written_, tail_.data() + tail_written_,
+                 tail_.size() - tail_written_);
+      tail_written_ = tail_.size();
+    }
+    growing_.rows = total;
+    new_rows_ = 0;
+  }
+
+ private:
+  struct Pending {
+    hsize_t first_row;
+    std::vector<std::uint8_t> bytes;  // a filtered whole chunk, or raw rows
+    bool filtered;
+  };
+  void write_rows(hsize_t first, const void* data, hsize_t count) {
+    DataSpace file_space = growing_.ds.getSpace();
+    file_space.selectHyperslab(H5S_SELECT_SET, &count, &first);
+    DataSpace mem(1, &count);
+    growing_.ds.write(data, growing_.mem_type, mem, file_space, small_conversion_buffer());
+  }
+
+  Growing growing_;
+  hsize_t chunk_ = 1;
+  std::optional<io::ChunkEncoder> encoder_;
+  std::vector<std::uint64_t> tail_;  // rows tail_first_ ... of the chunk not yet whole
+  hsize_t tail_first_ = 0;
+  std::size_t tail_written_ = 0;  // of them already in the file
+  hsize_t new_rows_ = 0;          // prepared, not committed
+  std::vector<Pending> staged_;
+};
+
 std::string iso8601_utc_now() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -502,7 +596,7 @@ struct RunFile::Impl {
   struct SpikePop {
     std::string name;
     std::uint64_t n_nodes = 0;
-    Growing timestamps, node_ids;
+    SpikeColumn timestamps, node_ids;
     std::vector<double> buf_t;
     std::vector<std::uint64_t> buf_id;
     double last_written = -std::numeric_limits<double>::infinity();
@@ -613,30 +707,54 @@ struct RunFile::Impl {
     return file.createGroup(p);
   }
 
-  void write_spikes(SpikePop& sp) {
-    if (sp.buf_t.empty()) return;
-    // The engine emits spikes in time order; sort defensively (stable keeps id order of ties).
-    if (!std::is_sorted(sp.buf_t.begin(), sp.buf_t.end())) {
-      std::vector<std::size_t> idx(sp.buf_t.size());
-      std::iota(idx.begin(), idx.end(), std::size_t{0});
-      std::stable_sort(idx.begin(), idx.end(),
-                       [&](std::size_t a, std::size_t b) { return sp.buf_t[a] < sp.buf_t[b]; });
-      std::vector<double> t(idx.size());
-      std::vector<std::uint64_t> id(idx.size());
-      for (std::size_t k = 0; k < idx.size(); ++k) {
-        t[k] = sp.buf_t[idx[k]];
-        id[k] = sp.buf_id[idx[k]];
-      }
-      sp.buf_t.swap(t);
-      sp.buf_id.swap(id);
+  // Sorts the population's buffered spikes (the engine emits them in time order; defensively,
+  // stable: ids of ties keep their order) and prepares its two columns (no HDF5 call).
+  static void order_spikes(SpikePop& sp) {
+    if (std::is_sorted(sp.buf_t.begin(), sp.buf_t.end())) return;
+    std::vector<std::size_t> idx(sp.buf_t.size());
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::size_t a, std::size_t b) { return sp.buf_t[a] < sp.buf_t[b]; });
+    std::vector<double> t(idx.size());
+    std::vector<std::uint64_t> id(idx.size());
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      t[k] = sp.buf_t[idx[k]];
+      id[k] = sp.buf_id[idx[k]];
     }
-    if (sp.buf_t.front() < sp.last_written) sp.by_time = false;
-    sp.last_written = sp.buf_t.back();
-    // node_ids first: a reader taking min(len) of the two never sees a time without its id.
-    sp.node_ids.append(sp.buf_id.data(), sp.buf_id.size());
-    sp.timestamps.append(sp.buf_t.data(), sp.buf_t.size());
-    sp.buf_t.clear();
-    sp.buf_id.clear();
+    sp.buf_t.swap(t);
+    sp.buf_id.swap(id);
+  }
+
+  // Writes the buffered spikes of `list` (populations with none are skipped): the columns are
+  // compressed on up to opt.threads threads, then written here.
+  void write_spikes(std::span<SpikePop* const> list) {
+    std::vector<SpikePop*> todo;
+    for (SpikePop* sp : list)
+      if (!sp->buf_t.empty()) {
+        order_spikes(*sp);
+        if (sp->buf_t.front() < sp->last_written) sp->by_time = false;
+        sp->last_written = sp->buf_t.back();
+        todo.push_back(sp);
+      }
+    if (todo.empty()) return;
+    io::parallel_items(2 * todo.size(), opt.threads, [&](std::size_t c) {
+      SpikePop& sp = *todo[c / 2];
+      if (c % 2 == 0)
+        sp.node_ids.prepare(sp.buf_id.data(), sp.buf_id.size());
+      else
+        sp.timestamps.prepare(sp.buf_t.data(), sp.buf_t.size());
+    });
+    for (SpikePop* sp : todo) {
+      // node_ids first: a reader taking min(len) of the two never sees a time without its id.
+      sp->node_ids.commit();
+      sp->timestamps.commit();
+      sp->buf_t.clear();
+      sp->buf_id.clear();
+    }
+  }
+  void write_spikes(SpikePop& sp) {
+    SpikePop* one[1] = {&sp};
+    write_spikes(one);
   }
 
   void write_report(Report& r) {
@@ -650,7 +768,9 @@ struct RunFile::Impl {
   }
 
   void write_buffers() {
-    for (SpikePop& sp : pops) write_spikes(sp);
+    std::vector<SpikePop*> all;
+    for (SpikePop& sp : pops) all.push_back(&sp);
+    write_spikes(all);
     for (Report& r : reports) write_report(r);
     for (auto& sp : synapse_probes) sp.write();
     for (auto& ml : modulator_logs) ml.write();
@@ -663,8 +783,8 @@ struct RunFile::Impl {
 
   void close_all() {
     for (SpikePop& sp : pops) {
-      sp.timestamps.ds.close();
-      sp.node_ids.ds.close();
+      sp.timestamps.dataset().close();
+      sp.node_ids.dataset().close();
     }
     for (Report& r : reports) {
       r.data.ds.close();
@@ -827,11 +947,11 @@ void RunFile::add_spike_population(std::uint32_t population_id, const std::strin
     im.ensure_group("spikes");
     const Group sg = im.file.createGroup("spikes/" + name);
     attr_sorting(sg, kSortingByTime);
-    sp.timestamps.create(sg, "timestamps", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE, 1, 1,
-                         kSpikeChunk, 1, im.opt.deflate);
-    attr_str(sp.timestamps.ds, "units", "ms");
-    sp.node_ids.create(sg, "node_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, 1, 1,
-                       kSpikeChunk, 1, im.opt.deflate);
+    sp.timestamps.create(sg, "timestamps", PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE,
+                         kSpikeChunk, im.opt.deflate);
+    attr_str(sp.timestamps.dataset(), "units", "ms");
+    sp.node_ids.create(sg, "node_ids", PredType::STD_U64LE, PredType::NATIVE_UINT64, kSpikeChunk,
+                       im.opt.deflate);
   } catch (const H5::Exception& e) {
     im.fail(("declaring population '" + name + "'").c_str(), e);
   }
