@@ -649,8 +649,13 @@ TEST_CASE("crash safety: SIGKILL during a SWMR run keeps every flushed trial int
       rf.enable_trials();
       rf.start();
       for (std::uint32_t i = 0; i < kMaxRows; ++i) {
-        const std::uint32_t n[] = {i % 5};
-        rf.on_spikes(0, n, static_cast<sbx::Tick>(i));
+        // 300 spikes per row: whole 1024-spike chunks are filtered and written directly
+        // (SpikeColumn) between flushes of the partial chunk.
+        for (std::uint32_t j = 0; j < 300; ++j) {
+          const std::uint32_t k = 300 * i + j;
+          const std::uint32_t n[] = {k % 5};
+          rf.on_spikes(0, n, static_cast<sbx::Tick>(k));
+        }
         rf.append_trial(row_for(i));
         rf.flush();
         const std::string tmp_marker = marker + ".tmp";
@@ -721,13 +726,13 @@ TEST_CASE("crash safety: SIGKILL during a SWMR run keeps every flushed trial int
                 r.rpe == e.rpe && r.decision_time == e.decision_time;
     }
     CHECK(intact == n_rows);
-    // Spikes flushed with each row: one per trial, at t = i ms, neuron i % 5.
+    // Spikes flushed with each row: 300 per trial, spike k at t = k ms, neuron k % 5.
     const auto ts = read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
                                      PredType::NATIVE_DOUBLE);
     const auto ids = read_all<std::uint64_t>(f.openDataSet("spikes/A/node_ids"),
                                              PredType::STD_U64LE, PredType::NATIVE_UINT64);
-    CHECK(ts.size() >= static_cast<std::size_t>(flushed));
-    CHECK(ids.size() >= static_cast<std::size_t>(flushed));
+    CHECK(ts.size() >= 300 * static_cast<std::size_t>(flushed));
+    CHECK(ids.size() >= 300 * static_cast<std::size_t>(flushed));
     std::size_t good = 0;
     const std::size_t n_sp = std::min(ts.size(), ids.size());
     for (std::size_t k = 0; k < n_sp; ++k) good += ts[k] == double(k) && ids[k] == k % 5;
@@ -850,39 +855,100 @@ TEST_CASE("run file: before start() the file is partial and is deleted if the ru
 
 TEST_CASE("run file: spikes flushed often round-trip, full chunks compressed, the last one raw") {
   // 3000 spikes in 30 flushes: the partly filled last chunk of each spike dataset is written
-  // at every flush unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) and compressed once it is
-  // whole. The data must read back exactly, and the two whole chunks (of 1024 ids in 0..4,
-  // which shuffle + deflate to a few hundred bytes) must be stored compressed.
-  TempDir tmp("chunks");
-  const std::string path = tmp.file("run.h5");
-  std::vector<double> want_t;
-  std::vector<std::uint64_t> want_id;
-  {
-    sbx::RunFile rf(path, sbx::TimeGrid(1.0));
-    rf.add_spike_population(0, "A", 5, "lif");
-    rf.start();
-    for (std::uint32_t flush = 0; flush < 30; ++flush) {
-      for (std::uint32_t k = 0; k < 100; ++k) {
-        const std::uint32_t n[] = {(flush + k) % 5};
-        const sbx::Tick t = 100 * flush + k;
-        rf.on_spikes(0, n, t);
-        want_t.push_back(static_cast<double>(t));
-        want_id.push_back(n[0]);
+  // at every flush unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) and replaced by the
+  // filtered chunk once it is whole (SpikeColumn). The data must read back exactly, and the two
+  // whole chunks (of 1024 ids in 0..4, which shuffle + deflate to a few hundred bytes) must be
+  // stored compressed. With 1, 2 and 3 threads compressing the columns of a flush.
+  for (const unsigned threads : {1u, 2u, 3u}) {
+    CAPTURE(threads);
+    TempDir tmp("chunks");
+    const std::string path = tmp.file("run.h5");
+    std::vector<double> want_t;
+    std::vector<std::uint64_t> want_id;
+    {
+      sbx::RunFileOptions opt;
+      opt.threads = threads;
+      sbx::RunFile rf(path, sbx::TimeGrid(1.0), opt);
+      rf.add_spike_population(0, "A", 5, "lif");
+      rf.start();
+      for (std::uint32_t flush = 0; flush < 30; ++flush) {
+        for (std::uint32_t k = 0; k < 100; ++k) {
+          const std::uint32_t n[] = {(flush + k) % 5};
+          const sbx::Tick t = 100 * flush + k;
+          rf.on_spikes(0, n, t);
+          want_t.push_back(static_cast<double>(t));
+          want_id.push_back(n[0]);
+        }
+        rf.flush();
+      }
+      rf.finish({}, 0.0);
+    }
+    H5::H5File f(path, H5F_ACC_RDONLY);
+    const H5::DataSet ids = f.openDataSet("spikes/A/node_ids");
+    CHECK(read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
+                           PredType::NATIVE_DOUBLE) == want_t);
+    CHECK(read_all<std::uint64_t>(ids, PredType::STD_U64LE, PredType::NATIVE_UINT64) == want_id);
+    unsigned opts = 0;
+    const H5::DSetCreatPropList dcpl = ids.getCreatePlist();
+    REQUIRE(H5Pget_chunk_opts(dcpl.getId(), &opts) >= 0);
+    CHECK((opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0u);
+    // 3 chunks of 8 KiB raw: the partial one raw (8 KiB), the two whole ones compressed.
+    CHECK(ids.getStorageSize() < 8192 + 2 * 1024);
+    CHECK(ids.getStorageSize() > 8192);
+  }
+}
+
+TEST_CASE("run file: spikes of several populations, flushes completing several chunks at once") {
+  // Flushes of 100 or 2500 spikes into two populations, on 1 or 2 threads, and a last flush
+  // that ends exactly on a chunk boundary: every spike reads back in order, and the files of 1
+  // and 2 threads hold the same stored bytes.
+  std::vector<hsize_t> sizes[2];
+  for (const unsigned threads : {1u, 2u}) {
+    CAPTURE(threads);
+    TempDir tmp("chunks2");
+    const std::string path = tmp.file("run.h5");
+    std::vector<double> want_t[2];
+    std::vector<std::uint64_t> want_id[2];
+    {
+      sbx::RunFileOptions opt;
+      opt.threads = threads;
+      sbx::RunFile rf(path, sbx::TimeGrid(1.0), opt);
+      rf.add_spike_population(0, "A", 1000, "lif");
+      rf.add_spike_population(1, "B", 7, "lif");
+      rf.start();
+      sbx::Tick t = 0;
+      for (std::uint32_t flush = 0; flush < 12; ++flush) {
+        const std::uint32_t n_spikes = flush % 4 == 2 ? 2500 : 100;
+        for (std::uint32_t k = 0; k < n_spikes; ++k, ++t) {
+          const std::uint32_t pop = k % 3 == 0 ? 1 : 0;
+          const std::uint32_t n[] = {pop == 0 ? (k * 37 + flush) % 1000 : k % 7};
+          rf.on_spikes(pop, n, t);
+          want_t[pop].push_back(static_cast<double>(t));
+          want_id[pop].push_back(n[0]);
+        }
+        rf.flush();
+      }
+      // Top population A up to a whole number of 1024-row chunks, then flush.
+      while (want_t[0].size() % 1024 != 0) {
+        const std::uint32_t n[] = {3};
+        rf.on_spikes(0, n, ++t);
+        want_t[0].push_back(static_cast<double>(t));
+        want_id[0].push_back(3);
       }
       rf.flush();
+      rf.finish({}, 0.0);
     }
-    rf.finish({}, 0.0);
+    H5::H5File f(path, H5F_ACC_RDONLY);
+    for (int pop = 0; pop < 2; ++pop) {
+      const std::string g = pop == 0 ? "spikes/A/" : "spikes/B/";
+      CAPTURE(g);
+      const H5::DataSet ts = f.openDataSet(g + "timestamps"), ids = f.openDataSet(g + "node_ids");
+      CHECK(read_all<double>(ts, PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE) == want_t[pop]);
+      CHECK(read_all<std::uint64_t>(ids, PredType::STD_U64LE, PredType::NATIVE_UINT64) ==
+            want_id[pop]);
+      sizes[threads - 1].push_back(ts.getStorageSize());
+      sizes[threads - 1].push_back(ids.getStorageSize());
+    }
   }
-  H5::H5File f(path, H5F_ACC_RDONLY);
-  const H5::DataSet ids = f.openDataSet("spikes/A/node_ids");
-  CHECK(read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
-                         PredType::NATIVE_DOUBLE) == want_t);
-  CHECK(read_all<std::uint64_t>(ids, PredType::STD_U64LE, PredType::NATIVE_UINT64) == want_id);
-  unsigned opts = 0;
-  const H5::DSetCreatPropList dcpl = ids.getCreatePlist();
-  REQUIRE(H5Pget_chunk_opts(dcpl.getId(), &opts) >= 0);
-  CHECK((opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0u);
-  // 3 chunks of 8 KiB raw: the partial one raw (8 KiB), the two whole ones compressed.
-  CHECK(ids.getStorageSize() < 8192 + 2 * 1024);
-  CHECK(ids.getStorageSize() > 8192);
+  CHECK(sizes[0] == sizes[1]);
 }
