@@ -2,7 +2,9 @@
 // (engine/io) is one backend, MemoryRecorder (tests) another.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -20,6 +22,13 @@ class Recorder {
   virtual void on_sample(std::uint32_t probe, Tick t, std::span<const double> values) = 0;
   // Make everything so far durable (called at least every simulated second and after each trial).
   virtual void flush() = 0;
+  // While it runs (Simulator::run_until), a simulator with worker threads lends them:
+  // parallel(n, item) runs item(0) ... item(n - 1) on them and returns when all are done (an
+  // item's exception is rethrown). A recorder may use it inside on_spikes() and flush(), which the
+  // simulator calls on its own thread between steps; an empty function withdraws the loan when
+  // the run returns. Why: the threads would otherwise spin idle while the run file compresses.
+  using Parallel = std::function<void(std::size_t, const std::function<void(std::size_t)>&)>;
+  virtual void lend_threads(Parallel parallel) { (void)parallel; }
 };
 
 // Keeps everything in memory; for tests and small analyses.

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -786,8 +788,45 @@ void Simulator::check_finite() const {
   }
 }
 
+void Simulator::parallel_items(std::size_t n, const std::function<void(std::size_t)>& item) {
+  if (threads_ <= 1 || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) item(i);
+    return;
+  }
+  if (!pool_) pool_ = std::make_unique<WorkerPool>(threads_, spin_);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto job = [&](unsigned) {
+    for (std::size_t i; !failed.load(std::memory_order_relaxed) && (i = next++) < n;) {
+      try {
+        item(i);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  pool_->run(job);
+  if (error) std::rethrow_exception(error);
+}
+
 void Simulator::run_until(Tick t_end) {
   if (!started_) start();
+  // The worker threads are lent to the recorder for the run (see Recorder::lend_threads); the
+  // loan ends with the run, also by an exception, so a recorder never keeps a dangling one.
+  struct Loan {
+    Recorder* rec;
+    ~Loan() {
+      if (rec) rec->lend_threads({});
+    }
+  } loan{threads_ > 1 ? recorder_ : nullptr};
+  if (loan.rec)
+    loan.rec->lend_threads([this](std::size_t n, const std::function<void(std::size_t)>& item) {
+      parallel_items(n, item);
+    });
   if (t_end < now_) throw std::invalid_argument("run_until: end time is in the past");
   const bool clocked = !clocked_.empty();
   if (clocked && (t_end - now_) % dt_ != 0)

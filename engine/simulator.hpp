@@ -124,6 +124,10 @@ class Simulator final : public SpikeScheduler {
   // Called once before the first run (schedules first spikes of event-driven populations).
   void start();
   void run_until(Tick t_end);
+  // Runs item(0) ... item(n - 1) on the worker threads (threads() of them, this one included)
+  // and returns when all are done; the first exception of an item is rethrown. Between steps
+  // only (not from inside a step); lent to the recorder during run_until (Recorder::lend_threads).
+  void parallel_items(std::size_t n, const std::function<void(std::size_t)>& item);
   // With stop_on_interrupt, run_until returns at the first step boundary after a SIGINT/SIGTERM
   // (engine/interrupt.hpp), with now() < t_end; the caller then throws Interrupted. Why: a caller
   // that polls between run_until calls waits for the whole chunk, and a chunk of a network in a

@@ -725,6 +725,15 @@ struct RunFile::Impl {
     sp.buf_id.swap(id);
   }
 
+  // item(0) ... item(n - 1) on the lent threads, or on up to opt.threads of our own.
+  Recorder::Parallel lent;
+  void run_items(std::size_t n, const std::function<void(std::size_t)>& item) {
+    if (lent)
+      lent(n, item);
+    else
+      io::parallel_items(n, opt.threads, item);
+  }
+
   // Writes the buffered spikes of `list` (populations with none are skipped): the columns are
   // compressed on up to opt.threads threads, then written here.
   void write_spikes(std::span<SpikePop* const> list) {
@@ -737,7 +746,7 @@ struct RunFile::Impl {
         todo.push_back(sp);
       }
     if (todo.empty()) return;
-    io::parallel_items(2 * todo.size(), opt.threads, [&](std::size_t c) {
+    run_items(2 * todo.size(), [&](std::size_t c) {
       SpikePop& sp = *todo[c / 2];
       if (c % 2 == 0)
         sp.node_ids.prepare(sp.buf_id.data(), sp.buf_id.size());
@@ -1282,6 +1291,8 @@ void RunFile::start() {
                    ")");
   im.started = true;
 }
+
+void RunFile::lend_threads(Parallel parallel) { impl_->lent = std::move(parallel); }
 
 void RunFile::on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) {
   Impl& im = *impl_;

@@ -256,6 +256,9 @@ class RunFile final : public Recorder {
   void append_weights(std::uint32_t edge_id, int index, double time_ms, std::span<const float> w);
   // Writes buffered spikes and samples, updates report stop times, then H5Fflush.
   void flush() override;
+  // The simulator's worker threads, used to compress spike columns while they are lent;
+  // otherwise up to RunFileOptions::threads threads of its own (io::parallel_items).
+  void lend_threads(Parallel parallel) override;
   // Writes /adjacency/after (if adjacency_after is non-empty; it must be N*N), closes the file,
   // reopens it without SWMR and adds /meta@completed = 1 and /meta@wall_time_s.
   void finish(std::span<const double> adjacency_after, double wall_seconds);

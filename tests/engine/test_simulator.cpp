@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <csignal>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "engine/errors.hpp"
@@ -285,4 +287,63 @@ TEST_CASE("stop_on_interrupt: run_until returns at the next step boundary after 
   clear_interrupt();
   sim.run_until(sim.grid().from_ms(3.0));
   CHECK(sim.now() == 3000);
+}
+
+TEST_CASE("parallel_items: every item once on the worker threads, an item's exception rethrown") {
+  for (const unsigned threads : {1u, 2u, 3u}) {
+    CAPTURE(threads);
+    Simulator sim(TimeGrid(0.001), 100);
+    sim.set_threads(threads, /*spin=*/false);
+    std::vector<std::atomic<int>> done(37);
+    sim.parallel_items(done.size(), [&](std::size_t i) { ++done[i]; });
+    for (auto& d : done) CHECK(d == 1);
+    sim.parallel_items(0, [&](std::size_t) { FAIL("no item"); });
+    CHECK_THROWS_WITH_AS(sim.parallel_items(20,
+                                            [&](std::size_t i) {
+                                              if (i == 5) throw std::runtime_error("item 5");
+                                            }),
+                         "item 5", std::runtime_error);
+    // The pool still works after an item threw.
+    std::atomic<int> sum{0};
+    sim.parallel_items(10, [&](std::size_t i) { sum += static_cast<int>(i); });
+    CHECK(sum == 45);
+  }
+}
+
+TEST_CASE("the worker threads are lent to the recorder during run_until only") {
+  // A recorder that uses the loan in flush() and notes when it has one.
+  struct Borrower final : Recorder {
+    Parallel lent;
+    int loans = 0, withdrawals = 0, flushes_with_loan = 0;
+    std::vector<std::atomic<int>> done = std::vector<std::atomic<int>>(8);
+    void on_spikes(std::uint32_t, std::span<const std::uint32_t>, Tick) override {}
+    void on_sample(std::uint32_t, Tick, std::span<const double>) override {}
+    void flush() override {
+      if (!lent) return;
+      ++flushes_with_loan;
+      lent(done.size(), [&](std::size_t i) { ++done[i]; });
+    }
+    void lend_threads(Parallel p) override {
+      (p ? loans : withdrawals) += 1;
+      lent = std::move(p);
+    }
+  };
+  for (const unsigned threads : {1u, 2u}) {
+    CAPTURE(threads);
+    Simulator sim(TimeGrid(0.001), 100);
+    sim.add_population("A", std::make_unique<ToyClocked>(4, 0.5));
+    sim.set_threads(threads, /*spin=*/false);
+    Borrower rec;
+    sim.set_recorder(&rec);
+    sim.run_until(sim.grid().from_ms(2500.0));  // two flushes (every simulated second)
+    CHECK(!rec.lent);                           // withdrawn when the run returned
+    if (threads == 1) {
+      CHECK(rec.loans == 0);  // nothing to lend
+    } else {
+      CHECK(rec.loans == 1);
+      CHECK(rec.withdrawals == 1);
+      CHECK(rec.flushes_with_loan == 2);
+      for (auto& d : rec.done) CHECK(d == 2);
+    }
+  }
 }
