@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
   auto* run_seed = run->add_option("--seed", seed, "master seed (same as --set meta.seed=N)");
   auto* run_threads =
       run->add_option("--threads", threads,
-                      "worker threads for clocked neuron updates (same as --set run.threads=N); "
-                      "results are bit-identical for every count");
+                      "worker threads for clocked neuron updates, also compressing the run "
+                      "file (same as --set run.threads=N); results are bit-identical for every "
+                      "count");
   run->add_flag("--force", force, "overwrite an existing run file");
   run->add_flag("--json", json, "print the summary as one JSON line on stdout");
   run->add_flag("--quiet,-q", quiet, "no progress line");

@@ -952,3 +952,55 @@ TEST_CASE("run file: spikes of several populations, flushes completing several c
   }
   CHECK(sizes[0] == sizes[1]);
 }
+
+TEST_CASE("run file without compression (deflate 0): spikes and streamed edges round-trip") {
+  TempDir tmp("raw");
+  const std::string path = tmp.file("run.h5");
+  std::vector<double> want_t;
+  std::vector<std::uint64_t> want_id;
+  constexpr std::size_t n_edges = 70001;
+  {
+    sbx::RunFileOptions opt;
+    opt.deflate = 0;
+    opt.threads = 2;
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0), opt);
+    rf.add_spike_population(0, "A", 5, "lif");
+    rf.add_edges_streamed(
+        "A__A", "A", "A", n_edges,
+        [](std::size_t first, std::size_t count, const sbx::RunFile::EdgeBlock& out) {
+          for (std::size_t k = 0; k < count; ++k) {
+            out.src[k] = static_cast<std::uint32_t>((first + k) % 5);
+            out.tgt[k] = static_cast<std::uint32_t>((first + k) / 5 % 5);
+            out.w[k] = 0.5f;
+            out.delay_ms[k] = 1.0;
+          }
+        },
+        "none", 10000);
+    rf.start();
+    for (std::uint32_t flush = 0; flush < 7; ++flush) {
+      for (std::uint32_t k = 0; k < 700; ++k) {
+        const std::uint32_t n[] = {k % 5};
+        const sbx::Tick t = 700 * flush + k;
+        rf.on_spikes(0, n, t);
+        want_t.push_back(static_cast<double>(t));
+        want_id.push_back(n[0]);
+      }
+      rf.flush();
+    }
+    rf.finish({}, 0.0);
+  }
+  H5::H5File f(path, H5F_ACC_RDONLY);
+  const H5::DataSet ts = f.openDataSet("spikes/A/timestamps");
+  CHECK(ts.getCreatePlist().getNfilters() == 0);
+  CHECK(read_all<double>(ts, PredType::IEEE_F64LE, PredType::NATIVE_DOUBLE) == want_t);
+  CHECK(read_all<std::uint64_t>(f.openDataSet("spikes/A/node_ids"), PredType::STD_U64LE,
+                                PredType::NATIVE_UINT64) == want_id);
+  const auto tgt = read_all<std::uint64_t>(f.openDataSet("edges/A__A/target_node_id"),
+                                           PredType::STD_U64LE, PredType::NATIVE_UINT64);
+  REQUIRE(tgt.size() == n_edges);
+  for (std::size_t j = 0; j < n_edges; j += 997) CHECK(tgt[j] == j / 5 % 5);
+  const auto idx = read_all<std::int64_t>(f.openDataSet("edges/A__A/edge_group_index"),
+                                          PredType::STD_I64LE, PredType::NATIVE_INT64);
+  REQUIRE(idx.size() == n_edges);
+  CHECK(idx.back() == static_cast<std::int64_t>(n_edges - 1));
+}
