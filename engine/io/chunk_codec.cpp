@@ -23,33 +23,20 @@ void shuffle_bytes(const std::uint8_t* in, std::uint8_t* out, std::size_t nbytes
   std::memcpy(out + done, in + done, nbytes - done);
 }
 
-ChunkEncoder::ChunkEncoder(int level) : level_(level) {
+void deflate_chunk(const void* raw, std::size_t nbytes, std::size_t elem_size, int level,
+                   std::vector<std::uint8_t>& out) {
   if (level < 1 || level > 9)
-    throw std::invalid_argument("ChunkEncoder: deflate level " + std::to_string(level) + " (1-9)");
-}
-
-std::span<const std::uint8_t> ChunkEncoder::encode(const void* raw, std::size_t nbytes,
-                                                   std::size_t elem_size) {
-  const auto* in = static_cast<const std::uint8_t*>(raw);
-  if (deflated_size_ > 0 && elem_size == elem_size_ && nbytes == last_raw_.size() &&
-      std::memcmp(in, last_raw_.data(), nbytes) == 0) {
-    ++reused_;
-    return {deflated_.data(), deflated_size_};
-  }
-  shuffled_.resize(nbytes);
-  shuffle_bytes(in, shuffled_.data(), nbytes, elem_size);
+    throw std::invalid_argument("deflate_chunk: level " + std::to_string(level) + " (1-9)");
+  thread_local std::vector<std::uint8_t> shuffled;
+  shuffled.resize(nbytes);
+  shuffle_bytes(static_cast<const std::uint8_t*>(raw), shuffled.data(), nbytes, elem_size);
   // As H5Zdeflate.c: a compressBound buffer, so compress2 cannot run out of room (a chunk that
   // does not shrink is stored slightly larger, as HDF5 stores it).
   uLongf size = compressBound(static_cast<uLong>(nbytes));
-  deflated_.resize(size);
-  if (compress2(deflated_.data(), &size, shuffled_.data(), static_cast<uLong>(nbytes), level_) !=
-      Z_OK)
+  out.resize(size);
+  if (compress2(out.data(), &size, shuffled.data(), static_cast<uLong>(nbytes), level) != Z_OK)
     throw std::runtime_error("deflate of a run-file chunk failed");
-  deflated_size_ = size;
-  last_raw_.assign(in, in + nbytes);
-  elem_size_ = elem_size;
-  ++compressed_;
-  return {deflated_.data(), deflated_size_};
+  out.resize(size);
 }
 
 }  // namespace sbx::io

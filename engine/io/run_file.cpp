@@ -225,19 +225,22 @@ void write_fixed(const Group& g, const std::string& name, const DataType& file_t
 // One 8-byte column of a fixed-size table (the /edges datasets), filled in blocks of any size and
 // stored a chunk at a time: chunked datasets (fixed_layout: shuffle + deflate) get whole chunks
 // filtered here and written with H5Dwrite_chunk (why: engine/io/chunk_codec.hpp); the last chunk
-// is padded with zeros, the fill value HDF5 pads it with. Contiguous (small) datasets are written
-// by hyperslab. Values are stored as the file's little-endian 8-byte type.
-// put() touches no HDF5 object, so different columns may be filled on different threads; the
-// HDF5 calls are all in write_pending(), on one thread (the library is not thread-safe).
+// is padded with zeros, the fill value HDF5 pads it with. A chunk equal to the column's previous
+// one reuses its stored bytes (edge_type_id and edge_group_id are all 0, weights and delays often
+// one value per connection). Contiguous (small) datasets are written by hyperslab. Values are
+// stored as the file's little-endian 8-byte type.
+// Per block: put() (no HDF5 call; columns on any threads), then find_repeats() and the
+// deflate_chunk() of each compress_item() (any threads), then write_pending() (HDF5, one thread).
 class ColumnWriter {
  public:
-  ColumnWriter(DataSet ds, hsize_t n_rows, int deflate) : ds_(std::move(ds)), n_rows_(n_rows) {
+  ColumnWriter(DataSet ds, hsize_t n_rows, int deflate)
+      : ds_(std::move(ds)), n_rows_(n_rows), level_(deflate) {
     const DSetCreatPropList plist = ds_.getCreatePlist();
     hsize_t chunk = std::max<hsize_t>(n_rows_, 1);  // contiguous: one "chunk"
     if (plist.getLayout() == H5D_CHUNKED) {
       plist.getChunk(1, &chunk);
-      // The encoder makes exactly the pipeline fixed_layout sets; anything else would be stored
-      // with the wrong filters.
+      // The chunks are made for exactly the pipeline fixed_layout sets; anything else would be
+      // stored with the wrong filters.
       bool pipeline = plist.getNfilters() == 2;
       for (int k = 0; k < 2 && pipeline; ++k) {
         unsigned flags = 0, config = 0;
@@ -246,41 +249,61 @@ class ColumnWriter {
         pipeline = plist.getFilter(k, flags, n_cd, nullptr, sizeof name, name, config) ==
                    (k == 0 ? H5Z_FILTER_SHUFFLE : H5Z_FILTER_DEFLATE);
       }
-      if (!pipeline)
+      if (!pipeline || deflate < 1)
         throw InternalError("run file: a chunked edge column without shuffle + deflate");
-      encoder_.emplace(deflate);
+      filtered_ = true;
     }
-    buf_.assign(static_cast<std::size_t>(std::min(chunk, std::max<hsize_t>(n_rows_, 1))), 0);
+    chunk_rows_ = static_cast<std::size_t>(std::min(chunk, std::max<hsize_t>(n_rows_, 1)));
   }
   // Appends `count` values, each converted to the column's 8-byte type (u32 -> u64, f32 -> f64
-  // exactly, 8-byte types as they are); whole chunks are filtered at once.
+  // exactly, 8-byte types as they are); whole chunks are staged.
   template <class T, class File>
   void put(const T* values, std::size_t count) {
     static_assert(sizeof(File) == 8 && std::endian::native == std::endian::little);
     for (std::size_t k = 0; k < count;) {
-      const std::size_t take = std::min(buf_.size() - filled_, count - k);
+      if (buf_.empty()) buf_.assign(chunk_rows_, 0);
+      const std::size_t take = std::min(chunk_rows_ - filled_, count - k);
       for (std::size_t j = 0; j < take; ++j) {
         const File v = static_cast<File>(values[k + j]);
         std::memcpy(&buf_[filled_ + j], &v, 8);
       }
       filled_ += take;
       k += take;
-      if (filled_ == buf_.size() || first_row_ + filled_ == n_rows_) stage();
+      if (filled_ == chunk_rows_ || first_row_ + filled_ == n_rows_) stage();
     }
   }
-  // Writes what put() staged (call on the thread that owns the file).
+  // Marks staged chunks equal to the chunk before them, and returns how many need compressing:
+  // compress_item(0 ... n - 1) compresses them (each on any thread).
+  std::size_t find_repeats() {
+    to_compress_.clear();
+    if (!filtered_) return 0;
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      const std::vector<std::uint64_t>& prev = i > 0 ? pending_[i - 1].raw : last_raw_;
+      pending_[i].repeat = prev == pending_[i].raw;
+      if (!pending_[i].repeat) to_compress_.push_back(i);
+    }
+    return to_compress_.size();
+  }
+  void compress_item(std::size_t i) {
+    Pending& p = pending_[to_compress_[i]];
+    io::deflate_chunk(p.raw.data(), p.raw.size() * 8, 8, level_, p.bytes);
+  }
+  // Writes what was staged (call on the thread that owns the file).
   void write_pending() {
-    for (const Pending& p : pending_) {
-      if (encoder_) {
+    for (Pending& p : pending_) {
+      if (filtered_) {
+        if (p.repeat) p.bytes = last_bytes_;
         if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &p.first_row, p.bytes.size(),
                            p.bytes.data()) < 0)
           throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+        last_bytes_ = std::move(p.bytes);
+        last_raw_ = std::move(p.raw);
       } else {
         DataSpace file_space = ds_.getSpace();
-        const hsize_t cnt = p.bytes.size() / 8;
+        const hsize_t cnt = p.rows;
         file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &p.first_row);
         DataSpace mem(1, &cnt);
-        ds_.write(p.bytes.data(), ds_.getDataType(), mem, file_space);
+        ds_.write(p.raw.data(), ds_.getDataType(), mem, file_space);
       }
     }
     pending_.clear();
@@ -288,30 +311,33 @@ class ColumnWriter {
 
  private:
   struct Pending {
-    hsize_t first_row;
-    std::vector<std::uint8_t> bytes;  // a filtered chunk, or the raw rows (contiguous dataset)
+    hsize_t first_row = 0, rows = 0;
+    std::vector<std::uint64_t> raw;   // the chunk (padded) or the rows (contiguous dataset)
+    std::vector<std::uint8_t> bytes;  // its stored bytes (filtered datasets)
+    bool repeat = false;              // equal to the chunk before: the same stored bytes
   };
   void stage() {
-    Pending p{first_row_, {}};
-    if (encoder_) {
+    if (filtered_)
       std::fill(buf_.begin() + static_cast<std::ptrdiff_t>(filled_), buf_.end(), 0);
-      const auto bytes = encoder_->encode(buf_.data(), buf_.size() * 8, 8);
-      p.bytes.assign(bytes.begin(), bytes.end());
-    } else {
-      const auto* raw = reinterpret_cast<const std::uint8_t*>(buf_.data());
-      p.bytes.assign(raw, raw + filled_ * 8);
-    }
-    pending_.push_back(std::move(p));
+    else
+      buf_.resize(filled_);
+    pending_.push_back(Pending{first_row_, filled_, std::move(buf_), {}, false});
+    buf_.clear();
     first_row_ += filled_;
     filled_ = 0;
   }
 
   DataSet ds_;
   hsize_t n_rows_ = 0, first_row_ = 0;
-  std::optional<io::ChunkEncoder> encoder_;  // chunked (shuffle + deflate) datasets
+  int level_ = 0;
+  bool filtered_ = false;
+  std::size_t chunk_rows_ = 1;
   std::vector<std::uint64_t> buf_;
   std::size_t filled_ = 0;
   std::vector<Pending> pending_;
+  std::vector<std::size_t> to_compress_;
+  std::vector<std::uint64_t> last_raw_;  // the last chunk written, and its stored bytes
+  std::vector<std::uint8_t> last_bytes_;
 };
 
 void write_string(const Group& g, const std::string& name, const std::string& v) {
@@ -392,7 +418,7 @@ struct Growing {
 
 // A growing 1-D column of 8-byte values (a population's spike times or node ids), created like a
 // Growing 1-D dataset (chunked, shuffle + deflate, the partly filled last chunk stored unfiltered)
-// but whose whole chunks are filtered by io::ChunkEncoder and written with H5Dwrite_chunk. Why:
+// but whose whole chunks are filtered by io::deflate_chunk and written with H5Dwrite_chunk. Why:
 // prepare() touches no HDF5 object, so the columns of a flush can be compressed on several
 // threads (RunFileOptions::threads); commit() makes the HDF5 calls, on one thread. The rows of the
 // chunk not yet whole are kept here and written as they are (HDF5 stores that partial chunk
@@ -404,7 +430,7 @@ class SpikeColumn {
               const DataType& mem_type, hsize_t chunk_rows, int deflate) {
     growing_.create(g, name, file_type, mem_type, 1, 1, chunk_rows, 1, deflate);
     chunk_ = chunk_rows;
-    if (deflate > 0) encoder_.emplace(deflate);
+    level_ = deflate;
   }
   DataSet& dataset() { return growing_.ds; }
 
@@ -419,10 +445,9 @@ class SpikeColumn {
       tail_.insert(tail_.end(), v + k, v + k + take);
       k += take;
       if (tail_.size() < chunk_) break;
-      Pending p{tail_first_, {}, encoder_.has_value()};
-      if (encoder_) {
-        const auto bytes = encoder_->encode(tail_.data(), tail_.size() * 8, 8);
-        p.bytes.assign(bytes.begin(), bytes.end());
+      Pending p{tail_first_, {}, level_ > 0};
+      if (p.filtered) {
+        io::deflate_chunk(tail_.data(), tail_.size() * 8, 8, level_, p.bytes);
       } else {
         const auto* raw = reinterpret_cast<const std::uint8_t*>(tail_.data());
         p.bytes.assign(raw + tail_written_ * 8, raw + tail_.size() * 8);
@@ -476,7 +501,7 @@ class SpikeColumn {
 
   Growing growing_;
   hsize_t chunk_ = 1;
-  std::optional<io::ChunkEncoder> encoder_;
+  int level_ = 0;                    // deflate level; 0 = no filters
   std::vector<std::uint64_t> tail_;  // rows tail_first_ ... of the chunk not yet whole
   hsize_t tail_first_ = 0;
   std::size_t tail_written_ = 0;  // of them already in the file
@@ -1176,8 +1201,6 @@ std::uint32_t RunFile::add_edges_streamed(
     std::vector<float> w_buf(b);
     std::vector<double> d_buf(b);
     std::vector<std::int64_t> zeros(b, 0), index(b);
-    // In the order of the costs measured (random targets compress slowest; the two id columns
-    // are all 0), so that threads taking the next column finish together.
     ColumnWriter c_tgt(tgt, n, z), c_src(src, n, z), c_w(w, n, z), c_delay(delay, n, z),
         c_index(group_index, n, z), c_type(type_id, n, z), c_group(group_id, n, z);
     std::size_t count = 0;
@@ -1206,9 +1229,17 @@ std::uint32_t RunFile::add_edges_streamed(
       std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
                 static_cast<std::int64_t>(first));
       io::parallel_items(7, threads, fill_column);
+      // Then the chunks to compress of every column, as one list of items.
+      ColumnWriter* const columns[7] = {&c_src,   &c_tgt, &c_type, &c_group,
+                                        &c_index, &c_w,   &c_delay};
+      std::vector<std::pair<ColumnWriter*, std::size_t>> items;
+      for (ColumnWriter* c : columns)
+        for (std::size_t i = 0, n_items = c->find_repeats(); i < n_items; ++i)
+          items.emplace_back(c, i);
+      io::parallel_items(items.size(), im.opt.threads,
+                         [&](std::size_t k) { items[k].first->compress_item(items[k].second); });
       // In creation order, with any number of threads: the same file.
-      for (ColumnWriter* c : {&c_src, &c_tgt, &c_type, &c_group, &c_index, &c_w, &c_delay})
-        c->write_pending();
+      for (ColumnWriter* c : columns) c->write_pending();
     }
   } catch (const H5::Exception& e) {
     im.fail(("declaring edge population '" + edge + "'").c_str(), e);
@@ -1292,7 +1323,9 @@ void RunFile::start() {
   im.started = true;
 }
 
-void RunFile::lend_threads(Parallel parallel) { impl_->lent = std::move(parallel); }
+void RunFile::lend_threads(Parallel parallel) {
+  impl_->lent = std::move(parallel);
+}
 
 void RunFile::on_spikes(std::uint32_t population, std::span<const std::uint32_t> neurons, Tick t) {
   Impl& im = *impl_;

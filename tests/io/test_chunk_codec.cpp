@@ -1,4 +1,4 @@
-// io::shuffle_bytes and io::ChunkEncoder (engine/io/chunk_codec.hpp): the shuffle of HDF5's
+// io::shuffle_bytes and io::deflate_chunk (engine/io/chunk_codec.hpp): the shuffle of HDF5's
 // filter, and chunks stored byte for byte as HDF5's own [shuffle, deflate] pipeline stores them.
 #include <H5Cpp.h>
 #include <doctest/doctest.h>
@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/io/chunk_codec.hpp"
@@ -42,7 +43,7 @@ std::vector<std::uint8_t> stored_chunk(const H5::DataSet& ds, hsize_t offset) {
 
 }  // namespace
 
-TEST_CASE("ChunkEncoder: the bytes HDF5's shuffle + deflate store, an equal next chunk reused") {
+TEST_CASE("deflate_chunk: the bytes HDF5's shuffle + deflate store, on any thread") {
   const fs::path path =
       fs::temp_directory_path() / ("sbx_chunk_codec_" + std::to_string(::getpid()) + ".h5");
   constexpr hsize_t chunk = 4096, n = 2 * chunk + 1000;  // two whole chunks, one partial
@@ -62,29 +63,29 @@ TEST_CASE("ChunkEncoder: the bytes HDF5's shuffle + deflate store, an equal next
     }
     H5::H5File f(path.string(), H5F_ACC_RDONLY);
     const H5::DataSet ds = f.openDataSet("x");
-    sbx::io::ChunkEncoder enc(level);
+    std::vector<std::uint8_t> bytes[3];
     for (hsize_t c = 0; c < 3; ++c) {
       CAPTURE(c);
-      const auto bytes = enc.encode(values.data() + c * chunk, chunk * 8, 8);
-      CHECK(std::vector<std::uint8_t>(bytes.begin(), bytes.end()) == stored_chunk(ds, c * chunk));
-      CHECK(bytes.size() < chunk * 8);  // compressed
+      sbx::io::deflate_chunk(values.data() + c * chunk, chunk * 8, 8, level, bytes[c]);
+      CHECK(bytes[c] == stored_chunk(ds, c * chunk));
+      CHECK(bytes[c].size() < chunk * 8);  // compressed
     }
-    CHECK(enc.chunks_compressed() == 3);
-    CHECK(enc.chunks_reused() == 0);
-    // The same chunk again: the stored bytes of the last one, without compressing.
-    const std::vector<std::uint64_t> last(values.begin() + 2 * chunk, values.end());
-    const auto again = enc.encode(last.data(), chunk * 8, 8);
-    CHECK(std::vector<std::uint8_t>(again.begin(), again.end()) == stored_chunk(ds, 2 * chunk));
-    CHECK(enc.chunks_reused() == 1);
-    // A chunk differing in one byte is compressed again.
-    std::vector<std::uint64_t> changed = last;
-    changed[17] ^= 1;
-    const auto other = enc.encode(changed.data(), chunk * 8, 8);
-    CHECK(std::vector<std::uint8_t>(other.begin(), other.end()) != stored_chunk(ds, 2 * chunk));
-    CHECK(enc.chunks_compressed() == 4);
+    // The same chunks made on three threads at once (per-thread shuffle buffers).
+    std::vector<std::uint8_t> again[3];
+    {
+      std::vector<std::thread> threads;
+      for (hsize_t c = 0; c < 3; ++c)
+        threads.emplace_back([&, c] {
+          for (int r = 0; r < 20; ++r)
+            sbx::io::deflate_chunk(values.data() + c * chunk, chunk * 8, 8, level, again[c]);
+        });
+      for (auto& t : threads) t.join();
+    }
+    for (hsize_t c = 0; c < 3; ++c) CHECK(again[c] == bytes[c]);
   }
-  CHECK_THROWS_AS(sbx::io::ChunkEncoder(0), std::invalid_argument);
-  CHECK_THROWS_AS(sbx::io::ChunkEncoder(10), std::invalid_argument);
+  std::vector<std::uint8_t> out;
+  CHECK_THROWS_AS(sbx::io::deflate_chunk(values.data(), 8, 8, 0, out), std::invalid_argument);
+  CHECK_THROWS_AS(sbx::io::deflate_chunk(values.data(), 8, 8, 10, out), std::invalid_argument);
   std::error_code ec;
   fs::remove(path, ec);
 }

@@ -70,7 +70,7 @@ struct Dataset {
   std::size_t size;  // bytes per element in the file
   std::vector<hsize_t> dims, chunk;
   int filters;
-  hsize_t storage;  // stored bytes (the streamed chunks are filtered by io::ChunkEncoder)
+  hsize_t storage;  // stored bytes (the streamed chunks are made by io::deflate_chunk)
   std::vector<double> values;
 };
 
