@@ -1004,3 +1004,39 @@ TEST_CASE("run file without compression (deflate 0): spikes and streamed edges r
   REQUIRE(idx.size() == n_edges);
   CHECK(idx.back() == static_cast<std::int64_t>(n_edges - 1));
 }
+
+TEST_CASE(
+    "run file: a partial spike chunk completed by the next buffer-full write, no flush between") {
+  // The 65 536-spike buffer is written without a file flush; after a first flush of 100 spikes,
+  // each such write leaves a partly filled chunk (written raw, maybe still dirty in HDF5's chunk
+  // cache) that the next one completes with a direct chunk write. Nothing may be lost or stale.
+  TempDir tmp("dirty");
+  const std::string path = tmp.file("run.h5");
+  std::vector<std::uint64_t> want_id;
+  {
+    sbx::RunFile rf(path, sbx::TimeGrid(1.0));
+    rf.add_spike_population(0, "A", 1000, "lif");
+    rf.start();
+    sbx::Tick t = 0;
+    auto spike = [&] {
+      const std::uint32_t n[] = {static_cast<std::uint32_t>((t * 7919) % 1000)};
+      rf.on_spikes(0, n, t++);
+      want_id.push_back(n[0]);
+    };
+    for (int k = 0; k < 100; ++k) spike();
+    rf.flush();
+    for (int k = 0; k < 3 * 65536 + 77; ++k) spike();  // three buffer-full writes, no flush
+    rf.finish({}, 0.0);
+  }
+  H5::H5File f(path, H5F_ACC_RDONLY);
+  const auto ids = read_all<std::uint64_t>(f.openDataSet("spikes/A/node_ids"), PredType::STD_U64LE,
+                                           PredType::NATIVE_UINT64);
+  const auto ts = read_all<double>(f.openDataSet("spikes/A/timestamps"), PredType::IEEE_F64LE,
+                                   PredType::NATIVE_DOUBLE);
+  REQUIRE(ids.size() == want_id.size());
+  CHECK(ids == want_id);
+  REQUIRE(ts.size() == want_id.size());
+  std::size_t good = 0;
+  for (std::size_t k = 0; k < ts.size(); ++k) good += ts[k] == static_cast<double>(k);
+  CHECK(good == ts.size());
+}
