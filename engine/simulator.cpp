@@ -4,14 +4,13 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/learning.hpp"
+#include "engine/parallel_items.hpp"
 #include "engine/prefetch.hpp"
 
 namespace sbx {
@@ -794,23 +793,10 @@ void Simulator::parallel_items(std::size_t n, const std::function<void(std::size
     return;
   }
   if (!pool_) pool_ = std::make_unique<WorkerPool>(threads_, spin_);
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto job = [&](unsigned) {
-    for (std::size_t i; !failed.load(std::memory_order_relaxed) && (i = next++) < n;) {
-      try {
-        item(i);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
+  ItemQueue queue(n);
+  auto job = [&](unsigned) { queue.drain(item); };
   pool_->run(job);
-  if (error) std::rethrow_exception(error);
+  queue.rethrow();
 }
 
 void Simulator::run_until(Tick t_end) {

@@ -32,7 +32,7 @@
 #include "engine/errors.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/io/chunk_codec.hpp"
-#include "engine/io/parallel_items.hpp"
+#include "engine/parallel_items.hpp"
 
 #ifndef SBX_VERSION
 #define SBX_VERSION "unknown"
@@ -756,7 +756,7 @@ struct RunFile::Impl {
     if (lent)
       lent(n, item);
     else
-      io::parallel_items(n, opt.threads, item);
+      parallel_items(n, opt.threads, item);
   }
 
   // Writes the buffered spikes of `list` (populations with none are skipped): the columns are
@@ -1228,7 +1228,7 @@ std::uint32_t RunFile::add_edges_streamed(
       fill(first, count, EdgeBlock{s_buf.data(), t_buf.data(), w_buf.data(), d_buf.data()});
       std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
                 static_cast<std::int64_t>(first));
-      io::parallel_items(7, threads, fill_column);
+      parallel_items(7, threads, fill_column);
       // Then the chunks to compress of every column, as one list of items.
       ColumnWriter* const columns[7] = {&c_src,   &c_tgt, &c_type, &c_group,
                                         &c_index, &c_w,   &c_delay};
@@ -1236,8 +1236,8 @@ std::uint32_t RunFile::add_edges_streamed(
       for (ColumnWriter* c : columns)
         for (std::size_t i = 0, n_items = c->find_repeats(); i < n_items; ++i)
           items.emplace_back(c, i);
-      io::parallel_items(items.size(), im.opt.threads,
-                         [&](std::size_t k) { items[k].first->compress_item(items[k].second); });
+      parallel_items(items.size(), im.opt.threads,
+                     [&](std::size_t k) { items[k].first->compress_item(items[k].second); });
       // In creation order, with any number of threads: the same file.
       for (ColumnWriter* c : columns) c->write_pending();
     }

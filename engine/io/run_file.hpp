@@ -257,7 +257,7 @@ class RunFile final : public Recorder {
   // Writes buffered spikes and samples, updates report stop times, then H5Fflush.
   void flush() override;
   // The simulator's worker threads, used to compress spike columns while they are lent;
-  // otherwise up to RunFileOptions::threads threads of its own (io::parallel_items).
+  // otherwise up to RunFileOptions::threads threads of its own (parallel_items).
   void lend_threads(Parallel parallel) override;
   // Writes /adjacency/after (if adjacency_after is non-empty; it must be N*N), closes the file,
   // reopens it without SWMR and adds /meta@completed = 1 and /meta@wall_time_s.

@@ -1,4 +1,4 @@
-// io::parallel_items (engine/io/parallel_items.hpp): every item once, on up to the given number
+// parallel_items (engine/parallel_items.hpp): every item once, on up to the given number
 // of threads, and an item's exception reaches the caller.
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/io/parallel_items.hpp"
+#include "engine/parallel_items.hpp"
 
 TEST_CASE("parallel_items: each item exactly once, on at most the given threads") {
   for (const unsigned threads : {1u, 2u, 3u, 16u}) {
@@ -19,7 +19,7 @@ TEST_CASE("parallel_items: each item exactly once, on at most the given threads"
       std::vector<std::atomic<int>> done(n);
       std::mutex m;
       std::set<std::thread::id> ids;
-      sbx::io::parallel_items(n, threads, [&](std::size_t i) {
+      sbx::parallel_items(n, threads, [&](std::size_t i) {
         ++done[i];
         const std::lock_guard<std::mutex> lock(m);
         ids.insert(std::this_thread::get_id());
@@ -35,11 +35,11 @@ TEST_CASE("parallel_items: an item's exception is rethrown to the caller") {
   for (const unsigned threads : {1u, 2u, 4u}) {
     CAPTURE(threads);
     std::atomic<int> ran{0};
-    CHECK_THROWS_WITH_AS(sbx::io::parallel_items(50, threads,
-                                                 [&](std::size_t i) {
-                                                   ++ran;
-                                                   if (i == 3) throw std::runtime_error("item 3");
-                                                 }),
+    CHECK_THROWS_WITH_AS(sbx::parallel_items(50, threads,
+                                             [&](std::size_t i) {
+                                               ++ran;
+                                               if (i == 3) throw std::runtime_error("item 3");
+                                             }),
                          "item 3", std::runtime_error);
     CHECK(ran >= 4);  // items up to the failing one ran; later ones may not
   }

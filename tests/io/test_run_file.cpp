@@ -127,6 +127,22 @@ std::pair<int, std::string> run_capture(const std::string& cmd) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
+// Writes `flushes` batches of `per_flush` spikes of population 0 (spike j at tick j, neuron
+// (batch + k) % 5), flushing after each, and appends what it wrote to want_t / want_id.
+void spikes_in_flushes(sbx::RunFile& rf, std::uint32_t flushes, std::uint32_t per_flush,
+                       std::vector<double>& want_t, std::vector<std::uint64_t>& want_id) {
+  for (std::uint32_t flush = 0; flush < flushes; ++flush) {
+    for (std::uint32_t k = 0; k < per_flush; ++k) {
+      const std::uint32_t n[] = {(flush + k) % 5};
+      const sbx::Tick t = per_flush * flush + k;
+      rf.on_spikes(0, n, t);
+      want_t.push_back(static_cast<double>(t));
+      want_id.push_back(n[0]);
+    }
+    rf.flush();
+  }
+}
+
 }  // namespace
 
 TEST_CASE("sha256_hex matches the FIPS 180-4 test vectors") {
@@ -871,16 +887,7 @@ TEST_CASE("run file: spikes flushed often round-trip, full chunks compressed, th
       sbx::RunFile rf(path, sbx::TimeGrid(1.0), opt);
       rf.add_spike_population(0, "A", 5, "lif");
       rf.start();
-      for (std::uint32_t flush = 0; flush < 30; ++flush) {
-        for (std::uint32_t k = 0; k < 100; ++k) {
-          const std::uint32_t n[] = {(flush + k) % 5};
-          const sbx::Tick t = 100 * flush + k;
-          rf.on_spikes(0, n, t);
-          want_t.push_back(static_cast<double>(t));
-          want_id.push_back(n[0]);
-        }
-        rf.flush();
-      }
+      spikes_in_flushes(rf, 30, 100, want_t, want_id);
       rf.finish({}, 0.0);
     }
     H5::H5File f(path, H5F_ACC_RDONLY);
@@ -977,16 +984,7 @@ TEST_CASE("run file without compression (deflate 0): spikes and streamed edges r
         },
         "none", 10000);
     rf.start();
-    for (std::uint32_t flush = 0; flush < 7; ++flush) {
-      for (std::uint32_t k = 0; k < 700; ++k) {
-        const std::uint32_t n[] = {k % 5};
-        const sbx::Tick t = 700 * flush + k;
-        rf.on_spikes(0, n, t);
-        want_t.push_back(static_cast<double>(t));
-        want_id.push_back(n[0]);
-      }
-      rf.flush();
-    }
+    spikes_in_flushes(rf, 7, 700, want_t, want_id);
     rf.finish({}, 0.0);
   }
   H5::H5File f(path, H5F_ACC_RDONLY);
