@@ -222,6 +222,45 @@ void write_fixed(const Group& g, const std::string& name, const DataType& file_t
   if (total > 0) ds.write(data, mem_type);
 }
 
+void write_string(const Group& g, const std::string& name, const std::string& v) {
+  const H5::StrType t = utf8_type();
+  DataSet ds = g.createDataSet(name, t, DataSpace(H5S_SCALAR));
+  ds.write(v, t);
+}
+
+// Transfer properties for the small appends of a run (a /trials row, a weight snapshot, a spike
+// batch). A write whose memory type differs from the file type (double -> float columns,
+// compound rows) goes through HDF5's type-conversion buffer, by default 1 MiB allocated and
+// zeroed (calloc) on every write: on a category-learning run that was ~ 500 page faults per
+// trial and ~ 7 % of the run time, as glibc returned the block to the system after each write.
+// A 64 KiB buffer stays in the heap; larger writes are converted in 64 KiB strips by HDF5.
+// (Created once and never destroyed: a static H5 object's destructor could run after the HDF5
+// library has shut down at exit.)
+const H5::DSetMemXferPropList& small_conversion_buffer() {
+  static const H5::DSetMemXferPropList* xfer = [] {
+    auto* p = new H5::DSetMemXferPropList;
+    p->setBuffer(std::size_t{64} << 10, nullptr, nullptr);
+    return p;
+  }();
+  return *xfer;
+}
+
+// Rows [first, first + count) of a 1-D dataset from `data` (of type mem_type).
+void write_rows_1d(const DataSet& ds, hsize_t first, hsize_t count, const void* data,
+                   const DataType& mem_type) {
+  DataSpace file_space = ds.getSpace();
+  file_space.selectHyperslab(H5S_SELECT_SET, &count, &first);
+  DataSpace mem(1, &count);
+  ds.write(data, mem_type, mem, file_space, small_conversion_buffer());
+}
+
+// A whole chunk, already filtered (engine/io/chunk_codec.hpp), stored at row `first_row`.
+void write_filtered_chunk(const DataSet& ds, hsize_t first_row,
+                          const std::vector<std::uint8_t>& bytes) {
+  if (H5Dwrite_chunk(ds.getId(), H5P_DEFAULT, 0, &first_row, bytes.size(), bytes.data()) < 0)
+    throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+}
+
 // One 8-byte column of a fixed-size table (the /edges datasets), filled in blocks of any size and
 // stored a chunk at a time: chunked datasets (fixed_layout: shuffle + deflate) get whole chunks
 // filtered here and written with H5Dwrite_chunk (why: engine/io/chunk_codec.hpp); the last chunk
@@ -293,17 +332,11 @@ class ColumnWriter {
     for (Pending& p : pending_) {
       if (filtered_) {
         if (p.repeat) p.bytes = last_bytes_;
-        if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &p.first_row, p.bytes.size(),
-                           p.bytes.data()) < 0)
-          throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+        write_filtered_chunk(ds_, p.first_row, p.bytes);
         last_bytes_ = std::move(p.bytes);
         last_raw_ = std::move(p.raw);
       } else {
-        DataSpace file_space = ds_.getSpace();
-        const hsize_t cnt = p.rows;
-        file_space.selectHyperslab(H5S_SELECT_SET, &cnt, &p.first_row);
-        DataSpace mem(1, &cnt);
-        ds_.write(p.raw.data(), ds_.getDataType(), mem, file_space);
+        write_rows_1d(ds_, p.first_row, p.rows, p.raw.data(), ds_.getDataType());
       }
     }
     pending_.clear();
@@ -339,29 +372,6 @@ class ColumnWriter {
   std::vector<std::uint64_t> last_raw_;  // the last chunk written, and its stored bytes
   std::vector<std::uint8_t> last_bytes_;
 };
-
-void write_string(const Group& g, const std::string& name, const std::string& v) {
-  const H5::StrType t = utf8_type();
-  DataSet ds = g.createDataSet(name, t, DataSpace(H5S_SCALAR));
-  ds.write(v, t);
-}
-
-// Transfer properties for the small appends of a run (a /trials row, a weight snapshot, a spike
-// batch). A write whose memory type differs from the file type (double -> float columns,
-// compound rows) goes through HDF5's type-conversion buffer, by default 1 MiB allocated and
-// zeroed (calloc) on every write: on a category-learning run that was ~ 500 page faults per
-// trial and ~ 7 % of the run time, as glibc returned the block to the system after each write.
-// A 64 KiB buffer stays in the heap; larger writes are converted in 64 KiB strips by HDF5.
-// (Created once and never destroyed: a static H5 object's destructor could run after the HDF5
-// library has shut down at exit.)
-const H5::DSetMemXferPropList& small_conversion_buffer() {
-  static const H5::DSetMemXferPropList* xfer = [] {
-    auto* p = new H5::DSetMemXferPropList;
-    p->setBuffer(std::size_t{64} << 10, nullptr, nullptr);
-    return p;
-  }();
-  return *xfer;
-}
 
 // An extendible dataset growing along axis 0 (rank 1, or rank 2 with `cols` columns).
 struct Growing {
@@ -468,18 +478,16 @@ class SpikeColumn {
     const hsize_t total = growing_.rows + new_rows_;
     growing_.ds.extend(&total);
     for (const Pending& p : staged_) {
-      if (p.filtered) {
-        if (H5Dwrite_chunk(growing_.ds.getId(), H5P_DEFAULT, 0, &p.first_row, p.bytes.size(),
-                           p.bytes.data()) < 0)
-          throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
-      } else {
-        write_rows(p.first_row, p.bytes.data(), p.bytes.size() / 8);
-      }
+      if (p.filtered)
+        write_filtered_chunk(growing_.ds, p.first_row, p.bytes);
+      else
+        write_rows_1d(growing_.ds, p.first_row, p.bytes.size() / 8, p.bytes.data(),
+                      growing_.mem_type);
     }
     staged_.clear();
     if (tail_.size() > tail_written_) {
-      write_rows(tail_first_ + tail_written_, tail_.data() + tail_written_,
-                 tail_.size() - tail_written_);
+      write_rows_1d(growing_.ds, tail_first_ + tail_written_, tail_.size() - tail_written_,
+                    tail_.data() + tail_written_, growing_.mem_type);
       tail_written_ = tail_.size();
     }
     growing_.rows = total;
@@ -492,13 +500,6 @@ class SpikeColumn {
     std::vector<std::uint8_t> bytes;  // a filtered whole chunk, or raw rows
     bool filtered;
   };
-  void write_rows(hsize_t first, const void* data, hsize_t count) {
-    DataSpace file_space = growing_.ds.getSpace();
-    file_space.selectHyperslab(H5S_SELECT_SET, &count, &first);
-    DataSpace mem(1, &count);
-    growing_.ds.write(data, growing_.mem_type, mem, file_space, small_conversion_buffer());
-  }
-
   Growing growing_;
   hsize_t chunk_ = 1;
   int level_ = 0;                    // deflate level; 0 = no filters
@@ -732,8 +733,8 @@ struct RunFile::Impl {
     return file.createGroup(p);
   }
 
-  // Sorts the population's buffered spikes (the engine emits them in time order; defensively,
-  // stable: ids of ties keep their order) and prepares its two columns (no HDF5 call).
+  // Sorts the population's buffered spikes by time (the engine emits them in time order; this is
+  // defensive, and stable: ids of ties keep their order).
   static void order_spikes(SpikePop& sp) {
     if (std::is_sorted(sp.buf_t.begin(), sp.buf_t.end())) return;
     std::vector<std::size_t> idx(sp.buf_t.size());
@@ -760,7 +761,7 @@ struct RunFile::Impl {
   }
 
   // Writes the buffered spikes of `list` (populations with none are skipped): the columns are
-  // compressed on up to opt.threads threads, then written here.
+  // compressed as items (run_items), then written here.
   void write_spikes(std::span<SpikePop* const> list) {
     std::vector<SpikePop*> todo;
     for (SpikePop* sp : list)
@@ -1222,13 +1223,12 @@ std::uint32_t RunFile::add_edges_streamed(
           return c_group.put<std::int64_t, std::int64_t>(zeros.data(), count);
       }
     };
-    const unsigned threads = std::clamp(im.opt.threads, 1u, 7u);
     for (std::size_t first = 0; first < n_edges; first += b) {
       count = std::min(b, n_edges - first);
       fill(first, count, EdgeBlock{s_buf.data(), t_buf.data(), w_buf.data(), d_buf.data()});
       std::iota(index.begin(), index.begin() + static_cast<std::ptrdiff_t>(count),
                 static_cast<std::int64_t>(first));
-      parallel_items(7, threads, fill_column);
+      parallel_items(7, im.opt.threads, fill_column);
       // Then the chunks to compress of every column, as one list of items.
       ColumnWriter* const columns[7] = {&c_src,   &c_tgt, &c_type, &c_group,
                                         &c_index, &c_w,   &c_delay};
