@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config
   libboost-graph-dev libboost-dev
   libtomlplusplus-dev doctest-dev
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools zlib1g-dev  # zlib: the run file deflates its own chunks (engine/io/chunk_codec.cpp)
   libcli11-dev libfmt-dev
   libopenmpi-dev openmpi-bin
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib
